@@ -1,0 +1,39 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HAUL_HOME ?= $(CURDIR)/.haul
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test install install-test lint lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	HAUL_HOME=$(HAUL_HOME) $(BIN)/haul run --host $(HOST) --port $(PORT)
+
+test: install
+	./scripts/install-test-deps.sh
+	@if [ -z "$$HAUL_TEST_POSTGRES_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		export HAUL_TEST_POSTGRES_URL=$(PG_URL); fi; \
+	$(BIN)/ruff check src tests bench && $(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+lock: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .haul

@@ -1,0 +1,3 @@
+from haul.cli.main import app
+
+app()

@@ -1,0 +1,68 @@
+"""`haul admin ...` and `haul db ...`: direct store access for operators."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+
+from haul.cli.common import DbOpt, HomeOpt, open_store
+from haul.services.errors import ServiceError
+
+admin_app = typer.Typer(help="Administer accounts (direct database access).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+TOKEN_SECONDS = 365 * 24 * 3600
+
+
+@admin_app.command("add-user")
+def add_user(
+    email: str,
+    admin: Annotated[bool, typer.Option("--admin", help="give the admin role")] = False,
+    password: Annotated[
+        bool, typer.Option("--password", help="prompt for a password for web login")
+    ] = False,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a user and print an API token as the last line."""
+    from haul.services.users import create_user, issue_token
+
+    secret = getpass.getpass("password: ") if password else None
+    _, database = open_store(home, db)
+    try:
+        with database.write() as session:
+            user = create_user(session, email, secret, role="admin" if admin else "user")
+            token, _ = issue_token(session, user, "cli", TOKEN_SECONDS)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {'admin' if admin else 'user'} {user.email} (id {user.id})")
+    typer.echo(token)
+
+
+@admin_app.command("add-worker")
+def add_worker(name: str, home: HomeOpt = None, db: DbOpt = None) -> None:
+    """Create a worker account and print its token as the last line."""
+    from haul.services.users import create_user, issue_token
+
+    _, database = open_store(home, db)
+    try:
+        with database.write() as session:
+            user = create_user(session, f"worker:{name}", None, role="worker", name=name)
+            token, _ = issue_token(session, user, "worker", TOKEN_SECONDS)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created worker {name} (id {user.id})")
+    typer.echo(token)
+
+
+@db_app.command("upgrade")
+def db_upgrade(home: HomeOpt = None, db: DbOpt = None) -> None:
+    """Create or upgrade the schema to the newest revision."""
+    from haul.store.migrate import current_revision
+
+    _, database = open_store(home, db)
+    typer.echo(f"database at revision {current_revision(database)}")

@@ -1,0 +1,70 @@
+"""Path rules: what a job path may contain and where it lands on a site.
+
+Paths are data, never shell input. A site's endpoint URL may carry a path
+prefix (``file:///srv/siteA``) and every job path is resolved beneath it, so
+no job can reach outside what the site exports. ``~`` means the site's
+``def_path``; relative paths are relative to it too.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+MAX_PATH_LENGTH = 4096
+
+
+class PathError(ValueError):
+    """A job path that haul refuses (the API answers 400 with this message)."""
+
+
+def validate_path(path: object, field: str = "path") -> str:
+    if not isinstance(path, str):
+        raise PathError(f"{field}: must be a string")
+    if path == "":
+        raise PathError(f"{field}: must not be empty")
+    if len(path) > MAX_PATH_LENGTH:
+        raise PathError(f"{field}: longer than {MAX_PATH_LENGTH} characters")
+    for ch in path:
+        if ch == "\x00":
+            raise PathError(f"{field}: contains a NUL character")
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+            raise PathError(f"{field}: contains control character {ord(ch):#04x}")
+    if ".." in path.split("/"):
+        raise PathError(f"{field}: '..' segments are not allowed")
+    if path.startswith("~") and not (path == "~" or path.startswith("~/")):
+        raise PathError(f"{field}: '~user' paths are not supported; use '~' or '~/...'")
+    return path
+
+
+def site_relative(path: str, def_path: str = "/") -> str:
+    """The absolute path inside the site that a job path names."""
+    validate_path(path)
+    home = "/" + def_path.strip("/") if def_path else "/"
+    if path == "~":
+        rel = home
+    elif path.startswith("~/"):
+        rel = posixpath.join(home, path[2:])
+    elif path.startswith("/"):
+        rel = path
+    else:
+        rel = posixpath.join(home, path)
+    return _normalise(rel)
+
+
+def resolve_path(prefix: str, def_path: str, path: str) -> str:
+    """The absolute path on the storage system for a job path on a site."""
+    inner = site_relative(path, def_path)
+    base = "/" + prefix.strip("/") if prefix.strip("/") else ""
+    return _normalise(base + inner) if base else inner
+
+
+def join(parent: str, name: str) -> str:
+    return _normalise(posixpath.join(parent, name))
+
+
+def _normalise(path: str) -> str:
+    # No '..' can be present (validated), so normpath only folds '.' and '//'.
+    norm = posixpath.normpath(path)
+    if norm.startswith("//"):
+        norm = "/" + norm.lstrip("/")
+    return norm

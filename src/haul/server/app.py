@@ -1,0 +1,43 @@
+"""The FastAPI application: pdm's three prefixes plus the root routes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from haul import __version__
+from haul.config import Settings
+from haul.server import errors
+from haul.server.body_limit import BodyLimit
+from haul.server.routers import jobs, root, sites, users
+from haul.server.secrets_box import SecretBox
+from haul.store.database import Database
+from haul.store.migrate import upgrade
+
+WORKQUEUE = "/workqueue/api/v1.0"
+SITES = "/site/api/v1.0"
+USERS = "/users/api/v1.0"
+
+log = logging.getLogger("haul.server")
+
+
+def create_app(settings: Settings, db: Database | None = None, *, migrate: bool = True) -> FastAPI:
+    db = db or Database.connect(settings.db_url)
+    if migrate:
+        upgrade(db)
+    app = FastAPI(title="haul", version=__version__, description="A data-movement work queue")
+    app.state.settings = settings
+    app.state.db = db
+    app.state.box = SecretBox.for_home(settings.home)
+    errors.install(app)
+    app.include_router(root.router, tags=["root"])
+    app.include_router(jobs.router, prefix=WORKQUEUE, tags=["jobs"])
+    app.include_router(sites.router, prefix=SITES, tags=["sites"])
+    app.include_router(users.router, prefix=USERS, tags=["users"])
+    return app
+
+
+def asgi(settings: Settings, db: Database | None = None) -> BodyLimit:
+    """The app wrapped in the body limit, as served by uvicorn."""
+    return BodyLimit(create_app(settings, db), settings.max_body_bytes, {})

@@ -1,0 +1,64 @@
+"""Every failure leaves as JSON ``{"detail": "..."}`` with the right status.
+
+Validation errors name the field; unexpected exceptions become a 500 with no
+traceback or internals in the body (they are logged server-side).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from haul.services.errors import ServiceError
+
+log = logging.getLogger("haul.server")
+
+
+def _where(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[int, str]:
+    messages = []
+    status = 422
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            return 400, "request body is not valid JSON"
+        where = _where(err.get("loc", ()))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "missing":
+            msg = "field required"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+            status = 400
+        messages.append(msg if msg.startswith(f"{where}:") else f"{where}: {msg}")
+    return status, "; ".join(messages) or "invalid request"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service(_: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        status, detail = describe_validation(list(exc.errors()))
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such route"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)

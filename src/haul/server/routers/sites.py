@@ -1,0 +1,109 @@
+"""Sites, endpoints and per-user credentials under /site/api/v1.0."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from haul.server.deps import AppSettings, Box, CurrentUser, ReadSession, WorkerUser, WriteSession
+from haul.server.schemas import NewCredential, NewSite
+from haul.server.views import iso, site_json
+from haul.services import sites as site_service
+from haul.services.sites import SiteView
+
+router = APIRouter()
+
+
+@router.get("/site")
+def list_sites(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    return [
+        site_json(
+            SiteView(s, site_service.endpoints_of(session, s.id)),
+            caller_id=user.id,
+            with_endpoints=False,
+        )
+        for s in site_service.visible_sites(session, user)
+    ]
+
+
+@router.get("/site/{site_id}")
+def get_site(site_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    view = site_service.get_site(session, user, site_id)
+    return site_json(view, caller_id=user.id, with_endpoints=True)
+
+
+@router.post("/site")
+def create_site(
+    body: NewSite, user: CurrentUser, session: WriteSession, settings: AppSettings
+) -> JSONResponse:
+    site = site_service.create_site(
+        session,
+        user,
+        name=body.site_name,
+        description=body.site_desc,
+        public=body.public,
+        def_path=body.def_path,
+        endpoints=body.endpoints,
+        requires_credential=body.requires_credential,
+        file_roots=settings.file_roots,
+    )
+    return JSONResponse(site.id, status_code=200)
+
+
+@router.delete("/site/{site_id}")
+def delete_site(site_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    site_service.delete_site(session, user, site_id)
+    return {"deleted": site_id}
+
+
+@router.get("/endpoint/{site_id}")
+def get_endpoints(site_id: int, user: WorkerUser, session: ReadSession) -> dict[str, Any]:
+    """What a worker needs to reach a site (never its credentials)."""
+    view = site_service.get_site(session, user, site_id)
+    return {
+        "site_id": view.site.id,
+        "site_name": view.site.name,
+        "def_path": view.site.def_path,
+        "endpoints": [e.url for e in view.endpoints],
+    }
+
+
+@router.get("/service")
+def service_info(settings: AppSettings) -> dict[str, Any]:
+    return {
+        "credential_schemes": {
+            k: ["+".join(o) for o in v] for k, v in site_service.CREDENTIAL_FIELDS.items()
+        },
+        "schemes": ["file", "sftp", "https", "davs", "root", "s3", "dummy"],
+        "file_roots": settings.file_roots,
+    }
+
+
+@router.get("/session/{site_id}")
+def get_session(site_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    view = site_service.get_site(session, user, site_id)
+    row = site_service.get_credential(session, user.id, site_id)
+    return {
+        "site_id": site_id,
+        "ok": row is not None,
+        "required": view.site.requires_credential,
+        "username": row.username if row else None,
+        "expiry": iso(row.expires) if row else None,
+    }
+
+
+@router.post("/session/{site_id}")
+def create_session(
+    site_id: int, body: NewCredential, user: CurrentUser, session: WriteSession, box: Box
+) -> dict[str, Any]:
+    material = body.model_dump(exclude={"lifetime"})
+    row = site_service.store_credential(session, box, user, site_id, material, body.lifetime)
+    return {"site_id": site_id, "ok": True, "expiry": iso(row.expires)}
+
+
+@router.delete("/session/{site_id}")
+def delete_session(site_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    site_service.delete_credential(session, user, site_id)
+    return {"site_id": site_id, "ok": False}

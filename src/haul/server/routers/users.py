@@ -1,0 +1,104 @@
+"""Accounts, login and tokens under /users/api/v1.0."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from haul.server.deps import AppSettings, CurrentUser, ReadSession, WriteSession, token_of
+from haul.server.schemas import ChangePassword, Login, NewToken, RegisterUser
+from haul.server.views import iso
+from haul.services import users as user_service
+from haul.services.errors import Forbidden
+from haul.store.tables import Token, User
+
+router = APIRouter()
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "user_id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": user_service.roles_of(user),
+        "created": iso(user.created),
+    }
+
+
+def token_json(row: Token) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created": iso(row.created),
+        "expires": iso(row.expires),
+        "revoked": row.revoked,
+    }
+
+
+def _caller_if_any(session: Any, authorization: str | None, x_token: str | None) -> User | None:
+    token = token_of(authorization, x_token)
+    return user_service.authenticate(session, token) if token else None
+
+
+@router.post("/users")
+def register(
+    body: RegisterUser,
+    session: WriteSession,
+    settings: AppSettings,
+    authorization: str | None = Header(default=None),
+    x_token: str | None = Header(default=None),
+) -> JSONResponse:
+    """Open registration, or an admin creating an account."""
+    caller = _caller_if_any(session, authorization, x_token)
+    if not settings.open_registration and (caller is None or caller.role != "admin"):
+        raise Forbidden("registration is closed on this server; ask an admin for an account")
+    user = user_service.create_user(session, body.email, body.passwd, name=body.name)
+    return JSONResponse(user_json(user), status_code=201)
+
+
+@router.post("/login")
+def login(body: Login, session: WriteSession, settings: AppSettings) -> dict[str, Any]:
+    lifetime = body.lifetime or settings.login_token_seconds
+    user, token, row = user_service.login(session, body.email, body.passwd, lifetime)
+    return {"token": token, "user_id": user.id, "expires": iso(row.expires)}
+
+
+@router.get("/users/self")
+def get_self(user: CurrentUser) -> dict[str, Any]:
+    return user_json(user)
+
+
+@router.delete("/users/self")
+def delete_self(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    row = session.get(User, user.id)
+    if row is not None:
+        user_service.delete_user(session, row)
+    return {"deleted": user.id}
+
+
+@router.put("/passwd")
+def change_password(body: ChangePassword, user: CurrentUser, session: WriteSession) -> dict:
+    row = session.get(User, user.id)
+    assert row is not None
+    user_service.change_password(session, row, body.passwd, body.newpasswd)
+    return {"changed": True}
+
+
+@router.get("/tokens")
+def list_tokens(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    return [token_json(t) for t in user_service.list_tokens(session, user)]
+
+
+@router.post("/tokens")
+def create_token(body: NewToken, user: CurrentUser, session: WriteSession) -> JSONResponse:
+    token, row = user_service.issue_token(session, user, body.name, body.lifetime)
+    return JSONResponse(token_json(row) | {"token": token}, status_code=201)
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_token(token_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    user_service.revoke_token(session, user, token_id)
+    return {"revoked": token_id}

@@ -1,0 +1,128 @@
+"""JSON shapes of seed 000: the field names pdm clients read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.services.jobs import JobView
+from haul.services.listings import render_listing
+from haul.services.sites import SiteView
+from haul.store.clock import as_utc
+from haul.store.tables import Attempt, Element
+
+COUNT_FIELDS = {
+    JobStatus.NEW: "num_new",
+    JobStatus.DONE: "num_done",
+    JobStatus.FAILED: "num_failed",
+    JobStatus.SUBMITTED: "num_submitted",
+    JobStatus.RUNNING: "num_running",
+    JobStatus.CANCELLED: "num_cancelled",
+    JobStatus.PAUSED: "num_paused",
+}
+
+
+def iso(value: datetime | None) -> str | None:
+    v = as_utc(value)
+    return v.isoformat() if v is not None else None
+
+
+def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
+    job = view.job
+    out: dict[str, Any] = {
+        "id": job.id,
+        "user_id": job.user_id,
+        "src_siteid": job.src_siteid,
+        "dst_siteid": job.dst_siteid,
+        "src_filepath": job.src_filepath,
+        "dst_filepath": job.dst_filepath,
+        "type": job.type_name or JobType(job.type).name,
+        "status": view.status.name,
+        "extra_opts": job.extra_opts or {},
+        "priority": job.priority,
+        "protocol": JobProtocol(job.protocol).name,
+        "log_uid": job.log_uid,
+        "timestamp": iso(job.timestamp),
+        "max_tries": job.max_tries,
+        "metadata": job.meta,
+        "submission_id": job.submission_id,
+    }
+    if counts:
+        out["num_elements"] = sum(view.counts.values())
+        for status, name in COUNT_FIELDS.items():
+            out[name] = view.counts.get(status, 0)
+    return out
+
+
+def _latest_attempt_no(session: Session, element: Element) -> int | None:
+    return session.scalar(
+        select(Attempt.attempt)
+        .where(
+            Attempt.job_id == element.job_id,
+            Attempt.element_id == element.id,
+            Attempt.status == int(JobStatus.DONE),
+        )
+        .order_by(Attempt.attempt.desc())
+        .limit(1)
+    )
+
+
+def element_json(session: Session, element: Element) -> dict[str, Any]:
+    listing = None
+    if element.type == JobType.LIST and element.status == JobStatus.DONE:
+        n = _latest_attempt_no(session, element)
+        if n is not None:
+            listing = render_listing(session, element.job_id, element.id, n)
+    return {
+        "id": element.id,
+        "job_id": element.job_id,
+        "src_filepath": element.src_filepath,
+        "dst_filepath": element.dst_filepath,
+        "size": element.size,
+        "max_tries": element.max_tries,
+        "attempts": element.attempts,
+        "type": JobType(element.type).name,
+        "status": JobStatus(element.status).name,
+        "timestamp": iso(element.timestamp),
+        "listing": listing,
+        "progress": element.progress,
+    }
+
+
+def output_json(session: Session, element: Element, attempt: Attempt) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "jobid": element.job_id,
+        "elementid": element.id,
+        "attempt": attempt.attempt,
+        "type": JobType(element.type).name,
+        "status": JobStatus(attempt.status).name,
+        "log": attempt.log,
+        "returncode": attempt.returncode,
+        "host": attempt.host,
+        "error": attempt.error,
+        "timestamp": iso(attempt.ended),
+    }
+    if element.type == JobType.LIST:
+        out["listing"] = render_listing(session, element.job_id, element.id, attempt.attempt)
+    return out
+
+
+def site_json(view: SiteView, *, caller_id: int, with_endpoints: bool) -> dict[str, Any]:
+    s = view.site
+    out: dict[str, Any] = {
+        "site_id": s.id,
+        "site_name": s.name,
+        "site_desc": s.description,
+        "def_path": s.def_path,
+        "public": s.public,
+        "is_owner": s.owner_id == caller_id,
+        "requires_credential": s.requires_credential,
+        "protocols": sorted(p.name for p in view.protocols),
+    }
+    if with_endpoints:
+        out["endpoints"] = [e.url for e in view.endpoints]
+    return out

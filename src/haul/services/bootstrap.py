@@ -1,0 +1,21 @@
+"""First-run set-up: the admin account that `haul run` prints a token for."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from haul.services.users import create_user, issue_token
+from haul.store.tables import User
+
+ADMIN_EMAIL = "admin@localhost"
+ADMIN_TOKEN_SECONDS = 30 * 24 * 3600
+
+
+def admin_token(session: Session) -> str:
+    """A fresh token for the first admin, creating the account on first run."""
+    admin = session.scalar(select(User).where(User.role == "admin").order_by(User.id).limit(1))
+    if admin is None:
+        admin = create_user(session, ADMIN_EMAIL, None, role="admin", name="admin")
+    token, _ = issue_token(session, admin, "haul run", ADMIN_TOKEN_SECONDS)
+    return token

@@ -1,0 +1,281 @@
+"""Submitting jobs and reading them back, as seed 000 describes.
+
+Every read filters by owner: another user's job is indistinguishable from a
+job that does not exist (404), on every route.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.domain.job_status import job_status
+from haul.domain.options import OptionsError, validate_options
+from haul.domain.paths import PathError, validate_path
+from haul.services.errors import BadRequest, NotFound
+from haul.services.sites import SiteView, get_site, require_credential
+from haul.store.tables import Attempt, Element, Job, User
+
+MAX_TRIES_LIMIT = 100
+
+
+@dataclass
+class JobSpec:
+    type: JobType
+    src_siteid: int | None = None
+    dst_siteid: int | None = None
+    src_filepath: str | None = None
+    dst_filepath: str | None = None
+    extra_opts: dict[str, Any] = field(default_factory=dict)
+    priority: int = 5
+    protocol: JobProtocol | None = None
+    max_tries: int = 2
+    metadata: dict[str, Any] | None = None
+    submission_id: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobView:
+    job: Job
+    counts: dict[JobStatus, int]
+
+    @property
+    def status(self) -> JobStatus:
+        return job_status(self.counts, cancelled=self.job.cancelled, paused=self.job.paused)
+
+
+def _path(value: str | None, field_name: str) -> str:
+    if value is None:
+        raise BadRequest(f"{field_name}: field required")
+    try:
+        return validate_path(value, field_name)
+    except PathError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobProtocol:
+    common = set(src.protocols)
+    if dst is not None:
+        common &= dst.protocols
+        if not common:
+            # Cross-protocol copies are fine: the worker reads with one, writes with another.
+            common = set(src.protocols)
+    if spec.protocol is not None:
+        usable = src.protocols | (dst.protocols if dst else set())
+        if spec.protocol not in usable:
+            names = ", ".join(sorted(p.name for p in usable))
+            raise BadRequest(
+                f"protocol: {spec.protocol.name} is not served by the job's sites (they speak "
+                f"{names})"
+            )
+        return spec.protocol
+    return min(common)
+
+
+def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
+    """Creates a job and its first element; returns (job, created)."""
+    if spec.submission_id is not None:
+        existing = session.scalar(
+            select(Job).where(Job.user_id == user.id, Job.submission_id == spec.submission_id)
+        )
+        if existing is not None:
+            return existing, False
+    if not 0 <= spec.priority <= 9:
+        raise BadRequest("priority: must be between 0 (most urgent) and 9")
+    if not 1 <= spec.max_tries <= MAX_TRIES_LIMIT:
+        raise BadRequest(f"max_tries: must be between 1 and {MAX_TRIES_LIMIT}")
+    try:
+        opts = validate_options(spec.type, spec.extra_opts)
+    except OptionsError as exc:
+        raise BadRequest(str(exc)) from exc
+    if spec.src_siteid is None:
+        raise BadRequest("src_siteid: field required")
+    src_path = _path(spec.src_filepath, "src_filepath")
+    src = get_site(session, user, spec.src_siteid, "src_siteid")
+    dst: SiteView | None = None
+    dst_path: str | None = None
+    if spec.type == JobType.COPY:
+        if spec.dst_siteid is None:
+            raise BadRequest("dst_siteid: field required for COPY")
+        dst_path = _path(spec.dst_filepath, "dst_filepath")
+        dst = get_site(session, user, spec.dst_siteid, "dst_siteid")
+    elif spec.type == JobType.RENAME:
+        dst_path = _path(spec.dst_filepath, "dst_filepath")
+        if spec.dst_siteid is not None and spec.dst_siteid != spec.src_siteid:
+            raise BadRequest("dst_siteid: a RENAME stays on its source site")
+        spec.dst_siteid = spec.src_siteid
+    else:
+        spec.dst_siteid = None
+    protocol = _choose_protocol(spec, src, dst)
+    require_credential(session, user, src, "src_siteid")
+    if dst is not None and dst.site.id != src.site.id:
+        require_credential(session, user, dst, "dst_siteid")
+
+    job = Job(
+        user_id=user.id,
+        type=int(spec.type),
+        src_siteid=src.site.id,
+        dst_siteid=spec.dst_siteid,
+        src_filepath=src_path,
+        dst_filepath=dst_path,
+        extra_opts=opts,
+        priority=spec.priority,
+        protocol=int(protocol),
+        max_tries=spec.max_tries,
+        log_uid=secrets.token_hex(16),
+        submission_id=spec.submission_id,
+        meta=spec.metadata,
+        params=spec.params,
+    )
+    session.add(job)
+    session.flush()
+    first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST
+    session.add(
+        Element(
+            job_id=job.id,
+            id=0,
+            user_id=user.id,
+            type=int(first_type),
+            status=int(JobStatus.NEW),
+            priority=spec.priority,
+            src_filepath=src_path,
+            dst_filepath=dst_path if spec.type == JobType.MKDIR else None,
+            max_tries=spec.max_tries,
+        )
+    )
+    session.flush()
+    return job, True
+
+
+def counts_for(session: Session, job_ids: list[int]) -> dict[int, dict[JobStatus, int]]:
+    out: dict[int, dict[JobStatus, int]] = defaultdict(dict)
+    if not job_ids:
+        return out
+    rows = session.execute(
+        select(Element.job_id, Element.status, func.count())
+        .where(Element.job_id.in_(job_ids))
+        .group_by(Element.job_id, Element.status)
+    )
+    for job_id, status, n in rows:
+        out[job_id][JobStatus(status)] = n
+    return out
+
+
+def get_job(session: Session, user: User, job_id: int) -> JobView:
+    job = session.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound(f"job {job_id}: no such job")
+    return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
+
+
+def list_jobs(
+    session: Session,
+    user: User,
+    *,
+    statuses: list[JobStatus] | None = None,
+    types: list[JobType] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[JobView], int]:
+    """Jobs newest first. Status is derived, so a status filter is applied after it."""
+    q = select(Job).where(Job.user_id == user.id)
+    if types:
+        q = q.where(Job.type.in_([int(t) for t in types]))
+    q = q.order_by(Job.id.desc())
+    if not statuses:
+        total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+        jobs = list(session.scalars(q.limit(limit).offset(offset)))
+        counts = counts_for(session, [j.id for j in jobs])
+        return [JobView(j, counts.get(j.id, {})) for j in jobs], total
+    wanted = set(statuses)
+    matched: list[JobView] = []
+    for batch_start in range(0, 1 << 62, 1000):
+        jobs = list(session.scalars(q.limit(1000).offset(batch_start)))
+        if not jobs:
+            break
+        counts = counts_for(session, [j.id for j in jobs])
+        matched.extend(
+            v for v in (JobView(j, counts.get(j.id, {})) for j in jobs) if v.status in wanted
+        )
+    return matched[offset : offset + limit], len(matched)
+
+
+def get_element(session: Session, user: User, job_id: int, element_id: int) -> Element:
+    get_job(session, user, job_id)
+    element = session.get(Element, (job_id, element_id))
+    if element is None:
+        raise NotFound(f"job {job_id} has no element {element_id}")
+    return element
+
+
+def list_elements(
+    session: Session, user: User, job_id: int, *, limit: int, offset: int
+) -> tuple[list[Element], int]:
+    get_job(session, user, job_id)
+    total = session.scalar(select(func.count()).where(Element.job_id == job_id)) or 0
+    rows = session.scalars(
+        select(Element)
+        .where(Element.job_id == job_id)
+        .order_by(Element.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+def latest_attempts(session: Session, user: User, job_id: int) -> list[tuple[Element, Attempt]]:
+    get_job(session, user, job_id)
+    latest = (
+        select(Attempt.element_id, func.max(Attempt.attempt).label("n"))
+        .where(Attempt.job_id == job_id)
+        .group_by(Attempt.element_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Element, Attempt)
+        .join(Attempt, (Attempt.job_id == Element.job_id) & (Attempt.element_id == Element.id))
+        .join(latest, (latest.c.element_id == Attempt.element_id) & (latest.c.n == Attempt.attempt))
+        .where(Element.job_id == job_id)
+        .order_by(Element.id)
+    ).all()
+    return [(e, a) for e, a in rows]
+
+
+def element_attempt(
+    session: Session, user: User, job_id: int, element_id: int, attempt: int | None
+) -> tuple[Element, Attempt]:
+    """One attempt; None means the latest, a negative number counts from the last."""
+    element = get_element(session, user, job_id, element_id)
+    numbers = list(
+        session.scalars(
+            select(Attempt.attempt)
+            .where(Attempt.job_id == job_id, Attempt.element_id == element_id)
+            .order_by(Attempt.attempt)
+        )
+    )
+    if not numbers:
+        raise NotFound(f"element {job_id}.{element_id} has no output yet")
+    if attempt is None:
+        n = numbers[-1]
+    elif attempt < 0:
+        if -attempt > len(numbers):
+            raise NotFound(f"element {job_id}.{element_id} has only {len(numbers)} attempts")
+        n = numbers[attempt]
+    else:
+        if attempt not in numbers:
+            raise NotFound(f"element {job_id}.{element_id} has no attempt {attempt}")
+        n = attempt
+    row = session.scalar(
+        select(Attempt).where(
+            Attempt.job_id == job_id, Attempt.element_id == element_id, Attempt.attempt == n
+        )
+    )
+    assert row is not None
+    return element, row

@@ -1,0 +1,105 @@
+"""Listings, one row per entry, so huge directories stay cheap to store and page.
+
+Workers report a listing in pdm's shape, a mapping from each directory to its
+entries; the API answers in the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from haul.services.errors import BadRequest
+from haul.store.tables import ListingEntry
+
+BATCH = 5000
+MAX_ENTRIES = 2_000_000
+
+
+def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Checks a worker's listing and yields (directory, entry) pairs."""
+    if not isinstance(listing, dict):
+        raise BadRequest("listing: must be an object mapping directories to entry lists")
+    for directory, entries in listing.items():
+        if not isinstance(entries, list):
+            raise BadRequest(f"listing[{directory!r}]: must be a list of entries")
+        for entry in entries:
+            if isinstance(entry, str):
+                entry = {"name": entry}
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise BadRequest(f"listing[{directory!r}]: each entry needs a string 'name'")
+            size = entry.get("size", 0)
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                raise BadRequest(f"listing[{directory!r}]: size of {entry['name']!r} is invalid")
+            yield directory, entry
+
+
+def store_listing(
+    session: Session, job_id: int, element_id: int, attempt: int, listing: Any
+) -> int:
+    rows: list[dict[str, Any]] = []
+    seq = 0
+    for directory, entry in parse_listing(listing):
+        rows.append(
+            {
+                "job_id": job_id,
+                "element_id": element_id,
+                "attempt": attempt,
+                "seq": seq,
+                "directory": directory,
+                "name": entry["name"],
+                "is_dir": bool(entry.get("is_dir", False)),
+                "size": int(entry.get("size", 0)),
+                "mtime": entry.get("mtime")
+                if isinstance(entry.get("mtime"), int | float)
+                else None,
+            }
+        )
+        seq += 1
+        if seq > MAX_ENTRIES:
+            raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
+        if len(rows) >= BATCH:
+            session.execute(insert(ListingEntry), rows)
+            rows = []
+    if rows:
+        session.execute(insert(ListingEntry), rows)
+    return seq
+
+
+def iter_entries(
+    session: Session, job_id: int, element_id: int, attempt: int
+) -> Iterable[ListingEntry]:
+    """Entries in the order reported, streamed in batches (bounded memory)."""
+    last = -1
+    while True:
+        batch = list(
+            session.scalars(
+                select(ListingEntry)
+                .where(
+                    ListingEntry.job_id == job_id,
+                    ListingEntry.element_id == element_id,
+                    ListingEntry.attempt == attempt,
+                    ListingEntry.seq > last,
+                )
+                .order_by(ListingEntry.seq)
+                .limit(BATCH)
+            )
+        )
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+
+
+def render_listing(
+    session: Session, job_id: int, element_id: int, attempt: int
+) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for e in iter_entries(session, job_id, element_id, attempt):
+        out.setdefault(e.directory, []).append(
+            {"name": e.name, "size": e.size, "is_dir": e.is_dir, "mtime": e.mtime}
+        )
+    return out

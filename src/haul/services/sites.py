@@ -1,0 +1,243 @@
+"""Sites, their endpoints, and per-user credentials ("sessions" in pdm).
+
+A site is visible to its owner, to admins, and to everyone when public.
+Credentials are sealed by the server's SecretBox before they touch the
+database; nothing in this module returns the secret itself except
+``credential_material``, which only the worker lease path calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
+from haul.domain.enums import CREDENTIAL_SCHEMES, SCHEME_PROTOCOLS, JobProtocol
+from haul.domain.paths import PathError, validate_path
+from haul.server.secrets_box import SecretBox
+from haul.services.errors import BadRequest, Conflict, CredentialNeeded, Forbidden, NotFound
+from haul.store.clock import as_utc, utcnow
+from haul.store.tables import Credential, Site, SiteEndpoint, User
+
+MAX_CREDENTIAL_SECONDS = 366 * 24 * 3600
+DEFAULT_CREDENTIAL_SECONDS = 12 * 3600
+
+# What a credential must carry, per scheme: any one of the listed key sets.
+CREDENTIAL_FIELDS: dict[str, list[tuple[str, ...]]] = {
+    "sftp": [("username", "password"), ("username", "private_key")],
+    "https": [("token",), ("username", "password")],
+    "davs": [("token",), ("username", "password")],
+    "root": [("token",), ("username", "password")],
+    "s3": [("access_key", "secret_key")],
+}
+OPTIONAL_CREDENTIAL_FIELDS = {"region", "passphrase"}
+
+
+@dataclass
+class SiteView:
+    site: Site
+    endpoints: list[SiteEndpoint]
+
+    @property
+    def schemes(self) -> set[str]:
+        return {e.scheme for e in self.endpoints}
+
+    @property
+    def protocols(self) -> set[JobProtocol]:
+        return {SCHEME_PROTOCOLS[s] for s in self.schemes}
+
+
+def is_admin(user: User) -> bool:
+    return user.role == "admin"
+
+
+def visible_sites(session: Session, user: User) -> list[Site]:
+    q = select(Site).order_by(Site.id)
+    if not is_admin(user) and user.role != "worker":
+        q = q.where(or_(Site.public.is_(True), Site.owner_id == user.id))
+    return list(session.scalars(q))
+
+
+def get_site(session: Session, user: User, site_id: int, field: str = "site") -> SiteView:
+    site = session.get(Site, site_id)
+    if site is None or not (
+        site.public or site.owner_id == user.id or is_admin(user) or user.role == "worker"
+    ):
+        raise NotFound(f"{field} {site_id}: no such site")
+    return SiteView(site, endpoints_of(session, site.id))
+
+
+def endpoints_of(session: Session, site_id: int) -> list[SiteEndpoint]:
+    return list(
+        session.scalars(
+            select(SiteEndpoint).where(SiteEndpoint.site_id == site_id).order_by(SiteEndpoint.id)
+        )
+    )
+
+
+def create_site(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    description: str,
+    public: bool,
+    def_path: str,
+    endpoints: list[str],
+    requires_credential: bool | None,
+    file_roots: list[str],
+) -> Site:
+    name = name.strip()
+    if not name:
+        raise BadRequest("site_name: must not be empty")
+    if len(name) > 200:
+        raise BadRequest("site_name: longer than 200 characters")
+    if not endpoints:
+        raise BadRequest("endpoints: at least one endpoint URL is needed")
+    try:
+        validate_path(def_path, "def_path")
+    except PathError as exc:
+        raise BadRequest(str(exc)) from exc
+    parsed = []
+    for url in endpoints:
+        try:
+            ep = parse_endpoint(url)
+        except EndpointError as exc:
+            raise BadRequest(str(exc)) from exc
+        if ep.scheme == "file" and not is_admin(user) and not under_root(ep.prefix, file_roots):
+            raise Forbidden(
+                f"endpoint {url}: only admins may register file:// endpoints outside the "
+                "server's allowed roots"
+            )
+        parsed.append(ep)
+    if session.scalar(select(Site.id).where(Site.name == name)) is not None:
+        raise Conflict(f"site_name: a site named {name!r} already exists")
+    if requires_credential is None:
+        requires_credential = any(ep.scheme in CREDENTIAL_SCHEMES for ep in parsed)
+    site = Site(
+        name=name,
+        description=description,
+        owner_id=user.id,
+        public=public,
+        def_path=def_path,
+        requires_credential=requires_credential,
+    )
+    session.add(site)
+    session.flush()
+    for ep in parsed:
+        session.add(SiteEndpoint(site_id=site.id, url=ep.url, scheme=ep.scheme))
+    session.flush()
+    return site
+
+
+def delete_site(session: Session, user: User, site_id: int) -> None:
+    view = get_site(session, user, site_id)
+    if view.site.owner_id != user.id and not is_admin(user):
+        raise Forbidden(f"site {site_id}: only its owner or an admin may delete it")
+    session.delete(view.site)
+
+
+def _check_material(scheme_set: set[str], material: dict[str, Any]) -> dict[str, Any]:
+    clean = {k: v for k, v in material.items() if v is not None}
+    for key, value in clean.items():
+        if not isinstance(value, str):
+            raise BadRequest(f"{key}: must be a string")
+    options = [opts for s in sorted(scheme_set) for opts in CREDENTIAL_FIELDS.get(s, [])]
+    if not options:
+        raise BadRequest("this site's protocols take no credential")
+    allowed = {k for opts in options for k in opts} | OPTIONAL_CREDENTIAL_FIELDS
+    unknown = sorted(set(clean) - allowed)
+    if unknown:
+        raise BadRequest(f"{unknown[0]}: not a credential field for this site")
+    if not any(all(clean.get(k) for k in opts) for opts in options):
+        wanted = " or ".join("+".join(opts) for opts in options)
+        raise BadRequest(f"credential: this site needs {wanted}")
+    return clean
+
+
+def store_credential(
+    session: Session,
+    box: SecretBox,
+    user: User,
+    site_id: int,
+    material: dict[str, Any],
+    lifetime: int | None,
+) -> Credential:
+    view = get_site(session, user, site_id)
+    lifetime = DEFAULT_CREDENTIAL_SECONDS if lifetime is None else lifetime
+    if lifetime <= 0 or lifetime > MAX_CREDENTIAL_SECONDS:
+        raise BadRequest(f"lifetime: must be between 1 and {MAX_CREDENTIAL_SECONDS} seconds")
+    clean = _check_material(view.schemes, material)
+    row = session.scalar(
+        select(Credential).where(Credential.user_id == user.id, Credential.site_id == site_id)
+    )
+    if row is None:
+        row = Credential(user_id=user.id, site_id=site_id, secret=b"", expires=utcnow())
+        session.add(row)
+    row.secret = box.seal(clean)
+    row.username = clean.get("username", "") or clean.get("access_key", "")
+    row.created = utcnow()
+    row.expires = utcnow() + timedelta(seconds=lifetime)
+    session.flush()
+    return row
+
+
+def get_credential(session: Session, user_id: int, site_id: int) -> Credential | None:
+    row = session.scalar(
+        select(Credential).where(Credential.user_id == user_id, Credential.site_id == site_id)
+    )
+    if row is None:
+        return None
+    expires = as_utc(row.expires)
+    if expires is not None and expires <= utcnow():
+        return None
+    return row
+
+
+def credential_expiry(row: Credential) -> datetime:
+    expires = as_utc(row.expires)
+    assert expires is not None
+    return expires
+
+
+def delete_credential(session: Session, user: User, site_id: int) -> None:
+    get_site(session, user, site_id)
+    row = session.scalar(
+        select(Credential).where(Credential.user_id == user.id, Credential.site_id == site_id)
+    )
+    if row is None:
+        raise NotFound(f"site {site_id}: you hold no credential for it")
+    session.delete(row)
+
+
+def require_credential(session: Session, user: User, view: SiteView, field: str) -> None:
+    """A job may be submitted only while its owner holds a live credential."""
+    if not view.site.requires_credential:
+        return
+    if get_credential(session, user.id, view.site.id) is None:
+        raise CredentialNeeded(
+            f"{field} {view.site.id} ({view.site.name}): no valid credential; "
+            f"log in to the site first (POST /site/api/v1.0/session/{view.site.id})"
+        )
+
+
+def credential_material(session: Session, box: SecretBox, user_id: int, site_id: int) -> dict:
+    row = get_credential(session, user_id, site_id)
+    if row is None:
+        return {}
+    return box.open(row.secret)
+
+
+def valid_credentials(session: Session, user: User) -> list[tuple[Site, Credential]]:
+    rows = session.execute(
+        select(Site, Credential)
+        .join(Credential, Credential.site_id == Site.id)
+        .where(Credential.user_id == user.id)
+        .order_by(Site.id)
+    ).all()
+    now = utcnow()
+    return [(s, c) for s, c in rows if (as_utc(c.expires) or now) > now]

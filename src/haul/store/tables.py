@@ -1,0 +1,238 @@
+"""The relational schema. Alembic migrations under ``migrations/`` create it.
+
+JSON columns hold structured options; nothing is pickled. Listings live one
+row per entry in ``listing_entries`` so a directory of 100,000 files never
+becomes one huge row, and can be paged and expanded in batches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from haul.store.clock import utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str] = mapped_column(String(16), default="user")  # user | admin | worker
+    banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    expires: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    def_path: Mapped[str] = mapped_column(String(4096), default="/")
+    requires_credential: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteEndpoint(Base):
+    __tablename__ = "site_endpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    scheme: Mapped[str] = mapped_column(String(16))
+
+
+class Credential(Base):
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("user_id", "site_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet ciphertext of a JSON object
+    username: Mapped[str] = mapped_column(String(200), default="")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    expires: Mapped[datetime]
+
+
+class JobTypeRow(Base):
+    __tablename__ = "job_types"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50), default="1")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(100), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    max_tries: Mapped[int] = mapped_column(Integer, default=2)
+    timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_scheduled: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_user_id_id", "user_id", "id"),
+        UniqueConstraint("user_id", "submission_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[int] = mapped_column(Integer)
+    type_name: Mapped[str | None] = mapped_column(String(100), nullable=True)  # custom types
+    src_siteid: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), nullable=True
+    )
+    dst_siteid: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), nullable=True
+    )
+    src_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dst_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extra_opts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    protocol: Mapped[int] = mapped_column(Integer)
+    max_tries: Mapped[int] = mapped_column(Integer, default=2)
+    log_uid: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    ended: Mapped[datetime | None] = mapped_column(nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    submission_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON, nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class Element(Base):
+    __tablename__ = "elements"
+    __table_args__ = (
+        # The claim query walks this index: claimable elements by priority and age.
+        Index("ix_elements_claim", "status", "priority", "not_before", "job_id", "id"),
+        Index("ix_elements_lease", "status", "lease_expires"),
+    )
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(Integer)  # denormalised for fair share
+    type: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    src_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
+    dst_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    max_tries: Mapped[int] = mapped_column(Integer, default=2)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime | None] = mapped_column(nullable=True)
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(nullable=True)
+    worker_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    command: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    checksum: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["job_id", "element_id"], ["elements.job_id", "elements.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("job_id", "element_id", "attempt"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer)
+    element_id: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column(Integer)
+    returncode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    checksum: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListingEntry(Base):
+    __tablename__ = "listing_entries"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["job_id", "element_id"], ["elements.job_id", "elements.id"], ondelete="CASCADE"
+        ),
+        Index("ix_listing_entries_element", "job_id", "element_id", "attempt", "seq"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job_id: Mapped[int] = mapped_column(Integer)
+    element_id: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    directory: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    is_dir: Mapped[bool] = mapped_column(Boolean, default=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    mtime: Mapped[float | None] = mapped_column(nullable=True)
+
+
+class Ban(Base):
+    __tablename__ = "bans"
+    __table_args__ = (UniqueConstraint("kind", "target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # se | dn
+    target: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), default="cancel")
+    timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    allow_submit: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
