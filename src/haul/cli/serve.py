@@ -20,19 +20,6 @@ RootOpt = Annotated[
 ]
 
 
-def _settings(
-    home: str | None, db: str | None, open_registration: bool, file_root: list[str] | None
-):
-    from haul.config import Settings
-
-    return Settings.resolve(
-        home,
-        db,
-        open_registration=open_registration,
-        file_roots=[os.path.realpath(r) for r in (file_root or [])],
-    )
-
-
 def server(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
@@ -42,16 +29,37 @@ def server(
         bool, typer.Option("--open-registration", help="let anyone create an account")
     ] = False,
     file_root: RootOpt = None,
+    lease_seconds: Annotated[
+        int, typer.Option("--lease-seconds", help="default lease a worker gets per claim")
+    ] = 120,
+    reaper_seconds: Annotated[
+        float, typer.Option("--reaper-seconds", help="how often expired leases are reaped")
+    ] = 5.0,
+    backoff_base: Annotated[
+        float, typer.Option("--backoff-base", help="first retry delay ceiling, seconds")
+    ] = 2.0,
+    backoff_cap: Annotated[
+        float, typer.Option("--backoff-cap", help="largest retry delay, seconds")
+    ] = 600.0,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
     """Run the haul server (migrates the database first)."""
     import uvicorn
 
+    from haul.config import Settings
     from haul.server.app import asgi
 
-    settings = _settings(home, db, open_registration, file_root)
-    app = asgi(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    settings = Settings.resolve(
+        home,
+        db,
+        open_registration=open_registration,
+        file_roots=[os.path.realpath(r) for r in (file_root or [])],
+        lease_seconds=lease_seconds,
+        reaper_seconds=reaper_seconds,
+        backoff_base=backoff_base,
+        backoff_cap=backoff_cap,
+    )
+    uvicorn.run(asgi(settings), host=host, port=port, log_level=log_level, access_log=False)
 
 
 def run(

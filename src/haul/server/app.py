@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -10,8 +12,10 @@ from haul import __version__
 from haul.config import Settings
 from haul.server import errors
 from haul.server.body_limit import BodyLimit
-from haul.server.routers import jobs, root, sites, users
+from haul.server.periodic import REAPER_LOCK, Periodic
+from haul.server.routers import jobs, root, sites, users, worker
 from haul.server.secrets_box import SecretBox
+from haul.services.reports import Policy, lose_expired
 from haul.store.database import Database
 from haul.store.migrate import upgrade
 
@@ -26,13 +30,38 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     db = db or Database.connect(settings.db_url)
     if migrate:
         upgrade(db)
-    app = FastAPI(title="haul", version=__version__, description="A data-movement work queue")
+    policy = Policy(settings.lease_seconds, settings.backoff_base, settings.backoff_cap)
+    tasks = [
+        Periodic(
+            db,
+            settings.reaper_seconds,
+            REAPER_LOCK,
+            lambda s: lose_expired(s, policy),
+            "lease-reaper",
+        ),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for t in tasks:
+            t.start()
+        yield
+        for t in tasks:
+            t.stop()
+
+    app = FastAPI(
+        title="haul",
+        version=__version__,
+        description="A data-movement work queue",
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.db = db
     app.state.box = SecretBox.for_home(settings.home)
     errors.install(app)
     app.include_router(root.router, tags=["root"])
     app.include_router(jobs.router, prefix=WORKQUEUE, tags=["jobs"])
+    app.include_router(worker.router, prefix=WORKQUEUE, tags=["worker"])
     app.include_router(sites.router, prefix=SITES, tags=["sites"])
     app.include_router(users.router, prefix=USERS, tags=["users"])
     return app

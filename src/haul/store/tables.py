@@ -143,6 +143,9 @@ class Job(Base):
     ended: Mapped[datetime | None] = mapped_column(nullable=True)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Elements of a later stage wait until every earlier one is finished.
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    expanded: Mapped[bool] = mapped_column(Boolean, default=False)
     submission_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON, nullable=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -155,7 +158,7 @@ class Element(Base):
     __tablename__ = "elements"
     __table_args__ = (
         # The claim query walks this index: claimable elements by priority and age.
-        Index("ix_elements_claim", "status", "priority", "not_before", "job_id", "id"),
+        Index("ix_elements_claim", "status", "priority", "user_id", "job_id", "id"),
         Index("ix_elements_lease", "status", "lease_expires"),
     )
     job_id: Mapped[int] = mapped_column(
@@ -179,6 +182,8 @@ class Element(Base):
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     command: Mapped[str | None] = mapped_column(String(250), nullable=True)
     checksum: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    started: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Attempt(Base):

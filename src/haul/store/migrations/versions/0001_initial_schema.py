@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 16:22:04.000220
+Create Date: 2026-11-22 16:28:05.849133
 """
 
 from collections.abc import Sequence
@@ -141,6 +141,8 @@ def upgrade() -> None:
         sa.Column("ended", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancelled", sa.Boolean(), nullable=False),
         sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("stage", sa.Integer(), nullable=False),
+        sa.Column("expanded", sa.Boolean(), nullable=False),
         sa.Column("submission_id", sa.String(length=200), nullable=True),
         sa.Column("metadata", sa.JSON(), nullable=True),
         sa.Column("params", sa.JSON(), nullable=False),
@@ -200,6 +202,8 @@ def upgrade() -> None:
         sa.Column("progress", sa.JSON(), nullable=True),
         sa.Column("command", sa.String(length=250), nullable=True),
         sa.Column("checksum", sa.String(length=200), nullable=True),
+        sa.Column("stage", sa.Integer(), nullable=False),
+        sa.Column("started", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["job_id"], ["jobs.id"], name=op.f("fk_elements_job_id_jobs"), ondelete="CASCADE"
         ),
@@ -207,7 +211,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("elements", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_elements_claim", ["status", "priority", "not_before", "job_id", "id"], unique=False
+            "ix_elements_claim", ["status", "priority", "user_id", "job_id", "id"], unique=False
         )
         batch_op.create_index("ix_elements_lease", ["status", "lease_expires"], unique=False)
 

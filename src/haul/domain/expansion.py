@@ -1,0 +1,137 @@
+"""Turning a finished LIST into the per-file elements of its job, as pdm did.
+
+Pure: it consumes (directory, entry) pairs in listing order and yields element
+plans, so the service can stream a 100,000-file listing through it and insert
+in batches. Directory removals are staged after the files, deepest first, and
+the top directory last; the claim query hands out one stage at a time.
+
+The worker reports a listing keyed by directories in the job's own path
+namespace. For a directory the root key is the job's path itself; for a plain
+file the listing is ``{dirname(path): [entry for basename(path)]}``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from haul.domain.enums import JobType
+
+
+@dataclass(frozen=True)
+class PlannedElement:
+    type: JobType
+    src_filepath: str
+    dst_filepath: str | None
+    size: int
+    stage: int = 0
+
+
+def strip_slash(path: str) -> str:
+    return path.rstrip("/") if path not in ("/",) and path.rstrip("/") else path
+
+
+def parent_of(path: str) -> str:
+    path = strip_slash(path)
+    if path == "~" or path == "/":
+        return path
+    parent = posixpath.dirname(path)
+    return parent if parent else "."
+
+
+def _rel(root: str, directory: str) -> str | None:
+    """``directory`` relative to ``root``, or None when it lies outside."""
+    root = strip_slash(root)
+    directory = strip_slash(directory)
+    if directory == root:
+        return ""
+    prefix = root if root.endswith("/") else root + "/"
+    if directory.startswith(prefix):
+        return directory[len(prefix) :]
+    return None
+
+
+def _join(*parts: str) -> str:
+    out = parts[0]
+    for p in parts[1:]:
+        if p:
+            out = out.rstrip("/") + "/" + p if out not in ("",) else p
+    return out
+
+
+class Planner:
+    """Consumes a listing stream and plans the elements that follow it."""
+
+    def __init__(self, job_type: JobType, src: str, dst: str | None) -> None:
+        self.job_type = job_type
+        self.src = strip_slash(src)
+        self.dst = strip_slash(dst) if dst is not None else None
+        self.root_is_file: bool | None = None
+        self.dirs: dict[str, int] = {}  # relative dir -> number of entries
+        self.count = 0
+
+    def plan(self, pairs: Iterable[tuple[str, Any]]) -> Iterator[PlannedElement]:
+        if self.job_type == JobType.RENAME:
+            # The listing only proved the source exists; the rename is one element.
+            for _ in pairs:
+                break
+            yield PlannedElement(JobType.RENAME, self.src, self.dst, 0)
+            return
+        base = posixpath.basename(self.src)
+        for directory, entry in pairs:
+            name, is_dir, size = _fields(entry)
+            rel_dir = _rel(self.src, directory)
+            if rel_dir is None:
+                # The file case: the listing is keyed by the parent directory.
+                if (
+                    strip_slash(directory) == parent_of(self.src)
+                    and name == base
+                    and not is_dir
+                    and self.root_is_file is not False
+                ):
+                    self.root_is_file = True
+                    yield from self._file(self.src, self.dst, size)
+                continue
+            self.root_is_file = False
+            self.dirs[rel_dir] = self.dirs.get(rel_dir, 0) + 1
+            rel = _join(rel_dir, name)
+            if is_dir:
+                self.dirs.setdefault(rel, 0)
+                continue
+            dst = _join(self.dst, rel) if self.dst is not None else None
+            yield from self._file(_join(self.src, rel), dst, size)
+        if self.root_is_file:
+            return
+        self.dirs.setdefault("", 0)
+        yield from self._directories()
+
+    def _file(self, src: str, dst: str | None, size: int) -> Iterator[PlannedElement]:
+        self.count += 1
+        if self.job_type == JobType.COPY:
+            yield PlannedElement(JobType.COPY, src, dst, size)
+        elif self.job_type == JobType.REMOVE:
+            yield PlannedElement(JobType.REMOVE, src, None, size)
+
+    def _directories(self) -> Iterator[PlannedElement]:
+        if self.job_type == JobType.COPY:
+            # Files create their parents; only empty directories need a MKDIR.
+            for rel, n in sorted(self.dirs.items()):
+                if n == 0:
+                    assert self.dst is not None
+                    yield PlannedElement(
+                        JobType.MKDIR, _join(self.src, rel), _join(self.dst, rel), 0
+                    )
+        elif self.job_type == JobType.REMOVE:
+            depths = {rel: (rel.count("/") + 1 if rel else 0) for rel in self.dirs}
+            deepest = max(depths.values(), default=0)
+            for rel in sorted(self.dirs, key=lambda r: (-depths[r], r)):
+                stage = 1 + deepest - depths[rel]
+                yield PlannedElement(JobType.REMOVE, _join(self.src, rel), None, 0, stage=stage)
+
+
+def _fields(entry: Any) -> tuple[str, bool, int]:
+    if isinstance(entry, dict):
+        return str(entry["name"]), bool(entry.get("is_dir", False)), int(entry.get("size", 0) or 0)
+    return str(entry.name), bool(entry.is_dir), int(entry.size or 0)

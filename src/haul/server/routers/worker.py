@@ -1,0 +1,173 @@
+"""The worker protocol under /workqueue/api/v1.0/worker (pdm's shapes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from haul.domain.enums import JobProtocol, JobType, parse_enum
+from haul.server.deps import Box, WorkerUser, WriteSession
+from haul.services import claims, reports
+from haul.services.errors import BadRequest
+
+router = APIRouter(prefix="/worker")
+
+
+def _enums(enum: type, field: str) -> BeforeValidator:
+    def read(values: Any) -> Any:
+        if values is None:
+            return None
+        if not isinstance(values, list):
+            values = [values]
+        return [parse_enum(enum, v, field) for v in values]
+
+    return BeforeValidator(read)
+
+
+class AlgorithmArgs(BaseModel):
+    limit: int = Field(default=claims.DEFAULT_LIMIT, ge=1, le=claims.MAX_BATCH)
+    size: int = Field(default=claims.DEFAULT_SIZE, ge=1)
+
+
+class ClaimBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    types: Annotated[list[JobType] | None, _enums(JobType, "types")] = None
+    protocols: Annotated[list[JobProtocol] | None, _enums(JobProtocol, "protocols")] = None
+    algorithm: Literal["BY_NUMBER", "BY_SIZE"] = "BY_NUMBER"
+    algorithm_args: AlgorithmArgs = Field(default_factory=AlgorithmArgs, alias="algorithm.args")
+    lease_seconds: int | None = Field(default=None, ge=5, le=24 * 3600)
+
+
+class HeartbeatBody(BaseModel):
+    token: str
+    transferred: int = Field(default=0, ge=0)
+    elapsed: float = Field(default=0.0, ge=0)
+    instant: float = Field(default=0.0, ge=0)
+    average: float = Field(default=0.0, ge=0)
+
+
+class BulkHeartbeat(HeartbeatBody):
+    jobid: int
+    elementid: int
+
+
+class ErrorBody(BaseModel):
+    code: str = "INTERNAL"
+    scope: str = "TRANSFER"
+    retryable: bool = True
+    message: str = ""
+
+
+class ResultBody(BaseModel):
+    token: str
+    returncode: int
+    host: str = ""
+    log: str = ""
+    timestamp: str | None = None
+    listing: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+    checksum: str | None = None
+    bytes: int | None = Field(default=None, ge=0)
+    size: int | None = Field(default=None, ge=0)
+
+
+class BulkResult(ResultBody):
+    jobid: int
+    elementid: int
+
+
+def _policy(request: Request) -> reports.Policy:
+    s = request.app.state.settings
+    return reports.Policy(
+        lease_seconds=s.lease_seconds, backoff_base=s.backoff_base, backoff_cap=s.backoff_cap
+    )
+
+
+def _result(job_id: int, element_id: int, body: ResultBody) -> reports.Result:
+    return reports.Result(
+        job_id=job_id,
+        element_id=element_id,
+        token=body.token,
+        returncode=body.returncode,
+        host=body.host,
+        log=body.log,
+        timestamp=body.timestamp,
+        listing=body.listing,
+        error=body.error.model_dump() if body.error else None,
+        checksum=body.checksum,
+        bytes=body.bytes,
+        size=body.size,
+    )
+
+
+def _beat(job_id: int, element_id: int, body: HeartbeatBody) -> reports.Heartbeat:
+    return reports.Heartbeat(
+        job_id, element_id, body.token, body.transferred, body.elapsed, body.instant, body.average
+    )
+
+
+@router.post("/jobs")
+def claim_work(
+    body: ClaimBody, request: Request, worker: WorkerUser, session: WriteSession, box: Box
+) -> Any:
+    if not body.types:
+        raise BadRequest("types: list the job types this worker serves")
+    settings = request.app.state.settings
+    req = claims.ClaimRequest(
+        types=body.types,
+        protocols=body.protocols,
+        algorithm=body.algorithm,
+        limit=body.algorithm_args.limit,
+        size=body.algorithm_args.size,
+        lease_seconds=body.lease_seconds or settings.lease_seconds,
+    )
+    pg = session.get_bind().dialect.name == "postgresql"
+    jobs = claims.claim(session, box, worker, req, pg)
+    if not jobs:
+        return JSONResponse({"detail": "No work to be done."}, status_code=404)
+    return jobs
+
+
+@router.put("/jobs/{job_id}/elements/{element_id}/monitoring")
+def monitor(
+    job_id: int,
+    element_id: int,
+    body: HeartbeatBody,
+    request: Request,
+    worker: WorkerUser,
+    session: WriteSession,
+) -> dict[str, Any]:
+    return reports.heartbeat(session, _beat(job_id, element_id, body), _policy(request))
+
+
+@router.put("/jobs/{job_id}/elements/{element_id}")
+def report(
+    job_id: int,
+    element_id: int,
+    body: ResultBody,
+    request: Request,
+    worker: WorkerUser,
+    session: WriteSession,
+) -> dict[str, Any]:
+    status = reports.record_result(session, _result(job_id, element_id, body), _policy(request))
+    return {"jobid": job_id, "elementid": element_id, "status": status.name}
+
+
+@router.put("/monitoring")
+def monitor_many(
+    body: list[BulkHeartbeat], request: Request, worker: WorkerUser, session: WriteSession
+) -> list[dict[str, Any]]:
+    beats = [_beat(b.jobid, b.elementid, b) for b in body]
+    return reports.heartbeats(session, beats, _policy(request))
+
+
+@router.put("/results")
+def report_many(
+    body: list[BulkResult], request: Request, worker: WorkerUser, session: WriteSession
+) -> list[dict[str, Any]]:
+    results = [_result(b.jobid, b.elementid, b) for b in body]
+    return reports.record_results(session, results, _policy(request))

@@ -1,0 +1,156 @@
+"""Real servers for tests: a haul server subprocess on a random loopback port.
+
+Each ServerProcess gets its own home directory and database (a fresh SQLite
+file, or a fresh PostgreSQL database created from HAUL_TEST_POSTGRES_URL),
+and is killed with its whole process group when the test is done.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HAUL = [sys.executable, "-m", "haul"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [*HAUL, *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"haul {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+@contextmanager
+def postgres_database(base_url: str) -> Iterator[str]:
+    """A throw-away database on the test PostgreSQL server."""
+    import psycopg
+
+    plain = base_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"haul_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    head, _, _ = base_url.rpartition("/")
+    try:
+        yield f"{head}/{name}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class ServerProcess:
+    home: Path
+    db_url: str
+    extra_args: list[str] = field(default_factory=list)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    admin_token: str = ""
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, "--home", str(self.home), "--db", self.db_url, check=check)
+
+    def start(self) -> ServerProcess:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not self.admin_token:
+            out = self.cli("admin", "add-user", f"admin-{uuid.uuid4().hex[:6]}@test.org", "--admin")
+            self.admin_token = out.stdout.strip().splitlines()[-1]
+        self.log_path = self.home / "server.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            [*HAUL, "server", "--host", "127.0.0.1", "--port", str(self.port),
+             "--home", str(self.home), "--db", self.db_url, *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"haul server exited:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/hello", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"haul server did not start:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def admin(self) -> httpx.Client:
+        return self.client(self.admin_token)
+
+    def new_user(self, email: str | None = None, password: str | None = None) -> User:
+        email = email or f"user-{uuid.uuid4().hex[:8]}@test.org"
+        password = password or secrets.token_urlsafe(12)
+        with self.admin() as c:
+            r = c.post("/users/api/v1.0/users", json={"email": email, "passwd": password})
+            assert r.status_code == 201, r.text
+            user_id = r.json()["id"]
+        with self.client() as c:
+            r = c.post("/users/api/v1.0/login", json={"email": email, "passwd": password})
+            assert r.status_code == 200, r.text
+            token = r.json()["token"]
+        return User(self, user_id, email, password, token)
+
+    def new_worker(self, name: str | None = None) -> str:
+        out = self.cli("admin", "add-worker", name or f"w-{uuid.uuid4().hex[:6]}")
+        return out.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class User:
+    server: ServerProcess
+    id: int
+    email: str
+    password: str
+    token: str
+
+    def client(self) -> httpx.Client:
+        return self.server.client(self.token)
+
+    def site(self, name: str | None = None, endpoints: list[str] | None = None,
+             **extra: Any) -> int:
+        body = {"site_name": name or f"site-{uuid.uuid4().hex[:8]}",
+                "endpoints": endpoints or ["dummy://test/"], **extra}
+        with self.client() as c:
+            r = c.post("/site/api/v1.0/site", json=body)
+            assert r.status_code == 200, r.text
+            return int(r.json())
