@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Annotated
 
 import typer
@@ -68,22 +69,21 @@ def run(
     home: HomeOpt = None,
     db: DbOpt = None,
     file_root: RootOpt = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="worker threads")] = 4,
 ) -> None:
-    """Start a server on this machine, print the admin token and URLs, and serve."""
+    """Start a server and a local worker, print the admin token and URLs, and serve."""
+    import httpx
+
     from haul.cli.common import open_store
-    from haul.services.bootstrap import admin_token
+    from haul.services.bootstrap import admin_token, local_worker_token
 
     settings, database = open_store(home, db)
     with database.write() as session:
         token = admin_token(session)
+        worker_token = local_worker_token(session)
     database.dispose()
     base = f"http://{host}:{port}"
-    typer.echo(f"haul home:      {settings.home}")
-    typer.echo(f"API:            {base}/  (docs at {base}/docs)")
-    typer.echo(f"dashboard:      {base}/web")
-    typer.echo(f"admin token:    {token}")
-    typer.echo("stop with Ctrl-C")
-    args = [
+    server_args = [
         sys.executable,
         "-m",
         "haul",
@@ -98,10 +98,54 @@ def run(
         settings.db_url,
     ]
     for root in file_root or []:
-        args += ["--file-root", root]
-    proc = subprocess.Popen(args)
+        server_args += ["--file-root", root]
+    procs = [subprocess.Popen(server_args)]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/hello", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            if procs[0].poll() is not None:
+                raise typer.Exit(procs[0].returncode or 1) from None
+            time.sleep(0.2)
+    worker_env = {**os.environ, "HAUL_TOKEN": worker_token}
+    procs.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "haul",
+                "worker",
+                "--server",
+                base,
+                "--concurrency",
+                str(concurrency),
+            ],
+            env=worker_env,
+        )
+    )
+    typer.echo(f"haul home:      {settings.home}")
+    typer.echo(f"API:            {base}/  (docs at {base}/docs)")
+    typer.echo(f"dashboard:      {base}/web")
+    typer.echo(f"admin token:    {token}")
+    typer.echo("a worker is running beside the server; stop both with Ctrl-C", err=False)
+    sys.stdout.flush()
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        sys.exit(proc.wait())
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        proc.wait()
+        pass
+    stop()
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()

@@ -9,6 +9,7 @@ from haul.services.users import create_user, issue_token
 from haul.store.tables import User
 
 ADMIN_EMAIL = "admin@localhost"
+LOCAL_WORKER = "worker:local"
 ADMIN_TOKEN_SECONDS = 30 * 24 * 3600
 
 
@@ -18,4 +19,13 @@ def admin_token(session: Session) -> str:
     if admin is None:
         admin = create_user(session, ADMIN_EMAIL, None, role="admin", name="admin")
     token, _ = issue_token(session, admin, "haul run", ADMIN_TOKEN_SECONDS)
+    return token
+
+
+def local_worker_token(session: Session) -> str:
+    """A fresh token for the worker `haul run` starts beside the server."""
+    worker = session.scalar(select(User).where(User.email == LOCAL_WORKER))
+    if worker is None:
+        worker = create_user(session, LOCAL_WORKER, None, role="worker", name="local")
+    token, _ = issue_token(session, worker, "haul run", ADMIN_TOKEN_SECONDS)
     return token

@@ -1,0 +1,59 @@
+"""`haul worker`: a pull-based worker that can run anywhere the server is reachable."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import typer
+
+
+def worker(
+    server: Annotated[str, typer.Option("--server", help="haul server URL", envvar="HAUL_SERVER")],
+    token: Annotated[str, typer.Option("--token", help="worker token", envvar="HAUL_TOKEN")],
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=1024)] = 4,
+    types: Annotated[
+        list[str] | None, typer.Option("--types", help="job types to serve (repeatable)")
+    ] = None,
+    protocols: Annotated[
+        list[str] | None, typer.Option("--protocols", help="protocols to serve (repeatable)")
+    ] = None,
+    lease_seconds: Annotated[int | None, typer.Option("--lease-seconds", min=5)] = None,
+    heartbeat_seconds: Annotated[float, typer.Option("--heartbeat-seconds", min=0.1)] = 5.0,
+    prefetch: Annotated[
+        int, typer.Option("--prefetch", help="extra elements to hold beyond --concurrency")
+    ] = 0,
+    file_root: Annotated[
+        list[str] | None,
+        typer.Option("--file-root", help="only touch file:// paths under these directories"),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="exit when the queue is empty")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Claim work from a haul server and run it until SIGTERM."""
+    from haul.worker.loop import Worker, WorkerConfig
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    split = [t.strip().upper() for v in (types or []) for t in v.split(",") if t.strip()]
+    protos = [p.strip().upper() for v in (protocols or []) for p in v.split(",") if p.strip()]
+    cfg = WorkerConfig(
+        server=server,
+        token=token,
+        concurrency=concurrency,
+        protocols=protos or None,
+        lease_seconds=lease_seconds,
+        heartbeat_seconds=heartbeat_seconds,
+        prefetch=prefetch,
+        file_roots=[os.path.realpath(r) for r in (file_root or [])],
+        once=once,
+    )
+    if split:
+        cfg.types = split
+    w = Worker(cfg)
+    w.install_signals()
+    raise typer.Exit(w.run())

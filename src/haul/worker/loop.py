@@ -1,0 +1,210 @@
+"""The pull loop: claim batches, run them in threads, heartbeat, report in bulk.
+
+Three kinds of threads share a small amount of state under one lock: the main
+loop claims work while slots are free; executor threads run elements; the
+reporter thread sends heartbeats for running elements and flushes finished
+results in bulk. On SIGTERM the loop stops claiming, lets running elements
+finish, flushes every result and exits 0. If the worker dies instead, its
+leases expire on the server and the elements run again elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from haul.worker.operations import Executor, Running
+from haul.worker.protocol import ServerGone, WorkerAPI
+
+log = logging.getLogger("haul.worker")
+
+
+@dataclass
+class WorkerConfig:
+    server: str
+    token: str
+    concurrency: int = 4
+    types: list[str] = field(default_factory=lambda: ["LIST", "COPY", "REMOVE", "RENAME", "MKDIR"])
+    protocols: list[str] | None = None
+    lease_seconds: int | None = None
+    heartbeat_seconds: float = 5.0
+    prefetch: int = 0
+    file_roots: list[str] = field(default_factory=list)
+    idle_max_seconds: float = 5.0
+    verify_tls: bool = True
+    once: bool = False
+
+
+class Worker:
+    def __init__(self, cfg: WorkerConfig) -> None:
+        self.cfg = cfg
+        self.api = WorkerAPI(cfg.server, cfg.token, verify=cfg.verify_tls)
+        self.executor = Executor(cfg.file_roots)
+        self.pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="element")
+        self.lock = threading.Lock()
+        self.running: dict[tuple[int, int], Running] = {}
+        self.queued = 0
+        self.results: list[dict[str, Any]] = []
+        self.results_ready = threading.Event()
+        self.stopping = threading.Event()
+        self.reporter_done = threading.Event()
+        self.completed = 0
+
+    # -- signals -----------------------------------------------------------
+    def install_signals(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            log.info("signal %s: finishing held elements, claiming no more", signum)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    # -- main loop ------------------------------------------------------------
+    def run(self) -> int:
+        reporter = threading.Thread(target=self._report_loop, name="reporter", daemon=True)
+        reporter.start()
+        idle = 0.2
+        try:
+            while not self.stopping.is_set():
+                free = self._free_slots()
+                if free <= 0:
+                    time.sleep(0.01)
+                    continue
+                try:
+                    jobs = self.api.claim(self._claim_body(free))
+                except ServerGone as exc:
+                    log.warning("cannot claim: %s", exc)
+                    jobs = []
+                except Exception as exc:  # a 4xx/5xx we cannot fix by retrying now
+                    log.error("claim failed: %s", exc)
+                    jobs = []
+                if not jobs:
+                    if self.cfg.once and not self._busy():
+                        break
+                    self.stopping.wait(idle)
+                    idle = min(idle * 2, self.cfg.idle_max_seconds)
+                    continue
+                idle = 0.2
+                for job in jobs:
+                    for element in job.pop("elements"):
+                        self._start(Running(job=job, element=element))
+        finally:
+            self.pool.shutdown(wait=True)
+            self.stopping.set()
+            self.results_ready.set()
+            reporter.join()
+            self.api.close()
+        return 0
+
+    def _busy(self) -> bool:
+        with self.lock:
+            return bool(self.running) or self.queued > 0 or bool(self.results)
+
+    def _free_slots(self) -> int:
+        with self.lock:
+            return self.cfg.concurrency + self.cfg.prefetch - len(self.running)
+
+    def _claim_body(self, free: int) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "types": self.cfg.types,
+            "algorithm": "BY_NUMBER",
+            "algorithm.args": {"limit": free},
+        }
+        if self.cfg.protocols:
+            body["protocols"] = self.cfg.protocols
+        if self.cfg.lease_seconds:
+            body["lease_seconds"] = self.cfg.lease_seconds
+        return body
+
+    def _start(self, run: Running) -> None:
+        with self.lock:
+            self.running[run.key] = run
+        self.pool.submit(self._execute, run)
+
+    def _execute(self, run: Running) -> None:
+        try:
+            result = self.executor.run(run, lambda _r: None)
+        finally:
+            with self.lock:
+                self.running.pop(run.key, None)
+        with self.lock:
+            self.results.append(result)
+            self.completed += 1
+        self.results_ready.set()
+
+    # -- reporter -------------------------------------------------------------
+    def _report_loop(self) -> None:
+        last_beat = time.monotonic()
+        while True:
+            self.results_ready.wait(timeout=0.5)
+            self.results_ready.clear()
+            time.sleep(0.02)  # let a burst of results gather into one request
+            self._flush_results()
+            if time.monotonic() - last_beat >= self.cfg.heartbeat_seconds:
+                self._send_heartbeats()
+                last_beat = time.monotonic()
+            if self.stopping.is_set() and not self._busy():
+                self._flush_results()
+                return
+
+    def _flush_results(self) -> None:
+        with self.lock:
+            batch, self.results = self.results, []
+        if not batch:
+            return
+        try:
+            answers = self.api.results(batch)
+        except Exception as exc:  # keep them; the next flush tries again
+            log.error("could not report %d results: %s", len(batch), exc)
+            with self.lock:
+                self.results = batch + self.results
+            time.sleep(1)
+            return
+        for a in answers:
+            if a.get("code") != 200:
+                log.warning(
+                    "result for %s.%s refused: %s",
+                    a.get("jobid"),
+                    a.get("elementid"),
+                    a.get("detail"),
+                )
+
+    def _send_heartbeats(self) -> None:
+        with self.lock:
+            runs = list(self.running.values())
+        if not runs:
+            return
+        beats = []
+        for run in runs:
+            p = run.progress
+            beats.append(
+                {
+                    "jobid": run.element["job_id"],
+                    "elementid": run.element["id"],
+                    "token": run.element["token"],
+                    "transferred": p.transferred if p else 0,
+                    "elapsed": p.elapsed if p else time.monotonic() - run.started,
+                    "instant": p.instant if p else 0.0,
+                    "average": p.average if p else 0.0,
+                }
+            )
+        try:
+            answers = self.api.heartbeats(beats)
+        except Exception as exc:
+            log.warning("heartbeat failed: %s", exc)
+            return
+        for a in answers:
+            key = (a.get("jobid"), a.get("elementid"))
+            run = self.running.get(key)  # type: ignore[arg-type]
+            if run is None:
+                continue
+            if a.get("code") == 409 or a.get("command") == "cancel":
+                # Lease gone or job cancelled: stop and let the result say so.
+                run.cancel.set()
+            elif a.get("command"):
+                run.say(f"command from server: {a['command']}")

@@ -1,0 +1,260 @@
+"""Running one element: from a lease to a result, through a storage backend."""
+
+from __future__ import annotations
+
+import posixpath
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from haul.domain.endpoints import under_root
+from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
+from haul.domain.errors import ErrorCode, ErrorScope, TransferError
+from haul.domain.expansion import parent_of, strip_slash
+from haul.domain.paths import resolve_path
+from haul.storage import Progress, Storage, copy_file, open_storage
+
+HOST = socket.gethostname()
+
+
+@dataclass
+class Running:
+    """An element this worker holds: its lease, progress and cancel flag."""
+
+    job: dict[str, Any]
+    element: dict[str, Any]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: Progress | None = None
+    started: float = field(default_factory=time.monotonic)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.element["job_id"], self.element["id"])
+
+    def say(self, text: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        self.lines.append(f"{stamp} {text}")
+
+
+@dataclass
+class Place:
+    storage: Storage
+    path: str
+    url: str
+
+
+def pick_endpoint(site: dict[str, Any], protocol: str | None) -> str:
+    endpoints = site.get("endpoints") or []
+    if not endpoints:
+        raise TransferError(ErrorCode.INVALID, f"site {site.get('site_name')}: has no endpoints")
+    if protocol:
+        for url in endpoints:
+            scheme = urlsplit(url).scheme.lower()
+            if SCHEME_PROTOCOLS.get(scheme) == JobProtocol[protocol]:
+                return url
+    return endpoints[0]
+
+
+class Executor:
+    """Turns leases into results; knows the worker's own limits (file roots)."""
+
+    def __init__(self, file_roots: list[str] | None = None) -> None:
+        self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
+
+    def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
+        site = run.job.get(f"{which}_site")
+        if not site:
+            raise TransferError(ErrorCode.INVALID, f"lease has no {which} site", scope=scope)
+        url = pick_endpoint(site, run.job.get("protocol"))
+        prefix = urlsplit(url).path or "/"
+        resolved = resolve_path(prefix, site.get("def_path") or "/", path)
+        if (
+            urlsplit(url).scheme.lower() == "file"
+            and self.file_roots
+            and not under_root(resolved, self.file_roots)
+        ):
+            raise TransferError(
+                ErrorCode.PERMISSION_DENIED,
+                f"{resolved}: outside this worker's --file-root directories",
+                scope=scope,
+            )
+        try:
+            storage = open_storage(url, site.get("credential"))
+        except TransferError as exc:
+            raise exc.with_scope(scope) from None
+        return Place(storage, resolved, url)
+
+    def run(self, run: Running, on_progress: Callable[[Running], None]) -> dict[str, Any]:
+        e = run.element
+        kind = e["type"]
+        run.say(f"{kind} element {e['job_id']}.{e['id']} attempt {e['attempts'] + 1} on {HOST}")
+        result: dict[str, Any] = {
+            "jobid": e["job_id"],
+            "elementid": e["id"],
+            "token": e["token"],
+            "host": HOST,
+        }
+        places: list[Place] = []
+        try:
+            handler = getattr(self, f"_{kind.lower()}", None)
+            if handler is None:
+                raise TransferError(ErrorCode.UNSUPPORTED, f"this worker cannot run {kind}")
+            extra = handler(run, places, on_progress) or {}
+            result.update(extra, returncode=0)
+            run.say("done")
+        except TransferError as exc:
+            run.say(f"failed: {exc.code} ({exc.scope}): {exc.message}")
+            result.update(returncode=1, error=exc.to_dict())
+        except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace
+            run.say("internal error:\n" + traceback.format_exc())
+            result.update(
+                returncode=1,
+                error={
+                    "code": "INTERNAL",
+                    "scope": "TRANSFER",
+                    "retryable": True,
+                    "message": f"{type(exc).__name__}: {exc}",
+                },
+            )
+        finally:
+            for p in places:
+                try:
+                    p.storage.close()
+                except Exception:  # closing a broken connection; nothing to save
+                    run.say(f"warning: closing {p.url} failed")
+        if run.cancel.is_set() and result["returncode"] != 0:
+            result["error"] = {
+                "code": "CANCELLED",
+                "scope": "TRANSFER",
+                "retryable": False,
+                "message": "cancelled",
+            }
+        result["log"] = "\n".join(run.lines)
+        return result
+
+    def _src(self, run: Running, places: list[Place]) -> Place:
+        p = self._place(run, "src", run.element["src_filepath"], ErrorScope.SOURCE)
+        places.append(p)
+        return p
+
+    def _dst(
+        self, run: Running, places: list[Place], path_key: str = "dst_filepath", site: str = "dst"
+    ) -> Place:
+        p = self._place(run, site, run.element[path_key], ErrorScope.DESTINATION)
+        places.append(p)
+        return p
+
+    def _list(self, run: Running, places: list[Place], _: Any) -> dict[str, Any]:
+        src = self._src(run, places)
+        job_root = strip_slash(run.element["src_filepath"])
+        try:
+            top = src.storage.stat(src.path)
+        except TransferError as exc:
+            raise exc.with_scope(ErrorScope.SOURCE) from None
+        if not top.is_dir:
+            entry = {
+                "name": posixpath.basename(job_root),
+                "size": top.size,
+                "is_dir": False,
+                "mtime": top.mtime,
+            }
+            run.say(f"{src.path} is a file of {top.size} bytes")
+            return {"listing": {parent_of(job_root): [entry]}, "size": top.size}
+        depth = run.element.get("depth")
+        listing: dict[str, list[dict[str, Any]]] = {job_root: []}
+        root = strip_slash(src.path)
+        n = 0
+        for entry in src.storage.list(src.path, depth=0 if depth is None else int(depth)):
+            if run.cancel.is_set():
+                raise TransferError(ErrorCode.CANCELLED, "listing cancelled")
+            directory = posixpath.dirname(strip_slash(entry.path))
+            rel = directory[len(root) :].lstrip("/") if directory != root else ""
+            key = job_root if not rel else f"{job_root.rstrip('/')}/{rel}"
+            listing.setdefault(key, []).append(
+                {
+                    "name": entry.name,
+                    "size": entry.size,
+                    "is_dir": entry.is_dir,
+                    "mtime": entry.mtime,
+                }
+            )
+            n += 1
+        run.say(f"listed {n} entries under {src.path}")
+        return {"listing": listing}
+
+    def _copy(self, run: Running, places: list[Place], on_progress: Callable[[Running], None]):
+        opts = run.job.get("extra_opts") or {}
+        src = self._src(run, places)
+        dst = self._dst(run, places)
+        run.say(f"copy {src.url} {src.path} -> {dst.url} {dst.path}")
+
+        def progress(p: Progress) -> None:
+            run.progress = p
+            on_progress(run)
+
+        res = copy_file(
+            src.storage,
+            src.path,
+            dst.storage,
+            dst.path,
+            checksum=opts.get("checksum", "adler32"),
+            overwrite=bool(opts.get("overwrite", False)),
+            verify=bool(opts.get("verify", True)),
+            progress=progress,
+            cancelled=run.cancel.is_set,
+        )
+        run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
+        return {
+            "bytes": res.bytes,
+            "checksum": f"{res.algorithm}:{res.checksum}" if res.checksum else None,
+            "size": res.bytes,
+        }
+
+    def _remove(self, run: Running, places: list[Place], _: Any) -> None:
+        src = self._src(run, places)
+        try:
+            src.storage.remove(src.path)
+        except TransferError as exc:
+            raise exc.with_scope(ErrorScope.SOURCE) from None
+        run.say(f"removed {src.path}")
+
+    def _rename(self, run: Running, places: list[Place], _: Any) -> None:
+        opts = run.job.get("extra_opts") or {}
+        src = self._src(run, places)
+        dst_path = resolve_path(
+            urlsplit(src.url).path or "/",
+            (run.job.get("src_site") or {}).get("def_path") or "/",
+            run.element["dst_filepath"],
+        )
+        try:
+            if not opts.get("overwrite") and src.storage.exists(dst_path):
+                raise TransferError(
+                    ErrorCode.EXISTS,
+                    f"{dst_path}: exists and overwrite is off",
+                    scope=ErrorScope.DESTINATION,
+                    retryable=False,
+                )
+            src.storage.rename(src.path, dst_path)
+        except TransferError as exc:
+            if exc.scope is ErrorScope.TRANSFER:
+                exc.with_scope(ErrorScope.SOURCE)
+            raise
+        run.say(f"renamed {src.path} -> {dst_path}")
+
+    def _mkdir(self, run: Running, places: list[Place], _: Any) -> None:
+        # A job's own MKDIR names its path in src_filepath on src_site; a COPY's
+        # MKDIR (an empty directory of the tree) names it in dst_filepath on dst_site.
+        own = run.job.get("type") == "MKDIR"
+        place = self._src(run, places) if own else self._dst(run, places)
+        opts = run.job.get("extra_opts") or {}
+        try:
+            place.storage.mkdir(place.path, parents=bool(opts.get("parents", True)))
+        except TransferError as exc:
+            raise exc.with_scope(ErrorScope.DESTINATION) from None
+        run.say(f"made directory {place.path}")
