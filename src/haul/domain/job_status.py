@@ -22,17 +22,21 @@ def job_status(
     running = counts.get(JobStatus.RUNNING, 0)
     submitted = counts.get(JobStatus.SUBMITTED, 0)
     new = counts.get(JobStatus.NEW, 0)
-    active = running + submitted + new
+    # A paused element can still run (once resumed), so it keeps the job unfinished.
+    paused_n = counts.get(JobStatus.PAUSED, 0)
+    active = running + submitted + new + paused_n
 
     if total == 0:
         return JobStatus.CANCELLED if cancelled else JobStatus.NEW
     if active == 0:
         if done == total:
             return JobStatus.DONE
-        if failed:
-            return JobStatus.FAILED
-        return JobStatus.CANCELLED if cancelled or cancelled_n else JobStatus.DONE
-    if paused:
+        if cancelled:
+            return JobStatus.CANCELLED
+        # By completeness: any failure makes the job FAILED (the counts tell how
+        # partial); otherwise some elements were cancelled (killed, finished early).
+        return JobStatus.FAILED if failed else JobStatus.CANCELLED
+    if paused or (paused_n and not (running or submitted or new)):
         return JobStatus.PAUSED
     if running:
         return JobStatus.RUNNING

@@ -89,6 +89,8 @@ def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]
         "time": now.isoformat(),
     }
     command = element.command
+    if command and command != "cancel":
+        element.command = None  # a user's command is delivered once
     if job is not None and job.cancelled:
         command = "cancel"
     return {
@@ -184,13 +186,18 @@ def _apply_result(session: Session, r: Result, policy: Policy) -> tuple[Job, Job
     if r.returncode == 0 and element.type == JobType.LIST and r.listing is None:
         raise BadRequest("listing: a successful LIST result needs its listing")
     now = utcnow()
-    number = element.attempts + 1
+    tries = element.attempts + 1
+    number = element.attempt_seq + 1
     error = None if r.returncode == 0 else _error_dict(r.error)
     if r.returncode == 0:
         status = JobStatus.DONE
-    elif job.cancelled or (error and error["code"] == ErrorCode.CANCELLED.value):
+    elif (
+        job.cancelled
+        or element.command == "cancel"
+        or (error and error["code"] == ErrorCode.CANCELLED.value)
+    ):
         status = JobStatus.CANCELLED
-    elif error and error["retryable"] and number < element.max_tries:
+    elif error and error["retryable"] and tries < element.max_tries:
         status = JobStatus.NEW
     else:
         status = JobStatus.FAILED
@@ -210,7 +217,8 @@ def _apply_result(session: Session, r: Result, policy: Policy) -> tuple[Job, Job
             ended=now,
         )
     )
-    element.attempts = number
+    element.attempts = tries
+    element.attempt_seq = number
     element.status = int(status)
     element.lease_token = None
     element.lease_expires = None
@@ -220,7 +228,7 @@ def _apply_result(session: Session, r: Result, policy: Policy) -> tuple[Job, Job
     if r.size is not None and r.size >= 0:
         element.size = r.size
     if status == JobStatus.NEW:
-        delay = backoff_seconds(number, policy.backoff_base, policy.backoff_cap, policy.rng)
+        delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
         element.not_before = now + timedelta(seconds=delay)
     session.flush()
     if status == JobStatus.DONE and element.type == JobType.LIST:
@@ -242,13 +250,16 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
     )
     jobs: dict[int, Job] = {}
     for element in rows:
-        number = element.attempts + 1
-        retry = number < element.max_tries
+        tries = element.attempts + 1
+        number = element.attempt_seq + 1
+        retry = tries < element.max_tries
         job = jobs.get(element.job_id) or session.get(Job, element.job_id)
         assert job is not None
         jobs[job.id] = job
         final = (
-            JobStatus.CANCELLED if job.cancelled else (JobStatus.NEW if retry else JobStatus.FAILED)
+            JobStatus.CANCELLED
+            if job.cancelled or element.command == "cancel"
+            else (JobStatus.NEW if retry else JobStatus.FAILED)
         )
         session.add(
             Attempt(
@@ -269,13 +280,14 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
                 ended=now,
             )
         )
-        element.attempts = number
+        element.attempts = tries
+        element.attempt_seq = number
         element.status = int(final)
         element.lease_token = None
         element.lease_expires = None
         element.timestamp = now
         if final == JobStatus.NEW:
-            delay = backoff_seconds(number, policy.backoff_base, policy.backoff_cap, policy.rng)
+            delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
             element.not_before = now + timedelta(seconds=delay)
     session.flush()
     for job in jobs.values():

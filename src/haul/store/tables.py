@@ -173,7 +173,8 @@ class Element(Base):
     dst_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, default=2)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # tries of the current budget
+    attempt_seq: Mapped[int] = mapped_column(Integer, default=0)  # numbers every attempt ever
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
     not_before: Mapped[datetime | None] = mapped_column(nullable=True)
     lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,0 +1,221 @@
+"""Control verbs: each changes state only where its guard allows it.
+
+Outside its guard a verb raises Conflict naming the job's current status, and
+changes nothing. Running elements are never yanked from under a worker: they
+are told through their next heartbeat (``command: cancel``) and end CANCELLED
+when the worker reports back, or when their lease runs out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import TERMINAL_STATUSES, JobStatus, JobType
+from haul.domain.options import OptionsError, validate_options
+from haul.services.errors import BadRequest, Conflict, NotFound
+from haul.services.jobs import MAX_TRIES_LIMIT, JobView, counts_for
+from haul.services.reports import after_element_change
+from haul.store.clock import utcnow
+from haul.store.tables import Element, Job, User
+
+NEW = int(JobStatus.NEW)
+LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+MAX_COMMAND = 250
+
+
+def load(session: Session, user: User, job_id: int, *, admin_any: bool = True) -> JobView:
+    """The job, if the caller owns it or is an admin; locked for update on PostgreSQL."""
+    q = select(Job).where(Job.id == job_id)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    job = session.scalar(q)
+    if job is None or (job.user_id != user.id and not (admin_any and user.role == "admin")):
+        raise NotFound(f"job {job_id}: no such job")
+    return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
+
+
+def _refuse(view: JobView, verb: str) -> Conflict:
+    return Conflict(f"job {view.job.id} is {view.status.name}; cannot {verb} it")
+
+
+def _cancel_queued(session: Session, job_id: int, ids: list[int] | None = None) -> int:
+    q = update(Element).where(Element.job_id == job_id, Element.status == NEW)
+    if ids is not None:
+        q = q.where(Element.id.in_(ids))
+    return session.execute(
+        q.values(status=int(JobStatus.CANCELLED), timestamp=utcnow()),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+
+
+def _signal_running(session: Session, job_id: int, ids: list[int] | None = None) -> int:
+    q = update(Element).where(Element.job_id == job_id, Element.status.in_(LEASED))
+    if ids is not None:
+        q = q.where(Element.id.in_(ids))
+    return session.execute(
+        q.values(command="cancel"), execution_options={"synchronize_session": False}
+    ).rowcount
+
+
+def cancel(session: Session, user: User, job_id: int) -> JobView:
+    view = load(session, user, job_id)
+    if view.status.terminal:
+        raise _refuse(view, "cancel")
+    view.job.cancelled = True
+    view.job.paused = False
+    _cancel_queued(session, job_id)
+    _signal_running(session, job_id)
+    return _settle(session, view.job)
+
+
+def finish(session: Session, user: User, job_id: int, soft: bool) -> JobView:
+    view = load(session, user, job_id)
+    if view.status.terminal:
+        raise _refuse(view, "finish")
+    view.job.paused = False
+    _cancel_queued(session, job_id)
+    if not soft:
+        _signal_running(session, job_id)
+    # No more expansion: a finished job takes on no new work.
+    view.job.expanded = True
+    return _settle(session, view.job)
+
+
+def pause(session: Session, user: User, job_id: int) -> JobView:
+    view = load(session, user, job_id)
+    if view.status.terminal or view.job.paused:
+        raise _refuse(view, "pause")
+    view.job.paused = True
+    return _settle(session, view.job)
+
+
+def resume(session: Session, user: User, job_id: int) -> JobView:
+    view = load(session, user, job_id)
+    if not view.job.paused or view.status.terminal:
+        raise _refuse(view, "resume")
+    view.job.paused = False
+    return _settle(session, view.job)
+
+
+def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] | None) -> JobView:
+    view = load(session, user, job_id)
+    if view.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise _refuse(view, "retry")
+    job = view.job
+    params = dict(new_params or {})
+    unknown = sorted(set(params) - {"priority", "max_tries", "extra_opts"})
+    if unknown:
+        raise BadRequest(
+            f"new_params.{unknown[0]}: cannot be changed on retry "
+            "(priority, max_tries, extra_opts can)"
+        )
+    if "priority" in params:
+        p = params["priority"]
+        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 9:
+            raise BadRequest("new_params.priority: must be an integer between 0 and 9")
+        job.priority = p
+    if "max_tries" in params:
+        m = params["max_tries"]
+        if not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= MAX_TRIES_LIMIT:
+            raise BadRequest(f"new_params.max_tries: must be between 1 and {MAX_TRIES_LIMIT}")
+        job.max_tries = m
+    if "extra_opts" in params and job.type_name is None:
+        try:
+            merged = validate_options(
+                JobType(job.type), {**job.extra_opts, **(params["extra_opts"] or {})}
+            )
+        except OptionsError as exc:
+            raise BadRequest(f"new_params.{exc}") from exc
+        job.extra_opts = merged
+    job.cancelled = False
+    job.paused = False
+    job.ended = None
+    session.execute(
+        update(Element)
+        .where(
+            Element.job_id == job_id,
+            Element.status.in_([int(JobStatus.FAILED), int(JobStatus.CANCELLED)]),
+        )
+        .values(
+            status=NEW,
+            attempts=0,
+            not_before=None,
+            command=None,
+            priority=job.priority,
+            max_tries=job.max_tries,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return _settle(session, job)
+
+
+def reactivate(session: Session, user: User, job_id: int) -> JobView:
+    view = load(session, user, job_id)
+    if not view.status.terminal:
+        raise _refuse(view, "reactivate")
+    job = view.job
+    job.cancelled = False
+    job.paused = False
+    job.ended = None
+    job.stage = 0
+    session.execute(
+        update(Element)
+        .where(Element.job_id == job_id)
+        .values(status=NEW, attempts=0, not_before=None, command=None),
+        execution_options={"synchronize_session": False},
+    )
+    return _settle(session, job)
+
+
+def remove_job(session: Session, user: User, job_id: int) -> None:
+    view = load(session, user, job_id)
+    if not view.status.terminal:
+        raise _refuse(view, "delete")
+    session.execute(delete(Job).where(Job.id == job_id))
+
+
+def kill_elements(session: Session, user: User, job_id: int, ids: list[int]) -> dict[str, Any]:
+    view = load(session, user, job_id)
+    if not ids:
+        raise BadRequest("ids: list the element ids to cancel")
+    found = set(
+        session.scalars(select(Element.id).where(Element.job_id == job_id, Element.id.in_(ids)))
+    )
+    missing = sorted(set(ids) - found)
+    if missing:
+        raise NotFound(f"job {job_id} has no element {missing[0]}")
+    queued = _cancel_queued(session, job_id, ids)
+    running = _signal_running(session, job_id, ids)
+    _settle(session, view.job)
+    return {"jobid": job_id, "cancelled": queued, "signalled": running}
+
+
+def command(session: Session, user: User, job_id: int, element_id: int, text: str) -> None:
+    load(session, user, job_id)
+    if len(text) > MAX_COMMAND:
+        raise BadRequest(f"command: at most {MAX_COMMAND} characters")
+    if not text.strip():
+        raise BadRequest("command: must not be empty")
+    element = session.get(Element, (job_id, element_id))
+    if element is None:
+        raise NotFound(f"job {job_id} has no element {element_id}")
+    if element.status not in LEASED:
+        raise Conflict(
+            f"element {job_id}.{element_id} is {JobStatus(element.status).name}; "
+            "commands reach only leased elements"
+        )
+    element.command = text
+
+
+def _settle(session: Session, job: Job) -> JobView:
+    session.flush()
+    after_element_change(session, job)
+    session.flush()
+    return JobView(job, counts_for(session, [job.id]).get(job.id, {}))
+
+
+def terminal(status: JobStatus) -> bool:
+    return status in TERMINAL_STATUSES
