@@ -1,0 +1,200 @@
+"""The storage port: the one interface every protocol backend implements.
+
+Backends subclass `BaseStorage`, which derives the recursive `list` from a
+one-level `_scandir`, so depth handling and the "listing a file yields the
+file" rule are written once instead of six times.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from haul.domain.errors import ErrorCode, TransferError
+
+
+@dataclass
+class Entry:
+    """One file or directory as a storage reports it; `path` is absolute on it."""
+
+    path: str
+    name: str
+    is_dir: bool
+    size: int
+    mtime: float | None
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Synchronous access to one storage endpoint.
+
+    Synchronous on purpose: workers run each element in a thread, and blocking
+    calls keep backends and their error handling simple.
+    """
+
+    def list(self, path: str, depth: int = 1) -> Iterator[Entry]: ...
+
+    def stat(self, path: str) -> Entry: ...
+
+    def open_read(self, path: str) -> BinaryIO: ...
+
+    def open_write(self, path: str) -> BinaryIO: ...
+
+    def mkdir(self, path: str, parents: bool = True) -> None: ...
+
+    def remove(self, path: str) -> None: ...
+
+    def rename(self, src: str, dst: str) -> None: ...
+
+    def checksum(self, path: str, algorithm: str) -> str | None: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def normpath(path: str) -> str:
+    """Absolute, normalised POSIX path; rejects relative paths.
+
+    Job paths arrive already resolved under the endpoint prefix, so a relative
+    path here is a caller bug, and guessing a base would write to a wrong place.
+    """
+    if not path or not path.startswith("/"):
+        raise TransferError(ErrorCode.INVALID, f"path must be absolute: {path!r}")
+    norm = posixpath.normpath(path)
+    # posixpath keeps a leading "//" (POSIX allows it to mean something else).
+    return "/" + norm.lstrip("/")
+
+
+def basename(path: str) -> str:
+    return posixpath.basename(path.rstrip("/")) or "/"
+
+
+def parent(path: str) -> str:
+    return posixpath.dirname(path.rstrip("/")) or "/"
+
+
+def join(path: str, name: str) -> str:
+    return posixpath.join(path, name)
+
+
+class BaseStorage:
+    """Shared behaviour; subclasses provide `_scandir` and the primitive calls."""
+
+    def _scandir(self, path: str) -> Iterable[Entry]:
+        """The direct children of directory `path` (no recursion)."""
+        raise NotImplementedError
+
+    def stat(self, path: str) -> Entry:
+        raise NotImplementedError
+
+    def list(self, path: str, depth: int = 1) -> Iterator[Entry]:
+        path = normpath(path)
+        top = self.stat(path)
+        if not top.is_dir:
+            yield top
+            return
+        yield from self._walk(path, 1, depth)
+
+    def _walk(self, path: str, level: int, depth: int) -> Iterator[Entry]:
+        children = sorted(self._scandir(path), key=lambda e: e.name)
+        subdirs: list[Entry] = []
+        for entry in children:
+            yield entry
+            if entry.is_dir:
+                subdirs.append(entry)
+        if depth <= 0 or level < depth:
+            for sub in subdirs:
+                yield from self._walk(sub.path, level + 1, depth)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.stat(path)
+        except TransferError as exc:
+            if exc.code is ErrorCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> BaseStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class IteratorReader(io.RawIOBase):
+    """A readable raw stream over an iterator of byte chunks.
+
+    HTTP clients hand out bodies as chunk iterators; callers of `open_read`
+    want a file object. `on_close` releases the connection.
+    """
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        on_close: Callable[[], None] | None = None,
+        translate: Callable[[Exception], TransferError] | None = None,
+    ) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._buffer = b""
+        self._on_close = on_close
+        self._translate = translate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+            except TransferError:
+                raise
+            except Exception as exc:
+                if self._translate is None:
+                    raise
+                raise self._translate(exc) from exc
+        n = min(len(b), len(self._buffer))
+        b[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                if self._on_close is not None:
+                    self._on_close()
+            finally:
+                super().close()
+
+
+class WriteStream(io.RawIOBase):
+    """Base for writers that must tell "finished" from "given up".
+
+    `close()` commits what was written; `abort()` discards it (e.g. aborts an
+    S3 multipart upload) so that a failed copy leaves nothing behind. The copy
+    engine calls `abort()` when it exists on a writer and the copy failed.
+    """
+
+    def writable(self) -> bool:
+        return True
+
+    def abort(self) -> None:
+        """Give up: release resources without committing. Idempotent."""
+        super().close()
+
+
+def buffered_reader(raw: io.RawIOBase, size: int = 1024 * 1024) -> BinaryIO:
+    return io.BufferedReader(raw, buffer_size=size)  # type: ignore[return-value]

@@ -1,0 +1,53 @@
+"""`open_storage`: from an endpoint URL and a credential to a backend.
+
+Backends import their protocol library lazily, so a worker that serves only
+`file://` needs none of paramiko, boto3, webdav4 or the XRootD bindings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from haul.domain.errors import ErrorCode, TransferError
+from haul.storage._base import Storage
+
+SCHEMES = ("file", "dummy", "sftp", "https", "http", "davs", "dav", "root", "xroot", "s3")
+
+
+def open_storage(endpoint_url: str, credential: dict[str, Any] | None = None) -> Storage:
+    """A connected storage for `endpoint_url`; paths passed to it are absolute.
+
+    The URL's path is the endpoint's prefix; it is informational here (the
+    server resolves job paths under it), except for `dummy://` where it roots
+    the generated tree.
+    """
+    scheme = urlsplit(endpoint_url).scheme.lower()
+    cred = dict(credential or {})
+    if scheme == "file":
+        from haul.storage.local import LocalStorage
+
+        return LocalStorage()
+    if scheme == "dummy":
+        from haul.storage.dummy import DummyStorage
+
+        return DummyStorage(endpoint_url)
+    if scheme == "sftp":
+        from haul.storage.sftp import SFTPStorage
+
+        return SFTPStorage(endpoint_url, cred)
+    if scheme in ("https", "http", "davs", "dav"):
+        from haul.storage.webdav import WebDAVStorage
+
+        return WebDAVStorage(endpoint_url, cred)
+    if scheme in ("root", "xroot"):
+        from haul.storage.xrootd import XRootDStorage
+
+        return XRootDStorage(endpoint_url, cred)
+    if scheme == "s3":
+        from haul.storage.s3 import S3Storage
+
+        return S3Storage(endpoint_url, cred)
+    raise TransferError(
+        ErrorCode.UNSUPPORTED, f"no storage backend for scheme {scheme!r} ({endpoint_url})"
+    )

@@ -1,0 +1,258 @@
+"""The copy engine: stream one file between any two storages, safely.
+
+Guarantee: a reader of the destination never sees a partial file under the
+final name. Bytes go to a hidden temporary name in the destination directory
+(`.<name>.haul-part-<random>`); only after the size and checksum check out is
+the temporary renamed into place with the storage's own server-side rename.
+Any failure or cancellation removes the temporary and raises `TransferError`
+scoped to the side that failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from haul.domain.errors import ErrorCode, ErrorScope, TransferError
+from haul.storage._base import Storage, basename, join, normpath, parent
+from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
+
+DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
+PROGRESS_INTERVAL = 0.5
+_PART_MARK = ".haul-part-"
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Bytes so far, seconds so far, and rates in bytes/s (since last report, overall)."""
+
+    transferred: int
+    elapsed: float
+    instant: float
+    average: float
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    bytes: int
+    checksum: str | None
+    algorithm: str
+
+
+def temp_name_for(dst_path: str) -> str:
+    """A hidden sibling of `dst_path`: same directory, so the final rename stays
+    server-side and atomic on every protocol that has an atomic rename."""
+    name = basename(dst_path)
+    suffix = f"{_PART_MARK}{secrets.token_hex(6)}"
+    room = _MAX_NAME - len(suffix) - 1
+    encoded = name.encode()
+    if len(encoded) > room:
+        name = encoded[:room].decode(errors="ignore")
+    return join(parent(dst_path), f".{name}{suffix}")
+
+
+def is_temp_name(path: str) -> bool:
+    name = basename(path)
+    return name.startswith(".") and _PART_MARK in name
+
+
+class _Reporter:
+    def __init__(self, callback: Callable[[Progress], None] | None) -> None:
+        self._callback = callback
+        self._start = time.monotonic()
+        self._last_time = self._start
+        self._last_bytes = 0
+
+    def update(self, transferred: int, final: bool = False) -> None:
+        if self._callback is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_time < PROGRESS_INTERVAL:
+            return
+        elapsed = now - self._start
+        span = now - self._last_time
+        instant = (transferred - self._last_bytes) / span if span > 0 else 0.0
+        average = transferred / elapsed if elapsed > 0 else 0.0
+        self._last_time, self._last_bytes = now, transferred
+        self._callback(Progress(transferred, elapsed, instant, average))
+
+
+def _scoped(scope: ErrorScope, exc: BaseException, what: str) -> TransferError:
+    if isinstance(exc, TransferError):
+        return exc.with_scope(scope)
+    return TransferError(ErrorCode.INTERNAL, f"{what}: {type(exc).__name__}: {exc}", scope=scope)
+
+
+def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
+    """Best-effort cleanup after a failed copy; never masks the original error."""
+    if writer is not None and not writer.closed:
+        abort = getattr(writer, "abort", None)
+        with contextlib.suppress(Exception):  # the copy's own error is the one to report
+            if callable(abort):
+                abort()
+            else:
+                writer.close()
+    if temp is not None:
+        with contextlib.suppress(Exception):  # e.g. never created; nothing to clean
+            dst.remove(temp)
+
+
+def _reread(dst: Storage, path: str, algorithm: str, chunk_size: int) -> str:
+    hasher = new_hasher(algorithm)
+    with dst.open_read(path) as stream:
+        while chunk := stream.read(chunk_size):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def copy_file(
+    src: Storage,
+    src_path: str,
+    dst: Storage,
+    dst_path: str,
+    *,
+    checksum: str = "adler32",
+    overwrite: bool = False,
+    verify: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    parents: bool = True,
+) -> CopyResult:
+    """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
+
+    Checksums: the checksum of the bytes read is computed while streaming. If
+    the source storage reports its own checksum for the algorithm, the two
+    must agree (catches a corrupted read). With `verify`, the destination
+    must agree too: by its own checksum when it reports one (cheap, computed
+    server-side), else by reading the temporary back. The size is always
+    checked against the source's stat and the destination's stat.
+    """
+    try:
+        algorithm = normalize_algorithm(checksum)
+    except ValueError as exc:
+        raise TransferError(ErrorCode.INVALID, str(exc), scope=ErrorScope.TRANSFER) from exc
+    is_cancelled = cancelled or (lambda: False)
+
+    def check_cancel() -> None:
+        if is_cancelled():
+            raise TransferError(ErrorCode.CANCELLED, "copy cancelled", scope=ErrorScope.TRANSFER)
+
+    scope = ErrorScope.SOURCE
+    try:
+        src_path = normpath(src_path)
+        source = src.stat(src_path)
+        if source.is_dir:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory")
+        scope = ErrorScope.DESTINATION
+        dst_path = normpath(dst_path)
+        if dst.exists(dst_path):
+            target = dst.stat(dst_path)
+            if target.is_dir:
+                raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
+            if not overwrite:
+                raise TransferError(
+                    ErrorCode.EXISTS, f"{dst_path}: exists and overwrite is off", retryable=False
+                )
+        dst_dir = parent(dst_path)
+        if parents and not dst.exists(dst_dir):
+            dst.mkdir(dst_dir, parents=True)
+        check_cancel()
+    except TransferError as exc:
+        if exc.code is not ErrorCode.CANCELLED:
+            exc.with_scope(scope)
+        raise
+    except Exception as exc:
+        raise _scoped(scope, exc, "preparing copy") from exc
+
+    temp = temp_name_for(dst_path)
+    writer: BinaryIO | None = None
+    reporter = _Reporter(progress)
+    hasher: Hasher | None = new_hasher(algorithm) if algorithm else None
+    transferred = 0
+    try:
+        scope = ErrorScope.SOURCE
+        reader = src.open_read(src_path)
+        try:
+            scope = ErrorScope.DESTINATION
+            writer = dst.open_write(temp)
+            while True:
+                check_cancel()
+                scope = ErrorScope.SOURCE
+                chunk = reader.read(chunk_size)
+                if not chunk:
+                    break
+                if hasher is not None:
+                    hasher.update(chunk)
+                scope = ErrorScope.DESTINATION
+                view = memoryview(chunk)
+                while view:
+                    written = writer.write(view)
+                    view = view[written if written is not None else len(view) :]
+                transferred += len(chunk)
+                reporter.update(transferred)
+            check_cancel()
+            scope = ErrorScope.DESTINATION
+            writer.close()
+        finally:
+            with contextlib.suppress(Exception):  # the data is already read
+                reader.close()
+
+        # Verification, on the temporary, before anything has the final name.
+        if transferred != source.size:
+            scope = ErrorScope.SOURCE
+            raise TransferError(
+                ErrorCode.SIZE_MISMATCH,
+                f"read {transferred} bytes but {src_path} has {source.size}",
+            )
+        scope = ErrorScope.DESTINATION
+        landed = dst.stat(temp)
+        if landed.size != transferred:
+            raise TransferError(
+                ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed.size}"
+            )
+        digest: str | None = None
+        if hasher is not None and algorithm is not None:
+            digest = hasher.hexdigest()
+            scope = ErrorScope.SOURCE
+            reported = src.checksum(src_path, algorithm)
+            if reported is not None and normalize_value(algorithm, reported) != digest:
+                raise TransferError(
+                    ErrorCode.CHECKSUM_MISMATCH,
+                    f"{algorithm} of bytes read {digest} != source's {reported}",
+                )
+            if verify:
+                check_cancel()
+                scope = ErrorScope.DESTINATION
+                landed_sum = dst.checksum(temp, algorithm)
+                if landed_sum is None:
+                    landed_sum = _reread(dst, temp, algorithm, chunk_size)
+                if normalize_value(algorithm, landed_sum) != digest:
+                    raise TransferError(
+                        ErrorCode.CHECKSUM_MISMATCH,
+                        f"{algorithm} at destination {landed_sum} != source {digest}",
+                    )
+        check_cancel()
+        scope = ErrorScope.DESTINATION
+        if not overwrite and dst.exists(dst_path):
+            raise TransferError(
+                ErrorCode.EXISTS, f"{dst_path}: appeared during the copy", retryable=False
+            )
+        dst.rename(temp, dst_path)
+    except TransferError as exc:
+        _discard(dst, writer, temp)
+        if exc.code is not ErrorCode.CANCELLED:
+            exc.with_scope(scope)
+        raise
+    except BaseException as exc:
+        _discard(dst, writer, temp)
+        if isinstance(exc, Exception):
+            raise _scoped(scope, exc, "copying") from exc
+        raise
+    reporter.update(transferred, final=True)
+    return CopyResult(bytes=transferred, checksum=digest, algorithm=algorithm or "none")

@@ -1,0 +1,390 @@
+"""`dummy://` backend: a simulated storage for tests and benchmarks.
+
+The URL describes a generated tree and its behaviour, so a benchmark can ask
+for a million files without a disk holding them:
+
+    dummy://NAME/PREFIX?files=N&size=BYTES&depth=D&dirs=K
+                       &speed=BYTES_PER_S&fail_rate=P&fail_path=SUBSTRING&keep=1
+
+Under PREFIX every directory holds N files `file-00000.dat` ... of BYTES
+bytes each and, down to D levels, K subdirectories `dir-000` ... . Reading a
+generated file yields deterministic bytes (a function of its path), so two
+reads agree and checksums are stable. Writes, mkdirs, removes and renames go
+to an overlay shared by every `dummy://NAME` storage in the process; written
+bytes are hashed while they stream and then dropped, unless `keep=1`, in
+which case they are kept in memory and read back exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+from urllib.parse import parse_qs, urlsplit
+
+from haul.domain.errors import ErrorCode, TransferError
+from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
+from haul.storage.checksums import ALGORITHMS, new_hasher
+
+_MTIME = 1_700_000_000.0
+_PERIOD = 251  # prime, so the byte pattern does not line up with chunk sizes
+_PATTERN = bytes(range(_PERIOD))
+
+
+@dataclass
+class _Written:
+    size: int
+    mtime: float
+    checksums: dict[str, str]
+    content: bytes | None
+    seed: int
+
+
+@dataclass
+class _Space:
+    """Overlay state of one dummy storage name, shared within the process."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    files: dict[str, _Written] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)
+    files_written: int = 0
+    bytes_written: int = 0
+
+
+_SPACES: dict[str, _Space] = {}
+_SPACES_LOCK = threading.Lock()
+
+
+def _space(name: str) -> _Space:
+    with _SPACES_LOCK:
+        return _SPACES.setdefault(name, _Space())
+
+
+def reset(name: str | None = None) -> None:
+    """Forget overlay state (all names, or one); for tests and benchmarks."""
+    with _SPACES_LOCK:
+        if name is None:
+            _SPACES.clear()
+        else:
+            _SPACES.pop(name, None)
+
+
+def stats(name: str) -> dict[str, int]:
+    """Files and bytes committed to `dummy://NAME` in this process (benchmarks read it)."""
+    space = _space(name)
+    with space.lock:
+        return {"files_written": space.files_written, "bytes_written": space.bytes_written}
+
+
+def _seed(path: str) -> int:
+    return zlib.crc32(path.encode())
+
+
+def pattern_bytes(seed: int, offset: int, length: int) -> bytes:
+    """Bytes [offset, offset+length) of the deterministic stream for `seed`."""
+    if length <= 0:
+        return b""
+    start = (offset + seed) % _PERIOD
+    reps = (start + length) // _PERIOD + 1
+    return (_PATTERN * reps)[start : start + length]
+
+
+class _Throttle:
+    """Sleeps so that a stream does not go faster than `speed` bytes/s."""
+
+    def __init__(self, speed: float | None) -> None:
+        self._speed = speed
+        self._start = time.monotonic()
+        self._done = 0
+
+    def account(self, n: int) -> None:
+        if not self._speed:
+            return
+        self._done += n
+        ahead = self._done / self._speed - (time.monotonic() - self._start)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+class _Reader(io.RawIOBase):
+    def __init__(self, size: int, seed: int, content: bytes | None, speed: float | None) -> None:
+        super().__init__()
+        self._size = size
+        self._seed = seed
+        self._content = content
+        self._pos = 0
+        self._throttle = _Throttle(speed)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(b), self._size - self._pos)
+        if n <= 0:
+            return 0
+        if self._content is not None:
+            b[:n] = self._content[self._pos : self._pos + n]
+        else:
+            b[:n] = pattern_bytes(self._seed, self._pos, n)
+        self._pos += n
+        self._throttle.account(n)
+        return n
+
+
+class _Writer(WriteStream):
+    def __init__(self, storage: DummyStorage, path: str) -> None:
+        super().__init__()
+        self._storage = storage
+        self._path = path
+        self._hashers = {alg: new_hasher(alg) for alg in ALGORITHMS}
+        self._size = 0
+        self._chunks: list[bytes] | None = [] if storage.keep else None
+        self._throttle = _Throttle(storage.speed)
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        data = bytes(b)
+        for hasher in self._hashers.values():
+            hasher.update(data)
+        if self._chunks is not None:
+            self._chunks.append(data)
+        self._size += len(data)
+        self._throttle.account(len(data))
+        return len(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        content = b"".join(self._chunks) if self._chunks is not None else None
+        written = _Written(
+            size=self._size,
+            mtime=time.time(),
+            checksums={alg: h.hexdigest() for alg, h in self._hashers.items()},
+            content=content,
+            seed=_seed(self._path),
+        )
+        self._storage._commit(self._path, written)
+        super().close()
+
+
+def _int_param(params: dict[str, list[str]], name: str, default: int) -> int:
+    try:
+        return int(params[name][0]) if name in params else default
+    except ValueError as exc:
+        raise TransferError(ErrorCode.INVALID, f"dummy URL: {name} must be an integer") from exc
+
+
+class DummyStorage(BaseStorage):
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        params = parse_qs(parts.query)
+        self.name = parts.netloc or "default"
+        self.root = normpath(parts.path or "/")
+        self.files = _int_param(params, "files", 0)
+        self.size = _int_param(params, "size", 0)
+        self.depth = _int_param(params, "depth", 0)
+        self.dirs = _int_param(params, "dirs", 0)
+        speed = float(params["speed"][0]) if "speed" in params else 0.0
+        self.speed: float | None = speed if speed > 0 else None
+        self.fail_rate = float(params["fail_rate"][0]) if "fail_rate" in params else 0.0
+        self.fail_path = params["fail_path"][0] if "fail_path" in params else None
+        self.keep = params.get("keep", ["0"])[0].lower() in ("1", "true", "yes")
+        self._space = _space(self.name)
+        self._random = random.Random()
+
+    # -- the generated tree -------------------------------------------------
+
+    def _generated(self, path: str) -> Entry | None:
+        """The generated entry at `path`, ignoring the overlay."""
+        if path == self.root or self.root.startswith(path.rstrip("/") + "/"):
+            return Entry(path, basename(path), True, 0, _MTIME)
+        prefix = self.root.rstrip("/") + "/"
+        if not path.startswith(prefix):
+            return None
+        parts = path[len(prefix) :].split("/")
+        for level, part in enumerate(parts[:-1], start=1):
+            if not self._is_gen_dir(part, level):
+                return None
+        last, level = parts[-1], len(parts)
+        if self._is_gen_dir(last, level):
+            return Entry(path, last, True, 0, _MTIME)
+        if self._is_gen_file(last):
+            return Entry(path, last, False, self.size, _MTIME)
+        return None
+
+    def _is_gen_dir(self, name: str, level: int) -> bool:
+        if level > self.depth or not name.startswith("dir-") or not name[4:].isdigit():
+            return False
+        return int(name[4:]) < self.dirs and name == f"dir-{int(name[4:]):03d}"
+
+    def _is_gen_file(self, name: str) -> bool:
+        stem = name.removeprefix("file-").removesuffix(".dat")
+        if not name.startswith("file-") or not name.endswith(".dat") or not stem.isdigit():
+            return False
+        return int(stem) < self.files and name == f"file-{int(stem):05d}.dat"
+
+    def _generated_children(self, path: str) -> Iterator[Entry]:
+        if path != self.root and self.root.startswith(path.rstrip("/") + "/"):
+            rest = self.root[len(path.rstrip("/")) + 1 :]
+            child = join(path, rest.split("/")[0])
+            yield Entry(child, basename(child), True, 0, _MTIME)
+            return
+        level = 0 if path == self.root else len(path[len(self.root.rstrip("/")) + 1 :].split("/"))
+        for i in range(self.files):
+            name = f"file-{i:05d}.dat"
+            yield Entry(join(path, name), name, False, self.size, _MTIME)
+        if level < self.depth:
+            for k in range(self.dirs):
+                name = f"dir-{k:03d}"
+                yield Entry(join(path, name), name, True, 0, _MTIME)
+
+    # -- overlay ------------------------------------------------------------
+
+    def _lookup(self, path: str) -> Entry | None:
+        space = self._space
+        with space.lock:
+            written = space.files.get(path)
+            if written is not None:
+                return Entry(path, basename(path), False, written.size, written.mtime)
+            if path in space.dirs:
+                return Entry(path, basename(path), True, 0, _MTIME)
+            if path in space.deleted:
+                return None
+        return self._generated(path)
+
+    def _check_fail_path(self, path: str) -> None:
+        if self.fail_path and self.fail_path in path:
+            raise TransferError(ErrorCode.NOT_FOUND, f"{path}: injected failure (fail_path)")
+
+    def _maybe_fail(self, path: str) -> None:
+        self._check_fail_path(path)
+        if self.fail_rate > 0 and self._random.random() < self.fail_rate:
+            raise TransferError(ErrorCode.CONNECTION, f"{path}: injected failure (fail_rate)")
+
+    def _commit(self, path: str, written: _Written, *, counted: bool = True) -> None:
+        with self._space.lock:
+            self._space.files[path] = written
+            self._space.deleted.discard(path)
+            if counted:
+                self._space.files_written += 1
+                self._space.bytes_written += written.size
+
+    # -- Storage ------------------------------------------------------------
+
+    def stat(self, path: str) -> Entry:
+        path = normpath(path)
+        self._check_fail_path(path)
+        entry = self._lookup(path)
+        if entry is None:
+            raise TransferError(ErrorCode.NOT_FOUND, f"{path}: no such file or directory")
+        return entry
+
+    def _scandir(self, path: str) -> Iterator[Entry]:
+        space = self._space
+        seen: dict[str, Entry] = {}
+        if self._generated(path) is not None:
+            for entry in self._generated_children(path):
+                seen[entry.name] = entry
+        prefix = path.rstrip("/") + "/"
+        with space.lock:
+            for deleted in space.deleted:
+                if parent(deleted) == path:
+                    seen.pop(basename(deleted), None)
+            for d in space.dirs:
+                if d.startswith(prefix) and parent(d) == path:
+                    seen[basename(d)] = Entry(d, basename(d), True, 0, _MTIME)
+            for f, written in space.files.items():
+                if f.startswith(prefix) and parent(f) == path:
+                    seen[basename(f)] = Entry(f, basename(f), False, written.size, written.mtime)
+        return iter(list(seen.values()))
+
+    def open_read(self, path: str) -> BinaryIO:
+        entry = self.stat(path)
+        if entry.is_dir:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{entry.path}: is a directory")
+        self._maybe_fail(entry.path)
+        with self._space.lock:
+            written = self._space.files.get(entry.path)
+        if written is not None:
+            raw = _Reader(written.size, written.seed, written.content, self.speed)
+        else:
+            raw = _Reader(entry.size, _seed(entry.path), None, self.speed)
+        return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[return-value]
+
+    def open_write(self, path: str) -> BinaryIO:
+        path = normpath(path)
+        self._maybe_fail(path)
+        up = self._lookup(parent(path))
+        if up is None:
+            raise TransferError(ErrorCode.NOT_FOUND, f"{parent(path)}: no such directory")
+        if not up.is_dir:
+            raise TransferError(ErrorCode.NOT_A_DIRECTORY, f"{parent(path)}: not a directory")
+        existing = self._lookup(path)
+        if existing is not None and existing.is_dir:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+        return _Writer(self, path)  # type: ignore[return-value]
+
+    def mkdir(self, path: str, parents: bool = True) -> None:
+        path = normpath(path)
+        self._check_fail_path(path)
+        with self._space.lock:
+            existing = self._lookup(path)
+            if existing is not None:
+                if existing.is_dir:
+                    return
+                raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is a file")
+            up = parent(path)
+            up_entry = self._lookup(up)
+            if up_entry is None:
+                if not parents:
+                    raise TransferError(ErrorCode.NOT_FOUND, f"{up}: no such directory")
+                self.mkdir(up, parents=True)
+            elif not up_entry.is_dir:
+                raise TransferError(ErrorCode.NOT_A_DIRECTORY, f"{up}: not a directory")
+            self._space.dirs.add(path)
+            self._space.deleted.discard(path)
+
+    def remove(self, path: str) -> None:
+        entry = self.stat(path)
+        with self._space.lock:
+            if entry.is_dir and any(True for _ in self._scandir(entry.path)):
+                raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
+            self._space.files.pop(entry.path, None)
+            self._space.dirs.discard(entry.path)
+            if self._generated(entry.path) is not None:
+                self._space.deleted.add(entry.path)
+
+    def rename(self, src: str, dst: str) -> None:
+        entry = self.stat(src)
+        dst = normpath(dst)
+        with self._space.lock:
+            if entry.is_dir:
+                if any(True for _ in self._scandir(entry.path)):
+                    raise TransferError(
+                        ErrorCode.UNSUPPORTED, "dummy storage renames only empty directories"
+                    )
+                self.remove(entry.path)
+                self.mkdir(dst, parents=False)
+                return
+            up = self._lookup(parent(dst))
+            if up is None or not up.is_dir:
+                raise TransferError(ErrorCode.NOT_FOUND, f"{parent(dst)}: no such directory")
+            written = self._space.files.get(entry.path)
+            if written is None:
+                # A generated file keeps its bytes under the new name.
+                written = _Written(entry.size, _MTIME, {}, None, _seed(entry.path))
+            self.remove(entry.path)
+            self._commit(dst, written, counted=False)
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        path = normpath(path)
+        with self._space.lock:
+            written = self._space.files.get(path)
+        if written is None:
+            return None
+        return written.checksums.get(algorithm.lower())

@@ -1,0 +1,345 @@
+"""`s3://` backend over boto3.
+
+URL: `s3://HOST[:PORT]/BUCKET/PREFIX[?scheme=http&region=REGION]`. HOST:PORT is
+the S3 service endpoint (https unless `scheme=http`, e.g. for a test moto
+server); an empty host (`s3:///bucket`) means AWS itself. Paths given to the
+storage are `/BUCKET/KEY`. Credential: `{"access_key", "secret_key"}`, plus
+optional "region" and "session_token".
+
+S3 has no directories: a directory is a key prefix; `mkdir` writes an empty
+marker object `prefix/` so an empty directory can exist and be listed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import botocore.exceptions as bexc
+from botocore.config import Config
+
+from haul.domain.errors import ErrorCode, TransferError
+from haul.storage._base import (
+    BaseStorage,
+    Entry,
+    IteratorReader,
+    WriteStream,
+    basename,
+    join,
+    normpath,
+    parent,
+)
+from haul.storage._errors import from_http_status
+
+PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
+
+_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchUpload"}
+_NO_CREDENTIAL = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "AuthorizationHeaderMalformed",
+}
+_DENIED = {"AccessDenied", "AllAccessDisabled", "403"}
+_EXISTS = {"BucketAlreadyExists", "BucketAlreadyOwnedByYou"}
+_BUSY = {"SlowDown", "ServiceUnavailable", "InternalError", "503", "500"}
+
+
+def _translate(exc: BaseException, path: str) -> TransferError:
+    if isinstance(exc, TransferError):
+        return exc
+    if isinstance(exc, bexc.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        message = f"{path}: {code} {error.get('Message', '')}".strip()
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in _NOT_FOUND:
+            return TransferError(ErrorCode.NOT_FOUND, message)
+        if code in _NO_CREDENTIAL:
+            return TransferError(ErrorCode.NO_CREDENTIAL, message)
+        if code in _DENIED:
+            return TransferError(ErrorCode.PERMISSION_DENIED, message)
+        if code in _EXISTS:
+            return TransferError(ErrorCode.EXISTS, message)
+        if code in _BUSY:
+            return TransferError(ErrorCode.CONNECTION, message)
+        if code == "RequestTimeout":
+            return TransferError(ErrorCode.TIMEOUT, message)
+        if status:
+            return from_http_status(status, message)
+        return TransferError(ErrorCode.INTERNAL, message)
+    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
+        return TransferError(ErrorCode.NO_CREDENTIAL, f"{path}: {exc}")
+    if isinstance(exc, bexc.ReadTimeoutError | bexc.ConnectTimeoutError):
+        return TransferError(ErrorCode.TIMEOUT, f"{path}: {exc}")
+    if isinstance(exc, bexc.EndpointConnectionError | bexc.ConnectionError | ConnectionError):
+        return TransferError(ErrorCode.CONNECTION, f"{path}: {exc}")
+    if isinstance(exc, bexc.BotoCoreError | OSError):
+        return TransferError(ErrorCode.CONNECTION, f"{path}: {type(exc).__name__}: {exc}")
+    return TransferError(ErrorCode.INTERNAL, f"{path}: {type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def _translated(path: str) -> Iterator[None]:
+    try:
+        yield
+    except TransferError:
+        raise
+    except Exception as exc:
+        raise _translate(exc, path) from exc
+
+
+def _split(path: str) -> tuple[str, str]:
+    """("bucket", "key") of a normalised path; key is "" for the bucket itself."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    return bucket, key
+
+
+class _Writer(WriteStream):
+    """Uploads as it goes: one part in memory at a time, multipart past one part."""
+
+    def __init__(self, client: Any, bucket: str, key: str, path: str) -> None:
+        super().__init__()
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._path = path
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._buffer += b
+        while len(self._buffer) >= PART_SIZE:
+            part = bytes(self._buffer[:PART_SIZE])
+            del self._buffer[:PART_SIZE]
+            self._upload_part(part)
+        return len(b)
+
+    def _upload_part(self, data: bytes) -> None:
+        with _translated(self._path):
+            if self._upload_id is None:
+                created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
+                self._upload_id = created["UploadId"]
+            number = len(self._parts) + 1
+            answer = self._client.upload_part(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                PartNumber=number,
+                Body=data,
+            )
+            self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            with _translated(self._path):
+                if self._upload_id is None:
+                    self._client.put_object(
+                        Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer)
+                    )
+                else:
+                    if self._buffer:
+                        self._upload_part(bytes(self._buffer))
+                    self._client.complete_multipart_upload(
+                        Bucket=self._bucket,
+                        Key=self._key,
+                        UploadId=self._upload_id,
+                        MultipartUpload={"Parts": self._parts},
+                    )
+        except BaseException:
+            self.abort()
+            raise
+        self._buffer = bytearray()
+        super().close()
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            with contextlib.suppress(Exception):  # a lifecycle rule reaps leftovers
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
+                )
+            self._upload_id = None
+        self._buffer = bytearray()
+        WriteStream.close(self)
+
+
+class S3Storage(BaseStorage):
+    def __init__(self, url: str, credential: dict[str, Any]) -> None:
+        parts = urlsplit(url)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        scheme = query.get("scheme", "https")
+        endpoint = f"{scheme}://{parts.netloc}" if parts.hostname else None
+        region = credential.get("region") or query.get("region") or "us-east-1"
+        self.region = region
+        config = Config(
+            region_name=region,
+            s3={"addressing_style": query.get("addressing", "path")},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+            # Plain payload checksums only when required: S3-compatible servers
+            # (older MinIO, Ceph, moto) reject the newer trailing CRC headers.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        with _translated(url):
+            self._client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=endpoint,
+                aws_access_key_id=credential.get("access_key"),
+                aws_secret_access_key=credential.get("secret_key"),
+                aws_session_token=credential.get("session_token"),
+                config=config,
+            )
+
+    # -- helpers ------------------------------------------------------------
+
+    def _has_children(self, bucket: str, key: str, beyond_marker: bool = False) -> bool:
+        prefix = f"{key}/" if key else ""
+        answer = self._client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=2)
+        keys = [obj["Key"] for obj in answer.get("Contents", [])]
+        if beyond_marker:
+            keys = [k for k in keys if k != prefix]
+        return bool(keys)
+
+    # -- Storage ------------------------------------------------------------
+
+    def stat(self, path: str) -> Entry:
+        path = normpath(path)
+        if path == "/":
+            return Entry("/", "/", True, 0, None)
+        bucket, key = _split(path)
+        with _translated(path):
+            if not key:
+                self._client.head_bucket(Bucket=bucket)
+                return Entry(path, bucket, True, 0, None)
+            try:
+                head = self._client.head_object(Bucket=bucket, Key=key)
+            except bexc.ClientError as exc:
+                if _translate(exc, path).code is not ErrorCode.NOT_FOUND:
+                    raise
+            else:
+                mtime = head["LastModified"].timestamp() if "LastModified" in head else None
+                return Entry(path, basename(path), False, int(head["ContentLength"]), mtime)
+            if self._has_children(bucket, key):
+                return Entry(path, basename(path), True, 0, None)
+        raise TransferError(ErrorCode.NOT_FOUND, f"{path}: no such key or prefix")
+
+    def _scandir(self, path: str) -> Iterator[Entry]:
+        if path == "/":
+            with _translated(path):
+                buckets = self._client.list_buckets().get("Buckets", [])
+            for b in buckets:
+                yield Entry(join("/", b["Name"]), b["Name"], True, 0, None)
+            return
+        bucket, key = _split(path)
+        prefix = f"{key}/" if key else ""
+        paginator = self._client.get_paginator("list_objects_v2")
+        with _translated(path):
+            pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"))
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                name = common["Prefix"][len(prefix) :].rstrip("/")
+                if name:
+                    yield Entry(join(path, name), name, True, 0, None)
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(prefix) :]
+                if not name or name.endswith("/"):
+                    continue  # the directory's own marker
+                mtime = obj["LastModified"].timestamp() if "LastModified" in obj else None
+                yield Entry(join(path, name), name, False, int(obj["Size"]), mtime)
+
+    def open_read(self, path: str) -> BinaryIO:
+        path = normpath(path)
+        bucket, key = _split(path)
+        if not key:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
+        try:
+            with _translated(path):
+                body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
+        except TransferError as exc:
+            if exc.code is ErrorCode.NOT_FOUND and self.exists(path):
+                raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory") from exc
+            raise
+        raw = IteratorReader(
+            body.iter_chunks(1024 * 1024), body.close, lambda e: _translate(e, path)
+        )
+        return io.BufferedReader(raw, 1024 * 1024)  # type: ignore[return-value]
+
+    def open_write(self, path: str) -> BinaryIO:
+        path = normpath(path)
+        bucket, key = _split(path)
+        if not key:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
+        return _Writer(self._client, bucket, key, path)  # type: ignore[return-value]
+
+    def mkdir(self, path: str, parents: bool = True) -> None:
+        path = normpath(path)
+        try:
+            entry = self.stat(path)
+        except TransferError as exc:
+            if exc.code is not ErrorCode.NOT_FOUND:
+                raise
+        else:
+            if entry.is_dir:
+                return
+            raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is not a directory")
+        bucket, key = _split(path)
+        with _translated(path):
+            if not key:
+                kwargs: dict[str, Any] = {"Bucket": bucket}
+                if self.region != "us-east-1":
+                    kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+                self._client.create_bucket(**kwargs)
+                return
+            if not parents and not self.exists(parent(path)):
+                raise TransferError(ErrorCode.NOT_FOUND, f"{parent(path)}: no such directory")
+            if not self.exists(f"/{bucket}"):
+                raise TransferError(ErrorCode.NOT_FOUND, f"/{bucket}: no such bucket")
+            self._client.put_object(Bucket=bucket, Key=f"{key}/", Body=b"")
+
+    def remove(self, path: str) -> None:
+        entry = self.stat(path)
+        bucket, key = _split(entry.path)
+        with _translated(entry.path):
+            if not entry.is_dir:
+                self._client.delete_object(Bucket=bucket, Key=key)
+                return
+            if self._has_children(bucket, key, beyond_marker=True):
+                raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
+            if key:
+                self._client.delete_object(Bucket=bucket, Key=f"{key}/")
+            else:
+                self._client.delete_bucket(Bucket=bucket)
+
+    def rename(self, src: str, dst: str) -> None:
+        entry = self.stat(src)
+        dst = normpath(dst)
+        src_bucket, src_key = _split(entry.path)
+        dst_bucket, dst_key = _split(dst)
+        if not src_key or not dst_key:
+            raise TransferError(ErrorCode.UNSUPPORTED, "buckets cannot be renamed")
+        with _translated(entry.path):
+            if entry.is_dir:
+                if self._has_children(src_bucket, src_key, beyond_marker=True):
+                    raise TransferError(
+                        ErrorCode.UNSUPPORTED, "S3 has no rename for non-empty prefixes"
+                    )
+                self._client.put_object(Bucket=dst_bucket, Key=f"{dst_key}/", Body=b"")
+                self._client.delete_object(Bucket=src_bucket, Key=f"{src_key}/")
+                return
+            # Server-side copy (multipart for large objects), then delete: S3's rename.
+            self._client.copy({"Bucket": src_bucket, "Key": src_key}, dst_bucket, dst_key)
+            self._client.delete_object(Bucket=src_bucket, Key=src_key)
+
+    def close(self) -> None:
+        self._client.close()

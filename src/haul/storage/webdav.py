@@ -1,0 +1,273 @@
+"""`https://` / `davs://` WebDAV backend over webdav4 (httpx).
+
+URL: `https://host[:port]/prefix` (`davs://` is the same over TLS, `dav://`
+and `http://` are plain HTTP). Paths given to the storage are the URL paths on
+the server, e.g. `/prefix/run1/file.dat`. Credential: `{"token"}` sent as a
+bearer token, or `{"username", "password"}` for basic auth; optional
+`"verify": false` or a CA bundle path under `"ca_cert"` for private CAs.
+
+Uploads stream with chunked transfer encoding from a background thread, so
+`open_write` returns a file object without holding the file in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import httpx
+import webdav4.client as wd
+
+from haul.domain.errors import ErrorCode, TransferError
+from haul.storage._base import (
+    BaseStorage,
+    Entry,
+    IteratorReader,
+    WriteStream,
+    basename,
+    join,
+    normpath,
+    parent,
+)
+from haul.storage._errors import from_http_status
+
+_SCHEMES = {"https": "https", "davs": "https", "http": "http", "dav": "http"}
+_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+_READ_CHUNK = 1024 * 1024
+
+
+def _translate(exc: BaseException, path: str) -> TransferError:
+    if isinstance(exc, TransferError):
+        return exc
+    if isinstance(exc, wd.ResourceNotFound):
+        return TransferError(ErrorCode.NOT_FOUND, f"{path}: not found")
+    if isinstance(exc, wd.ResourceAlreadyExists):
+        return TransferError(ErrorCode.EXISTS, f"{path}: exists")
+    if isinstance(exc, wd.ResourceConflict):
+        return TransferError(ErrorCode.NOT_FOUND, f"{path}: conflict (missing parent?): {exc}")
+    if isinstance(exc, wd.IsACollectionError):
+        return TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a collection")
+    if isinstance(exc, wd.IsAResourceError):
+        return TransferError(ErrorCode.NOT_A_DIRECTORY, f"{path}: is not a collection")
+    if isinstance(exc, wd.ResourceLocked):
+        return TransferError(ErrorCode.CONNECTION, f"{path}: locked")
+    if isinstance(exc, wd.HTTPError):
+        return from_http_status(exc.status_code, f"{path}: {exc}")
+    if isinstance(exc, httpx.HTTPStatusError):
+        return from_http_status(exc.response.status_code, f"{path}: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return TransferError(ErrorCode.TIMEOUT, f"{path}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx.TransportError | ConnectionError):
+        return TransferError(ErrorCode.CONNECTION, f"{path}: {type(exc).__name__}: {exc}")
+    return TransferError(ErrorCode.INTERNAL, f"{path}: {type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def _translated(path: str) -> Iterator[None]:
+    try:
+        yield
+    except TransferError:
+        raise
+    except Exception as exc:
+        raise _translate(exc, path) from exc
+
+
+def _check(response: httpx.Response, path: str) -> None:
+    if response.status_code >= 400:
+        raise from_http_status(response.status_code, f"{path}: {response.reason_phrase}")
+
+
+class _Aborted(Exception):
+    """Raised inside the request body generator to cancel an upload."""
+
+
+class _UploadStream(WriteStream):
+    """The caller writes; a thread PUTs the bytes as a chunked request body."""
+
+    def __init__(self, http: httpx.Client, url: httpx.URL, path: str) -> None:
+        super().__init__()
+        self._path = path
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._aborted = threading.Event()
+        self._error: BaseException | None = None
+        self._response: httpx.Response | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(http, url), name=f"webdav-put {path}", daemon=True
+        )
+        self._thread.start()
+
+    def _body(self) -> Iterator[bytes]:
+        while True:
+            try:
+                chunk = self._chunks.get(timeout=0.5)
+            except queue.Empty:
+                if self._aborted.is_set():
+                    raise _Aborted() from None
+                continue
+            if chunk is None:
+                return
+            if self._aborted.is_set():
+                raise _Aborted()
+            yield chunk
+
+    def _run(self, http: httpx.Client, url: httpx.URL) -> None:
+        try:
+            self._response = http.put(url, content=self._body())
+        except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
+            self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None and not isinstance(self._error, _Aborted):
+            raise _translate(self._error, self._path) from self._error
+        if self._response is not None:
+            _check(self._response, self._path)
+
+    def _put(self, item: bytes | None) -> None:
+        while True:
+            if not self._thread.is_alive():
+                self._raise_if_failed()
+                if item is not None:
+                    raise TransferError(ErrorCode.CONNECTION, f"{self._path}: upload ended early")
+                return
+            try:
+                self._chunks.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if b:
+            self._put(bytes(b))
+        return len(b)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._put(None)
+            self._thread.join()
+            self._raise_if_failed()
+        finally:
+            super().close()
+
+    def abort(self) -> None:
+        self._aborted.set()
+        self._thread.join(timeout=30)
+        WriteStream.close(self)
+
+
+class WebDAVStorage(BaseStorage):
+    def __init__(self, url: str, credential: dict[str, Any]) -> None:
+        parts = urlsplit(url)
+        scheme = _SCHEMES.get(parts.scheme.lower())
+        if scheme is None:
+            raise TransferError(ErrorCode.UNSUPPORTED, f"not a WebDAV URL: {url}")
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        base_url = f"{scheme}://{netloc}"
+        headers: dict[str, str] = {}
+        auth: tuple[str, str] | None = None
+        if credential.get("token"):
+            headers["Authorization"] = f"Bearer {credential['token']}"
+        elif credential.get("username"):
+            auth = (str(credential["username"]), str(credential.get("password", "")))
+        verify: bool | str = True
+        if credential.get("ca_cert"):
+            verify = str(credential["ca_cert"])
+        elif credential.get("verify") is False:
+            verify = False
+        self._http = httpx.Client(
+            auth=auth, headers=headers, timeout=_TIMEOUT, verify=verify, follow_redirects=True
+        )
+        self._client = wd.Client(base_url, http_client=self._http)
+
+    def _entry(self, path: str, info: dict[str, Any]) -> Entry:
+        is_dir = info.get("type") == "directory"
+        modified = info.get("modified")
+        mtime = modified.timestamp() if isinstance(modified, datetime) else None
+        size = 0 if is_dir else int(info.get("content_length") or 0)
+        return Entry(path, basename(path), is_dir, size, mtime)
+
+    def stat(self, path: str) -> Entry:
+        path = normpath(path)
+        with _translated(path):
+            return self._entry(path, self._client.info(path))
+
+    def _scandir(self, path: str) -> list[Entry]:
+        with _translated(path):
+            items = self._client.ls(path, detail=True)
+        entries = []
+        for item in items:
+            name = basename(str(item["name"]))
+            entries.append(self._entry(join(path, name), item))
+        return entries
+
+    def open_read(self, path: str) -> BinaryIO:
+        path = normpath(path)
+        with _translated(path):
+            request = self._http.build_request("GET", self._client.join_url(path))
+            response = self._http.send(request, stream=True)
+            if response.status_code >= 400:
+                response.close()
+                if response.status_code in (403, 405) and self.stat(path).is_dir:
+                    raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a collection")
+                _check(response, path)
+        raw = IteratorReader(
+            response.iter_bytes(_READ_CHUNK), response.close, lambda e: _translate(e, path)
+        )
+        return io.BufferedReader(raw, _READ_CHUNK)  # type: ignore[return-value]
+
+    def open_write(self, path: str) -> BinaryIO:
+        path = normpath(path)
+        return _UploadStream(self._http, self._client.join_url(path), path)  # type: ignore[return-value]
+
+    def mkdir(self, path: str, parents: bool = True) -> None:
+        path = normpath(path)
+        try:
+            entry = self.stat(path)
+        except TransferError as exc:
+            if exc.code is not ErrorCode.NOT_FOUND:
+                raise
+        else:
+            if entry.is_dir:
+                return
+            raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is not a collection")
+        if parents and path != "/":
+            self.mkdir(parent(path), parents=True)
+        with _translated(path):
+            try:
+                self._client.mkdir(path)
+            except wd.ResourceAlreadyExists:
+                if not self.stat(path).is_dir:
+                    raise
+            except wd.HTTPError as exc:
+                if exc.status_code == 405 and self.stat(path).is_dir:
+                    return  # created by a peer between our stat and MKCOL
+                raise
+
+    def remove(self, path: str) -> None:
+        entry = self.stat(path)
+        with _translated(entry.path):
+            # DELETE on a collection is recursive in WebDAV; the interface is not.
+            if entry.is_dir and self._client.ls(entry.path, detail=False):
+                raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
+            self._client.remove(entry.path)
+
+    def rename(self, src: str, dst: str) -> None:
+        src, dst = normpath(src), normpath(dst)
+        with _translated(src):
+            self._client.move(src, dst, overwrite=True)
+
+    def exists(self, path: str) -> bool:
+        path = normpath(path)
+        with _translated(path):
+            return bool(self._client.exists(path))
+
+    def close(self) -> None:
+        self._http.close()

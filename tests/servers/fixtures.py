@@ -1,0 +1,333 @@
+"""Real storage servers for tests, started on 127.0.0.1 with free ports.
+
+Register with `pytest_plugins = ["tests.servers.fixtures"]`. Each fixture is
+session-scoped, starts its server once in its own process group, and kills
+that group at the end so nothing outlives the test run. Each yields a
+`StorageServer`: the endpoint URL (with the path prefix of its export root),
+the credential dict a job would carry, and the local directory behind it so
+tests can compare bytes directly.
+
+A missing server binary skips the tests that need it, except under CI=true,
+where it fails them: CI must not pass by testing nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_START_TIMEOUT = 30.0
+
+
+@dataclass
+class StorageServer:
+    endpoint_url: str
+    credential: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not available; run scripts/install-test-deps.sh"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _binary(name: str, *candidates: str) -> str:
+    for candidate in (name, *candidates):
+        found = shutil.which(candidate) or (candidate if os.access(candidate, os.X_OK) else None)
+        if found:
+            return found
+    _missing(f"`{name}`")
+    raise AssertionError("unreachable")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Process:
+    """A server process in its own session, so its whole group can be killed."""
+
+    def __init__(self, argv: list[str], log: Path, **kwargs: Any) -> None:
+        self.argv = argv
+        self.log = log
+        self._log_handle = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **kwargs,
+        )
+
+    def log_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def wait_ready(self, ready: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(
+                    f"{what} exited with {self.proc.returncode}: {self.argv}\n{self.log_tail()}"
+                )
+            if ready():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{what} did not start in {_START_TIMEOUT}s\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        # Children that re-parented (e.g. forked session handlers) share the group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log_handle.close()
+
+
+def port_open(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return check
+
+
+@contextlib.contextmanager
+def _workdir(prefix: str) -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix=f"haul-{prefix}-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# -- SFTP: OpenSSH sshd ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sftp_server() -> Iterator[StorageServer]:
+    sshd = _binary("sshd", "/usr/sbin/sshd")
+    keygen = _binary("ssh-keygen")
+    if os.geteuid() != 0:
+        _missing("root (sshd needs it to switch users)")
+    with _workdir("sftp") as work:
+        root = work / "export"
+        root.mkdir()
+        host_key = work / "host_ed25519"
+        client_key = work / "client_ed25519"
+        for key in (host_key, client_key):
+            subprocess.run(
+                [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                check=True,
+                stdin=subprocess.DEVNULL,
+            )
+        (work / "authorized_keys").write_text(Path(f"{client_key}.pub").read_text())
+        (work / "authorized_keys").chmod(0o600)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        port = free_port()
+        config = work / "sshd_config"
+        config.write_text(
+            "\n".join(
+                [
+                    f"Port {port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {host_key}",
+                    f"PidFile {work / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {work / 'authorized_keys'}",
+                    "PermitRootLogin prohibit-password",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "UsePAM no",
+                    "StrictModes no",
+                    "UseDNS no",
+                    "PrintMotd no",
+                    "MaxSessions 50",
+                    "MaxStartups 50:30:100",
+                    "Subsystem sftp internal-sftp",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
+        # An empty HOME keeps session start-up cheap (no shell profile runs).
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(work)}
+        proc = _Process([sshd, "-D", "-e", "-f", str(config)], work / "sshd.log", env=env)
+        try:
+            proc.wait_ready(port_open(port), "sshd")
+            yield StorageServer(
+                endpoint_url=f"sftp://root@127.0.0.1:{port}{root}",
+                credential={"username": "root", "private_key": client_key.read_text()},
+                root=root,
+            )
+        finally:
+            proc.stop()
+
+
+# -- XRootD -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def xrootd_server() -> Iterator[StorageServer]:
+    xrootd = _binary("xrootd", "/usr/bin/xrootd")
+    with _workdir("xrootd") as work:
+        root = work / "export"
+        for sub in (root, work / "admin", work / "run"):
+            sub.mkdir()
+            shutil.chown(sub, "nobody", "nogroup")
+        port = free_port()
+        config = work / "xrootd.cfg"
+        config.write_text(
+            "\n".join(
+                [
+                    f"xrd.port {port}",
+                    "xrd.allow host localhost",
+                    "xrd.allow host 127.0.0.1",
+                    f"all.export {root}",
+                    f"all.adminpath {work / 'admin'}",
+                    f"all.pidpath {work / 'run'}",
+                    "xrootd.chksum adler32",
+                    "",
+                ]
+            )
+        )
+        # Its log goes where the unprivileged server may write; its own
+        # start-up messages (before it drops root) go to the captured output.
+        log = work / "admin" / "xrootd.log"
+        proc = _Process(
+            [xrootd, "-R", "nobody", "-c", str(config), "-l", str(log)], work / "xrootd.out"
+        )
+        try:
+            proc.wait_ready(port_open(port), "xrootd")
+            yield StorageServer(
+                endpoint_url=f"root://127.0.0.1:{port}/{root}", credential={}, root=root
+            )
+        finally:
+            proc.stop()
+
+
+# -- WebDAV: WsgiDAV on cheroot ------------------------------------------------
+
+WEBDAV_USER = "haul"
+WEBDAV_PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture(scope="session")
+def webdav_server() -> Iterator[StorageServer]:
+    try:
+        import wsgidav  # noqa: F401
+    except ImportError:
+        _missing("the wsgidav package")
+    with _workdir("webdav") as work:
+        root = work / "export"
+        root.mkdir()
+        port = free_port()
+        config = work / "wsgidav.yaml"
+        config.write_text(
+            "\n".join(
+                [
+                    "host: 127.0.0.1",
+                    f"port: {port}",
+                    "server: cheroot",
+                    "provider_mapping:",
+                    f"  '/dav': '{root}'",
+                    "http_authenticator:",
+                    "  accept_basic: true",
+                    "  accept_digest: false",
+                    "  default_to_digest: false",
+                    "simple_dc:",
+                    "  user_mapping:",
+                    "    '*':",
+                    f"      '{WEBDAV_USER}':",
+                    f"        password: '{WEBDAV_PASSWORD}'",
+                    "lock_storage: true",
+                    "verbose: 1",
+                    "logging:",
+                    "  enable_loggers: []",
+                    "",
+                ]
+            )
+        )
+        argv = [sys.executable, "-m", "wsgidav.server.server_cli", "-c", str(config)]
+        proc = _Process(argv, work / "wsgidav.log")
+        try:
+            proc.wait_ready(port_open(port), "wsgidav")
+            yield StorageServer(
+                endpoint_url=f"http://127.0.0.1:{port}/dav",
+                credential={"username": WEBDAV_USER, "password": WEBDAV_PASSWORD},
+                root=root,
+            )
+        finally:
+            proc.stop()
+
+
+# -- S3: moto server -------------------------------------------------------------
+
+S3_BUCKET = "haul-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[StorageServer]:
+    try:
+        import boto3
+        import moto  # noqa: F401
+    except ImportError:
+        _missing("the moto and boto3 packages")
+    with _workdir("s3") as work:
+        port = free_port()
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        proc = _Process(argv, work / "moto.log")
+        try:
+            proc.wait_ready(port_open(port), "moto_server")
+            credential = {
+                "access_key": "haul-access",
+                "secret_key": "haul-secret",
+                "region": "us-east-1",
+            }
+            client = boto3.client(
+                "s3",
+                endpoint_url=f"http://127.0.0.1:{port}",
+                aws_access_key_id=credential["access_key"],
+                aws_secret_access_key=credential["secret_key"],
+                region_name=credential["region"],
+            )
+            client.create_bucket(Bucket=S3_BUCKET)
+            yield StorageServer(
+                endpoint_url=f"s3://127.0.0.1:{port}/{S3_BUCKET}?scheme=http",
+                credential=credential,
+                root=None,
+            )
+        finally:
+            proc.stop()
