@@ -13,7 +13,7 @@ from haul.config import Settings
 from haul.server import errors
 from haul.server.body_limit import BodyLimit
 from haul.server.periodic import REAPER_LOCK, Periodic
-from haul.server.routers import control, jobs, root, sites, users, worker
+from haul.server.routers import bans, control, jobs, root, sites, users, worker
 from haul.server.secrets_box import SecretBox
 from haul.services.reports import Policy, lose_expired
 from haul.store.database import Database
@@ -62,6 +62,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.include_router(root.router, tags=["root"])
     app.include_router(jobs.router, prefix=WORKQUEUE, tags=["jobs"])
     app.include_router(control.router, prefix=WORKQUEUE, tags=["control"])
+    app.include_router(bans.router, prefix=WORKQUEUE, tags=["bans"])
     app.include_router(worker.router, prefix=WORKQUEUE, tags=["worker"])
     app.include_router(sites.router, prefix=SITES, tags=["sites"])
     app.include_router(users.router, prefix=USERS, tags=["users"])

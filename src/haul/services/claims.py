@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.server.secrets_box import SecretBox
+from haul.services.bans import banned_sites
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job, Site, User
@@ -65,6 +66,10 @@ def _claimable(session: Session, req: ClaimRequest) -> Any:
     ]
     if req.protocols:
         conds.append(Job.protocol.in_([int(p) for p in req.protocols]))
+    banned = banned_sites(session)
+    if banned:
+        conds.append(Job.src_siteid.not_in(banned))
+        conds.append(or_(Job.dst_siteid.is_(None), Job.dst_siteid.not_in(banned)))
     return and_(*conds)
 
 
@@ -91,12 +96,12 @@ def _leased_counts(session: Session) -> dict[int, int]:
 
 
 def _candidates(
-    session: Session, req: ClaimRequest, priority: int, user_id: int, want: int, pg: bool
+    session: Session, claimable: Any, priority: int, user_id: int, want: int, pg: bool
 ) -> list[Candidate]:
     q = (
         select(Element.job_id, Element.id, Element.size, Element.user_id)
         .join(Job, Job.id == Element.job_id)
-        .where(_claimable(session, req), Element.priority == priority, Element.user_id == user_id)
+        .where(claimable, Element.priority == priority, Element.user_id == user_id)
         .order_by(Element.job_id, Element.id)
         .limit(want)
     )
@@ -121,10 +126,11 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
     if not levels:
         return []
     leased = _leased_counts(session)
+    claimable = _claimable(session, req)
     for priority in sorted(levels):
         users = sorted(levels[priority], key=lambda u: (leased.get(u, 0), u))
         want = count_cap - len(chosen)
-        per_user = [_candidates(session, req, priority, u, want, pg) for u in users[:want]]
+        per_user = [_candidates(session, claimable, priority, u, want, pg) for u in users[:want]]
         for cand in _round_robin(per_user):
             if len(chosen) >= count_cap:
                 break
