@@ -18,9 +18,13 @@ class Settings:
     open_registration: bool = False
     file_roots: list[str] = field(default_factory=list)
     max_body_bytes: int = 1 << 20
+    max_worker_body_bytes: int = 512 << 20
     login_token_seconds: int = 7 * 24 * 3600
     reaper_seconds: float = 5.0
     sample_seconds: float = 60.0
+    # Load samples older than this are thinned to one tick per load_bucket_seconds.
+    load_keep_seconds: float = 2 * 24 * 3600
+    load_bucket_seconds: float = 3600.0
     lease_seconds: int = 120
     backoff_base: float = 2.0
     backoff_cap: float = 600.0

@@ -20,11 +20,11 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int, overrides: dict[str, int]) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.overrides = overrides  # path suffix -> its own limit (uploads)
+        self.overrides = overrides  # path prefix -> its own limit (listings, uploads)
 
     def _limit(self, path: str) -> int:
-        for suffix, limit in self.overrides.items():
-            if path.endswith(suffix):
+        for prefix, limit in self.overrides.items():
+            if path.startswith(prefix):
                 return limit
         return self.max_bytes
 

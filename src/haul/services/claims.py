@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
@@ -74,10 +74,14 @@ def _claimable(session: Session, req: ClaimRequest) -> Any:
 
 
 def _levels(session: Session, req: ClaimRequest) -> dict[int, list[int]]:
-    """Users with queued work per priority level (an index-only scan)."""
+    """Users with queued work per priority level (an index-only scan of ix_elements_claim).
+
+    Types and every other filter are left to the per-user query, so this stays
+    an index-only scan.
+    """
     rows = session.execute(
         select(Element.priority, Element.user_id)
-        .where(Element.status == int(JobStatus.NEW), Element.type.in_([int(t) for t in req.types]))
+        .where(Element.status == int(JobStatus.NEW))
         .distinct()
     ).all()
     levels: dict[int, list[int]] = defaultdict(list)
@@ -130,7 +134,16 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
     for priority in sorted(levels):
         users = sorted(levels[priority], key=lambda u: (leased.get(u, 0), u))
         want = count_cap - len(chosen)
-        per_user = [_candidates(session, claimable, priority, u, want, pg) for u in users[:want]]
+        # A user listed by _levels may have nothing claimable (other types, paused
+        # job, backoff, banned site, later stage): skip them rather than let them
+        # take one of the `want` user slots, or a claim answers 404 beside work.
+        per_user: list[list[Candidate]] = []
+        for u in users:
+            if len(per_user) >= want:
+                break
+            cands = _candidates(session, claimable, priority, u, want, pg)
+            if cands:
+                per_user.append(cands)
         for cand in _round_robin(per_user):
             if len(chosen) >= count_cap:
                 break
@@ -155,20 +168,47 @@ def claim(
     expires = now + timedelta(seconds=req.lease_seconds)
     leases = [
         {
+            "k_job": c.job_id,
+            "k_id": c.id,
             "job_id": c.job_id,
             "id": c.id,
-            "status": int(JobStatus.SUBMITTED),
             "lease_token": secrets.token_hex(16),
             "lease_expires": expires,
-            "worker_id": worker.id,
-            "started": now,
-            "progress": None,
-            "command": None,
         }
         for c in chosen
     ]
-    session.execute(update(Element), leases)
+    session.execute(
+        _LEASE_UPDATE,
+        [
+            {
+                "k_job": x["k_job"],
+                "k_id": x["k_id"],
+                "v_token": x["lease_token"],
+                "v_expires": expires,
+                "v_worker": worker.id,
+                "v_now": now,
+            }
+            for x in leases
+        ],
+        execution_options={"synchronize_session": False},
+    )
     return lease_payload(session, box, leases)
+
+
+_E = Element.__table__
+_LEASE_UPDATE = (
+    update(_E)
+    .where(_E.c.job_id == bindparam("k_job"), _E.c.id == bindparam("k_id"))
+    .values(
+        status=int(JobStatus.SUBMITTED),
+        lease_token=bindparam("v_token"),
+        lease_expires=bindparam("v_expires"),
+        worker_id=bindparam("v_worker"),
+        started=bindparam("v_now"),
+        progress=None,
+        command=None,
+    )
+)
 
 
 def site_payload(

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
-from haul.domain.enums import TERMINAL_STATUSES, JobStatus, JobType
+from haul.domain.enums import JobStatus, JobType
 from haul.domain.errors import ErrorCode, ErrorScope
 from haul.domain.logs import cap_log
 from haul.services.errors import BadRequest, Conflict, NotFound
@@ -63,8 +63,14 @@ class Policy:
     rng: random.Random = field(default_factory=random.Random)
 
 
-def _leased(session: Session, job_id: int, element_id: int, token: str) -> Element:
-    element = session.get(Element, (job_id, element_id))
+def _leased(
+    session: Session,
+    job_id: int,
+    element_id: int,
+    token: str,
+    loaded: dict[tuple[int, int], Any],
+) -> Any:
+    element = loaded.get((job_id, element_id))
     if element is None:
         raise NotFound(f"job {job_id} has no element {element_id}")
     if element.lease_token != token or element.status not in LEASED:
@@ -76,29 +82,68 @@ def _leased(session: Session, job_id: int, element_id: int, token: str) -> Eleme
 
 
 def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
-    element = _leased(session, hb.job_id, hb.element_id, hb.token)
-    job = session.get(Job, hb.job_id)
+    answer = heartbeats(session, [hb], policy)[0]
+    if answer["code"] != 200:
+        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
+    return {k: v for k, v in answer.items() if k != "code"}
+
+
+def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
+    """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
+    rows = _preload_rows(session, [(hb.job_id, hb.element_id) for hb in beats])
+    cancelled = set(
+        session.scalars(
+            select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
+        )
+    )
     now = utcnow()
-    element.status = int(JobStatus.RUNNING)
-    element.lease_expires = now + timedelta(seconds=policy.lease_seconds)
-    element.progress = {
-        "transferred": hb.transferred,
-        "elapsed": hb.elapsed,
-        "instant": hb.instant,
-        "average": hb.average,
-        "time": now.isoformat(),
-    }
-    command = element.command
-    if command and command != "cancel":
-        element.command = None  # a user's command is delivered once
-    if job is not None and job.cancelled:
-        command = "cancel"
-    return {
-        "jobid": hb.job_id,
-        "elementid": hb.element_id,
-        "command": command,
-        "lease_expires": element.lease_expires.isoformat(),
-    }
+    expires = now + timedelta(seconds=policy.lease_seconds)
+    out: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for hb in beats:
+        try:
+            row = _leased(session, hb.job_id, hb.element_id, hb.token, rows)
+        except (Conflict, NotFound) as exc:
+            out.append(
+                {
+                    "jobid": hb.job_id,
+                    "elementid": hb.element_id,
+                    "code": exc.status,
+                    "detail": exc.detail,
+                }
+            )
+            continue
+        command = row.command
+        keep = command if command == "cancel" else None  # a user's command is delivered once
+        if hb.job_id in cancelled:
+            command = "cancel"
+        updates.append(
+            {
+                "k_job": hb.job_id,
+                "k_id": hb.element_id,
+                "v_expires": expires,
+                "v_command": keep,
+                "v_progress": {
+                    "transferred": hb.transferred,
+                    "elapsed": hb.elapsed,
+                    "instant": hb.instant,
+                    "average": hb.average,
+                    "time": now.isoformat(),
+                },
+            }
+        )
+        out.append(
+            {
+                "jobid": hb.job_id,
+                "elementid": hb.element_id,
+                "code": 200,
+                "command": command,
+                "lease_expires": expires.isoformat(),
+            }
+        )
+    if updates:
+        session.execute(_BEAT_UPDATE, updates, execution_options={"synchronize_session": False})
+    return out
 
 
 def _error_dict(err: Any) -> dict[str, Any]:
@@ -127,22 +172,84 @@ def _error_dict(err: Any) -> dict[str, Any]:
 
 
 def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
-    job, status = _apply_result(session, r, policy)
-    after_element_change(session, job)
-    return status
+    """One result; refusals raise (the single-element route answers their status)."""
+    answer = record_results(session, [r], policy)[0]
+    if answer["code"] != 200:
+        raise {400: BadRequest, 404: NotFound}.get(answer["code"], Conflict)(answer["detail"])
+    return JobStatus[answer["status"]]
+
+
+_E = Element.__table__
+_RESULT_UPDATE = (
+    update(_E)
+    .where(_E.c.job_id == bindparam("k_job"), _E.c.id == bindparam("k_id"))
+    .values(
+        status=bindparam("v_status"),
+        attempts=bindparam("v_attempts"),
+        attempt_seq=bindparam("v_seq"),
+        lease_token=None,
+        lease_expires=None,
+        timestamp=bindparam("v_now"),
+        checksum=bindparam("v_checksum"),
+        size=bindparam("v_size"),
+        not_before=bindparam("v_not_before"),
+    )
+)
+
+
+_BEAT_UPDATE = (
+    update(_E)
+    .where(_E.c.job_id == bindparam("k_job"), _E.c.id == bindparam("k_id"))
+    .values(
+        status=int(JobStatus.RUNNING),
+        lease_expires=bindparam("v_expires"),
+        command=bindparam("v_command"),
+        progress=bindparam("v_progress"),
+    )
+)
+
+
+def _preload_rows(session: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+    """The batch's element rows, fetched in a few queries as plain rows (no ORM cost)."""
+    by_job: dict[int, list[int]] = {}
+    for job_id, element_id in keys:
+        by_job.setdefault(job_id, []).append(element_id)
+    found: dict[tuple[int, int], Any] = {}
+    for job_id, ids in by_job.items():
+        for start in range(0, len(ids), 900):
+            for row in session.execute(
+                select(_E).where(_E.c.job_id == job_id, _E.c.id.in_(ids[start : start + 900]))
+            ):
+                found[(row.job_id, row.id)] = row
+    return found
 
 
 def record_results(session: Session, results: list[Result], policy: Policy) -> list[dict[str, Any]]:
     """Many results in one transaction; each item succeeds or fails on its own.
 
     A refused item has changed nothing (every check runs before any write), so
-    no savepoints are needed; job bookkeeping runs once per job, not per item.
+    no savepoints are needed. Rows are read and written with batched Core
+    statements, and job bookkeeping runs once per job, not per item: this is
+    the server's hottest path.
     """
     out: list[dict[str, Any]] = []
-    jobs: dict[int, Job] = {}
+    rows = _preload_rows(session, [(r.job_id, r.element_id) for r in results])
+    job_ids = {jid for jid, _ in rows}
+    jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+    attempts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    lists: list[tuple[Result, Any, int]] = []
+    touched: dict[int, Job] = {}
+    now = utcnow()
+    seen: set[tuple[int, int]] = set()
     for r in results:
+        key = (r.job_id, r.element_id)
         try:
-            job, status = _apply_result(session, r, policy)
+            if key in seen:
+                raise Conflict(f"element {key[0]}.{key[1]}: reported twice in one request")
+            row = _leased(session, r.job_id, r.element_id, r.token, rows)
+            job = jobs[r.job_id]
+            status, attempt, upd = _judge(row, job, r, policy, now)
         except (Conflict, NotFound, BadRequest) as exc:
             out.append(
                 {
@@ -153,89 +260,78 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
                 }
             )
             continue
-        jobs[job.id] = job
+        seen.add(key)
+        attempts.append(attempt)
+        updates.append(upd)
+        touched[job.id] = job
+        if status == JobStatus.DONE and row.type == JobType.LIST:
+            lists.append((r, row, attempt["attempt"]))
         out.append(
             {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": status.name}
         )
-    for job in jobs.values():
+    if updates:
+        session.execute(_RESULT_UPDATE, updates, execution_options={"synchronize_session": False})
+        session.execute(insert(Attempt.__table__), attempts)
+    for r, row, number in lists:
+        store_listing(session, r.job_id, r.element_id, number, r.listing)
+        if row.id == 0:
+            expand(session, jobs[r.job_id], row, number)
+    for job in touched.values():
         after_element_change(session, job)
     return out
 
 
-def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for hb in beats:
-        try:
-            out.append(heartbeat(session, hb, policy) | {"code": 200})
-        except (Conflict, NotFound) as exc:
-            out.append(
-                {
-                    "jobid": hb.job_id,
-                    "elementid": hb.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
-    return out
-
-
-def _apply_result(session: Session, r: Result, policy: Policy) -> tuple[Job, JobStatus]:
-    element = _leased(session, r.job_id, r.element_id, r.token)
-    job = session.get(Job, r.job_id)
-    assert job is not None
-    if r.returncode == 0 and element.type == JobType.LIST and r.listing is None:
+def _judge(
+    row: Any, job: Job, r: Result, policy: Policy, now: datetime
+) -> tuple[JobStatus, dict[str, Any], dict[str, Any]]:
+    """Decides an attempt's outcome; raises BadRequest before anything is written."""
+    if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
         raise BadRequest("listing: a successful LIST result needs its listing")
-    now = utcnow()
-    tries = element.attempts + 1
-    number = element.attempt_seq + 1
+    tries = row.attempts + 1
+    number = row.attempt_seq + 1
     error = None if r.returncode == 0 else _error_dict(r.error)
     if r.returncode == 0:
         status = JobStatus.DONE
     elif (
         job.cancelled
-        or element.command == "cancel"
+        or row.command == "cancel"
         or (error and error["code"] == ErrorCode.CANCELLED.value)
     ):
         status = JobStatus.CANCELLED
-    elif error and error["retryable"] and tries < element.max_tries:
+    elif error and error["retryable"] and tries < row.max_tries:
         status = JobStatus.NEW
     else:
         status = JobStatus.FAILED
-    session.add(
-        Attempt(
-            job_id=r.job_id,
-            element_id=r.element_id,
-            attempt=number,
-            status=int(status if status != JobStatus.NEW else JobStatus.FAILED),
-            returncode=r.returncode,
-            host=r.host[:255],
-            log=cap_log(r.log or ""),
-            error=error,
-            bytes=r.bytes,
-            checksum=r.checksum,
-            started=element.started,
-            ended=now,
-        )
-    )
-    element.attempts = tries
-    element.attempt_seq = number
-    element.status = int(status)
-    element.lease_token = None
-    element.lease_expires = None
-    element.timestamp = now
-    if r.checksum:
-        element.checksum = r.checksum[:200]
-    if r.size is not None and r.size >= 0:
-        element.size = r.size
+    not_before = row.not_before
     if status == JobStatus.NEW:
         delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
-        element.not_before = now + timedelta(seconds=delay)
-    session.flush()
-    if status == JobStatus.DONE and element.type == JobType.LIST:
-        store_listing(session, r.job_id, r.element_id, number, r.listing)
-        if element.id == 0:
-            expand(session, job, element, number)
-    return job, status
+        not_before = now + timedelta(seconds=delay)
+    attempt = {
+        "job_id": r.job_id,
+        "element_id": r.element_id,
+        "attempt": number,
+        "status": int(status if status != JobStatus.NEW else JobStatus.FAILED),
+        "returncode": r.returncode,
+        "host": r.host[:255],
+        "log": cap_log(r.log or ""),
+        "error": error,
+        "bytes": r.bytes,
+        "checksum": r.checksum,
+        "started": row.started,
+        "ended": now,
+    }
+    upd = {
+        "k_job": r.job_id,
+        "k_id": r.element_id,
+        "v_status": int(status),
+        "v_attempts": tries,
+        "v_seq": number,
+        "v_now": now,
+        "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
+        "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
+        "v_not_before": not_before,
+    }
+    return status, attempt, upd
 
 
 def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
@@ -295,18 +391,30 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
     return len(rows)
 
 
+ACTIVE = [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]
+
+
 def after_element_change(session: Session, job: Job) -> None:
-    """Advances the job's stage when the current one has drained; stamps its end."""
-    active = session.execute(
-        select(Element.stage, func.count())
-        .where(Element.job_id == job.id, Element.status.not_in([int(s) for s in TERMINAL_STATUSES]))
-        .group_by(Element.stage)
-    ).all()
-    if not active:
+    """Advances the job's stage when the current one has drained; stamps its end.
+
+    Runs after every batch of results, so the common case (the current stage
+    still has work) is one indexed probe, not a scan of the job's elements.
+    """
+    busy = session.scalar(
+        select(Element.id)
+        .where(Element.job_id == job.id, Element.status.in_(ACTIVE), Element.stage == job.stage)
+        .limit(1)
+    )
+    if busy is not None:
+        job.ended = None
+        return
+    later = session.scalar(
+        select(func.min(Element.stage)).where(Element.job_id == job.id, Element.status.in_(ACTIVE))
+    )
+    if later is None:
         if job.ended is None:
             job.ended = utcnow()
         return
     job.ended = None
-    stages = sorted(stage for stage, _ in active)
-    if job.stage not in stages and stages[0] > job.stage:
-        job.stage = stages[0]
+    if later > job.stage:
+        job.stage = later

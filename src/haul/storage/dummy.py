@@ -195,7 +195,7 @@ class DummyStorage(BaseStorage):
         self.fail_path = params["fail_path"][0] if "fail_path" in params else None
         self.keep = params.get("keep", ["0"])[0].lower() in ("1", "true", "yes")
         self._space = _space(self.name)
-        self._random = random.Random()
+        self._random = random.Random() if self.fail_rate > 0 else None
 
     # -- the generated tree -------------------------------------------------
 
@@ -263,7 +263,7 @@ class DummyStorage(BaseStorage):
 
     def _maybe_fail(self, path: str) -> None:
         self._check_fail_path(path)
-        if self.fail_rate > 0 and self._random.random() < self.fail_rate:
+        if self._random is not None and self._random.random() < self.fail_rate:
             raise TransferError(ErrorCode.CONNECTION, f"{path}: injected failure (fail_rate)")
 
     def _commit(self, path: str, written: _Written, *, counted: bool = True) -> None:

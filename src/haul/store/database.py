@@ -8,6 +8,7 @@ an immediate one waits its turn under ``busy_timeout``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,11 @@ class Database:
     engine: Engine
 
     def __post_init__(self) -> None:
+        # SQLite has one writer at a time. Queueing writers on a lock here is far
+        # cheaper than letting them spin in SQLite's busy handler, which sleeps in
+        # growing steps; it also keeps claims from starving result reports.
+        # (A plain Lock, not an RLock: a request may release it on another thread.)
+        self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         write_engine = self.engine.execution_options(haul_write=True)
         self._write = sessionmaker(write_engine, expire_on_commit=False)
@@ -85,7 +91,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        if self._write_lock is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

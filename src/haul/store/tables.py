@@ -160,6 +160,8 @@ class Element(Base):
         # The claim query walks this index: claimable elements by priority and age.
         Index("ix_elements_claim", "status", "priority", "user_id", "job_id", "id"),
         Index("ix_elements_lease", "status", "lease_expires"),
+        # Job bookkeeping asks "is anything of this job still active at stage S?".
+        Index("ix_elements_job_status", "job_id", "status", "stage"),
     )
     job_id: Mapped[int] = mapped_column(
         ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False

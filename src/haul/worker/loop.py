@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, WorkerAPI
 
@@ -72,7 +74,9 @@ class Worker:
         try:
             while not self.stopping.is_set():
                 free = self._free_slots()
-                if free <= 0:
+                if free < self._claim_threshold() and self._busy():
+                    # Claim in batches: one claim per finished element would cost
+                    # the server a full scheduling pass for a single lease.
                     time.sleep(0.01)
                     continue
                 try:
@@ -104,6 +108,9 @@ class Worker:
     def _busy(self) -> bool:
         with self.lock:
             return bool(self.running) or self.queued > 0 or bool(self.results)
+
+    def _claim_threshold(self) -> int:
+        return max(1, (self.cfg.concurrency + self.cfg.prefetch) // 2)
 
     def _free_slots(self) -> int:
         with self.lock:
@@ -159,6 +166,11 @@ class Worker:
             return
         try:
             answers = self.api.results(batch)
+        except httpx.HTTPStatusError as exc:
+            # The server understood and refused the whole request: sending it
+            # again cannot help. The leases expire and the elements run again.
+            log.error("server refused %d results: %s", len(batch), exc)
+            return
         except Exception as exc:  # keep them; the next flush tries again
             log.error("could not report %d results: %s", len(batch), exc)
             with self.lock:
@@ -177,6 +189,10 @@ class Worker:
     def _send_heartbeats(self) -> None:
         with self.lock:
             runs = list(self.running.values())
+        # Elements still queued behind --prefetch are not heartbeated: their
+        # leases are long enough to wait, and skipping them keeps the server's
+        # write load proportional to real work.
+        runs = [r for r in runs if r.started is not None]
         if not runs:
             return
         beats = []
@@ -188,7 +204,7 @@ class Worker:
                     "elementid": run.element["id"],
                     "token": run.element["token"],
                     "transferred": p.transferred if p else 0,
-                    "elapsed": p.elapsed if p else time.monotonic() - run.started,
+                    "elapsed": p.elapsed if p else time.monotonic() - (run.started or 0.0),
                     "instant": p.instant if p else 0.0,
                     "average": p.average if p else 0.0,
                 }

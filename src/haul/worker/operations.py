@@ -30,7 +30,7 @@ class Running:
     element: dict[str, Any]
     cancel: threading.Event = field(default_factory=threading.Event)
     progress: Progress | None = None
-    started: float = field(default_factory=time.monotonic)
+    started: float | None = None  # monotonic time execution began; None while queued
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -91,6 +91,7 @@ class Executor:
         return Place(storage, resolved, url)
 
     def run(self, run: Running, on_progress: Callable[[Running], None]) -> dict[str, Any]:
+        run.started = time.monotonic()
         e = run.element
         kind = e["type"]
         run.say(f"{kind} element {e['job_id']}.{e['id']} attempt {e['attempts'] + 1} on {HOST}")
@@ -221,6 +222,12 @@ class Executor:
         try:
             src.storage.remove(src.path)
         except TransferError as exc:
+            # The job's LIST saw this path, so "not found" now means it is already
+            # gone: an earlier attempt removed it before its lease was lost, or an
+            # object store dropped an implicit directory with its last key.
+            if exc.code is ErrorCode.NOT_FOUND:
+                run.say(f"{src.path}: already gone")
+                return
             raise exc.with_scope(ErrorScope.SOURCE) from None
         run.say(f"removed {src.path}")
 

@@ -215,6 +215,7 @@ def upgrade() -> None:
             "ix_elements_claim", ["status", "priority", "user_id", "job_id", "id"], unique=False
         )
         batch_op.create_index("ix_elements_lease", ["status", "lease_expires"], unique=False)
+        batch_op.create_index("ix_elements_job_status", ["job_id", "status", "stage"], unique=False)
 
     op.create_table(
         "attempts",
@@ -276,6 +277,7 @@ def downgrade() -> None:
     op.drop_table("listing_entries")
     op.drop_table("attempts")
     with op.batch_alter_table("elements", schema=None) as batch_op:
+        batch_op.drop_index("ix_elements_job_status")
         batch_op.drop_index("ix_elements_lease")
         batch_op.drop_index("ix_elements_claim")
 

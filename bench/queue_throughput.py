@@ -1,0 +1,98 @@
+"""Queue throughput: N zero-size dummy:// copies through one server and K workers.
+
+Measures elements per second end to end: from submitting one COPY of a
+dummy tree of N files until the job is DONE, so it includes the LIST, the
+server's expansion into N elements, every claim, every copy and every
+result. Run:
+
+    .venv/bin/python bench/queue_throughput.py --elements 20000 --workers 2
+
+Add ``--db postgresql+psycopg://postgres@127.0.0.1:5432/test`` for PostgreSQL
+(a throw-away database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import HAUL, ServerProcess, postgres_database  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process (Linux), to see where the time goes under load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--elements", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--prefetch", type=int, default=500)
+    ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
+    args = ap.parse_args()
+    # Turn SIGTERM (e.g. from `timeout`) into an exception so the servers we started stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    with ExitStack() as stack:
+        home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if args.db:
+            db_url = stack.enter_context(postgres_database(args.db))
+        else:
+            db_url = f"sqlite+pysqlite:///{home}/haul.db"
+        srv = ServerProcess(home=home, db_url=db_url).start()
+        stack.callback(srv.stop)
+        token = srv.new_worker("bench")
+        user = srv.new_user()
+        src = user.site("bench-src", [f"dummy://bsrc/?files={args.elements}&size=0"])
+        dst = user.site("bench-dst", ["dummy://bdst/"])
+        workers = []
+        for _ in range(args.workers):
+            p = subprocess.Popen(
+                [*HAUL, "worker", "--server", srv.url, "--token", token,
+                 "--concurrency", str(args.concurrency), "--prefetch", str(args.prefetch)],
+                start_new_session=True,
+            )
+            workers.append(p)
+        stack.callback(lambda: [os.killpg(p.pid, signal.SIGKILL) for p in workers])
+        time.sleep(1.0)  # let the workers start polling
+        with user.client() as c:
+            t0 = time.monotonic()
+            job = c.post("/workqueue/api/v1.0/copy", json={
+                "src_siteid": src, "dst_siteid": dst, "src_filepath": "/",
+                "dst_filepath": "/out", "extra_opts": {"checksum": "none"},
+            }).json()
+            while True:
+                st = c.get(f"/workqueue/api/v1.0/jobs/{job['id']}").json()
+                if st["status"] in ("DONE", "FAILED", "CANCELLED"):
+                    break
+                time.sleep(0.5)
+            elapsed = time.monotonic() - t0
+        server_cpu = cpu_seconds(srv.proc.pid)  # type: ignore[union-attr]
+        worker_cpu = sum(cpu_seconds(p.pid) for p in workers)
+        done = st["num_done"]
+        print(f"status {st['status']}: {done}/{st['num_elements']} elements in {elapsed:.2f} s")
+        print(f"throughput: {done / elapsed:.0f} elements/s "
+              f"({'PostgreSQL' if args.db else 'SQLite'}, {args.workers} workers x "
+              f"{args.concurrency} threads, {platform.machine()}, {os.cpu_count()} cores)")
+        print(f"CPU: server {server_cpu:.2f} s ({1e6 * server_cpu / done:.0f} us/element), "
+              f"workers {worker_cpu:.2f} s ({1e6 * worker_cpu / done:.0f} us/element)")
+
+
+if __name__ == "__main__":
+    main()
