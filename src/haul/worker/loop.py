@@ -99,6 +99,7 @@ class Worker:
                         self._start(Running(job=job, element=element))
         finally:
             self.pool.shutdown(wait=True)
+            self.executor.storages.close()
             self.stopping.set()
             self.results_ready.set()
             reporter.join()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import posixpath
 import socket
 import threading
@@ -61,11 +63,56 @@ def pick_endpoint(site: dict[str, Any], protocol: str | None) -> str:
     return endpoints[0]
 
 
+class StorageCache:
+    """Open storages kept per thread, so a worker reuses its SSH/HTTP connections.
+
+    Per thread because protocol clients (paramiko channels, HTTP sessions) are
+    not all safe to share; an element that fails with a connection error drops
+    its thread's storages so the next element reconnects.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[Storage] = []
+        self._lock = threading.Lock()
+
+    def _map(self) -> dict[tuple[str, str], Storage]:
+        m = getattr(self._local, "m", None)
+        if m is None:
+            m = self._local.m = {}
+        return m
+
+    def get(self, url: str, credential: dict[str, Any] | None) -> Storage:
+        key = (url, json.dumps(credential or {}, sort_keys=True))
+        m = self._map()
+        storage = m.get(key)
+        if storage is None:
+            storage = open_storage(url, credential)
+            m[key] = storage
+            with self._lock:
+                self._all.append(storage)
+        return storage
+
+    def drop_thread(self) -> None:
+        for storage in self._map().values():
+            with contextlib.suppress(Exception):
+                storage.close()
+        self._map().clear()
+
+    def close(self) -> None:
+        with self._lock:
+            storages, self._all = self._all, []
+        for storage in storages:
+            with contextlib.suppress(Exception):
+                storage.close()
+
+
 class Executor:
     """Turns leases into results; knows the worker's own limits (file roots)."""
 
     def __init__(self, file_roots: list[str] | None = None) -> None:
         self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
+        self.storages = StorageCache()
 
     def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
         site = run.job.get(f"{which}_site")
@@ -85,7 +132,7 @@ class Executor:
                 scope=scope,
             )
         try:
-            storage = open_storage(url, site.get("credential"))
+            storage = self.storages.get(url, site.get("credential"))
         except TransferError as exc:
             raise exc.with_scope(scope) from None
         return Place(storage, resolved, url)
@@ -112,8 +159,11 @@ class Executor:
         except TransferError as exc:
             run.say(f"failed: {exc.code} ({exc.scope}): {exc.message}")
             result.update(returncode=1, error=exc.to_dict())
+            if exc.code in (ErrorCode.CONNECTION, ErrorCode.TIMEOUT):
+                self.storages.drop_thread()
         except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace
             run.say("internal error:\n" + traceback.format_exc())
+            self.storages.drop_thread()
             result.update(
                 returncode=1,
                 error={
@@ -123,12 +173,6 @@ class Executor:
                     "message": f"{type(exc).__name__}: {exc}",
                 },
             )
-        finally:
-            for p in places:
-                try:
-                    p.storage.close()
-                except Exception:  # closing a broken connection; nothing to save
-                    run.say(f"warning: closing {p.url} failed")
         if run.cancel.is_set() and result["returncode"] != 0:
             result["error"] = {
                 "code": "CANCELLED",
