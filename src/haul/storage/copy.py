@@ -11,7 +11,7 @@ scoped to the side that failed.
 from __future__ import annotations
 
 import contextlib
-import secrets
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,11 +44,16 @@ class CopyResult:
     algorithm: str
 
 
+# Temporary names need uniqueness, not secrecy; a seeded PRNG spares a
+# getrandom() system call per file on the hot path of small-file copies.
+_NAMES = random.Random()
+
+
 def temp_name_for(dst_path: str) -> str:
     """A hidden sibling of `dst_path`: same directory, so the final rename stays
     server-side and atomic on every protocol that has an atomic rename."""
     name = basename(dst_path)
-    suffix = f"{_PART_MARK}{secrets.token_hex(6)}"
+    suffix = f"{_PART_MARK}{_NAMES.getrandbits(48):012x}"
     room = _MAX_NAME - len(suffix) - 1
     encoded = name.encode()
     if len(encoded) > room:

@@ -37,7 +37,8 @@ class WorkerConfig:
     heartbeat_seconds: float = 5.0
     prefetch: int = 0
     file_roots: list[str] = field(default_factory=list)
-    idle_max_seconds: float = 5.0
+    idle_max_seconds: float = 2.0
+    poll_seconds: float = 5.0
     verify_tls: bool = True
     once: bool = False
 
@@ -127,6 +128,8 @@ class Worker:
             body["protocols"] = self.cfg.protocols
         if self.cfg.lease_seconds:
             body["lease_seconds"] = self.cfg.lease_seconds
+        if not self._busy() and not self.cfg.once:
+            body["wait"] = self.cfg.poll_seconds  # long-poll: idle workers react at once
         return body
 
     def _start(self, run: Running) -> None:
