@@ -280,6 +280,7 @@ def lease_payload(
                         "attempts": e.attempts,
                         "max_tries": e.max_tries,
                         "depth": depth if e.type == JobType.LIST else None,
+                        "mode": e.mode,
                         "token": lease["lease_token"],
                         "lease_expires": lease["lease_expires"].isoformat(),
                     }

@@ -22,6 +22,7 @@ from haul.domain.logs import cap_log
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
 from haul.services.listings import store_listing
+from haul.services.recover import record_check
 from haul.store.clock import utcnow
 from haul.store.tables import Attempt, Element, Job
 
@@ -53,6 +54,7 @@ class Result:
     checksum: str | None = None
     bytes: int | None = None
     size: int | None = None
+    verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
 
 
 @dataclass
@@ -193,6 +195,7 @@ _RESULT_UPDATE = (
         checksum=bindparam("v_checksum"),
         size=bindparam("v_size"),
         not_before=bindparam("v_not_before"),
+        mode=bindparam("v_mode"),
     )
 )
 
@@ -303,7 +306,14 @@ def _judge(
     else:
         status = JobStatus.FAILED
     not_before = row.not_before
-    if status == JobStatus.NEW:
+    mode = row.mode
+    if row.mode == "verify" and status == JobStatus.DONE:
+        mode = record_check(job, row, r.verdict or {"same": False, "reason": "no verdict"})
+        if mode == "overwrite":
+            status, tries, not_before = JobStatus.NEW, 0, None  # re-copy at once
+    elif row.mode == "overwrite" and status == JobStatus.DONE:
+        mode = None
+    elif status == JobStatus.NEW:
         delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
         not_before = now + timedelta(seconds=delay)
     attempt = {
@@ -330,6 +340,7 @@ def _judge(
         "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
         "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
         "v_not_before": not_before,
+        "v_mode": mode,
     }
     return status, attempt, upd
 

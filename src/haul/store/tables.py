@@ -152,6 +152,7 @@ class Job(Base):
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    recover: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Element(Base):
@@ -187,6 +188,9 @@ class Element(Base):
     checksum: Mapped[str | None] = mapped_column(String(200), nullable=True)
     stage: Mapped[int] = mapped_column(Integer, default=0)
     started: Mapped[datetime | None] = mapped_column(nullable=True)
+    # None: the operation itself; "verify": a recover check of a COPY's
+    # destination; "overwrite": a re-copy that replaces what the check found.
+    mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Attempt(Base):
@@ -243,4 +247,17 @@ class Ban(Base):
     allow_submit: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Upload(Base):
+    """A small file a user sent to the server (PanDA's putFile), usable as a COPY source."""
+
+    __tablename__ = "uploads"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    adler32: Mapped[str] = mapped_column(String(8))
+    sha256: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,6 +20,7 @@ from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.expansion import parent_of, strip_slash
 from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file, open_storage
+from haul.storage.checksums import new_hasher
 
 HOST = socket.gethostname()
 
@@ -234,9 +235,13 @@ class Executor:
         return {"listing": listing}
 
     def _copy(self, run: Running, places: list[Place], on_progress: Callable[[Running], None]):
-        opts = run.job.get("extra_opts") or {}
+        opts = dict(run.job.get("extra_opts") or {})
         src = self._src(run, places)
         dst = self._dst(run, places)
+        if run.element.get("mode") == "verify":
+            return {"verdict": self._verify(run, src, dst, opts.get("checksum", "adler32"))}
+        if run.element.get("mode") == "overwrite":
+            opts["overwrite"] = True  # a recover check found the destination wrong
         run.say(f"copy {src.url} {src.path} -> {dst.url} {dst.path}")
 
         def progress(p: Progress) -> None:
@@ -260,6 +265,32 @@ class Executor:
             "checksum": f"{res.algorithm}:{res.checksum}" if res.checksum else None,
             "size": res.bytes,
         }
+
+    def _verify(self, run: Running, src: Place, dst: Place, algorithm: str) -> dict[str, Any]:
+        """A recover check: same size and, unless checksums are off, same checksum."""
+        try:
+            s_entry = src.storage.stat(src.path)
+        except TransferError as exc:
+            raise exc.with_scope(ErrorScope.SOURCE) from None
+        if not dst.storage.exists(dst.path):
+            run.say(f"check: {dst.path} is missing")
+            return {"same": False, "reason": "destination missing"}
+        d_entry = dst.storage.stat(dst.path)
+        if d_entry.size != s_entry.size:
+            run.say(f"check: size {d_entry.size} != source {s_entry.size}")
+            return {"same": False, "reason": f"size {d_entry.size} != {s_entry.size}"}
+        if algorithm != "none":
+            a = src.storage.checksum(src.path, algorithm) or _digest(
+                src.storage, src.path, algorithm
+            )
+            b = dst.storage.checksum(dst.path, algorithm) or _digest(
+                dst.storage, dst.path, algorithm
+            )
+            if a != b:
+                run.say(f"check: {algorithm} {b} != source {a}")
+                return {"same": False, "reason": f"{algorithm} {b} != {a}"}
+        run.say(f"check: {dst.path} matches its source")
+        return {"same": True, "reason": ""}
 
     def _remove(self, run: Running, places: list[Place], _: Any) -> None:
         src = self._src(run, places)
@@ -309,3 +340,11 @@ class Executor:
         except TransferError as exc:
             raise exc.with_scope(ErrorScope.DESTINATION) from None
         run.say(f"made directory {place.path}")
+
+
+def _digest(storage: Storage, path: str, algorithm: str) -> str:
+    hasher = new_hasher(algorithm)
+    with storage.open_read(path) as stream:
+        while chunk := stream.read(4 << 20):
+            hasher.update(chunk)
+    return hasher.hexdigest()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from haul.server.deps import AdminUser, CurrentUser, ReadSession, WriteSession
 from haul.server.views import element_json, job_json
-from haul.services import control
+from haul.services import control, recover
 from haul.services import jobs as job_service
 from haul.services.errors import NotFound
 
@@ -30,6 +30,10 @@ class KillBody(BaseModel):
 
 class CommandBody(BaseModel):
     command: str = Field(max_length=control.MAX_COMMAND)
+
+
+class RecoverBody(BaseModel):
+    dry_run: bool = False
 
 
 class StatusesBody(BaseModel):
@@ -119,3 +123,16 @@ def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -
             entry["elements"] = [element_json(session, e) for e in rows]
         out.append(entry)
     return out
+
+
+@router.post("/jobs/{job_id}/recover")
+def recover_job(
+    job_id: int, user: CurrentUser, session: WriteSession, body: RecoverBody | None = None
+) -> dict[str, Any]:
+    """Checks every destination of a COPY job; the report fills in as workers check."""
+    return recover.request(session, user, job_id, (body or RecoverBody()).dry_run)
+
+
+@router.get("/jobs/{job_id}/recover")
+def recover_report(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    return recover.report(session, user, job_id)
