@@ -66,3 +66,13 @@ def db_upgrade(home: HomeOpt = None, db: DbOpt = None) -> None:
 
     _, database = open_store(home, db)
     typer.echo(f"database at revision {current_revision(database)}")
+
+
+# Bans act on the running server, so they go through the HTTP API (haul.cli.bans_cmd).
+from haul.cli import bans_cmd  # noqa: E402
+
+admin_app.command("ban-se")(bans_cmd.ban_se)
+admin_app.command("unban-se")(bans_cmd.unban_se)
+admin_app.command("ban-dn")(bans_cmd.ban_dn)
+admin_app.command("unban-dn")(bans_cmd.unban_dn)
+admin_app.command("bans")(bans_cmd.bans)

@@ -42,6 +42,10 @@ def server(
     backoff_cap: Annotated[
         float, typer.Option("--backoff-cap", help="largest retry delay, seconds")
     ] = 600.0,
+    sample_seconds: Annotated[
+        float,
+        typer.Option("--sample-seconds", min=0.1, help="how often the queue load is sampled"),
+    ] = 60.0,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
     """Run the haul server (migrates the database first)."""
@@ -59,6 +63,7 @@ def server(
         reaper_seconds=reaper_seconds,
         backoff_base=backoff_base,
         backoff_cap=backoff_cap,
+        sample_seconds=sample_seconds,
     )
     uvicorn.run(asgi(settings), host=host, port=port, log_level=log_level, access_log=False)
 

@@ -29,6 +29,10 @@ def worker(
         typer.Option("--file-root", help="only touch file:// paths under these directories"),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="exit when the queue is empty")] = False,
+    handler: Annotated[
+        list[str] | None,
+        typer.Option("--handler", help="custom job type handler TYPE=module:function"),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""
@@ -51,9 +55,16 @@ def worker(
         prefetch=prefetch,
         file_roots=[os.path.realpath(r) for r in (file_root or [])],
         once=once,
+        handlers=handler or [],
     )
     if split:
         cfg.types = split
-    w = Worker(cfg)
+    from haul.worker.handlers import HandlerSpecError
+
+    try:
+        w = Worker(cfg)
+    except HandlerSpecError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     w.install_signals()
     raise typer.Exit(w.run())

@@ -1,0 +1,144 @@
+"""haul's Python client, in the style of seed 003's easy bindings.
+
+    import haul.client as haul
+
+    ctx = haul.Context("http://127.0.0.1:8000", token="...")
+    job = haul.copy(ctx, src_site, "/data/run1", dst_site, "/archive/run1")
+    final = haul.wait(ctx, job["id"], progress=True)
+
+Every function takes a `Context` first and makes one API call (``wait`` and
+``get_job_ids`` poll or page); every failure is a `ClientException`. See
+``docs/client.md`` for an example per function.
+"""
+
+from haul.client._admin import ban_dn, ban_se, list_banned_dn, list_banned_se, unban_dn, unban_se
+from haul.client._context import Context
+from haul.client._control import (
+    cancel,
+    delete_job,
+    finish_task,
+    kill_jobs,
+    kill_task,
+    pause_task,
+    reactivate_task,
+    resume_task,
+    retry_task,
+    send_command_to_job,
+    send_file_recovery_request,
+)
+from haul.client._exceptions import (
+    BadEndpoint,
+    ClientError,
+    ClientException,
+    FailedDependency,
+    NeedDelegation,
+    NotFound,
+    ServerError,
+    TryAgain,
+    Unauthorized,
+)
+from haul.client._jobs import (
+    get_element,
+    get_element_output,
+    get_job,
+    get_job_elements,
+    get_job_ids,
+    get_job_output,
+    get_job_status,
+    get_jobs_statuses,
+    get_task_params,
+    get_task_status,
+    get_user_job_metadata,
+    hello,
+    list_jobs,
+    login,
+    new_copy,
+    new_job,
+    submit,
+    submit_job,
+    whoami,
+)
+from haul.client._operations import copy, list, mkdir, remove, rename
+from haul.client._sites import (
+    add_site,
+    delegate,
+    get_delegation,
+    get_site,
+    list_sites,
+    put_file,
+    remove_site,
+    undelegate,
+)
+from haul.client._types import Element, EndpointInfo, Job, Output, Site, Upload, WhoAmI
+from haul.client._wait import TERMINAL, wait
+
+__all__ = [
+    "TERMINAL",
+    "BadEndpoint",
+    "ClientError",
+    "ClientException",
+    "Context",
+    "Element",
+    "EndpointInfo",
+    "FailedDependency",
+    "Job",
+    "NeedDelegation",
+    "NotFound",
+    "Output",
+    "ServerError",
+    "Site",
+    "TryAgain",
+    "Unauthorized",
+    "Upload",
+    "WhoAmI",
+    "add_site",
+    "ban_dn",
+    "ban_se",
+    "cancel",
+    "copy",
+    "delegate",
+    "delete_job",
+    "finish_task",
+    "get_delegation",
+    "get_element",
+    "get_element_output",
+    "get_job",
+    "get_job_elements",
+    "get_job_ids",
+    "get_job_output",
+    "get_job_status",
+    "get_jobs_statuses",
+    "get_site",
+    "get_task_params",
+    "get_task_status",
+    "get_user_job_metadata",
+    "hello",
+    "kill_jobs",
+    "kill_task",
+    "list",
+    "list_banned_dn",
+    "list_banned_se",
+    "list_jobs",
+    "list_sites",
+    "login",
+    "mkdir",
+    "new_copy",
+    "new_job",
+    "pause_task",
+    "put_file",
+    "reactivate_task",
+    "remove",
+    "remove_site",
+    "rename",
+    "resume_task",
+    "retry_task",
+    "send_command_to_job",
+    "send_file_recovery_request",
+    "submit",
+    "submit_job",
+    "unban_dn",
+    "unban_se",
+    "undelegate",
+    "wait",
+    "whoami",
+]

@@ -1,0 +1,124 @@
+"""Seed 000's shorthand routes, one per job type: ``list``, ``copy``, ``remove``, ...
+
+They live in a module of their own because ``list`` shadows the builtin:
+here nothing else needs the builtin by that name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from haul.client._context import WORKQUEUE, Context
+from haul.client._jobs import new_copy, new_job
+from haul.client._types import Job
+
+__all__ = ["copy", "list", "mkdir", "remove", "rename"]
+
+
+def _post(ctx: Context, route: str, job: dict[str, Any]) -> Job:
+    return cast(Job, ctx.post(f"{WORKQUEUE}/{route}", job))
+
+
+def list(
+    ctx: Context,
+    site: int,
+    path: str,
+    depth: int | None = None,
+    *,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> Job:
+    """Queues a listing of ``path`` (``depth`` levels; 0 = all) and answers the job.
+
+    The listing itself arrives with the job's output once a worker ran it:
+    ``wait`` for the job, then read ``get_job_output``.
+    """
+    opts = {"depth": depth} if depth is not None else None
+    return _post(ctx, "list", new_job(
+        "LIST", site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
+        metadata=metadata, submission_id=submission_id,
+    ))
+
+
+def copy(
+    ctx: Context,
+    src_site: int | str,
+    src_path: str,
+    dst_site: int,
+    dst_path: str,
+    *,
+    overwrite: bool | None = None,
+    checksum: str | None = None,
+    verify: bool | None = None,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> Job:
+    """Queues a copy of a file or a whole directory tree; ``src_site`` may be ``"upload"``.
+
+    With ``src_site="upload"`` the source is a file id from `put_file`.
+    """
+    return _post(ctx, "copy", new_copy(
+        src_site, src_path, dst_site, dst_path, overwrite=overwrite, checksum=checksum,
+        verify=verify, priority=priority, max_tries=max_tries, metadata=metadata,
+        submission_id=submission_id,
+    ))
+
+
+def remove(
+    ctx: Context,
+    site: int,
+    path: str,
+    *,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> Job:
+    """Queues removal of a file or a directory tree."""
+    return _post(ctx, "remove", new_job(
+        "REMOVE", site, path, priority=priority, max_tries=max_tries, metadata=metadata,
+        submission_id=submission_id,
+    ))
+
+
+def rename(
+    ctx: Context,
+    site: int,
+    old_path: str,
+    new_path: str,
+    *,
+    overwrite: bool | None = None,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> Job:
+    """Queues a rename within one site (a rename never crosses sites)."""
+    opts = {"overwrite": overwrite} if overwrite is not None else None
+    return _post(ctx, "rename", new_job(
+        "RENAME", site, old_path, site, new_path, extra_opts=opts, priority=priority,
+        max_tries=max_tries, metadata=metadata, submission_id=submission_id,
+    ))
+
+
+def mkdir(
+    ctx: Context,
+    site: int,
+    path: str,
+    *,
+    parents: bool | None = None,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> Job:
+    """Queues creation of a directory (with its parents unless ``parents=False``)."""
+    opts = {"parents": parents} if parents is not None else None
+    return _post(ctx, "mkdir", new_job(
+        "MKDIR", site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
+        metadata=metadata, submission_id=submission_id,
+    ))

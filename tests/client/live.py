@@ -1,0 +1,109 @@
+"""A haul server of its own, with a real worker, for the client and CLI tests.
+
+The shared ``server`` fixture is used by other suites whose tests play the
+worker themselves; a real worker there would steal their queued elements.
+So these tests get their own server on a fresh database of the same backend
+(``db_url``), a worker subprocess, and a file root holding two site
+directories, and kill the worker's and server's process groups at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from tests.harness import HAUL, ServerProcess, User, postgres_database
+
+T = TypeVar("T")
+
+# A source whose files take a few seconds each, so control verbs meet running work.
+SLOW_SOURCE = "dummy://slow-{tag}/?files={files}&size=3000000&speed=600000"
+
+
+@dataclass
+class Live:
+    server: ServerProcess
+    root: Path
+    worker_token: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def admin_site(self, endpoint: str) -> int:
+        """A public site registered by the admin (file:// outside a file root needs one)."""
+        with self.server.admin() as c:
+            r = c.post("/site/api/v1.0/site", json={
+                "site_name": f"s-{uuid.uuid4().hex[:8]}", "public": True, "endpoints": [endpoint],
+            })
+            assert r.status_code == 200, r.text
+            return int(r.json())
+
+    def new_user(self) -> User:
+        return self.server.new_user()
+
+
+@contextmanager
+def _database(db_url: str, home: Path) -> Iterator[str]:
+    if db_url.startswith("sqlite"):
+        yield f"sqlite+pysqlite:///{home}/haul.db"
+        return
+    with postgres_database(os.environ["HAUL_TEST_POSTGRES_URL"]) as url:
+        yield url
+
+
+@contextmanager
+def live_haul(db_url: str, base: Path, concurrency: int = 2) -> Iterator[Live]:
+    home, root = base / "home", base / "files"
+    home.mkdir(parents=True)
+    root.mkdir(parents=True)
+    with _database(db_url, home) as url:
+        srv = ServerProcess(home=home, db_url=url,
+                            extra_args=["--file-root", str(root), "--reaper-seconds", "1"])
+        srv.start()
+        worker: subprocess.Popen[bytes] | None = None
+        try:
+            token = srv.new_worker()
+            log = open(home / "worker.log", "ab")  # noqa: SIM115 - closed below
+            worker = subprocess.Popen(
+                [*HAUL, "worker", "--server", srv.url, "--token", token,
+                 "--heartbeat-seconds", "1", "--concurrency", str(concurrency),
+                 "--file-root", str(root)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            yield Live(srv, root, token)
+        finally:
+            if worker is not None:
+                _stop(worker)
+                log.close()
+            srv.stop()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def until(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
+    """Polls ``probe`` until it answers something truthy; fails the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
