@@ -47,6 +47,10 @@ class JobProtocol(IntEnum):
     S3 = 6
 
 
+# Element/job type integers of custom job types: CUSTOM_BASE + the job_types row id.
+# Built-in types keep pdm's 0..4, so the two ranges never meet.
+CUSTOM_BASE = 1000
+
 # URL scheme of a site endpoint -> the protocol it speaks.
 SCHEME_PROTOCOLS: dict[str, JobProtocol] = {
     "file": JobProtocol.FILE,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.server.secrets_box import SecretBox
 from haul.services.bans import banned_sites
+from haul.services.job_types import blocked_types, type_name
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job, Site, User
@@ -38,7 +39,7 @@ ACTIVE = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 @dataclass
 class ClaimRequest:
-    types: list[JobType]
+    types: list[int]  # element type integers (built-in JobType values, or custom types)
     protocols: list[JobProtocol] | None = None
     algorithm: Literal["BY_NUMBER", "BY_SIZE"] = "BY_NUMBER"
     limit: int = DEFAULT_LIMIT
@@ -52,13 +53,14 @@ class Candidate:
     id: int
     size: int
     user_id: int
+    type: int
 
 
-def _claimable(session: Session, req: ClaimRequest) -> Any:
+def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
     now = utcnow()
     conds = [
         Element.status == int(JobStatus.NEW),
-        Element.type.in_([int(t) for t in req.types]),
+        Element.type.in_(types),
         or_(Element.not_before.is_(None), Element.not_before <= now),
         Job.paused.is_(False),
         Job.cancelled.is_(False),
@@ -103,7 +105,7 @@ def _candidates(
     session: Session, claimable: Any, priority: int, user_id: int, want: int, pg: bool
 ) -> list[Candidate]:
     q = (
-        select(Element.job_id, Element.id, Element.size, Element.user_id)
+        select(Element.job_id, Element.id, Element.size, Element.user_id, Element.type)
         .join(Job, Job.id == Element.job_id)
         .where(claimable, Element.priority == priority, Element.user_id == user_id)
         .order_by(Element.job_id, Element.id)
@@ -129,8 +131,12 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
     levels = _levels(session, req)
     if not levels:
         return []
+    paused, room = blocked_types(session)
+    types = [t for t in req.types if t not in paused and room.get(t, 1) > 0]
+    if not types:
+        return []
     leased = _leased_counts(session)
-    claimable = _claimable(session, req)
+    claimable = _claimable(session, req, types)
     for priority in sorted(levels):
         users = sorted(levels[priority], key=lambda u: (leased.get(u, 0), u))
         want = count_cap - len(chosen)
@@ -149,6 +155,10 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
                 break
             if req.algorithm == "BY_SIZE" and chosen and total_size + cand.size > req.size:
                 continue  # too big for what is left; smaller ones behind it may fit
+            if cand.type in room:
+                if room[cand.type] <= 0:
+                    continue  # the type's max_scheduled is reached
+                room[cand.type] -= 1
             chosen.append(cand)
             total_size += cand.size
             if req.algorithm == "BY_SIZE" and total_size >= req.size:
@@ -273,7 +283,7 @@ def lease_payload(
                     {
                         "id": e.id,
                         "job_id": e.job_id,
-                        "type": JobType(e.type).name,
+                        "type": type_name(session, e.type),
                         "src_filepath": e.src_filepath,
                         "dst_filepath": e.dst_filepath,
                         "size": e.size,

@@ -55,6 +55,7 @@ class Result:
     bytes: int | None = None
     size: int | None = None
     verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
+    result: Any = None  # a custom job type's JSON result
 
 
 @dataclass
@@ -269,6 +270,8 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
         touched[job.id] = job
         if status == JobStatus.DONE and row.type == JobType.LIST:
             lists.append((r, row, attempt["attempt"]))
+        if status == JobStatus.DONE and job.type_name is not None:
+            job.result = {"data": r.result}
         out.append(
             {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": status.name}
         )

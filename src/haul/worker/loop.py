@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, WorkerAPI
 
@@ -41,13 +42,18 @@ class WorkerConfig:
     poll_seconds: float = 5.0
     verify_tls: bool = True
     once: bool = False
+    handlers: list[str] = field(default_factory=list)  # TYPE=module:function
 
 
 class Worker:
     def __init__(self, cfg: WorkerConfig) -> None:
         self.cfg = cfg
         self.api = WorkerAPI(cfg.server, cfg.token, verify=cfg.verify_tls)
-        self.executor = Executor(cfg.file_roots)
+        handlers = load_handlers(cfg.handlers)
+        self.executor = Executor(cfg.file_roots, handlers)
+        for name in handlers:
+            if name not in cfg.types:
+                cfg.types = [*cfg.types, name]
         self.pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="element")
         self.lock = threading.Lock()
         self.running: dict[tuple[int, int], Running] = {}

@@ -21,6 +21,7 @@ from haul.domain.expansion import parent_of, strip_slash
 from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file, open_storage
 from haul.storage.checksums import new_hasher
+from haul.worker.handlers import Handler, HandlerContext, PermanentError
 
 HOST = socket.gethostname()
 
@@ -111,9 +112,12 @@ class StorageCache:
 class Executor:
     """Turns leases into results; knows the worker's own limits (file roots)."""
 
-    def __init__(self, file_roots: list[str] | None = None) -> None:
+    def __init__(
+        self, file_roots: list[str] | None = None, handlers: dict[str, Handler] | None = None
+    ) -> None:
         self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
         self.storages = StorageCache()
+        self.handlers = handlers or {}
 
     def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
         site = run.job.get(f"{which}_site")
@@ -151,10 +155,13 @@ class Executor:
         }
         places: list[Place] = []
         try:
-            handler = getattr(self, f"_{kind.lower()}", None)
-            if handler is None:
-                raise TransferError(ErrorCode.UNSUPPORTED, f"this worker cannot run {kind}")
-            extra = handler(run, places, on_progress) or {}
+            if kind in self.handlers:
+                extra = self._custom(run, self.handlers[kind], on_progress)
+            else:
+                handler = getattr(self, f"_{kind.lower()}", None)
+                if handler is None:
+                    raise TransferError(ErrorCode.UNSUPPORTED, f"this worker cannot run {kind}")
+                extra = handler(run, places, on_progress) or {}
             result.update(extra, returncode=0)
             run.say("done")
         except TransferError as exc:
@@ -265,6 +272,39 @@ class Executor:
             "checksum": f"{res.algorithm}:{res.checksum}" if res.checksum else None,
             "size": res.bytes,
         }
+
+    def _custom(
+        self, run: Running, handler: Handler, on_progress: Callable[[Running], None]
+    ) -> dict[str, Any]:
+        def progress(done: int, elapsed: float) -> None:
+            avg = done / elapsed if elapsed > 0 else 0.0
+            run.progress = Progress(done, elapsed, avg, avg)
+            on_progress(run)
+
+        ctx = HandlerContext(run.job, run.element, run.cancel.is_set, progress, run.say)
+        try:
+            result = handler(run.job.get("request"), ctx)
+        except PermanentError as exc:
+            run.say("handler failed:\n" + traceback.format_exc())
+            raise TransferError(
+                ErrorCode.INVALID, f"{type(exc).__name__}: {exc}", retryable=False
+            ) from exc
+        except TransferError:
+            raise
+        except Exception as exc:
+            run.say("handler failed:\n" + traceback.format_exc())
+            raise TransferError(
+                ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}", retryable=True
+            ) from exc
+        if run.cancel.is_set():
+            raise TransferError(ErrorCode.CANCELLED, "cancelled")
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            raise TransferError(
+                ErrorCode.INVALID, f"handler result is not JSON: {exc}", retryable=False
+            ) from exc
+        return {"result": result}
 
     def _verify(self, run: Running, src: Place, dst: Place, algorithm: str) -> dict[str, Any]:
         """A recover check: same size and, unless checksums are off, same checksum."""

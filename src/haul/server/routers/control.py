@@ -136,3 +136,12 @@ def recover_job(
 @router.get("/jobs/{job_id}/recover")
 def recover_report(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     return recover.report(session, user, job_id)
+
+
+@router.get("/jobs/{job_id}/result")
+def job_result(job_id: int, user: CurrentUser, session: ReadSession) -> Any:
+    """A custom job's JSON result (404 while there is none)."""
+    view = job_service.get_job(session, user, job_id)
+    if view.job.result is None:
+        raise NotFound(f"job {job_id} has no result yet (status {view.status.name})")
+    return {"jobid": job_id, "status": view.status.name, "result": view.job.result.get("data")}

@@ -1,0 +1,154 @@
+"""Custom jobs: one element of a registered job type, run by a worker's handler.
+
+Also the external state setting of seed 004: a system that drives its own
+jobs may move them through the state machine from outside a lease, if it is
+an admin or the job's owner, and only for custom types.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
+from haul.services.errors import BadRequest, Conflict
+from haul.services.job_types import ensure_builtins, get_type
+from haul.store.clock import utcnow
+from haul.store.tables import Element, Job, User
+
+MAX_REQUEST_BYTES = 256 * 1024
+
+# Seed 004's states, as haul's statuses (see docs/job-types.md).
+SEED004_STATES: dict[str, list[JobStatus]] = {
+    "idle": [JobStatus.NEW],
+    "pending": [JobStatus.NEW],
+    "running": [JobStatus.SUBMITTED, JobStatus.RUNNING],
+    "finished": [JobStatus.DONE],
+    "error": [JobStatus.FAILED],
+    "cancelled": [JobStatus.CANCELLED],
+}
+
+# Allowed external transitions: (from status) -> states it may be set to.
+ALLOWED: dict[JobStatus, set[str]] = {
+    JobStatus.NEW: {"running", "finished", "error", "cancelled", "pending", "idle"},
+    JobStatus.SUBMITTED: {"running", "finished", "error", "cancelled"},
+    JobStatus.RUNNING: {"running", "finished", "error", "cancelled"},
+    JobStatus.FAILED: {"pending", "idle"},
+    JobStatus.CANCELLED: {"pending", "idle"},
+    JobStatus.DONE: set(),
+}
+
+
+def submit_custom(
+    session: Session,
+    user: User,
+    type_name: str,
+    *,
+    version: str | None,
+    name: str | None,
+    request: Any,
+    priority: int | None,
+    max_tries: int | None,
+    metadata: dict[str, Any] | None,
+    submission_id: str | None,
+    params: dict[str, Any],
+) -> Job:
+    ensure_builtins(session)
+    row = get_type(session, type_name, version)
+    if row.builtin:
+        raise BadRequest(f"type: {row.name} is a file operation; use its own fields")
+    if not row.is_active:
+        raise Conflict(f"job type {row.name} version {row.version} is not active")
+    import json
+
+    if len(json.dumps(request)) > MAX_REQUEST_BYTES:
+        raise BadRequest(f"request: larger than {MAX_REQUEST_BYTES} bytes of JSON")
+    prio = row.priority if priority is None else priority
+    tries = row.max_tries if max_tries is None else max_tries
+    if not 0 <= prio <= 9:
+        raise BadRequest("priority: must be between 0 (most urgent) and 9")
+    if not 1 <= tries <= 100:
+        raise BadRequest("max_tries: must be between 1 and 100")
+    element_type = CUSTOM_BASE + row.id
+    job = Job(
+        user_id=user.id,
+        type=element_type,
+        type_name=row.name,
+        extra_opts={"version": row.version},
+        priority=prio,
+        protocol=int(JobProtocol.DUMMY),
+        max_tries=tries,
+        log_uid=secrets.token_hex(16),
+        submission_id=submission_id,
+        meta=metadata,
+        params=params,
+        name=name,
+        request=request,
+        expanded=True,
+    )
+    session.add(job)
+    session.flush()
+    session.add(
+        Element(
+            job_id=job.id,
+            id=0,
+            user_id=user.id,
+            type=element_type,
+            status=int(JobStatus.NEW),
+            priority=prio,
+            max_tries=tries,
+        )
+    )
+    session.flush()
+    return job
+
+
+def set_state(
+    session: Session,
+    user: User,
+    job_id: int,
+    state: str,
+    data: Any = None,
+    *,
+    has_data: bool = False,
+) -> None:
+    """Seed 004's set_job: moves a custom job's element by hand, guarded."""
+    from haul.services.control import _settle, load
+
+    view = load(session, user, job_id)
+    job = view.job
+    if job.type_name is None:
+        raise Conflict(f"job {job_id} is a file operation; only custom jobs are set by hand")
+    state = state.lower()
+    if state not in SEED004_STATES:
+        raise BadRequest(f"state: expected one of {', '.join(SEED004_STATES)}")
+    if state not in ALLOWED.get(view.status, set()) and not (
+        state == "running" and view.status == JobStatus.RUNNING
+    ):
+        raise Conflict(f"job {job_id} is {view.status.name}; cannot set it {state}")
+    target = SEED004_STATES[state][-1]
+    values: dict[str, Any] = {"status": int(target), "timestamp": utcnow()}
+    if target == JobStatus.NEW:
+        values |= {"attempts": 0, "not_before": None, "lease_token": None, "lease_expires": None}
+        job.cancelled = False
+    elif target in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED):
+        values |= {"lease_token": None, "lease_expires": None}
+    session.execute(
+        update(Element).where(Element.job_id == job_id).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    if has_data:
+        job.result = {"data": data}
+    _settle(session, job)
+
+
+def update_result(session: Session, user: User, job_id: int, data: Any) -> None:
+    from haul.services.control import load
+
+    job = load(session, user, job_id).job
+    if job.type_name is None:
+        raise Conflict(f"job {job_id} is a file operation; it has no custom result")
+    job.result = {"data": data}

@@ -1,0 +1,188 @@
+"""Job types: the five built-ins and the custom types admins register.
+
+A custom type's elements carry ``CUSTOM_BASE + row id`` as their type, so the
+claim query filters them with the same integer column as built-in types. A
+paused type hands out no leases; ``max_scheduled`` caps how many of its
+elements are leased at once across every worker.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import CUSTOM_BASE, JobStatus, JobType
+from haul.services.errors import BadRequest, Conflict, NotFound
+from haul.store.tables import Element, JobTypeRow
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+EDITABLE = (
+    "title",
+    "description",
+    "category",
+    "priority",
+    "max_tries",
+    "timeout",
+    "is_paused",
+    "is_active",
+    "max_scheduled",
+)
+LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+
+
+def element_type(row: JobTypeRow) -> int:
+    if row.builtin:
+        return int(JobType[row.name])
+    return CUSTOM_BASE + row.id
+
+
+def ensure_builtins(session: Session) -> None:
+    """The five built-in types exist as rows, so they can be listed and paused."""
+    have = set(session.scalars(select(JobTypeRow.name).where(JobTypeRow.builtin.is_(True))))
+    for t in JobType:
+        if t.name not in have:
+            session.add(
+                JobTypeRow(
+                    name=t.name,
+                    version="1",
+                    title=t.name.title(),
+                    description=f"built-in {t.name} file operation",
+                    category="file",
+                    builtin=True,
+                )
+            )
+    session.flush()
+
+
+def list_types(session: Session) -> list[JobTypeRow]:
+    ensure_builtins(session)
+    return list(session.scalars(select(JobTypeRow).order_by(JobTypeRow.id)))
+
+
+def get_type(session: Session, name: str, version: str | None = None) -> JobTypeRow:
+    q = select(JobTypeRow).where(func.lower(JobTypeRow.name) == name.lower())
+    if version is not None:
+        q = q.where(JobTypeRow.version == version)
+    rows = list(session.scalars(q.order_by(JobTypeRow.id.desc())))
+    if not rows:
+        which = f"{name} version {version}" if version else name
+        raise NotFound(f"no job type {which}")
+    return rows[0]
+
+
+def _check(fields: dict[str, Any]) -> None:
+    if "priority" in fields and not 0 <= int(fields["priority"]) <= 9:
+        raise BadRequest("priority: must be between 0 and 9")
+    if "max_tries" in fields and not 1 <= int(fields["max_tries"]) <= 100:
+        raise BadRequest("max_tries: must be between 1 and 100")
+    for key in ("timeout", "max_scheduled"):
+        if fields.get(key) is not None and int(fields[key]) < 1:
+            raise BadRequest(f"{key}: must be at least 1")
+
+
+def create_type(session: Session, fields: dict[str, Any]) -> JobTypeRow:
+    name = str(fields.get("name", ""))
+    if not NAME_RE.match(name):
+        raise BadRequest("name: letters, digits, '_', '.', '-', starting with a letter")
+    if name.upper() in JobType.__members__:
+        raise Conflict(f"name: {name} is a built-in job type")
+    version = str(fields.get("version") or "1")
+    if session.scalar(
+        select(JobTypeRow.id).where(JobTypeRow.name == name, JobTypeRow.version == version)
+    ):
+        raise Conflict(f"job type {name} version {version} already exists")
+    _check(fields)
+    row = JobTypeRow(name=name, version=version, builtin=False)
+    for key in EDITABLE:
+        if fields.get(key) is not None:
+            setattr(row, key, fields[key])
+    session.add(row)
+    session.flush()
+    return row
+
+
+def patch_type(session: Session, name: str, version: str, fields: dict[str, Any]) -> JobTypeRow:
+    ensure_builtins(session)
+    row = get_type(session, name, version)
+    _check(fields)
+    for key in EDITABLE:
+        if key in fields:
+            setattr(row, key, fields[key])
+    return row
+
+
+def resolve_claim_types(session: Session, names: list[Any]) -> list[int]:
+    """Element type integers a worker asks for, by built-in enum or custom name."""
+    out: list[int] = []
+    for value in names:
+        if isinstance(value, JobType):
+            out.append(int(value))
+            continue
+        text = str(value).strip()
+        if text.upper() in JobType.__members__:
+            out.append(int(JobType[text.upper()]))
+        elif text.isdigit() and int(text) in JobType._value2member_map_:
+            out.append(int(text))
+        else:
+            rows = session.scalars(select(JobTypeRow).where(JobTypeRow.name == text)).all()
+            if not rows:
+                raise BadRequest(f"types: unknown job type {text!r}")
+            out.extend(CUSTOM_BASE + r.id for r in rows)
+    return out
+
+
+def blocked_types(session: Session) -> tuple[set[int], dict[int, int]]:
+    """(paused element types, {element type: leases it may still hand out})."""
+    paused: set[int] = set()
+    room: dict[int, int] = {}
+    rows = list(
+        session.scalars(
+            select(JobTypeRow).where(
+                (JobTypeRow.is_paused.is_(True))
+                | (JobTypeRow.max_scheduled.is_not(None))
+                | (JobTypeRow.is_active.is_(False))
+            )
+        )
+    )
+    if not rows:
+        return paused, room
+    capped = {element_type(r): r.max_scheduled for r in rows if r.max_scheduled}
+    if capped:
+        running = dict(
+            session.execute(
+                select(Element.type, func.count())
+                .where(Element.status.in_(LEASED), Element.type.in_(list(capped)))
+                .group_by(Element.type)
+            ).all()
+        )
+        room = {t: max(0, cap - running.get(t, 0)) for t, cap in capped.items()}
+    paused = {element_type(r) for r in rows if r.is_paused or not r.is_active}
+    return paused, room
+
+
+def type_name(session: Session, value: int) -> str:
+    if value < CUSTOM_BASE:
+        return JobType(value).name
+    row = session.get(JobTypeRow, value - CUSTOM_BASE)
+    return row.name if row else f"type-{value}"
+
+
+def type_json(row: JobTypeRow, counts: dict[int, int] | None = None) -> dict[str, Any]:
+    return {
+        "id": element_type(row),
+        "name": row.name,
+        "version": row.version,
+        "title": row.title,
+        "description": row.description,
+        "category": row.category,
+        "priority": row.priority,
+        "max_tries": row.max_tries,
+        "timeout": row.timeout,
+        "is_active": row.is_active,
+        "is_paused": row.is_paused,
+        "max_scheduled": row.max_scheduled,
+        "builtin": row.builtin,
+    }
