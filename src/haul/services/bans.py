@@ -121,6 +121,8 @@ def ban_se(
         raise BadRequest("status: expected 'cancel' or 'wait'")
     if timeout is not None and timeout < 0:
         raise BadRequest("timeout: must be zero or more seconds")
+    if timeout == 0:
+        timeout = None  # FTS3: 0 leaves queued jobs waiting until the ban is lifted
     target = normalise_storage(storage)
     sites = sites_for(session, target)
     if target.isdigit() and not sites:
