@@ -10,11 +10,12 @@ from fastapi import FastAPI
 
 from haul import __version__
 from haul.config import Settings
-from haul.server import errors
+from haul.server import errors, metrics, web
 from haul.server.body_limit import BodyLimit
 from haul.server.periodic import REAPER_LOCK, Periodic
-from haul.server.routers import bans, control, jobs, root, sites, users, worker
+from haul.server.routers import bans, control, job_types, jobs, queue, root, sites, users, worker
 from haul.server.secrets_box import SecretBox
+from haul.services import load
 from haul.services.reports import Policy, lose_expired
 from haul.store.database import Database
 from haul.store.migrate import upgrade
@@ -38,6 +39,13 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
             REAPER_LOCK,
             lambda s: lose_expired(s, policy),
             "lease-reaper",
+        ),
+        Periodic(
+            db,
+            settings.sample_seconds,
+            load.SAMPLER_LOCK,
+            lambda s: load.tick(s, settings.load_keep_seconds, settings.load_bucket_seconds),
+            "load-sampler",
         ),
     ]
 
@@ -63,12 +71,18 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.include_router(jobs.router, prefix=WORKQUEUE, tags=["jobs"])
     app.include_router(control.router, prefix=WORKQUEUE, tags=["control"])
     app.include_router(bans.router, prefix=WORKQUEUE, tags=["bans"])
+    app.include_router(job_types.router, prefix=WORKQUEUE, tags=["job types"])
     app.include_router(worker.router, prefix=WORKQUEUE, tags=["worker"])
     app.include_router(sites.router, prefix=SITES, tags=["sites"])
     app.include_router(users.router, prefix=USERS, tags=["users"])
+    app.include_router(queue.router, prefix=WORKQUEUE, tags=["queue"])
+    metrics.install(app, db)
+    web.install(app)
     return app
 
 
 def asgi(settings: Settings, db: Database | None = None) -> BodyLimit:
     """The app wrapped in the body limit, as served by uvicorn."""
-    return BodyLimit(create_app(settings, db), settings.max_body_bytes, {})
+    # Worker results carry listings (a 100,000-file directory is ~10 MB of JSON).
+    overrides = {f"{WORKQUEUE}/worker/": settings.max_worker_body_bytes}
+    return BodyLimit(create_app(settings, db), settings.max_body_bytes, overrides)

@@ -78,7 +78,9 @@ def write_session(db: Annotated[Database, Depends(database)]) -> Iterator[Sessio
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
 WorkerUser = Annotated[User, Depends(worker_user)]
-ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
+# scope="function": the transaction ends (commits) before the response is sent,
+# so a client never sees a 200 for a write that is not yet visible, or that failed.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(settings)]
 Box = Annotated[SecretBox, Depends(secret_box)]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from haul.domain.enums import JobProtocol, JobType, parse_enum
+from haul.domain.enums import JobProtocol, parse_enum
+from haul.server import metrics as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
 from haul.services import claims, reports
 from haul.services.errors import BadRequest
+from haul.services.job_types import resolve_claim_types
 
 router = APIRouter(prefix="/worker")
+
+CLAIM_POLL_SECONDS = 0.1
 
 
 def _enums(enum: type, field: str) -> BeforeValidator:
@@ -35,11 +42,14 @@ class AlgorithmArgs(BaseModel):
 class ClaimBody(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    types: Annotated[list[JobType] | None, _enums(JobType, "types")] = None
+    types: list[str | int] | None = Field(
+        default=None, description="built-in type names or numbers, and custom type names"
+    )
     protocols: Annotated[list[JobProtocol] | None, _enums(JobProtocol, "protocols")] = None
     algorithm: Literal["BY_NUMBER", "BY_SIZE"] = "BY_NUMBER"
     algorithm_args: AlgorithmArgs = Field(default_factory=AlgorithmArgs, alias="algorithm.args")
     lease_seconds: int | None = Field(default=None, ge=5, le=24 * 3600)
+    wait: float = Field(default=0, ge=0, le=60, description="long-poll seconds when idle")
 
 
 class HeartbeatBody(BaseModel):
@@ -73,6 +83,8 @@ class ResultBody(BaseModel):
     checksum: str | None = None
     bytes: int | None = Field(default=None, ge=0)
     size: int | None = Field(default=None, ge=0)
+    verdict: dict[str, Any] | None = None
+    result: Any = None
 
 
 class BulkResult(ResultBody):
@@ -101,6 +113,8 @@ def _result(job_id: int, element_id: int, body: ResultBody) -> reports.Result:
         checksum=body.checksum,
         bytes=body.bytes,
         size=body.size,
+        verdict=body.verdict,
+        result=body.result,
     )
 
 
@@ -111,22 +125,41 @@ def _beat(job_id: int, element_id: int, body: HeartbeatBody) -> reports.Heartbea
 
 
 @router.post("/jobs")
-def claim_work(
-    body: ClaimBody, request: Request, worker: WorkerUser, session: WriteSession, box: Box
-) -> Any:
+async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box: Box) -> Any:
+    """Claims a batch; with ``wait`` > 0 an empty queue is polled up to that long.
+
+    The long poll waits on the event loop, not on a thread, so many idle
+    workers cost the server no threads, and new work is handed out within a
+    fraction of a second instead of after a worker's back-off sleep.
+    """
     if not body.types:
         raise BadRequest("types: list the job types this worker serves")
     settings = request.app.state.settings
     req = claims.ClaimRequest(
-        types=body.types,
+        types=[],
         protocols=body.protocols,
         algorithm=body.algorithm,
         limit=body.algorithm_args.limit,
         size=body.algorithm_args.size,
         lease_seconds=body.lease_seconds or settings.lease_seconds,
     )
-    pg = session.get_bind().dialect.name == "postgresql"
-    jobs = claims.claim(session, box, worker, req, pg)
+    db = request.app.state.db
+
+    def attempt() -> list[dict[str, Any]]:
+        with db.write() as session:
+            if not req.types:
+                req.types = resolve_claim_types(session, list(body.types or []))
+            pg = session.get_bind().dialect.name == "postgresql"
+            jobs = claims.claim(session, box, worker, req, pg)
+            observe.claimed(request, session, worker, body.types, body.protocols, jobs)
+            return jobs
+
+    deadline = time.monotonic() + body.wait
+    while True:
+        jobs = await run_in_threadpool(attempt)
+        if jobs or time.monotonic() >= deadline or await request.is_disconnected():
+            break
+        await asyncio.sleep(CLAIM_POLL_SECONDS)
     if not jobs:
         return JSONResponse({"detail": "No work to be done."}, status_code=404)
     return jobs
@@ -141,7 +174,10 @@ def monitor(
     worker: WorkerUser,
     session: WriteSession,
 ) -> dict[str, Any]:
-    return reports.heartbeat(session, _beat(job_id, element_id, body), _policy(request))
+    beat = _beat(job_id, element_id, body)
+    reply = reports.heartbeat(session, beat, _policy(request))
+    observe.heartbeats(request, session, worker, [beat], reply)
+    return reply
 
 
 @router.put("/jobs/{job_id}/elements/{element_id}")
@@ -153,7 +189,9 @@ def report(
     worker: WorkerUser,
     session: WriteSession,
 ) -> dict[str, Any]:
-    status = reports.record_result(session, _result(job_id, element_id, body), _policy(request))
+    result = _result(job_id, element_id, body)
+    status = reports.record_result(session, result, _policy(request))
+    observe.results(request, session, worker, [result], status)
     return {"jobid": job_id, "elementid": element_id, "status": status.name}
 
 
@@ -162,7 +200,9 @@ def monitor_many(
     body: list[BulkHeartbeat], request: Request, worker: WorkerUser, session: WriteSession
 ) -> list[dict[str, Any]]:
     beats = [_beat(b.jobid, b.elementid, b) for b in body]
-    return reports.heartbeats(session, beats, _policy(request))
+    replies = reports.heartbeats(session, beats, _policy(request))
+    observe.heartbeats(request, session, worker, beats, replies)
+    return replies
 
 
 @router.put("/results")
@@ -170,4 +210,6 @@ def report_many(
     body: list[BulkResult], request: Request, worker: WorkerUser, session: WriteSession
 ) -> list[dict[str, Any]]:
     results = [_result(b.jobid, b.elementid, b) for b in body]
-    return reports.record_results(session, results, _policy(request))
+    answers = reports.record_results(session, results, _policy(request))
+    observe.results(request, session, worker, results, answers)
+    return answers
