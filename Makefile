@@ -31,9 +31,12 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 
-lock: $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
-	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+# Resolve in a clean throw-away venv, so tools installed by hand don't leak in.
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install -q --upgrade pip && .lockvenv/bin/pip install -q -e '.[test]'
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	rm -rf .lockvenv
 
 clean:
 	rm -rf $(VENV) .haul
