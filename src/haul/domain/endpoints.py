@@ -8,6 +8,11 @@ from urllib.parse import urlsplit
 
 from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 
+# Schemes haul uses for its own built-in sites; users cannot register them.
+INTERNAL_SCHEMES = frozenset({"upload"})
+
+MAX_URL_LENGTH = 2048  # the endpoint column's size
+
 
 class EndpointError(ValueError):
     """An endpoint URL haul cannot use (the API answers 400)."""
@@ -30,15 +35,24 @@ def parse_endpoint(url: object) -> Endpoint:
     url = url.strip()
     if any(ord(c) < 0x20 for c in url):
         raise EndpointError("endpoint: contains control characters")
-    parts = urlsplit(url)
+    if len(url) > MAX_URL_LENGTH:
+        raise EndpointError(f"endpoint: longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket; the URL may hold a secret
+        raise EndpointError(f"endpoint: not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if parts.username or parts.password:
         raise EndpointError(
             f"endpoint for {scheme}://{parts.hostname}: put user names and secrets in a "
             "site credential, not in the URL"
         )
-    if scheme not in SCHEME_PROTOCOLS:
-        known = ", ".join(f"{s}://" for s in SCHEME_PROTOCOLS)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise EndpointError(f"endpoint {url!r}: {exc}") from None
+    if scheme not in SCHEME_PROTOCOLS or scheme in INTERNAL_SCHEMES:
+        known = ", ".join(f"{s}://" for s in SCHEME_PROTOCOLS if s not in INTERNAL_SCHEMES)
         raise EndpointError(f"endpoint {url!r}: unknown scheme {scheme!r}; use one of {known}")
     if scheme != "file" and not parts.netloc:
         raise EndpointError(f"endpoint {url!r}: needs a host")

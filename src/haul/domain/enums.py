@@ -60,6 +60,8 @@ SCHEME_PROTOCOLS: dict[str, JobProtocol] = {
     "root": JobProtocol.XROOTD,
     "s3": JobProtocol.S3,
     "dummy": JobProtocol.DUMMY,
+    # Built in, never registered by users: files uploaded to the server itself.
+    "upload": JobProtocol.HTTPS,
 }
 
 # Schemes whose servers want a per-user credential unless the site says otherwise.

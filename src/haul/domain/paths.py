@@ -9,6 +9,7 @@ no job can reach outside what the site exports. ``~`` means the site's
 from __future__ import annotations
 
 import posixpath
+import unicodedata
 
 MAX_PATH_LENGTH = 4096
 
@@ -27,7 +28,7 @@ def validate_path(path: object, field: str = "path") -> str:
     for ch in path:
         if ch == "\x00":
             raise PathError(f"{field}: contains a NUL character")
-        if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        if unicodedata.category(ch) == "Cc":  # C0, DEL and C1 (e.g. U+0085 NEL)
             raise PathError(f"{field}: contains control character {ord(ch):#04x}")
     if ".." in path.split("/"):
         raise PathError(f"{field}: '..' segments are not allowed")

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from haul.services.errors import ServiceError
@@ -37,6 +38,9 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[int, str]:
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
             status = 400
+            if where == "body":  # a whole-body check names the field itself
+                messages.append(msg)
+                continue
         messages.append(msg if msg.startswith(f"{where}:") else f"{where}: {msg}")
     return status, "; ".join(messages) or "invalid request"
 
@@ -57,6 +61,23 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such route"
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _data(request: Request, exc: Exception) -> JSONResponse:
+        # A value the database cannot store (a number out of range, NUL in text;
+        # SQLite's driver raises OverflowError for integers past 64 bits): bad
+        # input that slipped past validation, so a 400 rather than a 500.
+        log.warning(
+            "database refused a value on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(getattr(exc, "orig", exc)).__name__,
+        )
+        return JSONResponse(
+            {"detail": "a value in the request is out of range or cannot be stored"},
+            status_code=400,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,23 +6,77 @@ these models, so a client that sends them back is simply ignored.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from fastapi import Path
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from haul.domain.enums import JobProtocol, JobType, parse_enum
+
+# Ids are 32-bit INTEGER columns: a larger number cannot name a row, and sending
+# it to the database would fail there (a 500) instead of here (a 422).
+MAX_DB_INT = 2**31 - 1
+PathId = Annotated[int, Path(ge=0, le=MAX_DB_INT)]
+BodyId = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
+
+
+def unstorable(data: Any) -> str | None:
+    """The first value no database (or JSON response) can hold, named by its path.
+
+    NUL in text (PostgreSQL refuses it), lone UTF-16 surrogates (not UTF-8), and
+    NaN or Infinity (not JSON) are refused anywhere in a body, keys included.
+    """
+    stack: list[tuple[str, Any]] = [("body", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return f"{where}: must not contain a NUL character"
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{where}: is not valid UTF-8 (lone surrogate)"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"{where}: NaN and Infinity are not JSON numbers"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = str(key) if where == "body" else f"{where}.{key}"
+                stack += [(where, key), (name, item)]
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", item) for i, item in enumerate(value)]
+    return None
+
+
+class _Body(BaseModel):
+    """Refuses values the store cannot keep (see ``unstorable``) with a 400."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        problem = unstorable(data)
+        if problem is not None:
+            raise ValueError(problem)
+        return data
 
 
 def _enum_reader(enum: type, field: str) -> BeforeValidator:
     return BeforeValidator(lambda v: None if v is None else parse_enum(enum, v, field))
 
 
-class JobSubmission(BaseModel):
+class JobSubmission(_Body):
     model_config = ConfigDict(extra="ignore")
 
     type: Annotated[JobType | None, _enum_reader(JobType, "type")] = None
-    src_siteid: int | None = None
-    dst_siteid: int | None = None
+    src_siteid: BodyId | None = None
+    dst_siteid: BodyId | None = None
     src_filepath: str | None = None
     dst_filepath: str | None = None
     extra_opts: dict[str, Any] | None = None
@@ -40,33 +94,33 @@ class JobSubmission(BaseModel):
         return v
 
 
-class RegisterUser(BaseModel):
+class RegisterUser(_Body):
     email: str
     passwd: str = Field(min_length=1)
-    name: str = ""
+    name: str = Field(default="", max_length=200)
 
 
 class AdminCreateUser(RegisterUser):
     admin: bool = False
 
 
-class Login(BaseModel):
+class Login(_Body):
     email: str
     passwd: str
     lifetime: int | None = Field(default=None, description="token lifetime in seconds")
 
 
-class ChangePassword(BaseModel):
+class ChangePassword(_Body):
     passwd: str
     newpasswd: str
 
 
-class NewToken(BaseModel):
+class NewToken(_Body):
     name: str = Field(default="api", max_length=200)
     lifetime: int = Field(default=30 * 24 * 3600, description="seconds until the token expires")
 
 
-class NewSite(BaseModel):
+class NewSite(_Body):
     site_name: str
     site_desc: str = ""
     public: bool = False
@@ -75,7 +129,7 @@ class NewSite(BaseModel):
     requires_credential: bool | None = None
 
 
-class NewCredential(BaseModel):
+class NewCredential(_Body):
     model_config = ConfigDict(extra="allow")
 
     lifetime: int | None = Field(default=None, description="seconds the credential stays valid")

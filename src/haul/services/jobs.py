@@ -18,6 +18,7 @@ from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.domain.job_status import job_status
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_path
+from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
 from haul.store.tables import Attempt, Element, Job, User
@@ -60,6 +61,14 @@ def _path(value: str | None, field_name: str) -> str:
         raise BadRequest(str(exc)) from exc
 
 
+def _site(session: Session, user: User, site_id: int, field_name: str) -> SiteView:
+    """A site named in a submission; one the caller cannot see is bad input (400)."""
+    try:
+        return get_site(session, user, site_id, field_name)
+    except NotFound as exc:
+        raise BadRequest(exc.detail) from exc
+
+
 def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobProtocol:
     common = set(src.protocols)
     if dst is not None:
@@ -98,14 +107,14 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     if spec.src_siteid is None:
         raise BadRequest("src_siteid: field required")
     src_path = _path(spec.src_filepath, "src_filepath")
-    src = get_site(session, user, spec.src_siteid, "src_siteid")
+    src = _site(session, user, spec.src_siteid, "src_siteid")
     dst: SiteView | None = None
     dst_path: str | None = None
     if spec.type == JobType.COPY:
         if spec.dst_siteid is None:
             raise BadRequest("dst_siteid: field required for COPY")
         dst_path = _path(spec.dst_filepath, "dst_filepath")
-        dst = get_site(session, user, spec.dst_siteid, "dst_siteid")
+        dst = _site(session, user, spec.dst_siteid, "dst_siteid")
     elif spec.type == JobType.RENAME:
         dst_path = _path(spec.dst_filepath, "dst_filepath")
         if spec.dst_siteid is not None and spec.dst_siteid != spec.src_siteid:
@@ -114,6 +123,7 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     else:
         spec.dst_siteid = None
     protocol = _choose_protocol(spec, src, dst)
+    check_submit(session, [src.site.id, dst.site.id if dst is not None else None])
     require_credential(session, user, src, "src_siteid")
     if dst is not None and dst.site.id != src.site.id:
         require_credential(session, user, dst, "dst_siteid")

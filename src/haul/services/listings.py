@@ -6,6 +6,7 @@ entries; the API answers in the same shape.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -31,10 +32,23 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 entry = {"name": entry}
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 raise BadRequest(f"listing[{directory!r}]: each entry needs a string 'name'")
+            if "\x00" in directory or "\x00" in entry["name"]:
+                raise BadRequest(f"listing[{directory!r}]: names must not contain NUL")
             size = entry.get("size", 0)
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**63:
                 raise BadRequest(f"listing[{directory!r}]: size of {entry['name']!r} is invalid")
             yield directory, entry
+
+
+def _mtime(value: Any) -> float | None:
+    """A finite number of seconds, or nothing (NaN would break every JSON answer)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float
+            return None
+        return seconds if math.isfinite(seconds) else None
+    return None
 
 
 def store_listing(
@@ -53,9 +67,7 @@ def store_listing(
                 "name": entry["name"],
                 "is_dir": bool(entry.get("is_dir", False)),
                 "size": int(entry.get("size", 0)),
-                "mtime": entry.get("mtime")
-                if isinstance(entry.get("mtime"), int | float)
-                else None,
+                "mtime": _mtime(entry.get("mtime")),
             }
         )
         seq += 1

@@ -146,6 +146,8 @@ def _check_material(scheme_set: set[str], material: dict[str, Any]) -> dict[str,
     for key, value in clean.items():
         if not isinstance(value, str):
             raise BadRequest(f"{key}: must be a string")
+        if "\x00" in value:
+            raise BadRequest(f"{key}: must not contain a NUL character")
     options = [opts for s in sorted(scheme_set) for opts in CREDENTIAL_FIELDS.get(s, [])]
     if not options:
         raise BadRequest("this site's protocols take no credential")
@@ -179,6 +181,9 @@ def store_credential(
         row = Credential(user_id=user.id, site_id=site_id, secret=b"", expires=utcnow())
         session.add(row)
     row.secret = box.seal(clean)
+    for key in ("username", "access_key"):
+        if len(clean.get(key, "")) > 200:
+            raise BadRequest(f"{key}: longer than 200 characters")
     row.username = clean.get("username", "") or clean.get("access_key", "")
     row.created = utcnow()
     row.expires = utcnow() + timedelta(seconds=lifetime)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from haul.domain.enums import JobStatus, JobType, parse_enum
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
-from haul.server.schemas import JobSubmission
+from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.views import element_json, job_json, output_json
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest
@@ -17,7 +17,8 @@ from haul.services.errors import BadRequest
 router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**62)]
+AttemptNo = Annotated[int, Path(ge=-MAX_DB_INT, le=MAX_DB_INT)]
 
 
 def _enum_list(enum: type, values: list[str] | None, field: str) -> list[Any] | None:
@@ -104,19 +105,19 @@ for _t in JobType:
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     return job_json(job_service.get_job(session, user, job_id))
 
 
 @router.get("/jobs/{job_id}/status")
-def get_job_status(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def get_job_status(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     view = job_service.get_job(session, user, job_id)
     return {"jobid": job_id, "status": view.status.name}
 
 
 @router.get("/jobs/{job_id}/elements")
 def list_elements(
-    job_id: int,
+    job_id: PathId,
     user: CurrentUser,
     session: ReadSession,
     response: Response,
@@ -130,14 +131,14 @@ def list_elements(
 
 @router.get("/jobs/{job_id}/elements/{element_id}")
 def get_element(
-    job_id: int, element_id: int, user: CurrentUser, session: ReadSession
+    job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
     return element_json(session, job_service.get_element(session, user, job_id, element_id))
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/status")
 def get_element_status(
-    job_id: int, element_id: int, user: CurrentUser, session: ReadSession
+    job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
     e = job_service.get_element(session, user, job_id, element_id)
     return {
@@ -149,7 +150,7 @@ def get_element_status(
 
 
 @router.get("/jobs/{job_id}/output")
-def get_output(job_id: int, user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+def get_output(job_id: PathId, user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
     return [
         output_json(session, e, a) for e, a in job_service.latest_attempts(session, user, job_id)
     ]
@@ -157,7 +158,7 @@ def get_output(job_id: int, user: CurrentUser, session: ReadSession) -> list[dic
 
 @router.get("/jobs/{job_id}/elements/{element_id}/output")
 def get_element_output(
-    job_id: int, element_id: int, user: CurrentUser, session: ReadSession
+    job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
     e, a = job_service.element_attempt(session, user, job_id, element_id, None)
     return output_json(session, e, a)
@@ -165,7 +166,7 @@ def get_element_output(
 
 @router.get("/jobs/{job_id}/elements/{element_id}/output/{attempt}")
 def get_element_attempt_output(
-    job_id: int, element_id: int, attempt: int, user: CurrentUser, session: ReadSession
+    job_id: PathId, element_id: PathId, attempt: AttemptNo, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
     e, a = job_service.element_attempt(session, user, job_id, element_id, attempt)
     return output_json(session, e, a)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from haul.server.deps import AppSettings, Box, CurrentUser, ReadSession, WorkerUser, WriteSession
-from haul.server.schemas import NewCredential, NewSite
+from haul.server.schemas import NewCredential, NewSite, PathId
 from haul.server.views import iso, site_json
 from haul.services import sites as site_service
 from haul.services.sites import SiteView
@@ -29,7 +29,7 @@ def list_sites(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
 
 
 @router.get("/site/{site_id}")
-def get_site(site_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def get_site(site_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     view = site_service.get_site(session, user, site_id)
     return site_json(view, caller_id=user.id, with_endpoints=True)
 
@@ -53,13 +53,13 @@ def create_site(
 
 
 @router.delete("/site/{site_id}")
-def delete_site(site_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+def delete_site(site_id: PathId, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
     site_service.delete_site(session, user, site_id)
     return {"deleted": site_id}
 
 
 @router.get("/endpoint/{site_id}")
-def get_endpoints(site_id: int, user: WorkerUser, session: ReadSession) -> dict[str, Any]:
+def get_endpoints(site_id: PathId, user: WorkerUser, session: ReadSession) -> dict[str, Any]:
     """What a worker needs to reach a site (never its credentials)."""
     view = site_service.get_site(session, user, site_id)
     return {
@@ -82,7 +82,7 @@ def service_info(settings: AppSettings) -> dict[str, Any]:
 
 
 @router.get("/session/{site_id}")
-def get_session(site_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+def get_session(site_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     view = site_service.get_site(session, user, site_id)
     row = site_service.get_credential(session, user.id, site_id)
     return {
@@ -96,7 +96,7 @@ def get_session(site_id: int, user: CurrentUser, session: ReadSession) -> dict[s
 
 @router.post("/session/{site_id}")
 def create_session(
-    site_id: int, body: NewCredential, user: CurrentUser, session: WriteSession, box: Box
+    site_id: PathId, body: NewCredential, user: CurrentUser, session: WriteSession, box: Box
 ) -> dict[str, Any]:
     material = body.model_dump(exclude={"lifetime"})
     row = site_service.store_credential(session, box, user, site_id, material, body.lifetime)
@@ -104,6 +104,6 @@ def create_session(
 
 
 @router.delete("/session/{site_id}")
-def delete_session(site_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+def delete_session(site_id: PathId, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
     site_service.delete_credential(session, user, site_id)
     return {"site_id": site_id, "ok": False}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
 from haul.server.deps import AppSettings, CurrentUser, ReadSession, WriteSession, token_of
-from haul.server.schemas import ChangePassword, Login, NewToken, RegisterUser
+from haul.server.schemas import ChangePassword, Login, NewToken, PathId, RegisterUser
 from haul.server.views import iso
 from haul.services import users as user_service
 from haul.services.errors import Forbidden
@@ -99,6 +99,6 @@ def create_token(body: NewToken, user: CurrentUser, session: WriteSession) -> JS
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+def revoke_token(token_id: PathId, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
     user_service.revoke_token(session, user, token_id)
     return {"revoked": token_id}
