@@ -19,6 +19,7 @@ class Settings:
     file_roots: list[str] = field(default_factory=list)
     max_body_bytes: int = 1 << 20
     max_worker_body_bytes: int = 512 << 20
+    upload_retention_seconds: float = 7 * 24 * 3600
     login_token_seconds: int = 7 * 24 * 3600
     reaper_seconds: float = 5.0
     sample_seconds: float = 60.0

@@ -13,10 +13,24 @@ from haul.config import Settings
 from haul.server import errors, metrics, web
 from haul.server.body_limit import BodyLimit
 from haul.server.periodic import REAPER_LOCK, Periodic
-from haul.server.routers import bans, control, job_types, jobs, queue, root, sites, users, worker
+from haul.server.routers import (
+    bans,
+    control,
+    job_types,
+    jobs,
+    queue,
+    root,
+    seed004,
+    sites,
+    uploads,
+    users,
+    worker,
+)
 from haul.server.secrets_box import SecretBox
 from haul.services import load
+from haul.services.bans import expire_waits
 from haul.services.reports import Policy, lose_expired
+from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
 from haul.store.database import Database
 from haul.store.migrate import upgrade
 
@@ -37,7 +51,11 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
             db,
             settings.reaper_seconds,
             REAPER_LOCK,
-            lambda s: lose_expired(s, policy),
+            lambda s: (
+                lose_expired(s, policy),
+                expire_waits(s),
+                cleanup(s, settings.home, settings.upload_retention_seconds),
+            ),
             "lease-reaper",
         ),
         Periodic(
@@ -68,10 +86,12 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.state.box = SecretBox.for_home(settings.home)
     errors.install(app)
     app.include_router(root.router, tags=["root"])
+    app.include_router(seed004.router, prefix=WORKQUEUE, tags=["jobs"])
     app.include_router(jobs.router, prefix=WORKQUEUE, tags=["jobs"])
     app.include_router(control.router, prefix=WORKQUEUE, tags=["control"])
     app.include_router(bans.router, prefix=WORKQUEUE, tags=["bans"])
     app.include_router(job_types.router, prefix=WORKQUEUE, tags=["job types"])
+    app.include_router(uploads.router, prefix=WORKQUEUE, tags=["uploads"])
     app.include_router(worker.router, prefix=WORKQUEUE, tags=["worker"])
     app.include_router(sites.router, prefix=SITES, tags=["sites"])
     app.include_router(users.router, prefix=USERS, tags=["users"])
@@ -84,5 +104,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
 def asgi(settings: Settings, db: Database | None = None) -> BodyLimit:
     """The app wrapped in the body limit, as served by uvicorn."""
     # Worker results carry listings (a 100,000-file directory is ~10 MB of JSON).
-    overrides = {f"{WORKQUEUE}/worker/": settings.max_worker_body_bytes}
+    overrides = {
+        f"{WORKQUEUE}/worker/": settings.max_worker_body_bytes,
+        f"{WORKQUEUE}/files": MAX_UPLOAD_BYTES + (64 << 10),  # room for multipart framing
+    }
     return BodyLimit(create_app(settings, db), settings.max_body_bytes, overrides)

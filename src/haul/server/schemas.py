@@ -6,8 +6,10 @@ these models, so a client that sends them back is simply ignored.
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import (
@@ -71,26 +73,53 @@ def _enum_reader(enum: type, field: str) -> BeforeValidator:
     return BeforeValidator(lambda v: None if v is None else parse_enum(enum, v, field))
 
 
+MAX_METADATA_BYTES = 4096
+CUSTOM_TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+def _read_type(value: Any) -> Any:
+    """A built-in type (integer, numeric string or name) or a custom type's name."""
+    if value is None:
+        return None
+    try:
+        return parse_enum(JobType, value, "type")
+    except ValueError:
+        if isinstance(value, str) and CUSTOM_TYPE_RE.match(value.strip()):
+            return value.strip()
+        raise
+
+
 class JobSubmission(_Body):
     model_config = ConfigDict(extra="ignore")
 
-    type: Annotated[JobType | None, _enum_reader(JobType, "type")] = None
-    src_siteid: BodyId | None = None
+    type: Annotated[JobType | str | None, BeforeValidator(_read_type)] = None
+    src_siteid: BodyId | Literal["upload"] | None = None
     dst_siteid: BodyId | None = None
     src_filepath: str | None = None
     dst_filepath: str | None = None
     extra_opts: dict[str, Any] | None = None
-    priority: int = Field(default=5)
+    priority: int | None = Field(default=None, description="0 (most urgent) .. 9, default 5")
     protocol: Annotated[JobProtocol | None, _enum_reader(JobProtocol, "protocol")] = None
-    max_tries: int = 2
+    max_tries: int | None = Field(default=None, description="default 2 (custom: the type's)")
     metadata: dict[str, Any] | None = None
     submission_id: str | None = Field(default=None, max_length=200)
+    # Custom job types (seed 004 / Scale): which version, a label, and the request.
+    version: str | None = Field(default=None, max_length=50)
+    name: str | None = Field(default=None, max_length=200)
+    request: Any = None
 
     @field_validator("priority")
     @classmethod
-    def _priority(cls, v: int) -> int:
-        if not 0 <= v <= 9:
+    def _priority(cls, v: int | None) -> int | None:
+        if v is not None and (isinstance(v, bool) or not 0 <= v <= 9):
             raise ValueError("priority: must be between 0 (most urgent) and 9")
+        return v
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None and len(json.dumps(v)) > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata: at most {MAX_METADATA_BYTES} bytes of JSON")
         return v
 
 

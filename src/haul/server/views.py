@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.services.job_types import type_name
 from haul.services.jobs import JobView
 from haul.services.listings import render_listing
 from haul.services.sites import SiteView
@@ -85,7 +86,7 @@ def element_json(session: Session, element: Element) -> dict[str, Any]:
         "size": element.size,
         "max_tries": element.max_tries,
         "attempts": element.attempts,
-        "type": JobType(element.type).name,
+        "type": type_name(session, element.type),
         "status": JobStatus(element.status).name,
         "timestamp": iso(element.timestamp),
         "listing": listing,
@@ -98,7 +99,7 @@ def output_json(session: Session, element: Element, attempt: Attempt) -> dict[st
         "jobid": element.job_id,
         "elementid": element.id,
         "attempt": attempt.attempt,
-        "type": JobType(element.type).name,
+        "type": type_name(session, element.type),
         "status": JobStatus(attempt.status).name,
         "log": attempt.log,
         "returncode": attempt.returncode,

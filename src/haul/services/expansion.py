@@ -17,8 +17,10 @@ BATCH = 5000
 
 def expand(session: Session, job: Job, list_element: Element, attempt: int) -> int:
     """Adds the job's per-file elements after its LIST; returns how many."""
+    if job.expanded or job.type_name is not None:
+        return 0
     job_type = JobType(job.type)
-    if job.expanded or job_type not in (JobType.COPY, JobType.REMOVE, JobType.RENAME):
+    if job_type not in (JobType.COPY, JobType.REMOVE, JobType.RENAME):
         return 0
     planner = Planner(job_type, job.src_filepath or "", job.dst_filepath)
     pairs = (

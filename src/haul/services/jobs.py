@@ -9,7 +9,8 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from haul.domain.job_status import job_status
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_path
 from haul.services.bans import check_submit
-from haul.services.errors import BadRequest, NotFound
+from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
 from haul.store.tables import Attempt, Element, Job, User
 
@@ -86,6 +87,12 @@ def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobP
             )
         return spec.protocol
     return min(common)
+
+
+def find_submission(session: Session, user: User, submission_id: str) -> Job | None:
+    return session.scalar(
+        select(Job).where(Job.user_id == user.id, Job.submission_id == submission_id)
+    )
 
 
 def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
@@ -193,11 +200,27 @@ def list_jobs(
     types: list[JobType] | None = None,
     limit: int = 100,
     offset: int = 0,
+    owner: int | None | Literal["all"] = None,
+    submitted_since: datetime | None = None,
+    ended_since: datetime | None = None,
 ) -> tuple[list[JobView], int]:
-    """Jobs newest first. Status is derived, so a status filter is applied after it."""
-    q = select(Job).where(Job.user_id == user.id)
+    """Jobs newest first. Status is derived, so a status filter is applied after it.
+
+    ``owner`` (admins only): a user id, or "all"; everyone else sees only their own.
+    """
+    if owner is not None and user.role != "admin":
+        raise Forbidden("all and user_id: only admins list other users' jobs")
+    q = select(Job)
+    if owner is None:
+        q = q.where(Job.user_id == user.id)
+    elif owner != "all":
+        q = q.where(Job.user_id == owner)
     if types:
         q = q.where(Job.type.in_([int(t) for t in types]))
+    if submitted_since is not None:
+        q = q.where(Job.timestamp >= submitted_since)
+    if ended_since is not None:
+        q = q.where(Job.ended.is_not(None), Job.ended >= ended_since)
     q = q.order_by(Job.id.desc())
     if not statuses:
         total = session.scalar(select(func.count()).select_from(q.subquery())) or 0

@@ -28,7 +28,8 @@ def request(session: Session, user: User, job_id: int, dry_run: bool) -> dict[st
     view = load(session, user, job_id)
     job = view.job
     if job.type != JobType.COPY or job.type_name is not None:
-        raise Conflict(f"job {job_id} is a {JobType(job.type).name} job; only COPY jobs recover")
+        kind = job.type_name or JobType(job.type).name
+        raise Conflict(f"job {job_id} is a {kind} job; only COPY jobs recover")
     if view.status not in (JobStatus.DONE, JobStatus.FAILED):
         raise Conflict(f"job {job_id} is {view.status.name}; recover needs a DONE or FAILED job")
     n = session.execute(

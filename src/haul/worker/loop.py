@@ -51,6 +51,7 @@ class Worker:
         self.api = WorkerAPI(cfg.server, cfg.token, verify=cfg.verify_tls)
         handlers = load_handlers(cfg.handlers)
         self.executor = Executor(cfg.file_roots, handlers)
+        self.executor.fetch_upload = self.api.fetch_upload
         for name in handlers:
             if name not in cfg.types:
                 cfg.types = [*cfg.types, name]

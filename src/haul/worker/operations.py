@@ -22,6 +22,7 @@ from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file, open_storage
 from haul.storage.checksums import new_hasher
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
+from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
 
@@ -118,6 +119,8 @@ class Executor:
         self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
         self.storages = StorageCache()
         self.handlers = handlers or {}
+        # Set by the worker loop: reads an uploaded file within a lease.
+        self.fetch_upload: Callable[[str, int, int, str], bytes] | None = None
 
     def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
         site = run.job.get(f"{which}_site")
@@ -136,6 +139,15 @@ class Executor:
                 f"{resolved}: outside this worker's --file-root directories",
                 scope=scope,
             )
+        if urlsplit(url).scheme.lower() == "upload":
+            if self.fetch_upload is None:
+                raise TransferError(
+                    ErrorCode.UNSUPPORTED, "this worker cannot read uploads", scope=scope
+                )
+            fetch = self.fetch_upload
+            e = run.element
+            source = UploadSource(lambda uid: fetch(uid, e["job_id"], e["id"], e["token"]))
+            return Place(source, "/" + path.strip("/"), url)  # type: ignore[arg-type]
         try:
             storage = self.storages.get(url, site.get("credential"))
         except TransferError as exc:

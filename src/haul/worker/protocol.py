@@ -68,3 +68,20 @@ class WorkerAPI:
         r = self._send("PUT", f"{WQ}/results", results, retry_for=retry_for)
         r.raise_for_status()
         return r.json()
+
+    def fetch_upload(self, upload_id: str, job_id: int, element_id: int, token: str) -> bytes:
+        """An uploaded file's bytes, as the holder of the element's lease."""
+        from haul.domain.errors import ErrorCode, TransferError
+
+        try:
+            r = self.http.get(
+                f"{WQ}/files/{upload_id}",
+                params={"jobid": job_id, "elementid": element_id, "token": token},
+            )
+        except httpx.TransportError as exc:
+            raise TransferError(ErrorCode.CONNECTION, f"fetching upload: {exc}") from exc
+        if r.status_code == 404:
+            raise TransferError(ErrorCode.NOT_FOUND, f"upload {upload_id}: not found")
+        if r.status_code != 200:
+            raise TransferError(ErrorCode.CONNECTION, f"fetching upload: HTTP {r.status_code}")
+        return r.content

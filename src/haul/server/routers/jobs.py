@@ -8,11 +8,15 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from haul.domain.enums import JobStatus, JobType, parse_enum
+from haul.server import submission_schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.views import element_json, job_json, output_json
+from haul.services import custom_jobs, uploads
 from haul.services import jobs as job_service
-from haul.services.errors import BadRequest
+from haul.services.errors import BadRequest, NotFound
+from haul.services.load import parse_when
+from haul.store.clock import utcnow
 
 router = APIRouter()
 
@@ -44,7 +48,16 @@ def list_jobs(
     type: Annotated[list[str] | None, Query()] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    started: Annotated[
+        str | None, Query(description="submitted since: ISO-8601 datetime or duration (PT3H)")
+    ] = None,
+    ended: Annotated[
+        str | None, Query(description="finished since: ISO-8601 datetime or duration")
+    ] = None,
+    all: Annotated[bool, Query(description="admins: every user's jobs")] = False,
+    user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="admins")] = None,
 ) -> list[dict[str, Any]]:
+    now = utcnow()
     views, total = job_service.list_jobs(
         session,
         user,
@@ -52,6 +65,9 @@ def list_jobs(
         types=_enum_list(JobType, type, "type"),
         limit=limit,
         offset=offset,
+        owner="all" if all else user_id,
+        submitted_since=parse_when(started, "started", now, now) if started else None,
+        ended_since=parse_when(ended, "ended", now, now) if ended else None,
     )
     response.headers["X-Total-Count"] = str(total)
     return [job_json(v) for v in views]
@@ -62,17 +78,28 @@ def _submit(
 ) -> JSONResponse:
     job_type = route_type if route_type is not None else body.type
     if job_type is None:
-        raise BadRequest("type: field required (LIST, COPY, REMOVE, RENAME or MKDIR)")
+        raise BadRequest("type: field required (a built-in type or a custom type's name)")
+    if isinstance(job_type, str):
+        return _submit_custom(user, session, body, job_type)
+    if body.request is not None:
+        raise BadRequest("request: only custom job types take a request")
+    submission_schema.validate(submission_schema.FILE_MODELS[job_type], _as_named(body, job_type))
+    src_siteid, src_filepath = body.src_siteid, body.src_filepath
+    if src_siteid == uploads.UPLOAD_SITE:
+        if job_type != JobType.COPY:
+            raise BadRequest("src_siteid: an upload can only be the source of a COPY")
+        upload = uploads.get(session, user, src_filepath or "")
+        src_siteid, src_filepath = uploads.upload_site(session, user).id, "/" + upload.id
     spec = job_service.JobSpec(
         type=job_type,
-        src_siteid=body.src_siteid,
+        src_siteid=src_siteid,  # type: ignore[arg-type]
         dst_siteid=body.dst_siteid,
-        src_filepath=body.src_filepath,
+        src_filepath=src_filepath,
         dst_filepath=body.dst_filepath,
         extra_opts=body.extra_opts or {},
-        priority=body.priority,
+        priority=5 if body.priority is None else body.priority,
         protocol=body.protocol,
-        max_tries=body.max_tries,
+        max_tries=2 if body.max_tries is None else body.max_tries,
         metadata=body.metadata,
         submission_id=body.submission_id,
         params=body.model_dump(mode="json", exclude_none=True) | {"type": job_type.name},
@@ -80,6 +107,42 @@ def _submit(
     job, _created = job_service.submit(session, user, spec)
     view = job_service.get_job(session, user, job.id)
     return JSONResponse(job_json(view), status_code=200)
+
+
+def _as_named(body: JobSubmission, type_name: JobType | str) -> dict[str, Any]:
+    """The submission as its type's model reads it: enums by name, defaults unset."""
+    d = body.model_dump(exclude_unset=True)
+    d["type"] = type_name if isinstance(type_name, str) else type_name.name
+    if body.protocol is not None:
+        d["protocol"] = body.protocol.name
+    return d
+
+
+def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str) -> JSONResponse:
+    submission_schema.validate(
+        submission_schema.custom_model(type_name), _as_named(body, type_name)
+    )
+    if body.submission_id is not None:
+        existing = job_service.find_submission(session, user, body.submission_id)
+        if existing is not None:
+            return JSONResponse(job_json(job_service.get_job(session, user, existing.id)))
+    try:
+        job = custom_jobs.submit_custom(
+            session,
+            user,
+            type_name,
+            version=body.version,
+            name=body.name,
+            request=body.request,
+            priority=body.priority,
+            max_tries=body.max_tries,
+            metadata=body.metadata,
+            submission_id=body.submission_id,
+            params=body.model_dump(mode="json", exclude_none=True),
+        )
+    except NotFound as exc:
+        raise BadRequest(f"type: {exc.detail}") from exc
+    return JSONResponse(job_json(job_service.get_job(session, user, job.id)))
 
 
 @router.post("/jobs")

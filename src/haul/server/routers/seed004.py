@@ -1,0 +1,69 @@
+"""Seed 004's generic job API: the job schema, and state set from outside a lease.
+
+Registered before the jobs router so ``/jobs/schema`` is not read as a job id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from haul.server.deps import CurrentUser, ReadSession, WriteSession
+from haul.server.submission_schema import schema
+from haul.server.views import job_json
+from haul.services import custom_jobs
+from haul.services import jobs as job_service
+from haul.services.job_types import list_types
+
+router = APIRouter()
+
+
+class StateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: str
+    data: Any = None
+
+
+class ResultBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: Any = None
+
+
+@router.get("/jobs/schema")
+def job_schema(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    """JSON Schema of a submission for every job type the server knows."""
+    return schema([t.name for t in list_types(session) if not t.builtin])
+
+
+@router.put("/jobs/{job_id}/state")
+def set_state(
+    job_id: int, body: StateBody, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    """Seed 004's set_job: idle/pending, running, finished, error (custom types only)."""
+    custom_jobs.set_state(
+        session, user, job_id, body.state, body.data, has_data="data" in body.model_fields_set
+    )
+    return job_json(job_service.get_job(session, user, job_id))
+
+
+@router.put("/jobs/{job_id}/result")
+def update_result(
+    job_id: int, body: ResultBody, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    custom_jobs.update_result(session, user, job_id, body.data)
+    return {"jobid": job_id, "result": body.data}
+
+
+@router.get("/jobs/{job_id}/state")
+def get_state(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    """A job's status and its seed-004 state name."""
+    view = job_service.get_job(session, user, job_id)
+    state = next(
+        (k for k, v in custom_jobs.SEED004_STATES.items() if view.status in v and k != "idle"),
+        view.status.name.lower(),
+    )
+    return {"jobid": job_id, "status": view.status.name, "state": state}
