@@ -64,8 +64,18 @@ def main() -> None:
         workers = []
         for _ in range(args.workers):
             p = subprocess.Popen(
-                [*HAUL, "worker", "--server", srv.url, "--token", token,
-                 "--concurrency", str(args.concurrency), "--prefetch", str(args.prefetch)],
+                [
+                    *HAUL,
+                    "worker",
+                    "--server",
+                    srv.url,
+                    "--token",
+                    token,
+                    "--concurrency",
+                    str(args.concurrency),
+                    "--prefetch",
+                    str(args.prefetch),
+                ],
                 start_new_session=True,
             )
             workers.append(p)
@@ -73,10 +83,16 @@ def main() -> None:
         time.sleep(1.0)  # let the workers start polling
         with user.client() as c:
             t0 = time.monotonic()
-            job = c.post("/workqueue/api/v1.0/copy", json={
-                "src_siteid": src, "dst_siteid": dst, "src_filepath": "/",
-                "dst_filepath": "/out", "extra_opts": {"checksum": "none"},
-            }).json()
+            job = c.post(
+                "/workqueue/api/v1.0/copy",
+                json={
+                    "src_siteid": src,
+                    "dst_siteid": dst,
+                    "src_filepath": "/",
+                    "dst_filepath": "/out",
+                    "extra_opts": {"checksum": "none"},
+                },
+            ).json()
             while True:
                 st = c.get(f"/workqueue/api/v1.0/jobs/{job['id']}").json()
                 if st["status"] in ("DONE", "FAILED", "CANCELLED"):
@@ -87,11 +103,15 @@ def main() -> None:
         worker_cpu = sum(cpu_seconds(p.pid) for p in workers)
         done = st["num_done"]
         print(f"status {st['status']}: {done}/{st['num_elements']} elements in {elapsed:.2f} s")
-        print(f"throughput: {done / elapsed:.0f} elements/s "
-              f"({'PostgreSQL' if args.db else 'SQLite'}, {args.workers} workers x "
-              f"{args.concurrency} threads, {platform.machine()}, {os.cpu_count()} cores)")
-        print(f"CPU: server {server_cpu:.2f} s ({1e6 * server_cpu / done:.0f} us/element), "
-              f"workers {worker_cpu:.2f} s ({1e6 * worker_cpu / done:.0f} us/element)")
+        print(
+            f"throughput: {done / elapsed:.0f} elements/s "
+            f"({'PostgreSQL' if args.db else 'SQLite'}, {args.workers} workers x "
+            f"{args.concurrency} threads, {platform.machine()}, {os.cpu_count()} cores)"
+        )
+        print(
+            f"CPU: server {server_cpu:.2f} s ({1e6 * server_cpu / done:.0f} us/element), "
+            f"workers {worker_cpu:.2f} s ({1e6 * worker_cpu / done:.0f} us/element)"
+        )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def output_dir() -> Path:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+pysqlite:///{tmp_path_factory.mktemp('db')}/haul.db"
         return

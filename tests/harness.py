@@ -32,10 +32,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [*HAUL, *args], capture_output=True, text=True, timeout=timeout,
+        [*HAUL, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
@@ -85,9 +89,22 @@ class ServerProcess:
         self.log_path = self.home / "server.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            [*HAUL, "server", "--host", "127.0.0.1", "--port", str(self.port),
-             "--home", str(self.home), "--db", self.db_url, *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                *HAUL,
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--home",
+                str(self.home),
+                "--db",
+                self.db_url,
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -146,10 +163,14 @@ class User:
     def client(self) -> httpx.Client:
         return self.server.client(self.token)
 
-    def site(self, name: str | None = None, endpoints: list[str] | None = None,
-             **extra: Any) -> int:
-        body = {"site_name": name or f"site-{uuid.uuid4().hex[:8]}",
-                "endpoints": endpoints or ["dummy://test/"], **extra}
+    def site(
+        self, name: str | None = None, endpoints: list[str] | None = None, **extra: Any
+    ) -> int:
+        body = {
+            "site_name": name or f"site-{uuid.uuid4().hex[:8]}",
+            "endpoints": endpoints or ["dummy://test/"],
+            **extra,
+        }
         with self.client() as c:
             r = c.post("/site/api/v1.0/site", json=body)
             assert r.status_code == 200, r.text
