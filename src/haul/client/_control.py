@@ -6,6 +6,7 @@ detail names the current status, and changes nothing.
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from haul.client._context import WORKQUEUE, Context
@@ -78,8 +79,7 @@ def kill_jobs(ctx: Context, job_id: int, ids: list[int]) -> dict[str, Any]:
     return cast(dict[str, Any], ctx.post(f"{WORKQUEUE}/jobs/{job_id}/elements/cancel", body))
 
 
-def send_command_to_job(ctx: Context, job_id: int, element_id: int,
-                        command: str) -> dict[str, Any]:
+def send_command_to_job(ctx: Context, job_id: int, element_id: int, command: str) -> dict[str, Any]:
     """Admin only: a string (at most 250 characters) for the worker running an element.
 
     The worker gets it in its next heartbeat reply, so the element must be leased.
@@ -88,10 +88,26 @@ def send_command_to_job(ctx: Context, job_id: int, element_id: int,
     return cast(dict[str, Any], ctx.post(path, {"command": command}))
 
 
-def send_file_recovery_request(ctx: Context, job_id: int, dry_run: bool = False) -> dict[str, Any]:
+def send_file_recovery_request(
+    ctx: Context, job_id: int, dry_run: bool = False, timeout: float = 600.0
+) -> dict[str, Any]:
     """Checks a finished COPY job's destinations and re-queues files that differ.
 
-    On a ``dry_run`` it only reports which files would be copied again.
+    Only workers can look at storage, so the checks run as queued work. A
+    ``dry_run`` waits for them (up to ``timeout`` seconds) and returns the
+    report with the ``differing`` files; otherwise the files that differ are
+    copied again, and the returned report is the request's acknowledgement
+    (follow the job with ``wait``).
     """
-    return cast(dict[str, Any], ctx.post(f"{WORKQUEUE}/jobs/{job_id}/recover",
-                                         {"dry_run": dry_run}))
+    report = cast(
+        dict[str, Any], ctx.post(f"{WORKQUEUE}/jobs/{job_id}/recover", {"dry_run": dry_run})
+    )
+    if not dry_run:
+        return report
+    deadline = time.monotonic() + timeout
+    while report.get("state") != "done":
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"job {job_id}: recover check not finished after {timeout} s")
+        time.sleep(0.5)
+        report = cast(dict[str, Any], ctx.get(f"{WORKQUEUE}/jobs/{job_id}/recover"))
+    return report
