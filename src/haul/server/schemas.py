@@ -107,6 +107,9 @@ class JobSubmission(_Body):
     version: str | None = Field(default=None, max_length=50)
     name: str | None = Field(default=None, max_length=200)
     request: Any = None
+    user: str | int | None = Field(
+        default=None, description="custom jobs: whose job this is (admins may name others)"
+    )
 
     @field_validator("priority")
     @classmethod

@@ -57,6 +57,7 @@ def custom_model(name: str) -> type[BaseModel]:
         version=(str | None, Field(default=None, max_length=50)),
         name=(str | None, Field(default=None, max_length=200)),
         request=(Any, None),
+        user=(str | int | None, None),
     )
 
 

@@ -12,8 +12,10 @@ Uploads stream with chunked transfer encoding from a background thread, so
 
 from __future__ import annotations
 
+import contextlib
 import io
 import queue
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,10 +85,6 @@ def _check(response: httpx.Response, path: str) -> None:
         raise from_http_status(response.status_code, f"{path}: {response.reason_phrase}")
 
 
-class _Aborted(Exception):
-    """Raised inside the request body generator to cancel an upload."""
-
-
 class _UploadStream(WriteStream):
     """The caller writes; a thread PUTs the bytes as a chunked request body."""
 
@@ -103,17 +101,19 @@ class _UploadStream(WriteStream):
         self._thread.start()
 
     def _body(self) -> Iterator[bytes]:
+        # On abort the body ends cleanly rather than breaking the connection: the
+        # server then finishes the PUT and answers before abort() returns, so the
+        # caller's DELETE of the temporary cannot overtake a PUT handler that has
+        # not yet created the file (which would leave it behind).
         while True:
             try:
                 chunk = self._chunks.get(timeout=0.5)
             except queue.Empty:
                 if self._aborted.is_set():
-                    raise _Aborted() from None
+                    return
                 continue
-            if chunk is None:
+            if chunk is None or self._aborted.is_set():
                 return
-            if self._aborted.is_set():
-                raise _Aborted()
             yield chunk
 
     def _run(self, http: httpx.Client, url: httpx.URL) -> None:
@@ -123,7 +123,7 @@ class _UploadStream(WriteStream):
             self._error = exc
 
     def _raise_if_failed(self) -> None:
-        if self._error is not None and not isinstance(self._error, _Aborted):
+        if self._error is not None:
             raise _translate(self._error, self._path) from self._error
         if self._response is not None:
             _check(self._response, self._path)
@@ -158,6 +158,8 @@ class _UploadStream(WriteStream):
 
     def abort(self) -> None:
         self._aborted.set()
+        with contextlib.suppress(queue.Full):
+            self._chunks.put_nowait(None)  # wake the body generator now
         self._thread.join(timeout=30)
         WriteStream.close(self)
 
@@ -177,9 +179,14 @@ class WebDAVStorage(BaseStorage):
             headers["Authorization"] = f"Bearer {credential['token']}"
         elif credential.get("username"):
             auth = (str(credential["username"]), str(credential.get("password", "")))
-        verify: bool | str = True
+        verify: bool | ssl.SSLContext = True
         if credential.get("ca_cert"):
-            verify = str(credential["ca_cert"])
+            try:
+                verify = ssl.create_default_context(cafile=str(credential["ca_cert"]))
+            except OSError as exc:
+                raise TransferError(
+                    ErrorCode.INVALID, f"ca_cert {credential['ca_cert']}: {exc}"
+                ) from exc
         elif credential.get("verify") is False:
             verify = False
         self._http = httpx.Client(

@@ -14,8 +14,9 @@ from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.views import element_json, job_json, output_json
 from haul.services import custom_jobs, uploads
 from haul.services import jobs as job_service
-from haul.services.errors import BadRequest, NotFound
+from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.load import parse_when
+from haul.services.users import find_user
 from haul.store.clock import utcnow
 
 router = APIRouter()
@@ -119,6 +120,14 @@ def _as_named(body: JobSubmission, type_name: JobType | str) -> dict[str, Any]:
 
 
 def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str) -> JSONResponse:
+    if body.user is not None:
+        try:
+            owner = find_user(session, body.user)
+        except NotFound as exc:
+            raise BadRequest(f"user: {exc.detail}") from exc
+        if owner.id != user.id and user.role != "admin":
+            raise Forbidden("user: only admins create jobs on behalf of other users")
+        user = owner
     submission_schema.validate(
         submission_schema.custom_model(type_name), _as_named(body, type_name)
     )
