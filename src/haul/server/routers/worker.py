@@ -149,6 +149,8 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         with db.write() as session:
             if not req.types:
                 req.types = resolve_claim_types(session, list(body.types or []))
+            if not req.types:
+                return []
             pg = session.get_bind().dialect.name == "postgresql"
             jobs = claims.claim(session, box, worker, req, pg)
             observe.claimed(request, session, worker, body.types, body.protocols, jobs)
