@@ -37,6 +37,9 @@ class StorageServer:
     endpoint_url: str
     credential: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None
+    # A CA bundle that clients must trust (self-signed TLS servers); a worker
+    # process can be pointed at it with SSL_CERT_FILE.
+    ca_file: Path | None = None
 
 
 def _missing(what: str) -> None:
@@ -244,23 +247,75 @@ WEBDAV_USER = "haul"
 WEBDAV_PASSWORD = "s3cret-pass"
 
 
-@pytest.fixture(scope="session")
-def webdav_server() -> Iterator[StorageServer]:
+def _self_signed(work: Path) -> tuple[Path, Path]:
+    """A throw-away certificate for 127.0.0.1 (its own CA), and its key."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = work / "cert.pem", work / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@contextlib.contextmanager
+def _wsgidav(tls: bool) -> Iterator[StorageServer]:
     try:
         import wsgidav  # noqa: F401
     except ImportError:
         _missing("the wsgidav package")
-    with _workdir("webdav") as work:
+    with _workdir("webdavs" if tls else "webdav") as work:
         root = work / "export"
         root.mkdir()
         port = free_port()
         config = work / "wsgidav.yaml"
+        tls_lines: list[str] = []
+        cert: Path | None = None
+        if tls:
+            cert, key = _self_signed(work)
+            tls_lines = [
+                f"ssl_certificate: '{cert}'",
+                f"ssl_private_key: '{key}'",
+                "ssl_adapter: builtin",
+            ]
         config.write_text(
             "\n".join(
                 [
                     "host: 127.0.0.1",
                     f"port: {port}",
                     "server: cheroot",
+                    *tls_lines,
                     "provider_mapping:",
                     f"  '/dav': '{root}'",
                     "http_authenticator:",
@@ -285,12 +340,28 @@ def webdav_server() -> Iterator[StorageServer]:
         try:
             proc.wait_ready(port_open(port), "wsgidav")
             yield StorageServer(
-                endpoint_url=f"http://127.0.0.1:{port}/dav",
+                endpoint_url=f"{'https' if tls else 'http'}://127.0.0.1:{port}/dav",
                 credential={"username": WEBDAV_USER, "password": WEBDAV_PASSWORD},
                 root=root,
+                ca_file=cert,
             )
         finally:
             proc.stop()
+
+
+@pytest.fixture(scope="session")
+def webdav_server() -> Iterator[StorageServer]:
+    """WebDAV over plain HTTP."""
+    with _wsgidav(tls=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def webdavs_server() -> Iterator[StorageServer]:
+    """WebDAV over HTTPS with a self-signed certificate (`ca_file`): the form a
+    site endpoint takes (`https://`), since sites do not register plain http://."""
+    with _wsgidav(tls=True) as server:
+        yield server
 
 
 # -- S3: moto server -------------------------------------------------------------
