@@ -323,7 +323,7 @@ def test_parse_endpoint_each_scheme(
     [
         ("ftp://host/x", "unknown scheme"),
         ("gsiftp://host/x", "unknown scheme"),
-        ("http://host/x", "unknown scheme"),
+        ("upload://server/x", "unknown scheme"),
         ("/just/a/path", "unknown scheme"),
         ("sftp:///nohost", "needs a host"),
         ("file://otherhost/x", "local path"),

@@ -11,6 +11,9 @@ Every function takes a `Context` first and makes one API call (``wait`` and
 ``docs/client.md`` for an example per function.
 """
 
+# seed004: seed 004's names, its state-checking get_job included (the top-level
+# get_job stays seed 000's).
+from haul.client import seed004
 from haul.client._admin import ban_dn, ban_se, list_banned_dn, list_banned_se, unban_dn, unban_se
 from haul.client._context import Context
 from haul.client._control import (
@@ -59,6 +62,21 @@ from haul.client._jobs import (
     whoami,
 )
 from haul.client._operations import copy, list, mkdir, remove, rename
+from haul.client._seed004 import (
+    create_job,
+    find_job,
+    get_finished_jobs,
+    get_job_results,
+    get_job_schema,
+    get_jobs,
+    get_pending_jobs,
+    get_running_jobs,
+    set_job,
+    set_job_finished,
+    set_job_pending,
+    set_job_running,
+    update_job_result,
+)
 from haul.client._sites import (
     add_site,
     delegate,
@@ -141,4 +159,19 @@ __all__ = [
     "undelegate",
     "wait",
     "whoami",
+    # seed 004 (get_job: see haul.client.seed004)
+    "create_job",
+    "find_job",
+    "get_finished_jobs",
+    "get_job_results",
+    "get_job_schema",
+    "get_jobs",
+    "get_pending_jobs",
+    "get_running_jobs",
+    "set_job",
+    "set_job_finished",
+    "set_job_pending",
+    "set_job_running",
+    "update_job_result",
+    "seed004",
 ]

@@ -57,6 +57,8 @@ SCHEME_PROTOCOLS: dict[str, JobProtocol] = {
     "sftp": JobProtocol.SSH,
     "https": JobProtocol.HTTPS,
     "davs": JobProtocol.HTTPS,
+    "http": JobProtocol.HTTPS,  # plain-HTTP WebDAV, for trusted internal networks
+    "dav": JobProtocol.HTTPS,
     "root": JobProtocol.XROOTD,
     "s3": JobProtocol.S3,
     "dummy": JobProtocol.DUMMY,
@@ -65,7 +67,7 @@ SCHEME_PROTOCOLS: dict[str, JobProtocol] = {
 }
 
 # Schemes whose servers want a per-user credential unless the site says otherwise.
-CREDENTIAL_SCHEMES = frozenset({"sftp", "https", "davs", "root", "s3"})
+CREDENTIAL_SCHEMES = frozenset({"sftp", "https", "davs", "http", "dav", "root", "s3"})
 
 E = TypeVar("E", bound=IntEnum)
 

@@ -31,10 +31,20 @@ CREDENTIAL_FIELDS: dict[str, list[tuple[str, ...]]] = {
     "sftp": [("username", "password"), ("username", "private_key")],
     "https": [("token",), ("username", "password")],
     "davs": [("token",), ("username", "password")],
+    "http": [("token",), ("username", "password")],
+    "dav": [("token",), ("username", "password")],
     "root": [("token",), ("username", "password")],
     "s3": [("access_key", "secret_key")],
 }
-OPTIONAL_CREDENTIAL_FIELDS = {"region", "passphrase"}
+# Options a backend reads beside the secret (see docs/storage.md).
+OPTIONAL_CREDENTIAL_FIELDS = {
+    "region",
+    "passphrase",
+    "ca_cert",
+    "verify",
+    "host_key",
+    "session_token",
+}
 
 
 @dataclass
@@ -144,6 +154,10 @@ def delete_site(session: Session, user: User, site_id: int) -> None:
 def _check_material(scheme_set: set[str], material: dict[str, Any]) -> dict[str, Any]:
     clean = {k: v for k, v in material.items() if v is not None}
     for key, value in clean.items():
+        if key == "verify":
+            if not isinstance(value, bool):
+                raise BadRequest("verify: must be true or false")
+            continue
         if not isinstance(value, str):
             raise BadRequest(f"{key}: must be a string")
         if "\x00" in value:
