@@ -102,8 +102,9 @@ def create_job(
     Only admins may name another user; anyone else gets ``Unauthorized``
     (403). A ``result`` is stored straight away, for an external system that
     records work it has already done; the job stays pending until its state
-    is set. ``label`` is haul's free-text job name (seed 004's ``name`` is the
-    type). Keyword fields left as None take the type's defaults.
+    is set (or a worker with a handler for the type runs it, and its result
+    replaces this one). ``label`` is haul's free-text job name (seed 004's
+    ``name`` is the type). Keyword fields left as None take the type's defaults.
     """
     body: dict[str, Any] = {"type": name, "user": user, "request": request}
     optional = {

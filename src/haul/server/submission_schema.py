@@ -7,15 +7,19 @@ every field the server accepts for a type, with the constraints it enforces.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from haul.domain.enums import JobType
 from haul.domain.options import OPTIONS_BY_TYPE
+from haul.server.schemas import MAX_DB_INT
 from haul.services.errors import BadRequest
 
 PROTOCOLS = Literal["GRIDFTP", "SSH", "DUMMY", "FILE", "HTTPS", "XROOTD", "S3"]
+# The submission body's own bounds (schemas.BodyId), so the schema shows them too.
+SiteId = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
 
 
 class _Common(BaseModel):
@@ -36,25 +40,37 @@ def _file_model(t: JobType) -> type[BaseModel]:
         "protocol": (PROTOCOLS | None, None),
     }
     if t == JobType.COPY:
-        fields["src_siteid"] = (int | Literal["upload"], ...)
-        fields["dst_siteid"] = (int, Field(ge=0))
+        fields["src_siteid"] = (SiteId | Literal["upload"], ...)
+        fields["dst_siteid"] = (SiteId, ...)
         fields["dst_filepath"] = (str, Field(min_length=1, max_length=4096))
     elif t == JobType.RENAME:
+        # A RENAME needs its site like any other; dst_siteid is tolerated when it repeats it.
+        fields["src_siteid"] = (SiteId, ...)
+        fields["dst_siteid"] = (
+            SiteId | None,
+            Field(default=None, description="if given, the same as src_siteid"),
+        )
         fields["dst_filepath"] = (str, Field(min_length=1, max_length=4096))
     else:
-        fields["src_siteid"] = (int, Field(ge=0))
+        fields["src_siteid"] = (SiteId, ...)
     return create_model(f"{t.name.title()}Submission", __base__=_Common, **fields)
 
 
 FILE_MODELS: dict[JobType, type[BaseModel]] = {t: _file_model(t) for t in JobType}
 
 
-def custom_model(name: str) -> type[BaseModel]:
+def custom_model(name: str, versions: Sequence[str] = ()) -> type[BaseModel]:
+    """A custom type's submission; ``versions`` (the schema's) narrows ``version`` to them.
+
+    Validation passes no versions: an unknown version is the type lookup's 400,
+    which can name the type, where a Literal mismatch could not.
+    """
+    version: Any = Literal[tuple(versions)] if versions else str  # type: ignore[valid-type]
     return create_model(
         f"{name}Submission",
         __base__=_Common,
         type=(Literal[name], ...),  # type: ignore[valid-type]
-        version=(str | None, Field(default=None, max_length=50)),
+        version=(version | None, Field(default=None, max_length=50)),
         name=(str | None, Field(default=None, max_length=200)),
         request=(Any, None),
         user=(str | int | None, None),
@@ -70,8 +86,13 @@ def validate(model: type[BaseModel], body: dict[str, Any]) -> None:
         raise BadRequest(f"{where}: {err['msg']}") from None
 
 
-def schema(custom_types: list[str]) -> dict[str, Any]:
-    models = [*FILE_MODELS.values(), *(custom_model(n) for n in custom_types)]
+def schema(custom_types: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The schema for the built-ins and ``custom_types`` (name -> its submittable versions).
+
+    One variant per name, however many versions: ``oneOf`` fails a document
+    that two identical variants both match.
+    """
+    models = [*FILE_MODELS.values(), *(custom_model(n, v) for n, v in custom_types.items())]
     defs: dict[str, Any] = {}
     variants = []
     for m in models:

@@ -51,6 +51,11 @@ def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
         "max_tries": job.max_tries,
         "metadata": job.meta,
         "submission_id": job.submission_id,
+        # Custom jobs (seed 004 / Scale): a label, the request, the result, messages.
+        "name": job.name,
+        "request": job.request,
+        "result": (job.result or {}).get("data"),
+        "messages": (job.result or {}).get("messages", []),
     }
     if counts:
         out["num_elements"] = sum(view.counts.values())

@@ -141,7 +141,7 @@ def set_state(
         execution_options={"synchronize_session": False},
     )
     if has_data:
-        job.result = {"data": data}
+        job.result = {**(job.result or {}), "data": data}
     _settle(session, job)
 
 
@@ -151,4 +151,4 @@ def update_result(session: Session, user: User, job_id: int, data: Any) -> None:
     job = load(session, user, job_id).job
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; it has no custom result")
-    job.result = {"data": data}
+    job.result = {**(job.result or {}), "data": data}

@@ -150,6 +150,23 @@ def blocked_types(session: Session) -> tuple[set[int], dict[int, int]]:
     if not rows:
         return paused, room
     capped = {element_type(r): r.max_scheduled for r in rows if r.max_scheduled}
+    bind = session.get_bind()
+    if (
+        capped
+        and bind.dialect.name == "postgresql"
+        and bind.get_execution_options().get("haul_write")
+    ):
+        # Two claims at once would each count the same leases and each take the
+        # last slot (READ COMMITTED). Holding the capped types' rows until this
+        # claim commits makes them count in turn; SQLite's BEGIN IMMEDIATE
+        # already serialises claims. Only write sessions lock (a claim's), so
+        # load reports and metrics never wait; id order keeps claims deadlock-free.
+        session.execute(
+            select(JobTypeRow.id)
+            .where(JobTypeRow.id.in_([r.id for r in rows if r.max_scheduled]))
+            .order_by(JobTypeRow.id)
+            .with_for_update()
+        )
     if capped:
         running = dict(
             session.execute(

@@ -270,8 +270,8 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
         touched[job.id] = job
         if status == JobStatus.DONE and row.type == JobType.LIST:
             lists.append((r, row, attempt["attempt"]))
-        if status == JobStatus.DONE and job.type_name is not None:
-            job.result = {"data": r.result}
+        if job.type_name is not None:
+            _custom_outcome(job, status, attempt, r)
         out.append(
             {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": status.name}
         )
@@ -285,6 +285,20 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
     for job in touched.values():
         after_element_change(session, job)
     return out
+
+
+def _custom_outcome(job: Job, status: JobStatus, attempt: dict[str, Any], r: Result) -> None:
+    """A custom job keeps its handler's result, and a message per failed attempt."""
+    kept = dict(job.result or {})
+    if status == JobStatus.DONE:
+        kept["data"] = r.result
+    elif attempt["error"]:
+        err = attempt["error"]
+        kept["messages"] = [
+            *kept.get("messages", []),
+            f"attempt {attempt['attempt']}: {err['code']}: {err['message']}",
+        ][-50:]
+    job.result = kept
 
 
 def _judge(

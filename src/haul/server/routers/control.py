@@ -142,6 +142,10 @@ def recover_report(job_id: int, user: CurrentUser, session: ReadSession) -> dict
 def job_result(job_id: int, user: CurrentUser, session: ReadSession) -> Any:
     """A custom job's JSON result (404 while there is none)."""
     view = job_service.get_job(session, user, job_id)
-    if view.job.result is None:
+    if "data" not in (view.job.result or {}):
         raise NotFound(f"job {job_id} has no result yet (status {view.status.name})")
-    return {"jobid": job_id, "status": view.status.name, "result": view.job.result.get("data")}
+    return {
+        "jobid": job_id,
+        "status": view.status.name,
+        "result": (view.job.result or {}).get("data"),
+    }

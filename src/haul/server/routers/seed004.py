@@ -5,9 +5,9 @@ Registered before the jobs router so ``/jobs/schema`` is not read as a job id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
@@ -15,6 +15,7 @@ from haul.server.submission_schema import schema
 from haul.server.views import job_json
 from haul.services import custom_jobs
 from haul.services import jobs as job_service
+from haul.services.errors import BadRequest, NotFound
 from haul.services.job_types import list_types
 
 router = APIRouter()
@@ -36,7 +37,12 @@ class ResultBody(BaseModel):
 @router.get("/jobs/schema")
 def job_schema(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
     """JSON Schema of a submission for every job type the server knows."""
-    return schema([t.name for t in list_types(session) if not t.builtin])
+    # Only types a submission can name: an inactive version is refused (409).
+    versions: dict[str, list[str]] = {}
+    for t in list_types(session):
+        if not t.builtin and t.is_active:
+            versions.setdefault(t.name, []).append(t.version)
+    return schema(versions)
 
 
 @router.put("/jobs/{job_id}/state")
@@ -59,11 +65,26 @@ def update_result(
 
 
 @router.get("/jobs/{job_id}/state")
-def get_state(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
-    """A job's status and its seed-004 state name."""
+def get_state(
+    job_id: int,
+    user: CurrentUser,
+    session: ReadSession,
+    state: Annotated[
+        str | None, Query(description="seed 004's get_job: 404 unless the job is in this state")
+    ] = None,
+) -> dict[str, Any]:
+    """A job's status and its seed-004 state name; with ``state``, only if it is in that state.
+
+    An unknown ``state`` is a 400, as seed 004's getJob raises on one.
+    """
+    wanted = state.strip().lower() if state is not None else None
+    if wanted is not None and wanted not in custom_jobs.SEED004_STATES:
+        raise BadRequest(f"state: expected one of {', '.join(custom_jobs.SEED004_STATES)}")
     view = job_service.get_job(session, user, job_id)
-    state = next(
+    now = next(
         (k for k, v in custom_jobs.SEED004_STATES.items() if view.status in v and k != "idle"),
         view.status.name.lower(),
     )
-    return {"jobid": job_id, "status": view.status.name, "state": state}
+    if wanted is not None and view.status not in custom_jobs.SEED004_STATES[wanted]:
+        raise NotFound(f"job {job_id} is {now}, not {wanted}")
+    return {"jobid": job_id, "status": view.status.name, "state": now}
