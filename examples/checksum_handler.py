@@ -7,10 +7,13 @@ Register the type (admin), run a worker with the handler, submit a job:
     haul worker --server $HAUL --token $WORKER --handler checksum=examples.checksum_handler:run
     curl -X POST $HAUL/workqueue/api/v1.0/jobs -H "Authorization: Bearer $TOKEN" \\
          -H 'Content-Type: application/json' \\
-         -d '{"type": "checksum", "request": {"url": "file:///data", "path": "/a.txt"}}'
+         -d '{"type": "checksum", "request": {"url": "file:///data", "path": "/data/a.txt"}}'
 
-The request names a storage endpoint URL (and optionally a credential) and a
-path on it; the result is ``{"path", "size", "algorithm", "checksum"}``.
+The request names a storage endpoint URL (and optionally a credential) and an
+absolute path on that storage; the result is ``{"path", "size", "algorithm",
+"checksum"}``. Handlers run with the worker's own rights: this example does
+not apply the worker's ``--file-root`` limits, so run it only on workers whose
+disks may be read by the users who can submit the type.
 """
 
 from __future__ import annotations
