@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import TERMINAL_STATUSES, JobStatus, JobType
@@ -133,6 +133,15 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
     job.cancelled = False
     job.paused = False
     job.ended = None
+    if _never_expanded(session, job):
+        # Cancelled before its LIST could be expanded: list again, then expand.
+        job.expanded = False
+        session.execute(
+            update(Element)
+            .where(Element.job_id == job_id, Element.id == 0)
+            .values(status=int(JobStatus.CANCELLED)),
+            execution_options={"synchronize_session": False},
+        )
     session.execute(
         update(Element)
         .where(
@@ -150,6 +159,15 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
         execution_options={"synchronize_session": False},
     )
     return _settle(session, job)
+
+
+def _never_expanded(session: Session, job: Job) -> bool:
+    if job.type_name is not None or job.type not in (
+        int(JobType.COPY), int(JobType.REMOVE), int(JobType.RENAME)
+    ):
+        return False
+    n = session.scalar(select(func.count()).where(Element.job_id == job.id)) or 0
+    return n == 1
 
 
 def reactivate(session: Session, user: User, job_id: int) -> JobView:

@@ -19,6 +19,10 @@ def expand(session: Session, job: Job, list_element: Element, attempt: int) -> i
     """Adds the job's per-file elements after its LIST; returns how many."""
     if job.expanded or job.type_name is not None:
         return 0
+    if job.cancelled:
+        # A job cancelled while its LIST ran takes on no new work.
+        job.expanded = True
+        return 0
     job_type = JobType(job.type)
     if job_type not in (JobType.COPY, JobType.REMOVE, JobType.RENAME):
         return 0

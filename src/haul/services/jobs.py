@@ -187,7 +187,8 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, dict[JobStatus
 
 def get_job(session: Session, user: User, job_id: int) -> JobView:
     job = session.get(Job, job_id)
-    if job is None or job.user_id != user.id:
+    # Admins read every job (they may steer any job too); a user only their own.
+    if job is None or (job.user_id != user.id and user.role != "admin"):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
 
