@@ -42,6 +42,10 @@ def server(
     backoff_cap: Annotated[
         float, typer.Option("--backoff-cap", help="largest retry delay, seconds")
     ] = 600.0,
+    upload_retention_seconds: Annotated[
+        float,
+        typer.Option("--upload-retention-seconds", help="keep unreferenced uploads this long"),
+    ] = 7 * 24 * 3600.0,
     sample_seconds: Annotated[
         float,
         typer.Option("--sample-seconds", min=0.1, help="how often the queue load is sampled"),
@@ -63,6 +67,7 @@ def server(
         reaper_seconds=reaper_seconds,
         backoff_base=backoff_base,
         backoff_cap=backoff_cap,
+        upload_retention_seconds=upload_retention_seconds,
         sample_seconds=sample_seconds,
     )
     uvicorn.run(asgi(settings), host=host, port=port, log_level=log_level, access_log=False)
