@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
@@ -29,6 +29,7 @@ from haul.services.bans import banned_sites
 from haul.services.job_types import blocked_types, type_name
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import utcnow
+from haul.store.element_rows import keyed_update, load_rows
 from haul.store.tables import Element, Job, Site, User
 
 DEFAULT_LIMIT = 20
@@ -205,19 +206,14 @@ def claim(
     return lease_payload(session, box, leases)
 
 
-_E = Element.__table__
-_LEASE_UPDATE = (
-    update(_E)
-    .where(_E.c.job_id == bindparam("k_job"), _E.c.id == bindparam("k_id"))
-    .values(
-        status=int(JobStatus.SUBMITTED),
-        lease_token=bindparam("v_token"),
-        lease_expires=bindparam("v_expires"),
-        worker_id=bindparam("v_worker"),
-        started=bindparam("v_now"),
-        progress=None,
-        command=None,
-    )
+_LEASE_UPDATE = keyed_update(
+    status=int(JobStatus.SUBMITTED),
+    lease_token=bindparam("v_token"),
+    lease_expires=bindparam("v_expires"),
+    worker_id=bindparam("v_worker"),
+    started=bindparam("v_now"),
+    progress=None,
+    command=None,
 )
 
 
@@ -250,15 +246,7 @@ def lease_payload(
     sites: dict[tuple[int | None, int], Any] = {}
     for job_id, job_leases in by_job.items():
         job = jobs[job_id]
-        keys = [(job_id, lease["id"]) for lease in job_leases]
-        elements = {
-            (e.job_id, e.id): e
-            for e in session.scalars(
-                select(Element).where(
-                    Element.job_id == job_id, Element.id.in_([k[1] for k in keys])
-                )
-            )
-        }
+        elements = load_rows(session, [(job_id, lease["id"]) for lease in job_leases])
         for site_id in (job.src_siteid, job.dst_siteid):
             if (site_id, job.user_id) not in sites:
                 sites[(site_id, job.user_id)] = site_payload(session, box, site_id, job.user_id)

@@ -163,7 +163,9 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
 
 def _never_expanded(session: Session, job: Job) -> bool:
     if job.type_name is not None or job.type not in (
-        int(JobType.COPY), int(JobType.REMOVE), int(JobType.RENAME)
+        int(JobType.COPY),
+        int(JobType.REMOVE),
+        int(JobType.RENAME),
     ):
         return False
     n = session.scalar(select(func.count()).where(Element.job_id == job.id)) or 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
@@ -24,6 +24,7 @@ from haul.services.expansion import expand
 from haul.services.listings import store_listing
 from haul.services.recover import record_check
 from haul.store.clock import utcnow
+from haul.store.element_rows import keyed_update, load_rows
 from haul.store.tables import Attempt, Element, Job
 
 LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
@@ -93,7 +94,7 @@ def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]
 
 def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
     """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
-    rows = _preload_rows(session, [(hb.job_id, hb.element_id) for hb in beats])
+    rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats])
     cancelled = set(
         session.scalars(
             select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
@@ -182,50 +183,26 @@ def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
     return JobStatus[answer["status"]]
 
 
-_E = Element.__table__
-_RESULT_UPDATE = (
-    update(_E)
-    .where(_E.c.job_id == bindparam("k_job"), _E.c.id == bindparam("k_id"))
-    .values(
-        status=bindparam("v_status"),
-        attempts=bindparam("v_attempts"),
-        attempt_seq=bindparam("v_seq"),
-        lease_token=None,
-        lease_expires=None,
-        timestamp=bindparam("v_now"),
-        checksum=bindparam("v_checksum"),
-        size=bindparam("v_size"),
-        not_before=bindparam("v_not_before"),
-        mode=bindparam("v_mode"),
-    )
+_RESULT_UPDATE = keyed_update(
+    status=bindparam("v_status"),
+    attempts=bindparam("v_attempts"),
+    attempt_seq=bindparam("v_seq"),
+    lease_token=None,
+    lease_expires=None,
+    timestamp=bindparam("v_now"),
+    checksum=bindparam("v_checksum"),
+    size=bindparam("v_size"),
+    not_before=bindparam("v_not_before"),
+    mode=bindparam("v_mode"),
 )
 
 
-_BEAT_UPDATE = (
-    update(_E)
-    .where(_E.c.job_id == bindparam("k_job"), _E.c.id == bindparam("k_id"))
-    .values(
-        status=int(JobStatus.RUNNING),
-        lease_expires=bindparam("v_expires"),
-        command=bindparam("v_command"),
-        progress=bindparam("v_progress"),
-    )
+_BEAT_UPDATE = keyed_update(
+    status=int(JobStatus.RUNNING),
+    lease_expires=bindparam("v_expires"),
+    command=bindparam("v_command"),
+    progress=bindparam("v_progress"),
 )
-
-
-def _preload_rows(session: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int], Any]:
-    """The batch's element rows, fetched in a few queries as plain rows (no ORM cost)."""
-    by_job: dict[int, list[int]] = {}
-    for job_id, element_id in keys:
-        by_job.setdefault(job_id, []).append(element_id)
-    found: dict[tuple[int, int], Any] = {}
-    for job_id, ids in by_job.items():
-        for start in range(0, len(ids), 900):
-            for row in session.execute(
-                select(_E).where(_E.c.job_id == job_id, _E.c.id.in_(ids[start : start + 900]))
-            ):
-                found[(row.job_id, row.id)] = row
-    return found
 
 
 def record_results(session: Session, results: list[Result], policy: Policy) -> list[dict[str, Any]]:
@@ -237,7 +214,7 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
     the server's hottest path.
     """
     out: list[dict[str, Any]] = []
-    rows = _preload_rows(session, [(r.job_id, r.element_id) for r in results])
+    rows = load_rows(session, [(r.job_id, r.element_id) for r in results])
     job_ids = {jid for jid, _ in rows}
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
     attempts: list[dict[str, Any]] = []
