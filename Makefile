@@ -26,7 +26,7 @@ test: install
 	./scripts/install-test-deps.sh
 	@if [ -z "$$HAUL_TEST_POSTGRES_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		export HAUL_TEST_POSTGRES_URL=$(PG_URL); fi; \
-	$(BIN)/ruff check src tests bench && $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
+	$(BIN)/ruff check src tests bench && $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -29,10 +29,12 @@ def job_status(
     if total == 0:
         return JobStatus.CANCELLED if cancelled else JobStatus.NEW
     if active == 0:
-        if done == total:
-            return JobStatus.DONE
+        # A cancelled job reports CANCELLED even when what ran did finish: the
+        # user stopped it, and its LIST may have finished without the copies.
         if cancelled:
             return JobStatus.CANCELLED
+        if done == total:
+            return JobStatus.DONE
         # By completeness: any failure makes the job FAILED (the counts tell how
         # partial); otherwise some elements were cancelled (killed, finished early).
         return JobStatus.FAILED if failed else JobStatus.CANCELLED
