@@ -210,30 +210,39 @@ def xrootd_server() -> Iterator[StorageServer]:
         for sub in (root, work / "admin", work / "run"):
             sub.mkdir()
             shutil.chown(sub, "nobody", "nogroup")
-        port = free_port()
-        config = work / "xrootd.cfg"
-        config.write_text(
-            "\n".join(
-                [
-                    f"xrd.port {port}",
-                    "xrd.allow host localhost",
-                    "xrd.allow host 127.0.0.1",
-                    f"all.export {root}",
-                    f"all.adminpath {work / 'admin'}",
-                    f"all.pidpath {work / 'run'}",
-                    "xrootd.chksum adler32",
-                    "",
-                ]
+        # xrootd 5.5 has been seen to crash (SIGSEGV) while starting when another
+        # instance starts at the same moment (parallel test workers): try again.
+        for attempt in range(3):
+            port = free_port()
+            config = work / "xrootd.cfg"
+            config.write_text(
+                "\n".join(
+                    [
+                        f"xrd.port {port}",
+                        "xrd.allow host localhost",
+                        "xrd.allow host 127.0.0.1",
+                        f"all.export {root}",
+                        f"all.adminpath {work / 'admin'}",
+                        f"all.pidpath {work / 'run'}",
+                        "xrootd.chksum adler32",
+                        "",
+                    ]
+                )
             )
-        )
-        # Its log goes where the unprivileged server may write; its own
-        # start-up messages (before it drops root) go to the captured output.
-        log = work / "admin" / "xrootd.log"
-        proc = _Process(
-            [xrootd, "-R", "nobody", "-c", str(config), "-l", str(log)], work / "xrootd.out"
-        )
+            # Its log goes where the unprivileged server may write; its own
+            # start-up messages (before it drops root) go to the captured output.
+            log = work / "admin" / "xrootd.log"
+            proc = _Process(
+                [xrootd, "-R", "nobody", "-c", str(config), "-l", str(log)], work / "xrootd.out"
+            )
+            try:
+                proc.wait_ready(port_open(port), "xrootd")
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 + attempt)
         try:
-            proc.wait_ready(port_open(port), "xrootd")
             yield StorageServer(
                 endpoint_url=f"root://127.0.0.1:{port}/{root}", credential={}, root=root
             )
