@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -81,15 +82,15 @@ def join(path: str, name: str) -> str:
     return posixpath.join(path, name)
 
 
-class BaseStorage:
+class BaseStorage(ABC):
     """Shared behaviour; subclasses provide `_scandir` and the primitive calls."""
 
+    @abstractmethod
     def _scandir(self, path: str) -> Iterable[Entry]:
         """The direct children of directory `path` (no recursion)."""
-        raise NotImplementedError
 
-    def stat(self, path: str) -> Entry:
-        raise NotImplementedError
+    @abstractmethod
+    def stat(self, path: str) -> Entry: ...
 
     def list(self, path: str, depth: int = 1) -> Iterator[Entry]:
         path = normpath(path)
