@@ -92,6 +92,21 @@ class BaseStorage(ABC):
     @abstractmethod
     def stat(self, path: str) -> Entry: ...
 
+    def _is_existing_dir(self, path: str) -> bool:
+        """For mkdir: True if `path` is already a directory, False if absent.
+
+        A file in the way is an EXISTS error, the same on every protocol.
+        """
+        try:
+            entry = self.stat(path)
+        except TransferError as exc:
+            if exc.code is not ErrorCode.NOT_FOUND:
+                raise
+            return False
+        if entry.is_dir:
+            return True
+        raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is not a directory")
+
     def list(self, path: str, depth: int = 1) -> Iterator[Entry]:
         path = normpath(path)
         top = self.stat(path)

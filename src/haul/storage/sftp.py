@@ -187,15 +187,8 @@ class SFTPStorage(BaseStorage):
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
-        try:
-            entry = self.stat(path)
-        except TransferError as exc:
-            if exc.code is not ErrorCode.NOT_FOUND:
-                raise
-        else:
-            if entry.is_dir:
-                return
-            raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is not a directory")
+        if self._is_existing_dir(path):
+            return
         if parents and path != "/":
             self.mkdir(parent(path), parents=True)
         with _translated(path):

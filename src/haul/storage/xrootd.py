@@ -208,15 +208,8 @@ class XRootDStorage(BaseStorage):
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
-        try:
-            entry = self.stat(path)
-        except TransferError as exc:
-            if exc.code is not ErrorCode.NOT_FOUND:
-                raise
-        else:
-            if entry.is_dir:
-                return
-            raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is not a directory")
+        if self._is_existing_dir(path):
+            return
         if not parents and not self.exists(parent(path)):
             raise TransferError(ErrorCode.NOT_FOUND, f"{parent(path)}: no such directory")
         flags = MkDirFlags.MAKEPATH if parents else MkDirFlags.NONE
