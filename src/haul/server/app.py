@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from haul import __version__
 from haul.config import Settings
@@ -29,6 +31,7 @@ from haul.server.routers import (
 from haul.server.secrets_box import SecretBox
 from haul.services import load
 from haul.services.bans import expire_waits
+from haul.services.job_types import ensure_builtins
 from haul.services.reports import Policy, lose_expired
 from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
 from haul.store.database import Database
@@ -45,6 +48,9 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     db = db or Database.connect(settings.db_url)
     if migrate:
         upgrade(db)
+    # Several servers starting together may race here; the loser finds the rows.
+    with contextlib.suppress(IntegrityError), db.write() as session:
+        ensure_builtins(session)
     policy = Policy(settings.lease_seconds, settings.backoff_base, settings.backoff_cap)
     tasks = [
         Periodic(

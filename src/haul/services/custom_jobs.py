@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
 from haul.services.errors import BadRequest, Conflict
-from haul.services.job_types import ensure_builtins, get_type
+from haul.services.job_types import get_type
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job, User
 
@@ -56,7 +56,6 @@ def submit_custom(
     submission_id: str | None,
     params: dict[str, Any],
 ) -> Job:
-    ensure_builtins(session)
     row = get_type(session, type_name, version)
     if row.builtin:
         raise BadRequest(f"type: {row.name} is a file operation; use its own fields")

@@ -40,7 +40,10 @@ def element_type(row: JobTypeRow) -> int:
 
 
 def ensure_builtins(session: Session) -> None:
-    """The five built-in types exist as rows, so they can be listed and paused."""
+    """The five built-in types exist as rows, so they can be listed and paused.
+
+    Run once when a server starts (after the migrations), not per request.
+    """
     have = set(session.scalars(select(JobTypeRow.name).where(JobTypeRow.builtin.is_(True))))
     for t in JobType:
         if t.name not in have:
@@ -58,7 +61,6 @@ def ensure_builtins(session: Session) -> None:
 
 
 def list_types(session: Session) -> list[JobTypeRow]:
-    ensure_builtins(session)
     return list(session.scalars(select(JobTypeRow).order_by(JobTypeRow.id)))
 
 
@@ -105,7 +107,6 @@ def create_type(session: Session, fields: dict[str, Any]) -> JobTypeRow:
 
 
 def patch_type(session: Session, name: str, version: str, fields: dict[str, Any]) -> JobTypeRow:
-    ensure_builtins(session)
     row = get_type(session, name, version)
     _check(fields)
     for key in EDITABLE:

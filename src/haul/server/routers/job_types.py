@@ -45,7 +45,7 @@ class JobTypePatch(BaseModel):
 
 
 @router.get("")
-def list_job_types(user: CurrentUser, session: WriteSession) -> list[dict[str, Any]]:
+def list_job_types(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
     return [job_types.type_json(r) for r in job_types.list_types(session)]
 
 

@@ -35,7 +35,7 @@ class ResultBody(BaseModel):
 
 
 @router.get("/jobs/schema")
-def job_schema(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+def job_schema(user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     """JSON Schema of a submission for every job type the server knows."""
     # Only types a submission can name: an inactive version is refused (409).
     versions: dict[str, list[str]] = {}
