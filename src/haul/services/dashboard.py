@@ -18,13 +18,13 @@ from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
+from haul.services import jobs as jobs_service
 from haul.services.errors import NotFound
-from haul.services.jobs import JobView, counts_for
+from haul.services.jobs import JobView
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Attempt, Element, Job, Site, User
 
 LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
-SCAN_LIMIT = 5000  # jobs examined for a status filter, newest first
 
 
 @dataclass
@@ -62,12 +62,6 @@ class JobSummary:
         if self.files_total > 0:
             return 100.0 * self.files_done / self.files_total
         return 100.0 if self.status == JobStatus.DONE else 0.0
-
-
-def _visible(user: User, all_users: bool) -> Any:
-    if user.role == "admin" and all_users:
-        return True
-    return Job.user_id == user.id
 
 
 def _not_listing_phase() -> Any:
@@ -130,48 +124,22 @@ def list_jobs(
     all_users: bool = True,
     limit: int = 100,
 ) -> list[JobSummary]:
-    """Newest first; a status filter scans at most SCAN_LIMIT jobs (status is derived)."""
-    q = select(Job).where(_visible(user, all_users))
-    if types:
-        q = q.where(Job.type.in_([int(t) for t in types]))
-    q = q.order_by(Job.id.desc())
-    wanted = set(statuses or [])
-    views: list[JobView] = []
-    for start in range(0, SCAN_LIMIT, 200):
-        jobs = list(session.scalars(q.limit(200).offset(start)))
-        if not jobs:
-            break
-        counts = counts_for(session, [j.id for j in jobs])
-        for j in jobs:
-            v = JobView(j, counts.get(j.id, {}))
-            if not wanted or v.status in wanted:
-                views.append(v)
-        if len(views) >= limit or not wanted:
-            break
-    return summarise(session, views[:limit])
+    """Newest first; admins see every user's jobs unless ``all_users`` is off."""
+    owner = "all" if all_users and user.role == "admin" else None
+    views, _ = jobs_service.list_jobs(
+        session, user, statuses=statuses, types=types, limit=limit, owner=owner
+    )
+    return summarise(session, views)
 
 
 def get_job(session: Session, user: User, job_id: int) -> JobSummary:
-    job = session.get(Job, job_id)
-    if job is None or (job.user_id != user.id and user.role != "admin"):
-        raise NotFound(f"job {job_id}: no such job")
-    view = JobView(job, counts_for(session, [job_id]).get(job_id, {}))
-    return summarise(session, [view])[0]
+    return summarise(session, [jobs_service.get_job(session, user, job_id)])[0]
 
 
 def elements(
     session: Session, user: User, job_id: int, *, limit: int = 200, offset: int = 0
 ) -> tuple[list[Element], int]:
-    get_job(session, user, job_id)
-    total = session.scalar(select(func.count()).where(Element.job_id == job_id)) or 0
-    rows = session.scalars(
-        select(Element)
-        .where(Element.job_id == job_id)
-        .order_by(Element.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), total
+    return jobs_service.list_elements(session, user, job_id, limit=limit, offset=offset)
 
 
 def attempts(
