@@ -43,7 +43,10 @@ from haul.services.job_types import type_name
 from haul.services.reports import Heartbeat, Result
 from haul.store.clock import as_utc, utcnow
 from haul.store.database import Database
+from haul.store.element_rows import ELEMENTS, load_rows
 from haul.store.tables import Element, Job, Site, User
+
+_COLUMNS = (ELEMENTS.c.type, ELEMENTS.c.started)
 
 log = logging.getLogger("haul.metrics")
 
@@ -267,9 +270,17 @@ def heartbeats(
 
 
 def results(
-    request: Request, session: Session, worker: User, sent: list[Result], answers: Any
+    request: Request,
+    session: Session,
+    worker: User,
+    sent: list[Result],
+    answers: Any,
+    facts: dict[tuple[int, int], Any] | None = None,
 ) -> None:
-    """``answers``: a JobStatus for one result, or the bulk route's list of dicts."""
+    """``answers``: a JobStatus for one result, or the bulk route's list of dicts.
+
+    ``facts``: element rows the service already read (type, started), if any.
+    """
     if isinstance(answers, list):
         outcomes = [a.get("status") if a.get("code") == 200 else None for a in answers]
     else:
@@ -278,7 +289,7 @@ def results(
     m = _metrics(request)
     if m is not None:
         try:
-            _count_results(session, m, accepted)
+            _count_results(session, m, accepted, facts)
         except Exception:  # metrics must never fail a worker's report
             log.exception("counting results failed")
     progress = [workers_seen.Progress(r.job_id, r.element_id, r.bytes) for r, _ in accepted]
@@ -291,23 +302,24 @@ def results(
         )
 
 
-def _count_results(session: Session, m: Metrics, accepted: list[tuple[Result, str]]) -> None:
+def _count_results(
+    session: Session,
+    m: Metrics,
+    accepted: list[tuple[Result, str]],
+    facts: dict[tuple[int, int], Any] | None,
+) -> None:
     """Counts a batch with a few plain-row queries: bulk results can hold thousands."""
     now = utcnow()
     name_of = _namer(session)
-    e = Element.__table__
     by_job: dict[int, list[int]] = {}
     for r, _ in accepted:
         by_job.setdefault(r.job_id, []).append(r.element_id)
-    rows: dict[tuple[int, int], Any] = {}
-    for job_id, ids in by_job.items():
-        for i in range(0, len(ids), 900):
-            for row in session.execute(
-                select(e.c.job_id, e.c.id, e.c.type, e.c.started).where(
-                    e.c.job_id == job_id, e.c.id.in_(ids[i : i + 900])
-                )
-            ):
-                rows[(row.job_id, row.id)] = row
+    rows = (
+        facts
+        if facts is not None
+        else load_rows(session, [(r.job_id, r.element_id) for r, _ in accepted], _COLUMNS)
+    )
+    finished: dict[tuple[str, str], int] = {}
     jobs = {
         j.id: j
         for j in session.execute(
@@ -323,7 +335,7 @@ def _count_results(session: Session, m: Metrics, accepted: list[tuple[Result, st
             continue
         kind = name_of(row.type)
         label = "RETRY" if outcome == JobStatus.NEW.name else outcome
-        m.finished.labels(kind, label).inc()
+        finished[(kind, label)] = finished.get((kind, label), 0) + 1
         started = as_utc(row.started)
         if started is not None:
             m.duration.labels(kind, label).observe(max((now - started).total_seconds(), 0.0))
@@ -340,5 +352,7 @@ def _count_results(session: Session, m: Metrics, accepted: list[tuple[Result, st
                 names.get(job.dst_siteid, str(job.dst_siteid)),
             )
             copied[pair] = copied.get(pair, 0) + r.bytes
+    for (kind, label), n in finished.items():
+        m.finished.labels(kind, label).inc(n)
     for (src, dst), n in copied.items():
         m.bytes.labels(src, dst).inc(n)

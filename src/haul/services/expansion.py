@@ -13,6 +13,7 @@ from haul.services.listings import iter_entries
 from haul.store.tables import Element, Job
 
 BATCH = 5000
+_ELEMENTS = Element.__table__  # Core inserts: no ORM bookkeeping per planned row
 
 
 def expand(session: Session, job: Job, list_element: Element, attempt: int) -> int:
@@ -27,10 +28,7 @@ def expand(session: Session, job: Job, list_element: Element, attempt: int) -> i
     if job_type not in (JobType.COPY, JobType.REMOVE, JobType.RENAME):
         return 0
     planner = Planner(job_type, job.src_filepath or "", job.dst_filepath)
-    pairs = (
-        (e.directory, {"name": e.name, "is_dir": e.is_dir, "size": e.size})
-        for e in iter_entries(session, job.id, list_element.id, attempt)
-    )
+    pairs = ((e.directory, e) for e in iter_entries(session, job.id, list_element.id, attempt))
     next_id = list_element.id + 1
     rows: list[dict[str, Any]] = []
     n = 0
@@ -53,9 +51,9 @@ def expand(session: Session, job: Job, list_element: Element, attempt: int) -> i
         next_id += 1
         n += 1
         if len(rows) >= BATCH:
-            session.execute(insert(Element), rows)
+            session.execute(insert(_ELEMENTS), rows)
             rows = []
     if rows:
-        session.execute(insert(Element), rows)
+        session.execute(insert(_ELEMENTS), rows)
     job.expanded = True
     return n

@@ -17,6 +17,8 @@ from haul.services.errors import BadRequest
 from haul.store.tables import ListingEntry
 
 BATCH = 5000
+# Plain rows rather than ORM objects: a listing can hold a million entries.
+_ENTRIES = ListingEntry.__table__
 MAX_ENTRIES = 2_000_000
 
 
@@ -74,29 +76,30 @@ def store_listing(
         if seq > MAX_ENTRIES:
             raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
         if len(rows) >= BATCH:
-            session.execute(insert(ListingEntry), rows)
+            session.execute(insert(_ENTRIES), rows)
             rows = []
     if rows:
-        session.execute(insert(ListingEntry), rows)
+        session.execute(insert(_ENTRIES), rows)
     return seq
 
 
 def iter_entries(
     session: Session, job_id: int, element_id: int, attempt: int
-) -> Iterable[ListingEntry]:
+) -> Iterable[Any]:
     """Entries in the order reported, streamed in batches (bounded memory)."""
     last = -1
+    c = _ENTRIES.c
     while True:
         batch = list(
-            session.scalars(
-                select(ListingEntry)
+            session.execute(
+                select(c.seq, c.directory, c.name, c.is_dir, c.size, c.mtime)
                 .where(
-                    ListingEntry.job_id == job_id,
-                    ListingEntry.element_id == element_id,
-                    ListingEntry.attempt == attempt,
-                    ListingEntry.seq > last,
+                    c.job_id == job_id,
+                    c.element_id == element_id,
+                    c.attempt == attempt,
+                    c.seq > last,
                 )
-                .order_by(ListingEntry.seq)
+                .order_by(c.seq)
                 .limit(BATCH)
             )
         )

@@ -8,11 +8,12 @@ worker that was presumed dead harmless when it comes back.
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
@@ -24,10 +25,29 @@ from haul.services.expansion import expand
 from haul.services.listings import store_listing
 from haul.services.recover import record_check
 from haul.store.clock import utcnow
-from haul.store.element_rows import keyed_update, load_rows
+from haul.store.element_rows import CHUNK, ELEMENTS, keyed_update, load_rows
 from haul.store.tables import Attempt, Element, Job
 
 LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+_E = Element.__table__.c
+# What judging a result reads: everything but the progress JSON and lease bookkeeping.
+RESULT_COLUMNS = (
+    _E.status,
+    _E.lease_token,
+    _E.type,
+    _E.attempts,
+    _E.attempt_seq,
+    _E.max_tries,
+    _E.command,
+    _E.not_before,
+    _E.mode,
+    _E.started,
+    _E.checksum,
+    _E.size,
+    _E.src_filepath,
+    _E.dst_filepath,
+)
+BEAT_COLUMNS = (_E.status, _E.lease_token, _E.command)
 
 
 @dataclass
@@ -94,7 +114,7 @@ def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]
 
 def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
     """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
-    rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats])
+    rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats], BEAT_COLUMNS)
     cancelled = set(
         session.scalars(
             select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
@@ -205,20 +225,29 @@ _BEAT_UPDATE = keyed_update(
 )
 
 
-def record_results(session: Session, results: list[Result], policy: Policy) -> list[dict[str, Any]]:
+def record_results(
+    session: Session,
+    results: list[Result],
+    policy: Policy,
+    facts: dict[tuple[int, int], Any] | None = None,
+) -> list[dict[str, Any]]:
     """Many results in one transaction; each item succeeds or fails on its own.
 
     A refused item has changed nothing (every check runs before any write), so
     no savepoints are needed. Rows are read and written with batched Core
     statements, and job bookkeeping runs once per job, not per item: this is
-    the server's hottest path.
+    the server's hottest path. ``facts``, when given, receives the rows that
+    were read (type, start time), so metrics need not read them again.
     """
     out: list[dict[str, Any]] = []
-    rows = load_rows(session, [(r.job_id, r.element_id) for r in results])
+    rows = load_rows(session, [(r.job_id, r.element_id) for r in results], RESULT_COLUMNS)
+    if facts is not None:
+        facts.update(rows)
     job_ids = {jid for jid, _ in rows}
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
     attempts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
+    plain: dict[tuple[int, int], list[int]] = defaultdict(list)  # (job, status) -> ids
     lists: list[tuple[Result, Any, int]] = []
     touched: dict[int, Job] = {}
     now = utcnow()
@@ -243,7 +272,10 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
             continue
         seen.add(key)
         attempts.append(attempt)
-        updates.append(upd)
+        if _is_plain(row, upd):
+            plain[(r.job_id, upd["v_status"])].append(r.element_id)
+        else:
+            updates.append(upd)
         touched[job.id] = job
         if status == JobStatus.DONE and row.type == JobType.LIST:
             lists.append((r, row, attempt["attempt"]))
@@ -254,6 +286,14 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
         )
     if updates:
         session.execute(_RESULT_UPDATE, updates, execution_options={"synchronize_session": False})
+    for (job_id, status_value), ids in plain.items():
+        for start in range(0, len(ids), CHUNK):
+            session.execute(
+                update(ELEMENTS)
+                .where(_E.job_id == job_id, _E.id.in_(ids[start : start + CHUNK]))
+                .values(_plain_values(status_value, now))
+            )
+    if attempts:
         session.execute(insert(Attempt.__table__), attempts)
     for r, row, number in lists:
         store_listing(session, r.job_id, r.element_id, number, r.listing)
@@ -262,6 +302,33 @@ def record_results(session: Session, results: list[Result], policy: Policy) -> l
     for job in touched.values():
         after_element_change(session, job)
     return out
+
+
+def _is_plain(row: Any, upd: dict[str, Any]) -> bool:
+    """An outcome that changes nothing but status, counters and lease (most of them).
+
+    Those are written with one ``UPDATE ... WHERE id IN (...)`` per job and
+    status rather than one parameter set per element.
+    """
+    return (
+        upd["v_checksum"] == row.checksum
+        and upd["v_size"] == row.size
+        and upd["v_not_before"] == row.not_before
+        and upd["v_mode"] == row.mode
+        and upd["v_attempts"] == row.attempts + 1
+        and upd["v_seq"] == row.attempt_seq + 1
+    )
+
+
+def _plain_values(status: int, now: datetime) -> dict[str, Any]:
+    return {
+        "status": status,
+        "attempts": _E.attempts + 1,
+        "attempt_seq": _E.attempt_seq + 1,
+        "lease_token": None,
+        "lease_expires": None,
+        "timestamp": now,
+    }
 
 
 def _custom_outcome(job: Job, status: JobStatus, attempt: dict[str, Any], r: Result) -> None:

@@ -7,6 +7,7 @@ cost per element to a few microseconds, where ORM objects cost far more.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Update, bindparam, select, update
@@ -27,8 +28,16 @@ def keyed_update(**values: Any) -> Update:
     )
 
 
-def load_rows(session: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, int], Any]:
-    """The rows of these elements, in a few queries per job."""
+def load_rows(
+    session: Session, keys: list[tuple[int, int]], columns: Sequence[Any] | None = None
+) -> dict[tuple[int, int], Any]:
+    """The rows of these elements (all columns, or ``columns`` plus the key), a few
+    queries per job."""
+    wanted = (
+        [ELEMENTS.c.job_id, ELEMENTS.c.id, *[c for c in columns if c.key not in ("job_id", "id")]]
+        if columns is not None
+        else [ELEMENTS]
+    )
     by_job: dict[int, list[int]] = {}
     for job_id, element_id in keys:
         by_job.setdefault(job_id, []).append(element_id)
@@ -36,7 +45,7 @@ def load_rows(session: Session, keys: list[tuple[int, int]]) -> dict[tuple[int, 
     for job_id, ids in by_job.items():
         for start in range(0, len(ids), CHUNK):
             for row in session.execute(
-                select(ELEMENTS).where(
+                select(*wanted).where(
                     ELEMENTS.c.job_id == job_id, ELEMENTS.c.id.in_(ids[start : start + CHUNK])
                 )
             ):

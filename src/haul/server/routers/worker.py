@@ -212,6 +212,7 @@ def report_many(
     body: list[BulkResult], request: Request, worker: WorkerUser, session: WriteSession
 ) -> JSONResponse:
     results = [_result(b.jobid, b.elementid, b) for b in body]
-    answers = reports.record_results(session, results, _policy(request))
-    observe.results(request, session, worker, results, answers)
+    facts: dict[tuple[int, int], Any] = {}
+    answers = reports.record_results(session, results, _policy(request), facts)
+    observe.results(request, session, worker, results, answers, facts)
     return JSONResponse(answers)
