@@ -80,9 +80,18 @@ class Planner:
             yield PlannedElement(JobType.RENAME, self.src, self.dst, 0)
             return
         base = posixpath.basename(self.src)
+        # Listings come grouped by directory: work out each directory's
+        # relative path and the element paths' prefixes once, not per entry.
+        last_dir: str | None = None
+        rel_dir: str | None = None
+        src_dir = dst_dir = ""
         for directory, entry in pairs:
             name, is_dir, size = _fields(entry)
-            rel_dir = _rel(self.src, directory)
+            if directory != last_dir:
+                last_dir, rel_dir = directory, _rel(self.src, directory)
+                if rel_dir is not None:
+                    src_dir = _join(self.src, rel_dir)
+                    dst_dir = _join(self.dst, rel_dir) if self.dst is not None else ""
             if rel_dir is None:
                 # The file case: the listing is keyed by the parent directory.
                 if (
@@ -92,27 +101,31 @@ class Planner:
                     and self.root_is_file is not False
                 ):
                     self.root_is_file = True
-                    yield from self._file(self.src, self.dst, size)
+                    planned = self._file(self.src, self.dst, size)
+                    if planned is not None:
+                        yield planned
                 continue
             self.root_is_file = False
             self.dirs[rel_dir] = self.dirs.get(rel_dir, 0) + 1
-            rel = _join(rel_dir, name)
             if is_dir:
-                self.dirs.setdefault(rel, 0)
+                self.dirs.setdefault(_join(rel_dir, name), 0)
                 continue
-            dst = _join(self.dst, rel) if self.dst is not None else None
-            yield from self._file(_join(self.src, rel), dst, size)
+            dst = _join(dst_dir, name) if self.dst is not None else None
+            planned = self._file(_join(src_dir, name), dst, size)
+            if planned is not None:
+                yield planned
         if self.root_is_file:
             return
         self.dirs.setdefault("", 0)
         yield from self._directories()
 
-    def _file(self, src: str, dst: str | None, size: int) -> Iterator[PlannedElement]:
+    def _file(self, src: str, dst: str | None, size: int) -> PlannedElement | None:
         self.count += 1
         if self.job_type == JobType.COPY:
-            yield PlannedElement(JobType.COPY, src, dst, size)
-        elif self.job_type == JobType.REMOVE:
-            yield PlannedElement(JobType.REMOVE, src, None, size)
+            return PlannedElement(JobType.COPY, src, dst, size)
+        if self.job_type == JobType.REMOVE:
+            return PlannedElement(JobType.REMOVE, src, None, size)
+        return None
 
     def _directories(self) -> Iterator[PlannedElement]:
         if self.job_type == JobType.COPY:

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
 from haul.domain.expansion import Planner
 from haul.services.listings import iter_entries
+from haul.store.bulk import insert_rows
+from haul.store.clock import utcnow
 from haul.store.tables import Element, Job
 
 BATCH = 5000
-_ELEMENTS = Element.__table__  # Core inserts: no ORM bookkeeping per planned row
+_ELEMENTS = Element.__table__
+_COLUMNS = (
+    "job_id",
+    "id",
+    "user_id",
+    "type",
+    "status",
+    "priority",
+    "src_filepath",
+    "dst_filepath",
+    "size",
+    "max_tries",
+    "stage",
+    "attempts",
+    "attempt_seq",
+    "timestamp",
+)
 
 
 def expand(session: Session, job: Job, list_element: Element, attempt: int) -> int:
@@ -30,30 +47,35 @@ def expand(session: Session, job: Job, list_element: Element, attempt: int) -> i
     planner = Planner(job_type, job.src_filepath or "", job.dst_filepath)
     pairs = ((e.directory, e) for e in iter_entries(session, job.id, list_element.id, attempt))
     next_id = list_element.id + 1
-    rows: list[dict[str, Any]] = []
+    # Per-job values, read once: ORM attribute access per planned row adds up.
+    job_id, user_id, priority, max_tries = job.id, job.user_id, job.priority, job.max_tries
+    new, now = int(JobStatus.NEW), utcnow()
+    rows: list[tuple[Any, ...]] = []
     n = 0
     for plan in planner.plan(pairs):
         rows.append(
-            {
-                "job_id": job.id,
-                "id": next_id,
-                "user_id": job.user_id,
-                "type": int(plan.type),
-                "status": int(JobStatus.NEW),
-                "priority": job.priority,
-                "src_filepath": plan.src_filepath,
-                "dst_filepath": plan.dst_filepath,
-                "size": plan.size,
-                "max_tries": job.max_tries,
-                "stage": plan.stage,
-            }
+            (
+                job_id,
+                next_id,
+                user_id,
+                int(plan.type),
+                new,
+                priority,
+                plan.src_filepath,
+                plan.dst_filepath,
+                plan.size,
+                max_tries,
+                plan.stage,
+                0,
+                0,
+                now,
+            )
         )
         next_id += 1
         n += 1
         if len(rows) >= BATCH:
-            session.execute(insert(_ELEMENTS), rows)
+            insert_rows(session, _ELEMENTS, _COLUMNS, rows)
             rows = []
-    if rows:
-        session.execute(insert(_ELEMENTS), rows)
+    insert_rows(session, _ELEMENTS, _COLUMNS, rows)
     job.expanded = True
     return n

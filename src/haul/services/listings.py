@@ -10,10 +10,11 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.services.errors import BadRequest
+from haul.store.bulk import insert_rows
 from haul.store.tables import ListingEntry
 
 BATCH = 5000
@@ -53,33 +54,45 @@ def _mtime(value: Any) -> float | None:
     return None
 
 
+_ENTRY_COLUMNS = (
+    "job_id",
+    "element_id",
+    "attempt",
+    "seq",
+    "directory",
+    "name",
+    "is_dir",
+    "size",
+    "mtime",
+)
+
+
 def store_listing(
     session: Session, job_id: int, element_id: int, attempt: int, listing: Any
 ) -> int:
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     seq = 0
     for directory, entry in parse_listing(listing):
         rows.append(
-            {
-                "job_id": job_id,
-                "element_id": element_id,
-                "attempt": attempt,
-                "seq": seq,
-                "directory": directory,
-                "name": entry["name"],
-                "is_dir": bool(entry.get("is_dir", False)),
-                "size": int(entry.get("size", 0)),
-                "mtime": _mtime(entry.get("mtime")),
-            }
+            (
+                job_id,
+                element_id,
+                attempt,
+                seq,
+                directory,
+                entry["name"],
+                bool(entry.get("is_dir", False)),
+                int(entry.get("size", 0)),
+                _mtime(entry.get("mtime")),
+            )
         )
         seq += 1
         if seq > MAX_ENTRIES:
             raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
         if len(rows) >= BATCH:
-            session.execute(insert(_ENTRIES), rows)
+            insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
             rows = []
-    if rows:
-        session.execute(insert(_ENTRIES), rows)
+    insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
     return seq
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
@@ -24,6 +24,7 @@ from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
 from haul.services.listings import store_listing
 from haul.services.recover import record_check
+from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import CHUNK, ELEMENTS, keyed_update, load_rows
 from haul.store.tables import Attempt, Element, Job
@@ -48,6 +49,21 @@ RESULT_COLUMNS = (
     _E.dst_filepath,
 )
 BEAT_COLUMNS = (_E.status, _E.lease_token, _E.command)
+_ATTEMPTS = Attempt.__table__
+_ATTEMPT_COLUMNS = (
+    "job_id",
+    "element_id",
+    "attempt",
+    "status",
+    "returncode",
+    "host",
+    "log",
+    "error",
+    "bytes",
+    "checksum",
+    "started",
+    "ended",
+)
 
 
 @dataclass
@@ -293,8 +309,8 @@ def record_results(
                 .where(_E.job_id == job_id, _E.id.in_(ids[start : start + CHUNK]))
                 .values(_plain_values(status_value, now))
             )
-    if attempts:
-        session.execute(insert(Attempt.__table__), attempts)
+    rows_out = [tuple(a[c] for c in _ATTEMPT_COLUMNS) for a in attempts]
+    insert_rows(session, _ATTEMPTS, _ATTEMPT_COLUMNS, rows_out)
     for r, row, number in lists:
         store_listing(session, r.job_id, r.element_id, number, r.listing)
         if row.id == 0:

@@ -246,15 +246,19 @@ class DummyStorage(BaseStorage):
     # -- overlay ------------------------------------------------------------
 
     def _lookup(self, path: str) -> Entry | None:
+        """Reads without the lock: single dict/set probes are atomic in CPython, and
+        writers order their steps (``deleted`` is marked before ``files`` lets go) so
+        a reader sees the state before or after a change, never a removed file
+        coming back from the generated tree. Taking the lock here made sixteen
+        copy threads queue on it for every stat."""
         space = self._space
-        with space.lock:
-            written = space.files.get(path)
-            if written is not None:
-                return Entry(path, basename(path), False, written.size, written.mtime)
-            if path in space.dirs:
-                return Entry(path, basename(path), True, 0, _MTIME)
-            if path in space.deleted:
-                return None
+        written = space.files.get(path)
+        if written is not None:
+            return Entry(path, basename(path), False, written.size, written.mtime)
+        if path in space.dirs:
+            return Entry(path, basename(path), True, 0, _MTIME)
+        if path in space.deleted:
+            return None
         return self._generated(path)
 
     def _check_fail_path(self, path: str) -> None:
@@ -354,10 +358,10 @@ class DummyStorage(BaseStorage):
         with self._space.lock:
             if entry.is_dir and any(True for _ in self._scandir(entry.path)):
                 raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
+            if self._generated(entry.path) is not None:
+                self._space.deleted.add(entry.path)  # first: see _lookup
             self._space.files.pop(entry.path, None)
             self._space.dirs.discard(entry.path)
-            if self._generated(entry.path) is not None:
-                self._space.deleted.add(entry.path)
 
     def rename(self, src: str, dst: str) -> None:
         entry = self.stat(src)

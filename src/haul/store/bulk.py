@@ -1,0 +1,78 @@
+"""Bulk inserts that hand rows straight to the driver's ``executemany``.
+
+SQLAlchemy's ``session.execute(insert(table), list_of_dicts)`` compiles the
+parameters of every row in Python (key lookups, type processors, default
+callables), which costs more than SQLite's own insert. The queue's hottest
+writes (a listing's entries, the elements planned from it, an attempt row per
+result) are tens of thousands of rows of a handful of plain columns, so they
+go through here instead: the statement is compiled once per call, each
+column's bind processor is looked up once, and a value repeated row after
+row (a batch's timestamp) is processed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+
+def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Any]:
+    dialect = conn.dialect
+    out: list[Callable[[Any], Any] | None] = []
+    for name in columns:
+        col_type = table.c[name].type.dialect_impl(dialect)
+        out.append(col_type.bind_processor(dialect))
+    return out
+
+
+def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Processes a value once while the same object repeats (a batch-wide time)."""
+    last: list[Any] = [object(), None]
+
+    def run(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return run
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """INSERTs ``rows`` (tuples in ``columns`` order) with one driver executemany.
+
+    Column defaults are not applied: callers give every column they need.
+    """
+    conn = session.connection()
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    processors = [_memo(p) if p is not None else None for p in _processors(conn, table, columns)]
+    active = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def prepared(row: Sequence[Any]) -> Sequence[Any]:
+        if not active:
+            return row
+        values = list(row)
+        for i, process in active:
+            values[i] = process(values[i])
+        return tuple(values)
+
+    positional = compiled.positiontup
+    if positional is not None:
+        # Positional paramstyles (SQLite's qmark) follow the table's column
+        # order, not the order asked for.
+        order = [columns.index(name) for name in positional]
+        if order == list(range(len(columns))):
+            params: list[Any] = [tuple(values) for values in map(prepared, rows)]
+        else:
+            pick = itemgetter(*order)
+            params = [pick(values) for values in map(prepared, rows)]
+    else:
+        params = [dict(zip(columns, prepared(row), strict=True)) for row in rows]
+    if params:
+        conn.exec_driver_sql(compiled.string, params)
