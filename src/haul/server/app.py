@@ -29,6 +29,7 @@ from haul.server.routers import (
     worker,
 )
 from haul.server.secrets_box import SecretBox
+from haul.server.work_signal import WorkSignal
 from haul.services import load
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
@@ -90,6 +91,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.state.settings = settings
     app.state.db = db
     app.state.box = SecretBox.for_home(settings.home)
+    app.state.work_signal = WorkSignal()
     errors.install(app)
     app.include_router(root.router, tags=["root"])
     app.include_router(seed004.router, prefix=WORKQUEUE, tags=["jobs"])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from haul.config import Settings
 from haul.server.secrets_box import SecretBox
+from haul.server.work_signal import signal_if_work_added
 from haul.services.errors import Forbidden, Unauthorized
 from haul.services.users import authenticate
 from haul.store.database import Database
@@ -70,9 +71,12 @@ def read_session(db: Annotated[Database, Depends(database)]) -> Iterator[Session
         yield session
 
 
-def write_session(db: Annotated[Database, Depends(database)]) -> Iterator[Session]:
+def write_session(
+    request: Request, db: Annotated[Database, Depends(database)]
+) -> Iterator[Session]:
     with db.write() as session:
         yield session
+    signal_if_work_added(request)  # after the commit, so woken claims see the rows
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

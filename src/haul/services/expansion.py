@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,8 +34,18 @@ _COLUMNS = (
 )
 
 
-def expand(session: Session, job: Job, list_element: Element, attempt: int) -> int:
-    """Adds the job's per-file elements after its LIST; returns how many."""
+def expand(
+    session: Session,
+    job: Job,
+    list_element: Element,
+    attempt: int,
+    entries: Iterable[tuple[str, Any]] | None = None,
+) -> int:
+    """Adds the job's per-file elements after its LIST; returns how many.
+
+    ``entries``: the (directory, entry) pairs just stored, when the caller
+    still holds them; otherwise they are streamed back from the store.
+    """
     if job.expanded or job.type_name is not None:
         return 0
     if job.cancelled:
@@ -45,7 +56,11 @@ def expand(session: Session, job: Job, list_element: Element, attempt: int) -> i
     if job_type not in (JobType.COPY, JobType.REMOVE, JobType.RENAME):
         return 0
     planner = Planner(job_type, job.src_filepath or "", job.dst_filepath)
-    pairs = ((e.directory, e) for e in iter_entries(session, job.id, list_element.id, attempt))
+    pairs = (
+        entries
+        if entries is not None
+        else ((e.directory, e) for e in iter_entries(session, job.id, list_element.id, attempt))
+    )
     next_id = list_element.id + 1
     # Per-job values, read once: ORM attribute access per planned row adds up.
     job_id, user_id, priority, max_tries = job.id, job.user_id, job.priority, job.max_tries

@@ -22,7 +22,7 @@ from haul.domain.errors import ErrorCode, ErrorScope
 from haul.domain.logs import cap_log
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
-from haul.services.listings import store_listing
+from haul.services.listings import parse_listing, store_listing
 from haul.services.recover import record_check
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
@@ -93,6 +93,14 @@ class Result:
     size: int | None = None
     verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
     result: Any = None  # a custom job type's JSON result
+
+
+@dataclass
+class Recorded:
+    """What a batch of results left behind, for the route's bookkeeping."""
+
+    rows: dict[tuple[int, int], Any] = field(default_factory=dict)  # element rows read
+    made_work: bool = False  # claimable elements may now exist (expansion, retry, stage)
 
 
 @dataclass
@@ -245,20 +253,21 @@ def record_results(
     session: Session,
     results: list[Result],
     policy: Policy,
-    facts: dict[tuple[int, int], Any] | None = None,
+    recorded: Recorded | None = None,
 ) -> list[dict[str, Any]]:
     """Many results in one transaction; each item succeeds or fails on its own.
 
     A refused item has changed nothing (every check runs before any write), so
     no savepoints are needed. Rows are read and written with batched Core
     statements, and job bookkeeping runs once per job, not per item: this is
-    the server's hottest path. ``facts``, when given, receives the rows that
-    were read (type, start time), so metrics need not read them again.
+    the server's hottest path. ``recorded``, when given, receives the rows
+    that were read (so metrics need not read them again) and whether the
+    batch may have made claimable work.
     """
     out: list[dict[str, Any]] = []
     rows = load_rows(session, [(r.job_id, r.element_id) for r in results], RESULT_COLUMNS)
-    if facts is not None:
-        facts.update(rows)
+    recorded = recorded if recorded is not None else Recorded()
+    recorded.rows.update(rows)
     job_ids = {jid for jid, _ in rows}
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
     attempts: list[dict[str, Any]] = []
@@ -295,6 +304,8 @@ def record_results(
         touched[job.id] = job
         if status == JobStatus.DONE and row.type == JobType.LIST:
             lists.append((r, row, attempt["attempt"]))
+        if status == JobStatus.NEW or (status == JobStatus.DONE and row.type == JobType.LIST):
+            recorded.made_work = True
         if job.type_name is not None:
             _custom_outcome(job, status, attempt, r)
         out.append(
@@ -314,9 +325,12 @@ def record_results(
     for r, row, number in lists:
         store_listing(session, r.job_id, r.element_id, number, r.listing)
         if row.id == 0:
-            expand(session, jobs[r.job_id], row, number)
+            # The listing was checked as it was stored; plan from it in memory
+            # rather than read 100,000 rows back.
+            expand(session, jobs[r.job_id], row, number, parse_listing(r.listing))
     for job in touched.values():
-        after_element_change(session, job)
+        if after_element_change(session, job):
+            recorded.made_work = True
     return out
 
 
@@ -482,8 +496,10 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
 ACTIVE = [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]
 
 
-def after_element_change(session: Session, job: Job) -> None:
+def after_element_change(session: Session, job: Job) -> bool:
     """Advances the job's stage when the current one has drained; stamps its end.
+
+    Returns whether a later stage's elements became claimable.
 
     Runs after every batch of results, so the common case (the current stage
     still has work) is one indexed probe, not a scan of the job's elements.
@@ -495,14 +511,16 @@ def after_element_change(session: Session, job: Job) -> None:
     )
     if busy is not None:
         job.ended = None
-        return
+        return False
     later = session.scalar(
         select(func.min(Element.stage)).where(Element.job_id == job.id, Element.status.in_(ACTIVE))
     )
     if later is None:
         if job.ended is None:
             job.ended = utcnow()
-        return
+        return False
     job.ended = None
     if later > job.stage:
         job.stage = later
+        return True
+    return False

@@ -141,7 +141,9 @@ def _previous(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, i
 
 def _account(session: Session, worker_id: int, reports: list[Progress], now: datetime) -> int:
     """Appends the batch's byte delta since each element's last report; returns it."""
-    reports = [r for r in reports if r.transferred is not None]
+    # A count of 0 adds nothing whatever came before (a restart counts from 0),
+    # so only non-zero counts need their previous report looked up.
+    reports = [r for r in reports if r.transferred]
     if not reports:
         return 0
     previous = _previous(session, {(r.job_id, r.element_id) for r in reports})

@@ -87,8 +87,10 @@ class Worker:
                     # the server a full scheduling pass for a single lease.
                     time.sleep(0.01)
                     continue
+                body = self._claim_body(free)
+                asked = time.monotonic()
                 try:
-                    jobs = self.api.claim(self._claim_body(free))
+                    jobs = self.api.claim(body)
                 except ServerGone as exc:
                     log.warning("cannot claim: %s", exc)
                     jobs = []
@@ -98,8 +100,12 @@ class Worker:
                 if not jobs:
                     if self.cfg.once and not self._busy():
                         break
-                    self.stopping.wait(idle)
-                    idle = min(idle * 2, self.cfg.idle_max_seconds)
+                    # A long poll that ran its course already waited on the
+                    # server; ask again at once. Errors, and servers that answer
+                    # 404 without waiting, get a growing pause instead.
+                    if time.monotonic() - asked < body.get("wait", 0) / 2:
+                        self.stopping.wait(idle)
+                        idle = min(idle * 2, self.cfg.idle_max_seconds)
                     continue
                 idle = 0.2
                 for job in jobs:
@@ -135,8 +141,10 @@ class Worker:
             body["protocols"] = self.cfg.protocols
         if self.cfg.lease_seconds:
             body["lease_seconds"] = self.cfg.lease_seconds
-        if not self._busy() and not self.cfg.once:
-            body["wait"] = self.cfg.poll_seconds  # long-poll: idle workers react at once
+        if not self.cfg.once:
+            # Long-poll, busy or not: new work (a LIST's expansion, another
+            # user's job) reaches the worker the moment the server has it.
+            body["wait"] = self.cfg.poll_seconds
         return body
 
     def _start(self, run: Running) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from haul.server.deps import AdminUser, CurrentUser, ReadSession, WriteSession
 from haul.server.views import element_json, job_json
+from haul.server.work_signal import work_added
 from haul.services import control, recover
 from haul.services import jobs as job_service
 from haul.services.errors import NotFound
@@ -61,8 +62,13 @@ def finish_job(
 
 @router.post("/jobs/{job_id}/retry")
 def retry_job(
-    job_id: int, user: CurrentUser, session: WriteSession, body: RetryBody | None = None
+    request: Request,
+    job_id: int,
+    user: CurrentUser,
+    session: WriteSession,
+    body: RetryBody | None = None,
 ) -> dict[str, Any]:
+    work_added(request)
     return job_json(control.retry(session, user, job_id, (body or RetryBody()).new_params))
 
 
@@ -72,12 +78,18 @@ def pause_job(job_id: int, user: CurrentUser, session: WriteSession) -> dict[str
 
 
 @router.post("/jobs/{job_id}/resume")
-def resume_job(job_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+def resume_job(
+    request: Request, job_id: int, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    work_added(request)
     return job_json(control.resume(session, user, job_id))
 
 
 @router.post("/jobs/{job_id}/reactivate")
-def reactivate_job(job_id: int, user: AdminUser, session: WriteSession) -> dict[str, Any]:
+def reactivate_job(
+    request: Request, job_id: int, user: AdminUser, session: WriteSession
+) -> dict[str, Any]:
+    work_added(request)
     return job_json(control.reactivate(session, user, job_id))
 
 

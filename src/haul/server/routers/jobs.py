@@ -12,6 +12,7 @@ from haul.server import submission_schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.views import element_json, job_json, output_json
+from haul.server.work_signal import work_added
 from haul.services import custom_jobs, uploads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest, Forbidden, NotFound
@@ -80,6 +81,7 @@ def _submit(
     job_type = route_type if route_type is not None else body.type
     if job_type is None:
         raise BadRequest("type: field required (a built-in type or a custom type's name)")
+    work_added(request)  # nothing is signalled unless the submission commits
     if isinstance(job_type, str):
         return _submit_custom(user, session, body, job_type)
     if body.request is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, Any, Literal
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from haul.domain.enums import JobProtocol, parse_enum
 from haul.server import metrics as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
+from haul.server.work_signal import work_added
 from haul.services import claims, reports
 from haul.services.errors import BadRequest
 from haul.services.job_types import resolve_claim_types
@@ -161,7 +161,7 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         jobs = await run_in_threadpool(attempt)
         if jobs or time.monotonic() >= deadline or await request.is_disconnected():
             break
-        await asyncio.sleep(CLAIM_POLL_SECONDS)
+        await request.app.state.work_signal.wait(CLAIM_POLL_SECONDS)
     if not jobs:
         return JSONResponse({"detail": "No work to be done."}, status_code=404)
     return JSONResponse(jobs)  # plain JSON: skips a slow generic encoding pass
@@ -194,6 +194,7 @@ def report(
     result = _result(job_id, element_id, body)
     status = reports.record_result(session, result, _policy(request))
     observe.results(request, session, worker, [result], status)
+    work_added(request)  # one result: not worth telling apart what it made
     return {"jobid": job_id, "elementid": element_id, "status": status.name}
 
 
@@ -212,7 +213,9 @@ def report_many(
     body: list[BulkResult], request: Request, worker: WorkerUser, session: WriteSession
 ) -> JSONResponse:
     results = [_result(b.jobid, b.elementid, b) for b in body]
-    facts: dict[tuple[int, int], Any] = {}
-    answers = reports.record_results(session, results, _policy(request), facts)
-    observe.results(request, session, worker, results, answers, facts)
+    recorded = reports.Recorded()
+    answers = reports.record_results(session, results, _policy(request), recorded)
+    observe.results(request, session, worker, results, answers, recorded.rows)
+    if recorded.made_work:
+        work_added(request)
     return JSONResponse(answers)

@@ -1,0 +1,98 @@
+"""store.bulk.insert_rows writes exactly what an ORM insert would, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from haul.domain.enums import JobType
+from haul.store.bulk import insert_rows
+from haul.store.clock import as_utc
+from haul.store.database import Database
+from haul.store.migrate import upgrade
+from haul.store.tables import Attempt, Element, Job, ListingEntry, User
+from tests.conftest import PG_URL, missing
+from tests.harness import postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database.connect(f"sqlite+pysqlite:///{tmp_path}/bulk.db")
+        upgrade(database)
+        yield database
+        database.dispose()
+        return
+    if not PG_URL:
+        missing("PostgreSQL (HAUL_TEST_POSTGRES_URL)")
+    with postgres_database(PG_URL) as url:  # type: ignore[arg-type]
+        database = Database.connect(url)
+        upgrade(database)
+        yield database
+        database.dispose()
+
+
+def _job_with_elements(db: Database, n: int) -> int:
+    """The parent rows the foreign keys ask for: a user, a job, elements 0..n-1."""
+    with db.write() as session:
+        user = User(email="bulk@example.org", name="bulk")
+        session.add(user)
+        session.flush()
+        job = Job(
+            user_id=user.id, type=int(JobType.COPY), protocol=0, log_uid="bulk", extra_opts={}
+        )
+        session.add(job)
+        session.flush()
+        session.add_all(
+            Element(job_id=job.id, id=i, user_id=user.id, type=int(JobType.COPY))
+            for i in range(n)
+        )
+        return job.id
+
+
+def test_rows_land_with_json_datetimes_and_nulls_in_any_column_order(db: Database) -> None:
+    started = datetime(2026, 11, 22, 10, 0, 0, 123456, tzinfo=UTC)
+    ended = started + timedelta(seconds=3)
+    # Columns deliberately not in the table's order; `ended` repeats one object.
+    columns = ("log", "ended", "element_id", "job_id", "attempt", "status", "returncode",
+               "host", "error", "bytes", "checksum", "started")
+    error = {"code": "NOT_FOUND", "scope": "SOURCE", "retryable": False, "message": "gone"}
+    j = _job_with_elements(db, 3)
+    rows = [
+        ("copied", ended, 1, j, 1, 3, 0, "w1", None, 0, "adler32:00000001", started),
+        ("failed: ünïcode 'quotes'", ended, 2, j, 1, 4, 1, "w1", error, None, None, None),
+    ]
+    with db.write() as session:
+        insert_rows(session, Attempt.__table__, columns, rows)
+        insert_rows(session, Attempt.__table__, columns, [])  # nothing to do, no error
+    with db.read() as session:
+        got = session.scalars(select(Attempt).order_by(Attempt.element_id)).all()
+        assert [(a.job_id, a.element_id, a.attempt, a.status, a.returncode) for a in got] == [
+            (j, 1, 1, 3, 0),
+            (j, 2, 1, 4, 1),
+        ]
+        assert got[0].log == "copied" and got[1].log == "failed: ünïcode 'quotes'"
+        assert got[0].error is None and got[1].error == error
+        assert got[0].checksum == "adler32:00000001" and got[1].bytes is None
+        assert as_utc(got[0].started) == started and got[1].started is None
+        assert as_utc(got[0].ended) == ended and as_utc(got[1].ended) == ended
+
+
+def test_many_rows_in_one_call(db: Database) -> None:
+    columns = ("job_id", "element_id", "attempt", "seq", "directory", "name", "is_dir", "size",
+               "mtime")
+    j = _job_with_elements(db, 1)
+    rows = [(j, 0, 1, i, "/d", f"f{i}", i % 2 == 0, i, None) for i in range(3000)]
+    with db.write() as session:
+        insert_rows(session, ListingEntry.__table__, columns, rows)
+    with db.read() as session:
+        got = session.execute(
+            select(ListingEntry.seq, ListingEntry.is_dir, ListingEntry.size).order_by(
+                ListingEntry.seq
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [(i, i % 2 == 0, i) for i in range(3000)]
