@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import posixpath
 import socket
@@ -60,10 +61,16 @@ def pick_endpoint(site: dict[str, Any], protocol: str | None) -> str:
         raise TransferError(ErrorCode.INVALID, f"site {site.get('site_name')}: has no endpoints")
     if protocol:
         for url in endpoints:
-            scheme = urlsplit(url).scheme.lower()
-            if SCHEME_PROTOCOLS.get(scheme) == JobProtocol[protocol]:
+            if SCHEME_PROTOCOLS.get(_url_parts(url)[0]) == JobProtocol[protocol]:
                 return url
     return endpoints[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _url_parts(url: str) -> tuple[str, str]:
+    """An endpoint's scheme and path prefix; the same few URLs come with every element."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.path or "/"
 
 
 class StorageCache:
@@ -86,7 +93,7 @@ class StorageCache:
         return m
 
     def get(self, url: str, credential: dict[str, Any] | None) -> Storage:
-        key = (url, json.dumps(credential or {}, sort_keys=True))
+        key = (url, json.dumps(credential, sort_keys=True) if credential else "")
         m = self._map()
         storage = m.get(key)
         if storage is None:
@@ -127,10 +134,10 @@ class Executor:
         if not site:
             raise TransferError(ErrorCode.INVALID, f"lease has no {which} site", scope=scope)
         url = pick_endpoint(site, run.job.get("protocol"))
-        prefix = urlsplit(url).path or "/"
+        scheme, prefix = _url_parts(url)
         resolved = resolve_path(prefix, site.get("def_path") or "/", path)
         if (
-            urlsplit(url).scheme.lower() == "file"
+            scheme == "file"
             and self.file_roots
             and not under_root(resolved, self.file_roots)
         ):
@@ -139,7 +146,7 @@ class Executor:
                 f"{resolved}: outside this worker's --file-root directories",
                 scope=scope,
             )
-        if urlsplit(url).scheme.lower() == "upload":
+        if scheme == "upload":
             if self.fetch_upload is None:
                 raise TransferError(
                     ErrorCode.UNSUPPORTED, "this worker cannot read uploads", scope=scope
