@@ -1,4 +1,9 @@
-"""Request dependencies: the store, the caller, and role checks."""
+"""Request dependencies: the store, the caller, and role checks.
+
+Dependencies that only read app state or check a role are ``async``: FastAPI
+runs every sync dependency on a thread-pool hop of its own, and on the worker
+routes those hops cost more than the checks themselves.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +22,15 @@ from haul.store.database import Database
 from haul.store.tables import User
 
 
-def database(request: Request) -> Database:
+async def database(request: Request) -> Database:
     return request.app.state.db
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def secret_box(request: Request) -> SecretBox:
+async def secret_box(request: Request) -> SecretBox:
     return request.app.state.box
 
 
@@ -54,13 +59,13 @@ def current_user(
     return user
 
 
-def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if user.role != "admin":
         raise Forbidden("this needs the admin role")
     return user
 
 
-def worker_user(user: Annotated[User, Depends(current_user)]) -> User:
+async def worker_user(user: Annotated[User, Depends(current_user)]) -> User:
     if user.role not in ("worker", "admin"):
         raise Forbidden("this needs the worker role")
     return user

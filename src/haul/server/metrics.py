@@ -286,6 +286,8 @@ def results(
     else:
         outcomes = [JobStatus(answers).name]
     accepted = [(r, o) for r, o in zip(sent, outcomes, strict=False) if o is not None]
+    if not accepted:
+        return
     m = _metrics(request)
     if m is not None:
         try:
@@ -320,6 +322,7 @@ def _count_results(
         else load_rows(session, [(r.job_id, r.element_id) for r, _ in accepted], _COLUMNS)
     )
     finished: dict[tuple[str, str], int] = {}
+    durations: dict[tuple[str, str], Any] = {}  # labelled children, looked up once a batch
     jobs = {
         j.id: j
         for j in session.execute(
@@ -338,7 +341,10 @@ def _count_results(
         finished[(kind, label)] = finished.get((kind, label), 0) + 1
         started = as_utc(row.started)
         if started is not None:
-            m.duration.labels(kind, label).observe(max((now - started).total_seconds(), 0.0))
+            child = durations.get((kind, label))
+            if child is None:
+                child = durations[(kind, label)] = m.duration.labels(kind, label)
+            child.observe(max((now - started).total_seconds(), 0.0))
         if r.returncode != 0:
             err = r.error or {}
             m.errors.labels(

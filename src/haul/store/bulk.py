@@ -12,7 +12,7 @@ row (a batch's timestamp) is processed once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -30,6 +30,19 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
     return out
 
 
+_COMPILED: dict[tuple[str, str, tuple[str, ...]], tuple[Any, list[Any]]] = {}
+
+
+def _compiled(conn: Connection, table: Table, columns: tuple[str, ...]) -> tuple[Any, list[Any]]:
+    """The INSERT and its processors, compiled once per dialect, table and columns."""
+    key = (conn.dialect.name, table.name, columns)
+    found = _COMPILED.get(key)
+    if found is None:
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+        found = _COMPILED[key] = (compiled, _processors(conn, table, columns))
+    return found
+
+
 def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Processes a value once while the same object repeats (a batch-wide time)."""
     last: list[Any] = [object(), None]
@@ -43,15 +56,17 @@ def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def insert_rows(
-    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """INSERTs ``rows`` (tuples in ``columns`` order) with one driver executemany.
 
     Column defaults are not applied: callers give every column they need.
     """
+    if not rows:
+        return
     conn = session.connection()
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-    processors = [_memo(p) if p is not None else None for p in _processors(conn, table, columns)]
+    compiled, raw_processors = _compiled(conn, table, tuple(columns))
+    processors = [_memo(p) if p is not None else None for p in raw_processors]
     active = [(i, p) for i, p in enumerate(processors) if p is not None]
 
     def prepared(row: Sequence[Any]) -> Sequence[Any]:
