@@ -30,6 +30,7 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
     return out
 
 
+_UNSET = object()
 _COMPILED: dict[tuple[str, str, tuple[str, ...]], tuple[Any, list[Any]]] = {}
 
 
@@ -44,11 +45,12 @@ def _compiled(conn: Connection, table: Table, columns: tuple[str, ...]) -> tuple
 
 
 def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Processes a value once while the same object repeats (a batch-wide time)."""
-    last: list[Any] = [object(), None]
+    """Processes a value once while it repeats from row to row (a batch-wide time,
+    the start time shared by the elements of one claim)."""
+    last: list[Any] = [_UNSET, None]
 
     def run(value: Any) -> Any:
-        if value is not last[0]:
+        if value is not last[0] and (value is None or last[0] is None or value != last[0]):
             last[0], last[1] = value, process(value)
         return last[1]
 
