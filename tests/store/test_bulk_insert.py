@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from haul.domain.enums import JobType
 from haul.store.bulk import insert_rows
 from haul.store.clock import as_utc
 from haul.store.database import Database
-from haul.store.migrate import upgrade
 from haul.store.tables import Attempt, Element, Job, ListingEntry, User
-from tests.conftest import PG_URL, missing
-from tests.harness import postgres_database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database.connect(f"sqlite+pysqlite:///{tmp_path}/bulk.db")
-        upgrade(database)
-        yield database
-        database.dispose()
-        return
-    if not PG_URL:
-        missing("PostgreSQL (HAUL_TEST_POSTGRES_URL)")
-    with postgres_database(PG_URL) as url:  # type: ignore[arg-type]
-        database = Database.connect(url)
-        upgrade(database)
-        yield database
-        database.dispose()
 
 
 def _job_with_elements(db: Database, n: int) -> int:
