@@ -143,8 +143,10 @@ class Worker:
             body["lease_seconds"] = self.cfg.lease_seconds
         if not self.cfg.once:
             # Long-poll, busy or not: new work (a LIST's expansion, another
-            # user's job) reaches the worker the moment the server has it.
-            body["wait"] = self.cfg.poll_seconds
+            # user's job) reaches the worker the moment the server has it. A
+            # busy worker waits at most a second, so SIGTERM is seen promptly.
+            idle = not self._busy()
+            body["wait"] = self.cfg.poll_seconds if idle else min(self.cfg.poll_seconds, 1.0)
         return body
 
     def _start(self, run: Running) -> None:
