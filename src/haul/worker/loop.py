@@ -14,12 +14,12 @@ import logging
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, WorkerAPI
@@ -55,7 +55,7 @@ class Worker:
         for name in handlers:
             if name not in cfg.types:
                 cfg.types = [*cfg.types, name]
-        self.pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="element")
+        self.pool: ElementThreads[Running] = ElementThreads(cfg.concurrency, self._execute)
         self.lock = threading.Lock()
         self.running: dict[tuple[int, int], Running] = {}
         self.queued = 0
@@ -112,7 +112,7 @@ class Worker:
                     for element in job.pop("elements"):
                         self._start(Running(job=job, element=element))
         finally:
-            self.pool.shutdown(wait=True)
+            self.pool.shutdown()
             self.executor.storages.close()
             self.stopping.set()
             self.results_ready.set()
@@ -152,7 +152,7 @@ class Worker:
     def _start(self, run: Running) -> None:
         with self.lock:
             self.running[run.key] = run
-        self.pool.submit(self._execute, run)
+        self.pool.submit(run)
 
     def _execute(self, run: Running) -> None:
         try:

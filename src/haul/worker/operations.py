@@ -28,13 +28,29 @@ from haul.worker.upload_source import UploadSource
 HOST = socket.gethostname()
 
 
+class CancelFlag:
+    """``set``/``is_set`` as on ``threading.Event``, without the Condition an Event
+    allocates: nothing waits on it, and a worker makes one per element."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 @dataclass
 class Running:
     """An element this worker holds: its lease, progress and cancel flag."""
 
     job: dict[str, Any]
     element: dict[str, Any]
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: CancelFlag = field(default_factory=CancelFlag)
     progress: Progress | None = None
     started: float | None = None  # monotonic time execution began; None while queued
     lines: list[str] = field(default_factory=list)
