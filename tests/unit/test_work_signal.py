@@ -5,8 +5,22 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from haul.server.work_signal import WorkSignal
+
+T = TypeVar("T")
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run on a thread of its own: another test file in this process
+    (Playwright's sync API) may keep an event loop running on the main thread."""
+    out: list[T] = []
+    thread = threading.Thread(target=lambda: out.append(asyncio.run(coro_fn())))
+    thread.start()
+    thread.join()
+    return out[0]
 
 
 def test_notify_from_another_thread_wakes_every_waiter_early() -> None:
@@ -24,7 +38,7 @@ def test_notify_from_another_thread_wakes_every_waiter_early() -> None:
         threading.Thread(target=signal.notify).start()
         return await asyncio.gather(*tasks)
 
-    woke = asyncio.run(scenario())
+    woke = _run(scenario)
     assert all(t < 5.0 for t in woke), woke
 
 
@@ -37,7 +51,7 @@ def test_wait_times_out_without_notify_and_notify_without_loop_is_harmless() -> 
         await signal.wait(0.05)
         return time.monotonic() - t
 
-    assert asyncio.run(scenario()) >= 0.04
+    assert _run(scenario) >= 0.04
     # A later notify re-arms: the next wait is not woken by the earlier one.
     signal.notify()
 
@@ -46,4 +60,4 @@ def test_wait_times_out_without_notify_and_notify_without_loop_is_harmless() -> 
         await signal.wait(0.05)
         return time.monotonic() - t
 
-    assert asyncio.run(again()) >= 0.04
+    assert _run(again) >= 0.04
