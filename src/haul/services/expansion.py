@@ -48,6 +48,14 @@ def expand(
     """
     if job.expanded or job.type_name is not None:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock and re-read the job: a cancel committed since this transaction
+        # read it would otherwise be missed, and the elements added here would
+        # stay NEW under a cancelled job forever. The control verbs take the
+        # same lock first, so whichever commits second sees the other's work.
+        session.refresh(job, with_for_update=True)
+        if job.expanded:
+            return 0
     if job.cancelled:
         # A job cancelled while its LIST ran takes on no new work.
         job.expanded = True
