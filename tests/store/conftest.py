@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,18 +14,36 @@ from tests.conftest import PG_URL, missing
 from tests.harness import postgres_database
 
 
+@contextmanager
+def _migrated(url: str) -> Iterator[Database]:
+    database = Database.connect(url)
+    upgrade(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def _fresh_postgres() -> Iterator[Database]:
+    if not PG_URL:
+        missing("PostgreSQL (HAUL_TEST_POSTGRES_URL)")
+    with postgres_database(PG_URL) as url, _migrated(url) as database:  # type: ignore[arg-type]
+        yield database
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
-        database = Database.connect(f"sqlite+pysqlite:///{tmp_path}/bulk.db")
-        upgrade(database)
-        yield database
-        database.dispose()
+        with _migrated(f"sqlite+pysqlite:///{tmp_path}/store.db") as database:
+            yield database
         return
-    if not PG_URL:
-        missing("PostgreSQL (HAUL_TEST_POSTGRES_URL)")
-    with postgres_database(PG_URL) as url:  # type: ignore[arg-type]
-        database = Database.connect(url)
-        upgrade(database)
+    with _fresh_postgres() as database:
         yield database
-        database.dispose()
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    """PostgreSQL only, for what cannot happen on SQLite (one writer at a time)."""
+    with _fresh_postgres() as database:
+        yield database

@@ -9,36 +9,17 @@ is over), and the job would never end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import func, select
 
 from haul.domain.enums import JobStatus, JobType
 from haul.services import control
 from haul.services.expansion import expand
 from haul.store.database import Database
-from haul.store.migrate import upgrade
 from haul.store.tables import Element, Job, User
-from tests.conftest import PG_URL, missing
-from tests.harness import postgres_database
 
 
-@pytest.fixture
-def pg() -> Iterator[Database]:
-    """PostgreSQL only: SQLite runs one write transaction at a time, so there
-    the race cannot happen."""
-    if not PG_URL:
-        missing("PostgreSQL (HAUL_TEST_POSTGRES_URL)")
-    with postgres_database(PG_URL) as url:  # type: ignore[arg-type]
-        database = Database.connect(url)
-        upgrade(database)
-        yield database
-        database.dispose()
-
-
-def test_expansion_after_a_concurrent_cancel_adds_nothing(pg: Database) -> None:
-    db = pg
+def test_expansion_after_a_concurrent_cancel_adds_nothing(pg_db: Database) -> None:
+    db = pg_db
     with db.write() as session:
         user = User(email="race@example.org", name="race")
         session.add(user)
