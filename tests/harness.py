@@ -15,13 +15,32 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
+
+
+def until(
+    probe: Callable[[], T | None],
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.1,
+) -> T:
+    """Polls ``probe`` until it answers something truthy; fails the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 HAUL = [sys.executable, "-m", "haul"]
 

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 import haul.client as haul
-from tests.client.live import SLOW_SOURCE, Live, live_haul, until
-from tests.harness import HAUL, User
+from tests.client.live import SLOW_SOURCE, Live, live_haul
+from tests.harness import HAUL, User, until
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

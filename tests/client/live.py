@@ -12,17 +12,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from tests.harness import HAUL, ServerProcess, User, postgres_database
-
-T = TypeVar("T")
 
 # A source whose files take a few seconds each, so control verbs meet running work.
 SLOW_SOURCE = "dummy://slow-{tag}/?files={files}&size=3000000&speed=600000"
@@ -95,15 +91,3 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
-
-
-def until(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    """Polls ``probe`` until it answers something truthy; fails the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)

@@ -25,9 +25,9 @@ from rich.console import Console
 
 import haul.client as haul
 from haul.client._login import StoredLogin, login_path, save_login
-from tests.client.live import SLOW_SOURCE, Live, live_haul, until
+from tests.client.live import SLOW_SOURCE, Live, live_haul
 from tests.client.scripted import Answer, Script, scripted_server
-from tests.harness import User, free_port
+from tests.harness import User, free_port, until
 
 # ------------------------------------------------------------------ fixtures
 

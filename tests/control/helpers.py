@@ -8,7 +8,6 @@ the work of the test that makes it.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.harness import ServerProcess, User
+from tests.harness import ServerProcess, User, until
 
 W = "/workqueue/api/v1.0"
 TERMINAL = {"DONE", "FAILED", "CANCELLED"}
@@ -57,14 +56,7 @@ def snapshot(c: httpx.Client, job_id: int) -> dict[str, Any]:
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    return until(check, timeout, what, interval)
 
 
 def wait_status(c: httpx.Client, job_id: int, statuses: set[str], timeout: float = 30) -> dict:

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ServerProcess, postgres_database
+from tests.harness import ServerProcess, postgres_database, until
 
 WQ = "/workqueue/api/v1.0"
 WORKER = f"{WQ}/worker"
@@ -158,14 +158,7 @@ def running_workers(
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    return until(check, timeout, what, interval)
 
 
 def submit(client: httpx.Client, **body: Any) -> int:

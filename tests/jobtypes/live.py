@@ -12,20 +12,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
-from tests.harness import HAUL, ServerProcess, User, postgres_database
+from tests.harness import HAUL, ServerProcess, User, postgres_database, until
 
-T = TypeVar("T")
 W = "/workqueue/api/v1.0"
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = frozenset({"DONE", "FAILED", "CANCELLED"})
@@ -113,18 +111,6 @@ def wait_job(
         timeout,
         f"job {job_id} to become {'/'.join(sorted(wanted))}",
     )
-
-
-def until(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    """Polls ``probe`` until it answers something truthy; fails the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @contextmanager

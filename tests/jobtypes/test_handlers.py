@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobtypes.live import JobTypesLive, W, element, submit, until, wait_job
+from tests.harness import until
+from tests.jobtypes.live import JobTypesLive, W, element, submit, wait_job
 
 
 @pytest.mark.parametrize("algorithm", ["sha256", "md5"])
