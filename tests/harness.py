@@ -83,6 +83,17 @@ def postgres_database(base_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def fresh_database(db_url: str, home: Path) -> Iterator[str]:
+    """A fresh database on the same backend as ``db_url`` (a file under ``home``
+    for SQLite, a throw-away database for PostgreSQL)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite+pysqlite:///{home}/haul.db"
+        return
+    with postgres_database(os.environ["HAUL_TEST_POSTGRES_URL"]) as url:
+        yield url
+
+
 @dataclass
 class ServerProcess:
     home: Path

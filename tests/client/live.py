@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness import HAUL, ServerProcess, User, postgres_database
+from tests.harness import HAUL, ServerProcess, User, fresh_database
 
 # A source whose files take a few seconds each, so control verbs meet running work.
 SLOW_SOURCE = "dummy://slow-{tag}/?files={files}&size=3000000&speed=600000"
@@ -48,20 +48,11 @@ class Live:
 
 
 @contextmanager
-def _database(db_url: str, home: Path) -> Iterator[str]:
-    if db_url.startswith("sqlite"):
-        yield f"sqlite+pysqlite:///{home}/haul.db"
-        return
-    with postgres_database(os.environ["HAUL_TEST_POSTGRES_URL"]) as url:
-        yield url
-
-
-@contextmanager
 def live_haul(db_url: str, base: Path, concurrency: int = 2) -> Iterator[Live]:
     home, root = base / "home", base / "files"
     home.mkdir(parents=True)
     root.mkdir(parents=True)
-    with _database(db_url, home) as url:
+    with fresh_database(db_url, home) as url:
         srv = ServerProcess(home=home, db_url=url,
                             extra_args=["--file-root", str(root), "--reaper-seconds", "1"])
         srv.start()

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.harness import HAUL, ServerProcess, User, postgres_database, until
+from tests.harness import HAUL, ServerProcess, User, fresh_database, until
 
 W = "/workqueue/api/v1.0"
 REPO = Path(__file__).resolve().parents[2]
@@ -113,16 +113,6 @@ def wait_job(
     )
 
 
-@contextmanager
-def _database(db_url: str, home: Path) -> Iterator[str]:
-    """A fresh database on the same backend as ``db_url``."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite+pysqlite:///{home}/haul.db"
-        return
-    with postgres_database(os.environ["HAUL_TEST_POSTGRES_URL"]) as url:
-        yield url
-
-
 def _start_worker(srv: ServerProcess, n: int, token: str) -> subprocess.Popen[bytes]:
     specs = [arg for name, target in HANDLERS.items() for arg in ("--handler", f"{name}={target}")]
     with open(srv.home / f"worker-{n}.log", "ab") as log:
@@ -166,7 +156,7 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 def job_types_haul(db_url: str, base: Path) -> Iterator[JobTypesLive]:
     home = base / "home"
     home.mkdir(parents=True)
-    with _database(db_url, home) as url:
+    with fresh_database(db_url, home) as url:
         # Quick reaping and backoff so failed attempts are retried within a test's patience.
         srv = ServerProcess(
             home=home,
