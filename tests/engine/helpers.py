@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ServerProcess, postgres_database, until
+from tests.harness import ServerProcess, postgres_database, until, worker_command
 
 WQ = "/workqueue/api/v1.0"
 WORKER = f"{WQ}/worker"
@@ -116,14 +115,7 @@ def start_worker(
     try:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "haul",
-                "worker",
-                "--server",
-                server.url,
-                "--token",
-                token,
+                *worker_command(server.url, token),
                 "--concurrency",
                 str(concurrency),
                 "--heartbeat-seconds",
