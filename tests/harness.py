@@ -50,9 +50,12 @@ HAUL = [sys.executable, "-m", "haul"]
 ALLOW_LOOPBACK = ["--allow-network", "127.0.0.0/8", "--allow-network", "::1/128"]
 
 
-def worker_command(server_url: str, token: str, *args: str) -> list[str]:
+def worker_command(
+    server_url: str, token: str, *args: str, allow_loopback: bool = True
+) -> list[str]:
     """`haul worker` against `server_url`, allowed to reach the loopback test servers."""
-    return [*HAUL, "worker", "--server", server_url, "--token", token, *ALLOW_LOOPBACK, *args]
+    allow = ALLOW_LOOPBACK if allow_loopback else []
+    return [*HAUL, "worker", "--server", server_url, "--token", token, *allow, *args]
 
 
 def free_port() -> int:

@@ -108,6 +108,7 @@ def start_worker(
     heartbeat_seconds: float = 1.0,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    allow_loopback: bool = True,
 ) -> WorkerProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
@@ -115,7 +116,7 @@ def start_worker(
     try:
         proc = subprocess.Popen(
             [
-                *worker_command(server.url, token),
+                *worker_command(server.url, token, allow_loopback=allow_loopback),
                 "--concurrency",
                 str(concurrency),
                 "--heartbeat-seconds",

@@ -34,12 +34,13 @@ class HostKeyPins:
     `report(element, site_id, key)` sends it with the element's lease token
     and answers the key the server now holds (None if it could not be
     told); the worker loop sets it. Each (site, key) is reported once per
-    process: later leases carry the pin themselves.
+    claim (all elements of a claim share its lease payload); later claims
+    carry the pin themselves, or, after the owner reset it, none again.
     """
 
     def __init__(self) -> None:
         self.report: Callable[[dict[str, Any], int, str], str | None] | None = None
-        self._done: set[tuple[int, str]] = set()
+        self._done: set[tuple[int, str, str]] = set()
         self._lock = threading.Lock()
 
     def check(
@@ -54,12 +55,15 @@ class HostKeyPins:
         site_id = site.get("site_id")
         if not offered or site.get("host_key") or credential.get("host_key") or site_id is None:
             return
+        claim = str(element.get("token", "")).rsplit(".", 1)[0]
+        key = (site_id, offered, claim)
         with self._lock:
-            if (site_id, offered) in self._done or self.report is None:
+            if key in self._done or self.report is None:
                 return
+            self._done.add(key)
         pinned = self.report(element, site_id, offered)
         if pinned is None:
-            return  # not recorded this time: the next lease tries again
+            return  # not recorded this time: the next claim tries again
         if pinned.split()[:2] != offered.split()[:2]:
             # Another connection pinned a different key first: this one is suspect.
             raise TransferError(
@@ -69,8 +73,6 @@ class HostKeyPins:
                 f"resets the pin (DELETE /site/api/v1.0/site/{site_id}/host_key)",
                 retryable=False,
             )
-        with self._lock:
-            self._done.add((site_id, offered))
         say(f"pinned SSH host key {offered} on {site_label(site)}")
 
 
