@@ -34,9 +34,11 @@ from tests.servers.fixtures import StorageServer
 S = "/site/api/v1.0"
 
 
-@pytest.fixture(scope="module")
-def haul_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with fresh_server("sqlite", tmp_path_factory.mktemp("pin")) as srv:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def haul_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    with fresh_server(request.param, tmp_path_factory.mktemp("pin")) as srv:
         yield srv
 
 
