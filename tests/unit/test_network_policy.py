@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.domain.host_keys import HostKeyError, normalize_host_key
 from haul.storage.network_policy import NetworkPolicy, parse_networks
+from haul.storage.s3 import sealed_session
 
 REFUSED = {
     "127.0.0.1": "loopback",
@@ -60,3 +63,23 @@ def test_host_keys_are_normalised_and_checked() -> None:
     for bad in ("ssh-ed25519", f"ssh-rsa {blob}", "ssh-ed25519 ***", ""):
         with pytest.raises(HostKeyError):
             normalize_host_key(bad)
+
+
+def test_the_sealed_botocore_session_finds_no_identity_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIAHOME\naws_secret_access_key = s\n"
+    )
+    (tmp_path / ".aws" / "config").write_text("[default]\nregion = eu-west-3\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    monkeypatch.setenv("AWS_PROFILE", "someone-else")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://169.254.169.254")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    session = sealed_session()
+    assert session.get_credentials() is None
+    assert session.get_config_variable("region") is None
+    assert session.get_scoped_config() == {}

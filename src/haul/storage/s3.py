@@ -230,7 +230,7 @@ def _checked_connection(base: type, policy: NetworkPolicy) -> type:
 
     def _new_conn(self: Any) -> Any:
         last: OSError | None = None
-        for address in policy.addresses(self._dns_host, self.port):
+        for address in policy.addresses(self._dns_host.strip("[]"), self.port):
             try:
                 return urllib3_connection.create_connection(
                     (address, self.port),
