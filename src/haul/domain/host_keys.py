@@ -18,7 +18,7 @@ class HostKeyError(ValueError):
 
 
 def normalize_host_key(text: str, field: str = "host_key") -> str:
-    """"TYPE BASE64" from an OpenSSH public key line (a trailing comment is dropped).
+    """The key as "TYPE BASE64", from an OpenSSH public key line (a comment is dropped).
 
     The base64 blob must decode and name the same key type, which catches keys
     pasted with a wrong or truncated half.
