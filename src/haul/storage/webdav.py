@@ -10,7 +10,8 @@ Uploads stream with chunked transfer encoding from a background thread, so
 `open_write` returns a file object without holding the file in memory.
 
 Only the lease's credential is sent: the HTTP client ignores the worker's
-`.netrc` and proxy variables (`trust_env=False`); CA bundles named by
+proxy variables (`trust_env=False`; httpx 0.28 reads no `.netrc` either);
+CA bundles named by
 `SSL_CERT_FILE`/`SSL_CERT_DIR` are still honoured, being trust, not identity.
 Every new connection goes to an address the site's network policy allows.
 """
