@@ -11,8 +11,8 @@ Uploads stream with chunked transfer encoding from a background thread, so
 
 Only the lease's credential is sent: the HTTP client ignores the worker's
 proxy variables (`trust_env=False`; httpx 0.28 reads no `.netrc` either);
-CA bundles named by
-`SSL_CERT_FILE`/`SSL_CERT_DIR` are still honoured, being trust, not identity.
+CA bundles named by `SSL_CERT_FILE`/`SSL_CERT_DIR` are still honoured,
+being trust, not identity.
 Every new connection goes to an address the site's network policy allows.
 """
 
