@@ -44,6 +44,19 @@ def until(
 
 HAUL = [sys.executable, "-m", "haul"]
 
+# Every test storage server listens on loopback, which workers refuse for sites
+# registered by non-admins unless allowed; tests that show the refusal start
+# their workers without this.
+ALLOW_LOOPBACK = ["--allow-network", "127.0.0.0/8", "--allow-network", "::1/128"]
+
+
+def worker_command(
+    server_url: str, token: str, *args: str, allow_loopback: bool = True
+) -> list[str]:
+    """`haul worker` against `server_url`, allowed to reach the loopback test servers."""
+    allow = ALLOW_LOOPBACK if allow_loopback else []
+    return [*HAUL, "worker", "--server", server_url, "--token", token, *allow, *args]
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import missing
-from tests.harness import HAUL, ServerProcess
+from tests.harness import ServerProcess, worker_command
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -95,12 +95,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         email, password = _admin_with_password(srv)
         worker = subprocess.Popen(
             [
-                *HAUL,
-                "worker",
-                "--server",
-                srv.url,
-                "--token",
-                srv.new_worker(),
+                *worker_command(srv.url, srv.new_worker()),
                 "--heartbeat-seconds",
                 "1",
                 "--concurrency",

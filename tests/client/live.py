@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness import HAUL, ServerProcess, User, fresh_database
+from tests.harness import ServerProcess, User, fresh_database, worker_command
 
 # A source whose files take a few seconds each, so control verbs meet running work.
 SLOW_SOURCE = "dummy://slow-{tag}/?files={files}&size=3000000&speed=600000"
@@ -61,7 +61,7 @@ def live_haul(db_url: str, base: Path, concurrency: int = 2) -> Iterator[Live]:
             token = srv.new_worker()
             log = open(home / "worker.log", "ab")  # noqa: SIM115 - closed below
             worker = subprocess.Popen(
-                [*HAUL, "worker", "--server", srv.url, "--token", token,
+                [*worker_command(srv.url, token),
                  "--heartbeat-seconds", "1", "--concurrency", str(concurrency),
                  "--file-root", str(root)],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ServerProcess, postgres_database, until
+from tests.harness import ServerProcess, postgres_database, until, worker_command
 
 WQ = "/workqueue/api/v1.0"
 WORKER = f"{WQ}/worker"
@@ -109,6 +108,7 @@ def start_worker(
     heartbeat_seconds: float = 1.0,
     extra_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    allow_loopback: bool = True,
 ) -> WorkerProcess:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
@@ -116,14 +116,7 @@ def start_worker(
     try:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "haul",
-                "worker",
-                "--server",
-                server.url,
-                "--token",
-                token,
+                *worker_command(server.url, token, allow_loopback=allow_loopback),
                 "--concurrency",
                 str(concurrency),
                 "--heartbeat-seconds",

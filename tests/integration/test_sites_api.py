@@ -142,8 +142,27 @@ def test_each_scheme_names_its_protocol(
     assert site["endpoints"] == [url]
 
 
-def test_requires_credential_can_be_overridden(ac: httpx.Client) -> None:
-    sid = create(ac, ["https://public.example.org/"], requires_credential=False)
+@pytest.mark.parametrize(
+    "url",
+    ["sftp://sftp.example.org/d", "https://dav.example.org/", "root://xrd.example.org//s",
+     "s3://s3.example.org/bucket"],
+)
+def test_only_admins_register_sites_without_a_credential(
+    server: ServerProcess, ac: httpx.Client, url: str
+) -> None:
+    # Without a credential the worker connects anonymously; a user may not
+    # declare that of a site needing one (the worker would lend its own identity).
+    r = ac.post(f"{S}/site", json={"site_name": name(), "endpoints": [url],
+                                   "requires_credential": False})
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith("requires_credential:")
+    with server.admin() as admin:
+        sid = create(admin, [url], requires_credential=False)
+        assert admin.get(f"{S}/site/{sid}").json()["requires_credential"] is False
+
+
+def test_requires_credential_can_be_switched_off_for_other_schemes(ac: httpx.Client) -> None:
+    sid = create(ac, ["dummy://d/"], requires_credential=False)
     assert ac.get(f"{S}/site/{sid}").json()["requires_credential"] is False
 
 

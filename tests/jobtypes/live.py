@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.harness import HAUL, ServerProcess, User, fresh_database, until
+from tests.harness import ServerProcess, User, fresh_database, until, worker_command
 
 W = "/workqueue/api/v1.0"
 REPO = Path(__file__).resolve().parents[2]
@@ -118,12 +118,7 @@ def _start_worker(srv: ServerProcess, n: int, token: str) -> subprocess.Popen[by
     with open(srv.home / f"worker-{n}.log", "ab") as log:
         return subprocess.Popen(
             [
-                *HAUL,
-                "worker",
-                "--server",
-                srv.url,
-                "--token",
-                token,
+                *worker_command(srv.url, token),
                 "--heartbeat-seconds",
                 "1",
                 "--concurrency",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness import HAUL, ServerProcess
+from tests.harness import ServerProcess, worker_command
 from tests.integration.api import W, dedicated_server
 
 FILES, SIZE = 3, 4096
@@ -68,7 +68,7 @@ def test_metrics_match_a_real_run(mserver: ServerProcess) -> None:
     before = scrape(mserver)
     token = mserver.new_worker()
     worker = subprocess.Popen(
-        [*HAUL, "worker", "--server", mserver.url, "--token", token, "--heartbeat-seconds", "1"],
+        [*worker_command(mserver.url, token), "--heartbeat-seconds", "1"],
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -40,6 +40,8 @@ class StorageServer:
     # A CA bundle that clients must trust (self-signed TLS servers); a worker
     # process can be pointed at it with SSL_CERT_FILE.
     ca_file: Path | None = None
+    # Where the server records every request it gets, headers included (moto).
+    request_log: Path | None = None
 
 
 def _missing(what: str) -> None:
@@ -202,8 +204,8 @@ def sftp_server() -> Iterator[StorageServer]:
 # -- XRootD -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def xrootd_server() -> Iterator[StorageServer]:
+@contextlib.contextmanager
+def _xrootd(extra_config: list[str]) -> Iterator[StorageServer]:
     xrootd = _binary("xrootd", "/usr/bin/xrootd")
     with _workdir("xrootd") as work:
         root = work / "export"
@@ -225,6 +227,7 @@ def xrootd_server() -> Iterator[StorageServer]:
                         f"all.adminpath {work / 'admin'}",
                         f"all.pidpath {work / 'run'}",
                         "xrootd.chksum adler32",
+                        *extra_config,
                         "",
                     ]
                 )
@@ -248,6 +251,22 @@ def xrootd_server() -> Iterator[StorageServer]:
             )
         finally:
             proc.stop()
+
+
+@pytest.fixture(scope="session")
+def xrootd_server() -> Iterator[StorageServer]:
+    with _xrootd([]) as server:
+        yield server
+
+
+@pytest.fixture()
+def xrootd_unix_auth_server() -> Iterator[StorageServer]:
+    """XRootD that admits only clients authenticating with the `unix` protocol,
+    i.e. with the identity of the account the client runs as."""
+    with _xrootd(
+        ["xrootd.seclib libXrdSec.so", "sec.protocol unix", "sec.protbind * only unix"]
+    ) as server:
+        yield server
 
 
 # -- WebDAV: WsgiDAV on cheroot ------------------------------------------------
@@ -378,8 +397,8 @@ def webdavs_server() -> Iterator[StorageServer]:
 S3_BUCKET = "haul-test"
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[StorageServer]:
+@contextlib.contextmanager
+def _moto(record: bool) -> Iterator[StorageServer]:
     try:
         import boto3
         import moto  # noqa: F401
@@ -388,7 +407,12 @@ def s3_server() -> Iterator[StorageServer]:
     with _workdir("s3") as work:
         port = free_port()
         argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-        proc = _Process(argv, work / "moto.log")
+        log = work / "requests.jsonl"
+        env = {**os.environ}
+        if record:
+            # moto's recorder: one JSON line per request, with its headers.
+            env.update(MOTO_ENABLE_RECORDING="true", MOTO_RECORDER_FILEPATH=str(log))
+        proc = _Process(argv, work / "moto.log", env=env)
         try:
             proc.wait_ready(port_open(port), "moto_server")
             credential = {
@@ -408,6 +432,20 @@ def s3_server() -> Iterator[StorageServer]:
                 endpoint_url=f"s3://127.0.0.1:{port}/{S3_BUCKET}?scheme=http",
                 credential=credential,
                 root=None,
+                request_log=log if record else None,
             )
         finally:
             proc.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[StorageServer]:
+    with _moto(record=False) as server:
+        yield server
+
+
+@pytest.fixture()
+def s3_recorded_server() -> Iterator[StorageServer]:
+    """A moto server of the test's own that logs every request (`request_log`)."""
+    with _moto(record=True) as server:
+        yield server

@@ -33,9 +33,18 @@ def worker(
         list[str] | None,
         typer.Option("--handler", help="custom job type handler TYPE=module:function"),
     ] = None,
+    allow_network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-network",
+            help="let sites registered by non-admins reach this loopback/private network "
+            "(CIDR, repeatable; HAUL_ALLOW_NETWORK takes a comma-separated list)",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""
+    from haul.storage.network_policy import ENV_VAR, parse_networks
     from haul.worker.loop import Worker, WorkerConfig
 
     logging.basicConfig(
@@ -45,6 +54,12 @@ def worker(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     split = [t.strip().upper() for v in (types or []) for t in v.split(",") if t.strip()]
     protos = [p.strip().upper() for v in (protocols or []) for p in v.split(",") if p.strip()]
+    networks = [*(allow_network or []), os.environ.get(ENV_VAR, "")]
+    try:
+        parse_networks(networks)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     cfg = WorkerConfig(
         server=server,
         token=token,
@@ -56,6 +71,7 @@ def worker(
         file_roots=[os.path.realpath(r) for r in (file_root or [])],
         once=once,
         handlers=handler or [],
+        allow_networks=[n for n in networks if n],
     )
     if split:
         cfg.types = split

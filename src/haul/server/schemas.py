@@ -159,6 +159,13 @@ class NewSite(_Body):
     def_path: str = "/"
     endpoints: list[str]
     requires_credential: bool | None = None
+    host_key: str | None = Field(
+        default=None, description="sftp: the server's OpenSSH host key; else pinned on first use"
+    )
+
+
+class HostKey(_Body):
+    host_key: str = Field(description="an OpenSSH public key line, 'TYPE BASE64'")
 
 
 class NewCredential(_Body):

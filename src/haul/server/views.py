@@ -128,6 +128,7 @@ def site_json(view: SiteView, *, caller_id: int, with_endpoints: bool) -> dict[s
         "is_owner": s.owner_id == caller_id,
         "requires_credential": s.requires_credential,
         "protocols": sorted(p.name for p in view.protocols),
+        "host_key": s.host_key,
     }
     if with_endpoints:
         out["endpoints"] = [e.url for e in view.endpoints]

@@ -277,6 +277,7 @@ def site_payload(
     site = session.get(Site, site_id)
     if site is None:
         return None
+    owner = session.get(User, site.owner_id) if site.owner_id is not None else None
     return {
         "site_id": site.id,
         "site_name": site.name,
@@ -284,6 +285,11 @@ def site_payload(
         "endpoints": [e.url for e in endpoints_of(session, site.id)],
         # The only place a secret leaves the server: inside a lease that needs it.
         "credential": credential_material(session, box, user_id, site.id) or None,
+        # Registered by an admin (or the server's own): workers skip their
+        # network policy (loopback/private addresses) for it.
+        "trusted": owner is None or owner.role == "admin",
+        # SFTP: the key the server must present (pinned on first use).
+        "host_key": site.host_key,
     }
 
 

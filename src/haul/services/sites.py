@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
-from haul.domain.enums import CREDENTIAL_SCHEMES, SCHEME_PROTOCOLS, JobProtocol
+from haul.domain.enums import CREDENTIAL_SCHEMES, SCHEME_PROTOCOLS, JobProtocol, JobStatus
+from haul.domain.host_keys import HostKeyError, normalize_host_key
 from haul.domain.paths import PathError, validate_path
 from haul.server.secrets_box import SecretBox
 from haul.services.errors import BadRequest, Conflict, CredentialNeeded, Forbidden, NotFound
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Credential, Site, SiteEndpoint, User
+from haul.store.tables import Credential, Element, Job, Site, SiteEndpoint, User
 
 MAX_CREDENTIAL_SECONDS = 366 * 24 * 3600
 DEFAULT_CREDENTIAL_SECONDS = 12 * 3600
@@ -100,6 +101,7 @@ def create_site(
     endpoints: list[str],
     requires_credential: bool | None,
     file_roots: list[str],
+    host_key: str | None = None,
 ) -> Site:
     name = name.strip()
     if not name:
@@ -126,8 +128,16 @@ def create_site(
         parsed.append(ep)
     if session.scalar(select(Site.id).where(Site.name == name)) is not None:
         raise Conflict(f"site_name: a site named {name!r} already exists")
+    secured = sorted({ep.scheme for ep in parsed} & CREDENTIAL_SCHEMES)
     if requires_credential is None:
-        requires_credential = any(ep.scheme in CREDENTIAL_SCHEMES for ep in parsed)
+        requires_credential = bool(secured)
+    if not requires_credential and secured and not is_admin(user):
+        # Without a credential the worker connects anonymously; only an admin
+        # may vouch that a sftp/https/root/s3 site is meant to be used that way.
+        raise BadRequest(
+            f"requires_credential: only admins may register a {'/'.join(secured)} site "
+            "that needs no credential"
+        )
     site = Site(
         name=name,
         description=description,
@@ -135,6 +145,7 @@ def create_site(
         public=public,
         def_path=def_path,
         requires_credential=requires_credential,
+        host_key=_checked_host_key(host_key, {ep.scheme for ep in parsed}),
     )
     session.add(site)
     session.flush()
@@ -142,6 +153,71 @@ def create_site(
         session.add(SiteEndpoint(site_id=site.id, url=ep.url, scheme=ep.scheme))
     session.flush()
     return site
+
+
+def _checked_host_key(text: str | None, schemes: set[str]) -> str | None:
+    if text is None:
+        return None
+    if "sftp" not in schemes:
+        raise BadRequest("host_key: only sites with an sftp:// endpoint take a host key")
+    try:
+        return normalize_host_key(text)
+    except HostKeyError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _owned(session: Session, user: User, site_id: int, what: str) -> SiteView:
+    view = get_site(session, user, site_id)
+    if view.site.owner_id != user.id and not is_admin(user):
+        raise Forbidden(f"site {site_id}: only its owner or an admin may {what}")
+    return view
+
+
+def set_host_key(session: Session, user: User, site_id: int, host_key: str | None) -> Site:
+    """The owner sets the SSH host key, or with None resets the pin to trust on first use."""
+    view = _owned(session, user, site_id, "change its host key")
+    view.site.host_key = _checked_host_key(host_key, view.schemes)
+    session.flush()
+    return view.site
+
+
+ACTIVE_LEASE = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+
+
+def pin_host_key(
+    session: Session, job_id: int, element_id: int, token: str, site_id: int, host_key: str
+) -> str:
+    """Trust on first use: a worker holding a lease on this site records its key.
+
+    Only the holder of a live lease on a job that uses the site may pin, and
+    only while no key is stored; the answer is the key the site holds now,
+    which differs from `host_key` when someone pinned another one first.
+    """
+    try:
+        key = normalize_host_key(host_key)
+    except HostKeyError as exc:
+        raise BadRequest(str(exc)) from exc
+    job = session.scalar(
+        select(Job)
+        .join(Element, Element.job_id == Job.id)
+        .where(
+            Element.job_id == job_id,
+            Element.id == element_id,
+            Element.lease_token == token,
+            Element.status.in_(ACTIVE_LEASE),
+        )
+    )
+    if job is None:
+        raise NotFound(f"element {job_id}.{element_id}: no live lease with this token")
+    if site_id not in (job.src_siteid, job.dst_siteid):
+        raise BadRequest(f"site_id: site {site_id} is not a site of job {job_id}")
+    if "sftp" not in {e.scheme for e in endpoints_of(session, site_id)}:
+        raise BadRequest(f"site_id: site {site_id} has no sftp:// endpoint")
+    session.execute(
+        update(Site).where(Site.id == site_id, Site.host_key.is_(None)).values(host_key=key)
+    )
+    pinned = session.scalar(select(Site.host_key).where(Site.id == site_id))
+    return pinned or key
 
 
 def delete_site(session: Session, user: User, site_id: int) -> None:

@@ -1,6 +1,6 @@
 """Storage access for workers: one synchronous interface, one backend per scheme.
 
-    open_storage(url, credential) -> Storage
+    open_storage(url, credential, access) -> Storage
         file://   local disks                 (os)
         sftp://   SSH file transfer           (paramiko)
         https://, davs://  WebDAV             (webdav4 over httpx)
@@ -16,13 +16,14 @@ Every failure surfaces as `haul.domain.errors.TransferError`.
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Entry, Storage
-from haul.storage._registry import SCHEMES, open_storage
+from haul.storage._registry import SCHEMES, SiteAccess, open_storage
 from haul.storage.checksums import ALGORITHMS
 from haul.storage.copy import CopyResult, Progress, copy_file
 
 __all__ = [
     "ALGORITHMS",
     "SCHEMES",
+    "SiteAccess",
     "CopyResult",
     "Entry",
     "ErrorCode",

@@ -8,20 +8,36 @@ optional "region" and "session_token".
 
 S3 has no directories: a directory is a key prefix; `mkdir` writes an empty
 marker object `prefix/` so an empty directory can exist and be listed.
+
+No ambient identity: without a credential the requests are unsigned
+(anonymous). The botocore session is sealed (`sealed_session`): it reads no
+AWS_* variables, no `~/.aws` files, no instance metadata, no SSO or bearer
+token, and no proxy settings, so a user's site never gets the worker's own
+cloud identity. Every new connection goes to an address the site's network
+policy allows (checked in the connection class, after name resolution).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
+import botocore.awsrequest as bawsrequest
+import botocore.credentials
 import botocore.exceptions as bexc
+import botocore.session
+import botocore.tokens
+from botocore import UNSIGNED
 from botocore.config import Config
+from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
+from urllib3.exceptions import NewConnectionError
+from urllib3.util import connection as urllib3_connection
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import (
@@ -35,6 +51,8 @@ from haul.storage._base import (
     parent,
 )
 from haul.storage._errors import from_http_status
+from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.network_policy import NetworkPolicy
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
 
@@ -54,6 +72,8 @@ _BUSY = {"SlowDown", "ServiceUnavailable", "InternalError", "503", "500"}
 def _translate(exc: BaseException, path: str) -> TransferError:
     if isinstance(exc, TransferError):
         return exc
+    if isinstance(exc, bexc.HTTPClientError) and isinstance(exc.kwargs.get("error"), TransferError):
+        return exc.kwargs["error"]  # a refusal of the network policy, wrapped by botocore
     if isinstance(exc, bexc.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
@@ -172,8 +192,82 @@ class _Writer(WriteStream):
         WriteStream.close(self)
 
 
+# Settings botocore may not take from the worker's environment or files: the
+# files are pointed at /dev/null and every variable loses its AWS_* name.
+_SEALED_INSTANCE_VARS = {
+    "config_file": os.devnull,
+    "credentials_file": os.devnull,
+    "ignore_configured_endpoint_urls": True,
+}
+
+
+def sealed_session() -> botocore.session.Session:
+    """A botocore session that can find no identity or settings of its own.
+
+    botocore resolves credentials through a chain (environment, shared
+    credential and config files, SSO, web identity, container and instance
+    metadata) and its other settings from AWS_* variables and `~/.aws/config`.
+    Here the chain and the token providers are empty, the files are
+    /dev/null and no variable is read from the environment, so the client
+    signs only with the keys it is handed, or not at all.
+    """
+    session_vars = {
+        name: (None, None, default, convert)
+        for name, (_config, _env, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
+    }
+    session = botocore.session.Session(session_vars=session_vars)
+    for name, value in _SEALED_INSTANCE_VARS.items():
+        session.set_config_variable(name, value)
+    session.register_component(
+        "credential_provider", botocore.credentials.CredentialResolver(providers=[])
+    )
+    session.register_component("token_provider", botocore.tokens.TokenProviderChain(providers=[]))
+    return session
+
+
+def _checked_connection(base: type, policy: NetworkPolicy) -> type:
+    """`base` (botocore's urllib3 connection) connecting only to allowed addresses."""
+
+    def _new_conn(self: Any) -> Any:
+        last: OSError | None = None
+        for address in policy.addresses(self._dns_host.strip("[]"), self.port):
+            try:
+                return urllib3_connection.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except OSError as exc:
+                last = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+
+    return type(f"Checked{base.__name__}", (base,), {"_new_conn": _new_conn})
+
+
+def _check_connections(client: Any, policy: NetworkPolicy) -> None:
+    pools = {
+        "http": bawsrequest.AWSHTTPConnectionPool,
+        "https": bawsrequest.AWSHTTPSConnectionPool,
+    }
+    checked = {
+        scheme: type(
+            f"Checked{pool.__name__}",
+            (pool,),
+            {"ConnectionCls": _checked_connection(pool.ConnectionCls, policy)},
+        )
+        for scheme, pool in pools.items()
+    }
+    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+    manager = getattr(session, "_manager", None)
+    if manager is None or not hasattr(manager, "pool_classes_by_scheme"):
+        # Fail closed: without the hook, connections would go unchecked.
+        raise TransferError(ErrorCode.INTERNAL, "botocore changed: cannot check connections")
+    manager.pool_classes_by_scheme = checked
+
+
 class S3Storage(BaseStorage):
-    def __init__(self, url: str, credential: dict[str, Any]) -> None:
+    def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         scheme = query.get("scheme", "https")
@@ -190,16 +284,24 @@ class S3Storage(BaseStorage):
             # (older MinIO, Ceph, moto) reject the newer trailing CRC headers.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
+            proxies={},  # not the worker's HTTP(S)_PROXY
         )
+        signed = bool(credential.get("access_key") and credential.get("secret_key"))
+        if not signed:
+            config = config.merge(Config(signature_version=UNSIGNED))
         with _translated(url):
-            self._client = boto3.session.Session().client(
+            if parts.hostname:
+                access.network.addresses(parts.hostname, parts.port or 443)  # fail early
+            sealed = boto3.session.Session(botocore_session=sealed_session())
+            self._client = sealed.client(
                 "s3",
                 endpoint_url=endpoint,
-                aws_access_key_id=credential.get("access_key"),
-                aws_secret_access_key=credential.get("secret_key"),
-                aws_session_token=credential.get("session_token"),
+                aws_access_key_id=credential.get("access_key") if signed else None,
+                aws_secret_access_key=credential.get("secret_key") if signed else None,
+                aws_session_token=credential.get("session_token") if signed else None,
                 config=config,
             )
+            _check_connections(self._client, access.network)
 
     # -- helpers ------------------------------------------------------------
 

@@ -3,7 +3,14 @@
 URL: `sftp://[user@]host[:port]/prefix`. Credential: `{"username", "password"}`
 or `{"username", "private_key"}` (PEM/OpenSSH text, optional "passphrase"),
 optionally `"host_key"`: an OpenSSH public key line ("ssh-ed25519 AAAA...") the
-server must present. Without it the server's key is accepted as offered.
+server must present. Without it, the key pinned on the site (recorded by the
+first successful connection, see `SiteAccess.host_key`) must match; with
+neither, the key offered is accepted and exposed as `host_key` for the worker
+to pin.
+
+Only the lease's credential is used: the connection is made on a plain
+`paramiko.Transport`, which never consults an ssh-agent, `~/.ssh` keys or
+`known_hosts` of the worker's account.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import paramiko
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
 from haul.storage._errors import from_oserror
+from haul.storage._registry import DIRECT, SiteAccess
 
 _T = TypeVar("_T")
 _CONNECT_TIMEOUT = 20.0
@@ -112,8 +120,38 @@ class _Stream(WriteStream):
         super().close()
 
 
+def _key_line(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.get_base64()}"
+
+
+def _same_key(offered: paramiko.PKey, expected: str) -> bool:
+    return expected.split()[:2] == [offered.get_name(), offered.get_base64()]
+
+
+def _key_mismatch(access: SiteAccess, target: str, offered: str, explicit: bool) -> TransferError:
+    site = access.site or target
+    if explicit:
+        hint = "the host_key in the credential for this site does not match"
+    else:
+        reset = (
+            f"DELETE /site/api/v1.0/site/{access.site_id}/host_key"
+            if access.site_id is not None
+            else "DELETE /site/api/v1.0/site/<id>/host_key"
+        )
+        hint = (
+            "it differs from the key pinned on the site at its first connection; if the "
+            f"server's key really changed, the site's owner resets the pin ({reset}) or "
+            "sets the new key (PUT on the same URL)"
+        )
+    return TransferError(
+        ErrorCode.PERMISSION_DENIED,
+        f"{site}: SSH host key of {target} is {offered}: {hint}",
+        retryable=False,
+    )
+
+
 class SFTPStorage(BaseStorage):
-    def __init__(self, url: str, credential: dict[str, Any]) -> None:
+    def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "localhost"
         self.port = parts.port or 22
@@ -125,22 +163,22 @@ class SFTPStorage(BaseStorage):
         pkey = _load_key(key_text, credential.get("passphrase")) if key_text else None
         if pkey is None and password is None:
             raise TransferError(ErrorCode.NO_CREDENTIAL, f"no SSH password or key for {url}")
-        expected_host_key = credential.get("host_key")
+        explicit = credential.get("host_key")
+        expected = explicit or access.host_key
         target = f"{self.host}:{self.port}"
+        # The key the server presented: the worker pins it on the site when none is.
+        self.host_key: str | None = None
         self._transport: paramiko.Transport | None = None
         with _translated(target):
-            sock = socket.create_connection((self.host, self.port), timeout=_CONNECT_TIMEOUT)
+            sock = access.network.connect(self.host, self.port, _CONNECT_TIMEOUT)
             transport = paramiko.Transport(sock)
             self._transport = transport
             try:
                 transport.start_client(timeout=_CONNECT_TIMEOUT)
-                if expected_host_key:
-                    offered = transport.get_remote_server_key()
-                    expected = expected_host_key.split()
-                    if [offered.get_name(), offered.get_base64()] != expected[:2]:
-                        raise TransferError(
-                            ErrorCode.PERMISSION_DENIED, f"{target}: unexpected SSH host key"
-                        )
+                offered = transport.get_remote_server_key()
+                if expected and not _same_key(offered, expected):
+                    raise _key_mismatch(access, target, _key_line(offered), bool(explicit))
+                self.host_key = _key_line(offered)
                 if pkey is not None:
                     transport.auth_publickey(self.username, pkey)
                 else:

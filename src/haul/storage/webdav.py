@@ -8,6 +8,12 @@ bearer token, or `{"username", "password"}` for basic auth; optional
 
 Uploads stream with chunked transfer encoding from a background thread, so
 `open_write` returns a file object without holding the file in memory.
+
+Only the lease's credential is sent: the HTTP client ignores the worker's
+proxy variables (`trust_env=False`; httpx 0.28 reads no `.netrc` either);
+CA bundles named by `SSL_CERT_FILE`/`SSL_CERT_DIR` are still honoured,
+being trust, not identity.
+Every new connection goes to an address the site's network policy allows.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import webdav4.client as wd
 
@@ -38,6 +45,8 @@ from haul.storage._base import (
     parent,
 )
 from haul.storage._errors import from_http_status
+from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.network_policy import NetworkPolicy
 
 _SCHEMES = {"https": "https", "davs": "https", "http": "http", "dav": "http"}
 _TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -164,8 +173,36 @@ class _UploadStream(WriteStream):
         WriteStream.close(self)
 
 
+class _CheckedBackend(httpcore.SyncBackend):
+    """httpcore's own TCP connect, given only addresses the policy let through."""
+
+    def __init__(self, policy: NetworkPolicy) -> None:
+        self._policy = policy
+
+    def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        last: Exception | None = None
+        for address in self._policy.addresses(host, port):
+            try:
+                return super().connect_tcp(address, port, *args, **kwargs)
+            except httpcore.ConnectError as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+
+def _checked_transport(verify: bool | ssl.SSLContext, policy: NetworkPolicy) -> httpx.HTTPTransport:
+    # trust_env here only lets SSL_CERT_FILE/SSL_CERT_DIR shape the TLS context.
+    transport = httpx.HTTPTransport(verify=verify, trust_env=True)
+    pool = getattr(transport, "_pool", None)
+    if pool is None or not hasattr(pool, "_network_backend"):
+        # Fail closed: without the hook, connections would go unchecked.
+        raise TransferError(ErrorCode.INTERNAL, "httpx changed: cannot check connections")
+    pool._network_backend = _CheckedBackend(policy)
+    return transport
+
+
 class WebDAVStorage(BaseStorage):
-    def __init__(self, url: str, credential: dict[str, Any]) -> None:
+    def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
         scheme = _SCHEMES.get(parts.scheme.lower())
         if scheme is None:
@@ -190,7 +227,12 @@ class WebDAVStorage(BaseStorage):
         elif credential.get("verify") is False:
             verify = False
         self._http = httpx.Client(
-            auth=auth, headers=headers, timeout=_TIMEOUT, verify=verify, follow_redirects=True
+            auth=auth,
+            headers=headers,
+            timeout=_TIMEOUT,
+            follow_redirects=True,
+            trust_env=False,
+            transport=_checked_transport(verify, access.network),
         )
         self._client = wd.Client(base_url, http_client=self._http)
 

@@ -7,6 +7,18 @@ element XRootD's token authorisation (ZTN/SciTokens) reads.
 
 Checksums come from the server (`kXR_query` checksum), which XRootD computes
 near the data; the server must be configured with `xrootd.chksum`.
+
+No ambient identity: every URL carries `xrd.wantprot=none`, the client's own
+per-URL list of security protocols it may use, naming none. So the worker
+never authenticates to a site with its own X.509 proxy, Kerberos ticket,
+bearer token, sss keytab or unix/host identity (all of which the XRootD
+client would otherwise pick up from the environment or default files); it
+connects anonymously and sends only the lease's token, as `authz`. Servers
+that demand a security protocol answer with an authentication error.
+
+Network policy: the host is resolved here and the client is given a checked
+IP literal. Gap: redirects (a redirector sending the client to a data server)
+are followed inside the XRootD client and are not checked.
 """
 
 from __future__ import annotations
@@ -30,8 +42,12 @@ from XRootD.client.flags import (
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
+from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.network_policy import url_host
 
 _TIMEOUT = 60  # seconds per request; XRootD's default (1800) hides dead servers
+# The URL option restricting the client's security protocols; "none" names none.
+_NO_AMBIENT_IDENTITY = "xrd.wantprot=none"
 
 # XRootD's client retries a dead server for minutes by default; haul retries
 # whole attempts itself, so fail fast unless the operator set XRD_* already.
@@ -155,13 +171,18 @@ class _Writer(WriteStream):
 
 
 class XRootDStorage(BaseStorage):
-    def __init__(self, url: str, credential: dict[str, Any]) -> None:
+    def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
         host = parts.hostname or "localhost"
-        self._server = f"{parts.scheme}://{host}:{parts.port or 1094}"
+        port = parts.port or 1094
+        address = access.network.addresses(host, port)[0]
+        self._server = f"{parts.scheme}://{url_host(address)}:{port}"
         token = credential.get("token")
-        self._opaque = f"?authz={quote('Bearer ' + str(token))}" if token else ""
-        self._fs = xrd.FileSystem(self._server)
+        opaque = [_NO_AMBIENT_IDENTITY]
+        if token:
+            opaque.append(f"authz={quote('Bearer ' + str(token))}")
+        self._opaque = "?" + "&".join(opaque)
+        self._fs = xrd.FileSystem(f"{self._server}/{self._opaque}")
 
     def _p(self, path: str) -> str:
         """Path with the authorisation opaque, as XRootD requests take it."""

@@ -75,6 +75,8 @@ class Site(Base):
     def_path: Mapped[str] = mapped_column(String(4096), default="/")
     requires_credential: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # SFTP: the server's host key, set by the owner or pinned on first use.
+    host_key: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
 
 
 class SiteEndpoint(Base):

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from haul.storage.network_policy import parse_networks
 from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
@@ -43,6 +44,9 @@ class WorkerConfig:
     verify_tls: bool = True
     once: bool = False
     handlers: list[str] = field(default_factory=list)  # TYPE=module:function
+    # Networks that sites registered by non-admins may reach although they are
+    # loopback, link-local, private... (see haul.storage.network_policy).
+    allow_networks: list[str] = field(default_factory=list)
 
 
 class Worker:
@@ -50,8 +54,9 @@ class Worker:
         self.cfg = cfg
         self.api = WorkerAPI(cfg.server, cfg.token, verify=cfg.verify_tls)
         handlers = load_handlers(cfg.handlers)
-        self.executor = Executor(cfg.file_roots, handlers)
+        self.executor = Executor(cfg.file_roots, handlers, parse_networks(cfg.allow_networks))
         self.executor.fetch_upload = self.api.fetch_upload
+        self.executor.pins.report = self.api.pin_host_key
         for name in handlers:
             if name not in cfg.types:
                 cfg.types = [*cfg.types, name]

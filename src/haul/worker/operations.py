@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import posixpath
 import socket
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -20,9 +18,11 @@ from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.expansion import parent_of, strip_slash
 from haul.domain.paths import resolve_path
-from haul.storage import Progress, Storage, copy_file, open_storage
+from haul.storage import Progress, Storage, copy_file
 from haul.storage.checksums import new_hasher
+from haul.storage.network_policy import Network
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
+from haul.worker.site_storage import HostKeyPins, StorageCache, site_access
 from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
@@ -89,61 +89,23 @@ def _url_parts(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.path or "/"
 
 
-class StorageCache:
-    """Open storages kept per thread, so a worker reuses its SSH/HTTP connections.
-
-    Per thread because protocol clients (paramiko channels, HTTP sessions) are
-    not all safe to share; an element that fails with a connection error drops
-    its thread's storages so the next element reconnects.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-        self._all: list[Storage] = []
-        self._lock = threading.Lock()
-
-    def _map(self) -> dict[tuple[str, str], Storage]:
-        m = getattr(self._local, "m", None)
-        if m is None:
-            m = self._local.m = {}
-        return m
-
-    def get(self, url: str, credential: dict[str, Any] | None) -> Storage:
-        key = (url, json.dumps(credential, sort_keys=True) if credential else "")
-        m = self._map()
-        storage = m.get(key)
-        if storage is None:
-            storage = open_storage(url, credential)
-            m[key] = storage
-            with self._lock:
-                self._all.append(storage)
-        return storage
-
-    def drop_thread(self) -> None:
-        for storage in self._map().values():
-            with contextlib.suppress(Exception):
-                storage.close()
-        self._map().clear()
-
-    def close(self) -> None:
-        with self._lock:
-            storages, self._all = self._all, []
-        for storage in storages:
-            with contextlib.suppress(Exception):
-                storage.close()
-
-
 class Executor:
     """Turns leases into results; knows the worker's own limits (file roots)."""
 
     def __init__(
-        self, file_roots: list[str] | None = None, handlers: dict[str, Handler] | None = None
+        self,
+        file_roots: list[str] | None = None,
+        handlers: dict[str, Handler] | None = None,
+        allow_networks: tuple[Network, ...] = (),
     ) -> None:
         self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
         self.storages = StorageCache()
         self.handlers = handlers or {}
+        self.allow_networks = allow_networks
         # Set by the worker loop: reads an uploaded file within a lease.
         self.fetch_upload: Callable[[str, int, int, str], bytes] | None = None
+        # The worker loop sets its `report`: pins a site's SSH host key on the server.
+        self.pins = HostKeyPins()
 
     def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
         site = run.job.get(f"{which}_site")
@@ -172,8 +134,15 @@ class Executor:
             source = UploadSource(lambda uid: fetch(uid, e["job_id"], e["id"], e["token"]))
             return Place(source, "/" + path.strip("/"), url)  # type: ignore[arg-type]
         try:
-            storage = self.storages.get(url, site.get("credential"))
+            storage = self.storages.get(
+                url, site.get("credential"), site_access(site, self.allow_networks)
+            )
         except TransferError as exc:
+            raise exc.with_scope(scope) from None
+        try:
+            self.pins.check(run.element, site, storage, run.say)
+        except TransferError as exc:
+            self.storages.drop_thread()
             raise exc.with_scope(scope) from None
         return Place(storage, resolved, url)
 

@@ -85,3 +85,25 @@ class WorkerAPI:
         if r.status_code != 200:
             raise TransferError(ErrorCode.CONNECTION, f"fetching upload: HTTP {r.status_code}")
         return r.content
+
+    def pin_host_key(self, element: dict[str, Any], site_id: int, host_key: str) -> str | None:
+        """Asks the server to pin `host_key` on a site of this lease; answers the pinned key.
+
+        None when the server could not be told (it is asked again with a later lease).
+        """
+        body = {
+            "jobid": element["job_id"],
+            "elementid": element["id"],
+            "token": element["token"],
+            "site_id": site_id,
+            "host_key": host_key,
+        }
+        try:
+            r = self._send("PUT", f"{WQ}/host_key", body, retry_for=10)
+        except ServerGone as exc:
+            log.warning("cannot pin the host key of site %s: %s", site_id, exc)
+            return None
+        if r.status_code != 200:
+            log.warning("pinning the host key of site %s: HTTP %s", site_id, r.status_code)
+            return None
+        return r.json().get("host_key")

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from haul.server.deps import AppSettings, Box, CurrentUser, ReadSession, WorkerUser, WriteSession
-from haul.server.schemas import NewCredential, NewSite, PathId
+from haul.server.schemas import HostKey, NewCredential, NewSite, PathId
 from haul.server.views import iso, site_json
 from haul.services import sites as site_service
 from haul.services.sites import SiteView
@@ -48,6 +48,7 @@ def create_site(
         endpoints=body.endpoints,
         requires_credential=body.requires_credential,
         file_roots=settings.file_roots,
+        host_key=body.host_key,
     )
     return JSONResponse(site.id, status_code=200)
 
@@ -56,6 +57,22 @@ def create_site(
 def delete_site(site_id: PathId, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
     site_service.delete_site(session, user, site_id)
     return {"deleted": site_id}
+
+
+@router.put("/site/{site_id}/host_key")
+def set_host_key(
+    site_id: PathId, body: HostKey, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    """The owner sets the SSH host key the server must present."""
+    site = site_service.set_host_key(session, user, site_id, body.host_key)
+    return {"site_id": site_id, "host_key": site.host_key}
+
+
+@router.delete("/site/{site_id}/host_key")
+def reset_host_key(site_id: PathId, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    """Forgets the pinned key: the next connection pins the key it is offered."""
+    site_service.set_host_key(session, user, site_id, None)
+    return {"site_id": site_id, "host_key": None}
 
 
 @router.get("/endpoint/{site_id}")

@@ -15,6 +15,7 @@ from haul.server import metrics as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
 from haul.server.work_signal import work_added
 from haul.services import claims, reports
+from haul.services import sites as site_service
 from haul.services.errors import BadRequest
 from haul.services.job_types import resolve_claim_types
 
@@ -219,3 +220,20 @@ def report_many(
     if recorded.made_work:
         work_added(request)
     return JSONResponse(answers)
+
+
+class HostKeyPin(BaseModel):
+    jobid: int
+    elementid: int
+    token: str
+    site_id: int
+    host_key: str = Field(max_length=16_384)
+
+
+@router.put("/host_key")
+def pin_host_key(body: HostKeyPin, worker: WorkerUser, session: WriteSession) -> dict[str, Any]:
+    """Trust on first use: the first connection to an SFTP site records its host key."""
+    pinned = site_service.pin_host_key(
+        session, body.jobid, body.elementid, body.token, body.site_id, body.host_key
+    )
+    return {"site_id": body.site_id, "host_key": pinned}
