@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from haul import __version__
 from haul.config import Settings
 from haul.server import errors, metrics, web
+from haul.server.auth_gate import AuthGate, GateRules
 from haul.server.body_limit import BodyLimit
+from haul.server.login_throttle import LoginThrottle
 from haul.server.periodic import REAPER_LOCK, Periodic
 from haul.server.routers import (
     bans,
@@ -92,6 +94,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.state.db = db
     app.state.box = SecretBox.for_home(settings.home)
     app.state.work_signal = WorkSignal()
+    app.state.login_throttle = LoginThrottle()
     errors.install(app)
     app.include_router(root.router, tags=["root"])
     app.include_router(seed004.router, prefix=WORKQUEUE, tags=["jobs"])
@@ -109,11 +112,26 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     return app
 
 
+# Requests that carry a body without a token: login and (open) registration.
+ANONYMOUS_BODIES = frozenset({("POST", f"{USERS}/login"), ("POST", f"{USERS}/users")})
+
+
 def asgi(settings: Settings, db: Database | None = None) -> BodyLimit:
-    """The app wrapped in the body limit, as served by uvicorn."""
+    """The app behind the auth gate and the body limit, as served by uvicorn.
+
+    The body limit refuses an oversize Content-Length at once; the gate then
+    refuses a missing or bad token before any of the body is read.
+    """
+    db = db or Database.connect(settings.db_url)
     # Worker results carry listings (a 100,000-file directory is ~10 MB of JSON).
     overrides = {
         f"{WORKQUEUE}/worker/": settings.max_worker_body_bytes,
         f"{WORKQUEUE}/files": MAX_UPLOAD_BYTES + (64 << 10),  # room for multipart framing
     }
-    return BodyLimit(create_app(settings, db), settings.max_body_bytes, overrides)
+    rules = GateRules(
+        guarded=(WORKQUEUE, SITES, USERS),
+        anonymous=ANONYMOUS_BODIES,
+        worker_prefix=f"{WORKQUEUE}/worker/",
+    )
+    gate = AuthGate(create_app(settings, db), db, rules)
+    return BodyLimit(gate, settings.max_body_bytes, overrides)
