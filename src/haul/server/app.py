@@ -36,7 +36,7 @@ from haul.services import load
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
 from haul.services.reports import Policy, lose_expired
-from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
+from haul.services.uploads import MAX_UPLOAD_BYTES, claim_upload_site, cleanup
 from haul.store.database import Database
 from haul.store.migrate import upgrade
 
@@ -54,6 +54,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     # Several servers starting together may race here; the loser finds the rows.
     with contextlib.suppress(IntegrityError), db.write() as session:
         ensure_builtins(session)
+    with contextlib.suppress(IntegrityError), db.write() as session:
+        claim_upload_site(session)
     policy = Policy(settings.lease_seconds, settings.backoff_base, settings.backoff_cap)
     tasks = [
         Periodic(
