@@ -143,10 +143,7 @@ def copy_source(
         return src_siteid, src_filepath
     if job_type != JobType.COPY:
         raise BadRequest("src_siteid: an upload can only be the source of a COPY")
-    try:
-        upload = owned_by(session, owner.id, src_filepath or "")
-    except NotFound as exc:
-        raise BadRequest(f"src_filepath: {exc.detail}") from exc
+    upload = owned_by(session, owner.id, src_filepath or "")
     return upload_site(session).id, "/" + upload.id
 
 

@@ -26,6 +26,7 @@ from haul.store.tables import Token, User
 # "worker" tokens may use only the worker protocol, "metrics" tokens only /metrics
 # (server/deps.py enforces both).
 ROLES = ("user", "admin", "worker", "metrics")
+SERVICE_ROLES = ("worker", "metrics")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 8
 MAX_TOKEN_SECONDS = 5 * 365 * 24 * 3600
@@ -60,7 +61,8 @@ def create_user(
 ) -> User:
     if role not in ROLES:
         raise BadRequest(f"role: expected one of {', '.join(ROLES)}")
-    email = email.strip().lower() if role == "worker" else normalise_email(email)
+    # Service accounts are named "worker:NAME", "metrics:NAME": no @, so no one registers them.
+    email = email.strip().lower() if role in SERVICE_ROLES else normalise_email(email)
     if password is not None:
         check_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
