@@ -85,15 +85,17 @@ class AuthGate:
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
                 # The body was never read: close rather than drain it for keep-alive.
                 (b"connection", b"close"),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": json.dumps({"detail": detail}).encode()})
+    await send({"type": "http.response.body", "body": body})
