@@ -78,6 +78,19 @@ def create_user(
     return user
 
 
+def register(db: Database, email: str, password: str, name: str = "") -> User:
+    """A new user account, its password hashed before the write transaction opens."""
+    email = normalise_email(email)
+    check_password(password)
+    hashed = hash_password(password)
+    with db.write() as session:
+        user = create_user(session, email, None, name=name)
+        user.password_hash = hashed
+        session.flush()
+        session.expunge(user)
+    return user
+
+
 def find_user(session: Session, ref: str | int) -> User:
     """A user by id or email (admins name users either way)."""
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):

@@ -60,16 +60,17 @@ def _caller_if_any(session: Any, authorization: str | None, x_token: str | None)
 @router.post("/users")
 def register(
     body: RegisterUser,
-    session: WriteSession,
+    db: Db,
     settings: AppSettings,
     authorization: str | None = Header(default=None),
     x_token: str | None = Header(default=None),
 ) -> JSONResponse:
-    """Open registration, or an admin creating an account."""
-    caller = _caller_if_any(session, authorization, x_token)
+    """Open registration, or an admin creating an account (argon2 outside the write)."""
+    with db.read() as session:
+        caller = _caller_if_any(session, authorization, x_token)
     if not settings.open_registration and (caller is None or caller.role != "admin"):
         raise Forbidden("registration is closed on this server; ask an admin for an account")
-    user = user_service.create_user(session, body.email, body.passwd, name=body.name)
+    user = user_service.register(db, body.email, body.passwd, name=body.name)
     return JSONResponse(user_json(user), status_code=201)
 
 
