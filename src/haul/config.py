@@ -1,14 +1,31 @@
-"""Server settings: where haul keeps its state and which database it uses."""
+"""Server settings: where haul keeps its state and which database it uses.
+
+The state is private to the account that runs haul: the home directory is
+0700, and the SQLite database (with its -wal, -shm and -journal files) and
+``secret.key`` are 0600. Modes are tightened each time settings are resolved
+(``haul server``, ``haul run``, ``haul admin``, ``haul db``), so state made by
+an older version or copied in with looser modes is fixed at the next start.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from haul.store.database import sqlite_url_for
 
 DEFAULT_HOME = ".haul"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+SECRET_KEY_FILE = "secret.key"
+
+log = logging.getLogger("haul.config")
 
 
 @dataclass
@@ -36,6 +53,46 @@ class Settings:
     ) -> Settings:
         """Flags win over environment variables, which win over defaults."""
         home_path = Path(home or os.environ.get("HAUL_HOME") or DEFAULT_HOME).resolve()
-        home_path.mkdir(parents=True, exist_ok=True)
+        home_path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         url = db_url or os.environ.get("HAUL_DB_URL") or sqlite_url_for(str(home_path / "haul.db"))
+        make_private(home_path, url)
         return cls(home=home_path, db_url=url, **kwargs)  # type: ignore[arg-type]
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file behind a SQLite URL (None for other databases and in-memory ones)."""
+    try:
+        url = make_url(db_url)
+    except ArgumentError:
+        return None  # the database layer reports a bad URL when it connects
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):
+        return None  # a SQLite URI names its own options; leave it alone
+    return Path(name).resolve()
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        if path.exists() and (path.stat().st_mode & 0o777) != mode:
+            os.chmod(path, mode)
+    except PermissionError:
+        log.warning("cannot make %s mode %o (not its owner?)", path, mode)
+
+
+def make_private(home: Path, db_url: str) -> None:
+    """Tightens the home, the SQLite files and the key; creates the database file 0600.
+
+    The database file is created here, before SQLite opens it, because SQLite
+    creates a new database with the process's umask (often 0644) and gives
+    its -wal and -shm files the database file's mode.
+    """
+    _tighten(home, PRIVATE_DIR)
+    db_file = sqlite_file(db_url)
+    if db_file is not None:
+        if not db_file.exists() and db_file.parent.is_dir():
+            os.close(os.open(db_file, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+        for suffix in SQLITE_SIDE_FILES:
+            _tighten(db_file.with_name(db_file.name + suffix), PRIVATE_FILE)
+    _tighten(home / SECRET_KEY_FILE, PRIVATE_FILE)

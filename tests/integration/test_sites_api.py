@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.harness import ServerProcess, User
-from tests.integration.api import PROTOCOLS, S, W, is_iso
+from tests.integration.api import PROTOCOLS, S, ScriptedWorker, W, is_iso
 
 
 def name() -> str:
@@ -222,22 +222,37 @@ def test_delete_site_owner_or_admin(server: ServerProcess, ac: httpx.Client, bob
     assert ac.delete(f"{S}/site/{2**40}").status_code in (404, 422)
 
 
-def test_endpoint_route_is_for_workers(
-    server: ServerProcess, ac: httpx.Client, worker_token: str
+def test_endpoint_route_is_for_workers_within_their_leases(
+    iso_server: ServerProcess, iso_worker: ScriptedWorker
 ) -> None:
-    sid = create(ac, ["sftp://sftp.example.org/data"], def_path="/home/a")
-    with server.client(worker_token) as wc:
-        r = wc.get(f"{S}/endpoint/{sid}")
-        assert r.status_code == 200
-        body = r.json()
-        assert body["site_id"] == sid
-        assert body["endpoints"] == ["sftp://sftp.example.org/data"]
-        assert body["def_path"] == "/home/a"
-        assert "credential" not in body
-        assert wc.get(f"{S}/endpoint/999999").status_code == 404
-    r = ac.get(f"{S}/endpoint/{sid}")
-    assert r.status_code == 403
-    with server.client() as c:
+    """A worker reads a site's endpoints only while it leases an element using the site."""
+    owner = iso_server.new_user()
+    with owner.client() as oc:
+        sid = create(oc, ["dummy://endpoint-info/data"], def_path="/home/a")
+        with iso_server.client(iso_worker.token) as wc:
+            assert wc.get(f"{S}/endpoint/{sid}").status_code == 404  # no lease yet
+            job = oc.post(f"{W}/jobs", json={"type": "MKDIR", "src_siteid": sid,
+                                             "src_filepath": "/home/a/new"})
+            assert job.status_code == 200, job.text
+            leases = iso_worker.claim_elements(["MKDIR"])
+            try:
+                r = wc.get(f"{S}/endpoint/{sid}")
+                assert r.status_code == 200, r.text
+                body = r.json()
+                assert body["site_id"] == sid
+                assert body["endpoints"] == ["dummy://endpoint-info/data"]
+                assert body["def_path"] == "/home/a"
+                assert "credential" not in body
+                assert wc.get(f"{S}/endpoint/999999").status_code == 404
+                other = iso_server.new_worker()
+                with iso_server.client(other) as oc2:  # a worker without the lease
+                    assert oc2.get(f"{S}/endpoint/{sid}").status_code == 404
+            finally:
+                for (job_id, element_id), token in leases.items():
+                    iso_worker.succeed(job_id, element_id, token)
+        r = oc.get(f"{S}/endpoint/{sid}")
+        assert r.status_code == 403
+    with iso_server.client() as c:
         assert c.get(f"{S}/endpoint/{sid}").status_code == 401
 
 

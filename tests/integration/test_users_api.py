@@ -307,8 +307,10 @@ def test_whoami_roles_and_credentials(server: ServerProcess, worker_token: str) 
         assert "pw-whoami" not in c.get("/whoami").text
     with server.admin() as c:
         assert "admin" in c.get("/whoami").json()["roles"]
-    with server.client(worker_token) as c:
-        assert c.get("/whoami").json()["roles"] == ["worker"]
+    with server.client(worker_token) as c:  # a worker token is not a user (issue 10 #6)
+        r = c.get("/whoami")
+        assert r.status_code == 403
+        assert r.json()["detail"] == "worker tokens may only use the worker protocol"
 
 
 def test_endpoint_info_and_hello(server: ServerProcess) -> None:

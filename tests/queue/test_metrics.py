@@ -22,7 +22,8 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(srv: ServerProcess) -> Samples:
-    r = httpx.get(f"{srv.url}/metrics", timeout=10)
+    headers = {"Authorization": f"Bearer {srv.admin_token}"}
+    r = httpx.get(f"{srv.url}/metrics", headers=headers, timeout=10)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
     out: Samples = {}

@@ -59,6 +59,38 @@ def add_worker(name: str, home: HomeOpt = None, db: DbOpt = None) -> None:
     typer.echo(token)
 
 
+@admin_app.command("add-metrics-token")
+def add_metrics_token(
+    name: Annotated[str, typer.Argument(help="who scrapes, e.g. prometheus")] = "prometheus",
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Print a token that can read /metrics and nothing else (last line).
+
+    The first call creates the account ``metrics:NAME``; later calls add
+    another token to it. Each token is valid for a year.
+    """
+    from sqlalchemy import select
+
+    from haul.services.users import create_user, issue_token
+    from haul.store.tables import User
+
+    _, database = open_store(home, db)
+    try:
+        with database.write() as session:
+            user = session.scalar(select(User).where(User.email == f"metrics:{name}"))
+            if user is not None and user.role != "metrics":
+                raise typer.BadParameter(f"metrics:{name} exists and is not a metrics account")
+            if user is None:
+                user = create_user(session, f"metrics:{name}", None, role="metrics", name=name)
+            token, _ = issue_token(session, user, "metrics", TOKEN_SECONDS)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"metrics token for {name} (account id {user.id}); it can read /metrics only")
+    typer.echo(token)
+
+
 @db_app.command("upgrade")
 def db_upgrade(home: HomeOpt = None, db: DbOpt = None) -> None:
     """Create or upgrade the schema to the newest revision."""

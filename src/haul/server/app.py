@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from haul import __version__
 from haul.config import Settings
 from haul.server import errors, metrics, web
+from haul.server.auth_gate import AuthGate, GateRules
 from haul.server.body_limit import BodyLimit
+from haul.server.login_throttle import LoginThrottle
 from haul.server.periodic import REAPER_LOCK, Periodic
 from haul.server.routers import (
     bans,
@@ -34,7 +36,7 @@ from haul.services import load
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
 from haul.services.reports import Policy, lose_expired
-from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
+from haul.services.uploads import MAX_UPLOAD_BYTES, claim_upload_site, cleanup
 from haul.store.database import Database
 from haul.store.migrate import upgrade
 
@@ -52,6 +54,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     # Several servers starting together may race here; the loser finds the rows.
     with contextlib.suppress(IntegrityError), db.write() as session:
         ensure_builtins(session)
+    with contextlib.suppress(IntegrityError), db.write() as session:
+        claim_upload_site(session)
     policy = Policy(settings.lease_seconds, settings.backoff_base, settings.backoff_cap)
     tasks = [
         Periodic(
@@ -92,6 +96,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.state.db = db
     app.state.box = SecretBox.for_home(settings.home)
     app.state.work_signal = WorkSignal()
+    app.state.login_throttle = LoginThrottle()
     errors.install(app)
     app.include_router(root.router, tags=["root"])
     app.include_router(seed004.router, prefix=WORKQUEUE, tags=["jobs"])
@@ -109,11 +114,26 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     return app
 
 
+# Requests that carry a body without a token: login and (open) registration.
+ANONYMOUS_BODIES = frozenset({("POST", f"{USERS}/login"), ("POST", f"{USERS}/users")})
+
+
 def asgi(settings: Settings, db: Database | None = None) -> BodyLimit:
-    """The app wrapped in the body limit, as served by uvicorn."""
+    """The app behind the auth gate and the body limit, as served by uvicorn.
+
+    The body limit refuses an oversize Content-Length at once; the gate then
+    refuses a missing or bad token before any of the body is read.
+    """
+    db = db or Database.connect(settings.db_url)
     # Worker results carry listings (a 100,000-file directory is ~10 MB of JSON).
     overrides = {
         f"{WORKQUEUE}/worker/": settings.max_worker_body_bytes,
         f"{WORKQUEUE}/files": MAX_UPLOAD_BYTES + (64 << 10),  # room for multipart framing
     }
-    return BodyLimit(create_app(settings, db), settings.max_body_bytes, overrides)
+    rules = GateRules(
+        guarded=(WORKQUEUE, SITES, USERS),
+        anonymous=ANONYMOUS_BODIES,
+        worker_prefix=f"{WORKQUEUE}/worker/",
+    )
+    gate = AuthGate(create_app(settings, db), db, rules)
+    return BodyLimit(gate, settings.max_body_bytes, overrides)

@@ -1,8 +1,17 @@
-"""Request dependencies: the store, the caller, and role checks.
+"""Request dependencies: the store, the caller, and what each kind of token may do.
+
+The role rules live here and nowhere else. Every route names the caller it
+needs, and that choice decides which tokens get through:
+
+- ``CurrentUser``: user and admin tokens. Worker and metrics tokens get 403.
+- ``WorkerUser``: worker and admin tokens (the worker protocol).
+- ``MetricsReader``: metrics and admin tokens (``/metrics``).
 
 Dependencies that only read app state or check a role are ``async``: FastAPI
 runs every sync dependency on a thread-pool hop of its own, and on the worker
-routes those hops cost more than the checks themselves.
+routes those hops cost more than the checks themselves. When the auth gate
+(server/auth_gate.py) already checked the token before the body was read,
+its answer is reused instead of looked up again.
 """
 
 from __future__ import annotations
@@ -11,15 +20,28 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from haul.config import Settings
 from haul.server.secrets_box import SecretBox
 from haul.server.work_signal import signal_if_work_added
 from haul.services.errors import Forbidden, Unauthorized
-from haul.services.users import authenticate
+from haul.services.users import Authenticated, authenticate_token
 from haul.store.database import Database
 from haul.store.tables import User
+
+AUTH_STATE_KEY = "haul.auth"  # scope["state"] key the auth gate leaves its answer under
+
+WORKER_ONLY = "worker tokens may only use the worker protocol"
+METRICS_ONLY = "metrics tokens may only read /metrics"
+NEEDS_USER = "this needs a user token"
+NEEDS_METRICS = "reading /metrics needs an admin or metrics token"
+_LIMITED = {"worker": WORKER_ONLY, "metrics": METRICS_ONLY}
+
+USER_ROLES = frozenset({"user", "admin"})
+WORKER_ROLES = frozenset({"worker", "admin"})
+METRICS_ROLES = frozenset({"metrics", "admin"})
 
 
 async def database(request: Request) -> Database:
@@ -45,18 +67,37 @@ def token_of(authorization: str | None, x_token: str | None) -> str | None:
     return None
 
 
-def current_user(
+def require_role(user: User, allowed: frozenset[str], needs: str) -> User:
+    """The one check of what a token's role may call (also used by the auth gate)."""
+    if user.role in allowed:
+        return user
+    raise Forbidden(_LIMITED.get(user.role, needs))
+
+
+def lookup(db: Database, token: str) -> Authenticated:
+    with db.read() as session:
+        found = authenticate_token(session, token)
+        session.expunge(found.user)
+    return found
+
+
+async def authenticated(
+    request: Request,
     db: Annotated[Database, Depends(database)],
     authorization: Annotated[str | None, Header()] = None,
     x_token: Annotated[str | None, Header()] = None,
-) -> User:
+) -> Authenticated:
+    cached = request.scope.get("state", {}).get(AUTH_STATE_KEY)
+    if cached is not None:
+        return cached
     token = token_of(authorization, x_token)
     if token is None:
         raise Unauthorized("no token: send 'Authorization: Bearer <token>' or 'X-Token'")
-    with db.read() as session:
-        user = authenticate(session, token)
-        session.expunge(user)
-    return user
+    return await run_in_threadpool(lookup, db, token)
+
+
+async def current_user(auth: Annotated[Authenticated, Depends(authenticated)]) -> User:
+    return require_role(auth.user, USER_ROLES, NEEDS_USER)
 
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
@@ -65,10 +106,20 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
-async def worker_user(user: Annotated[User, Depends(current_user)]) -> User:
-    if user.role not in ("worker", "admin"):
-        raise Forbidden("this needs the worker role")
-    return user
+async def worker_user(auth: Annotated[Authenticated, Depends(authenticated)]) -> User:
+    return require_role(auth.user, WORKER_ROLES, "this needs the worker role")
+
+
+async def metrics_reader(auth: Annotated[Authenticated, Depends(authenticated)]) -> User:
+    return require_role(auth.user, METRICS_ROLES, NEEDS_METRICS)
+
+
+async def user_auth(
+    auth: Annotated[Authenticated, Depends(authenticated)],
+    _: Annotated[User, Depends(current_user)],
+) -> Authenticated:
+    """The caller and its token, for the routes whose rules involve the token itself."""
+    return auth
 
 
 def read_session(db: Annotated[Database, Depends(database)]) -> Iterator[Session]:
@@ -85,11 +136,14 @@ def write_session(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentAuth = Annotated[Authenticated, Depends(user_auth)]
 AdminUser = Annotated[User, Depends(admin_user)]
 WorkerUser = Annotated[User, Depends(worker_user)]
+MetricsReader = Annotated[User, Depends(metrics_reader)]
 # scope="function": the transaction ends (commits) before the response is sent,
 # so a client never sees a 200 for a write that is not yet visible, or that failed.
 ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(settings)]
 Box = Annotated[SecretBox, Depends(secret_box)]
+Db = Annotated[Database, Depends(database)]

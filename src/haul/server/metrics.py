@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haul.domain.enums import TERMINAL_STATUSES, JobStatus, JobType
+from haul.server.deps import MetricsReader
 from haul.services import load, workers_seen
 from haul.services.job_types import type_name
 from haul.services.reports import Heartbeat, Result
@@ -210,8 +211,13 @@ def install(app: FastAPI, db: Database) -> Metrics:
 
 
 @router.get("/metrics", include_in_schema=True)
-def scrape(request: Request) -> Response:
-    """Prometheus text exposition; no token needed, as scrapers expect."""
+def scrape(request: Request, _: MetricsReader) -> Response:
+    """Prometheus text exposition, for an admin token or a metrics token.
+
+    The labels name sites and job types, which are not every caller's to see;
+    Prometheus sends the token as ``authorization: {credentials: ...}``
+    (``haul admin add-metrics-token`` makes one that can read nothing else).
+    """
     return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 

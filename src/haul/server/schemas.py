@@ -149,7 +149,11 @@ class ChangePassword(_Body):
 
 class NewToken(_Body):
     name: str = Field(default="api", max_length=200)
-    lifetime: int = Field(default=30 * 24 * 3600, description="seconds until the token expires")
+    lifetime: int | None = Field(
+        default=None,
+        description="seconds until the token expires (default 30 days, at most what the "
+        "token making the request has left, unless that token is an admin's)",
+    )
 
 
 class NewSite(_Body):

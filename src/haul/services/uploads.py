@@ -5,6 +5,14 @@ COPY (``src_siteid: "upload"``, ``src_filepath: <id>``). The source site is a
 built-in site with an ``upload://`` endpoint that users cannot register; a
 worker reads the bytes from the server, within the lease of the element that
 needs them. Uploads no job references are deleted after a retention period.
+
+An upload is its uploader's alone: every use checks the upload's owner against
+the job's owner (a submission naming the upload site by its number like one
+naming ``"upload"``, and the worker's fetch within a lease), admins included,
+so no job of one account ever reads another's upload. The upload site belongs
+to the server (its owner is the server's own account, which nothing can act
+as), so no user can delete it, and it is only
+ever the source of a COPY.
 """
 
 from __future__ import annotations
@@ -20,13 +28,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haul.services.errors import NotFound, TooLarge
+from haul.domain.enums import JobType
+from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
+from haul.services.lease_access import holds_lease
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Job, Site, SiteEndpoint, Upload, User
+from haul.store.tables import Element, Job, Site, SiteEndpoint, Upload, User
 
 MAX_UPLOAD_BYTES = 10 * 1000 * 1000
 UPLOAD_SITE = "upload"
 UPLOAD_URL = "upload://server/"
+SERVER_ACCOUNT = "system:server"
+SERVER_ROLE = "system"  # owns the server's own things; can never authenticate
 
 
 def upload_dir(home: Path) -> Path:
@@ -35,30 +47,126 @@ def upload_dir(home: Path) -> Path:
     return path
 
 
-def upload_site(session: Session, owner: User) -> Site:
-    """The built-in site whose paths are upload ids (created on first use)."""
-    site = session.scalar(
-        select(Site)
+def upload_site_id(session: Session) -> int | None:
+    return session.scalar(
+        select(Site.id)
         .join(SiteEndpoint, SiteEndpoint.site_id == Site.id)
         .where(SiteEndpoint.scheme == "upload")
+        .order_by(Site.id)
+        .limit(1)
     )
-    if site is None:
-        name = UPLOAD_SITE
-        if session.scalar(select(Site.id).where(Site.name == name)) is not None:
-            name = f"{UPLOAD_SITE}-{secrets.token_hex(3)}"
-        site = Site(
-            name=name,
-            description="files uploaded to this haul server",
-            owner_id=owner.id,
-            public=True,
-            def_path="/",
-            requires_credential=False,
-        )
-        session.add(site)
+
+
+def server_account(session: Session) -> User:
+    """The account that owns what belongs to the server; it has no password and no tokens.
+
+    Its email has no ``@``, so no one can register it, and with no password
+    and no token nothing can act as it.
+    """
+    user = session.scalar(select(User).where(User.email == SERVER_ACCOUNT))
+    if user is None:
+        user = User(email=SERVER_ACCOUNT, name="haul server", role=SERVER_ROLE)
+        session.add(user)
         session.flush()
-        session.add(SiteEndpoint(site_id=site.id, url=UPLOAD_URL, scheme="upload"))
-        session.flush()
+    return user
+
+
+def claim_upload_site(session: Session) -> None:
+    """At start: the upload site belongs to the server (older versions gave it to
+    the first uploader, who could then delete it)."""
+    site_id = upload_site_id(session)
+    if site_id is None:
+        return
+    site = session.get(Site, site_id)
+    owner = server_account(session)
+    if site is not None and site.owner_id != owner.id:
+        site.owner_id = owner.id
+
+
+def upload_site(session: Session) -> Site:
+    """The built-in site whose paths are upload ids (created on first use, the server's)."""
+    site_id = upload_site_id(session)
+    if site_id is not None:
+        site = session.get(Site, site_id)
+        assert site is not None
+        return site
+    name = UPLOAD_SITE
+    if session.scalar(select(Site.id).where(Site.name == name)) is not None:
+        name = f"{UPLOAD_SITE}-{secrets.token_hex(3)}"
+    site = Site(
+        name=name,
+        description="files uploaded to this haul server",
+        owner_id=server_account(session).id,
+        public=True,
+        def_path="/",
+        requires_credential=False,
+    )
+    session.add(site)
+    session.flush()
+    session.add(SiteEndpoint(site_id=site.id, url=UPLOAD_URL, scheme="upload"))
+    session.flush()
     return site
+
+
+def refuse_changes(session: Session, site_id: int) -> None:
+    """The upload site is the server's: nobody deletes or changes it."""
+    if site_id == upload_site_id(session):
+        raise Forbidden(f"site {site_id} is the server's upload site; it cannot be changed")
+
+
+def owned_by(session: Session, owner_id: int, upload_id: str) -> Upload:
+    """An upload of ``owner_id``; anyone else's is "no such upload" (404)."""
+    row = session.get(Upload, upload_id.strip("/"))
+    if row is None or row.user_id != owner_id:
+        raise NotFound(f"no upload {upload_id}")
+    return row
+
+
+def copy_source(
+    session: Session,
+    owner: User,
+    job_type: JobType,
+    src_siteid: int | str | None,
+    src_filepath: str | None,
+    dst_siteid: int | None,
+) -> tuple[int | str | None, str | None]:
+    """A submission's source after the upload rules: ``(site id, "/<upload id>")``.
+
+    ``src_siteid`` may name uploads as ``"upload"`` or by the upload site's
+    number; either way the upload must be the job owner's own and the job a
+    COPY. Sources that are not uploads come back unchanged.
+    """
+    site_id = upload_site_id(session)
+    if site_id is not None and dst_siteid == site_id:
+        raise BadRequest(f"dst_siteid: site {site_id} holds uploads, which are read-only")
+    if src_siteid != UPLOAD_SITE and (site_id is None or src_siteid != site_id):
+        return src_siteid, src_filepath
+    if job_type != JobType.COPY:
+        raise BadRequest("src_siteid: an upload can only be the source of a COPY")
+    upload = owned_by(session, owner.id, src_filepath or "")
+    return upload_site(session).id, "/" + upload.id
+
+
+def for_lease(
+    session: Session, worker: User, job_id: int, element_id: int, token: str, upload_id: str
+) -> Upload:
+    """The upload an element's lease may read: its job's source, of its job's owner."""
+    element = session.get(Element, (job_id, element_id))
+    if not holds_lease(worker, element, token):
+        raise Conflict("the lease is not current")
+    assert element is not None
+    job = session.get(Job, job_id)
+    copies_it = (
+        job is not None
+        and job.type == int(JobType.COPY)
+        and job.src_siteid is not None
+        and job.src_siteid == upload_site_id(session)
+        and (element.src_filepath or "").strip("/") == upload_id
+    )
+    if not copies_it:
+        raise NotFound(f"element {job_id}.{element_id} does not copy upload {upload_id}")
+    assert job is not None
+    return owned_by(session, job.user_id, upload_id)
 
 
 def save(session: Session, home: Path, user: User, name: str, data: bytes) -> Upload:
@@ -78,7 +186,7 @@ def save(session: Session, home: Path, user: User, name: str, data: bytes) -> Up
         sha256=hashlib.sha256(data).hexdigest(),
     )
     session.add(row)
-    upload_site(session, user)
+    upload_site(session)
     session.flush()
     return row
 
@@ -107,11 +215,7 @@ def upload_json(row: Upload) -> dict[str, Any]:
 def cleanup(session: Session, home: Path, retention_seconds: float) -> int:
     """Deletes uploads older than the retention period that no job names."""
     cutoff = utcnow() - timedelta(seconds=retention_seconds)
-    site = session.scalar(
-        select(Site.id)
-        .join(SiteEndpoint, SiteEndpoint.site_id == Site.id)
-        .where(SiteEndpoint.scheme == "upload")
-    )
+    site = upload_site_id(session)
     n = 0
     for row in session.scalars(select(Upload).where(Upload.created < cutoff)):
         used = site is not None and session.scalar(

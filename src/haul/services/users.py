@@ -1,22 +1,36 @@
-"""Accounts and API tokens."""
+"""Accounts and API tokens.
+
+Password checks (argon2, slow on purpose) run outside any write transaction:
+on SQLite a write transaction holds the database's single write lock, and a
+login flood must not slow every other writer down to argon2's pace. So the
+functions that verify a password take the ``Database`` and open their own
+short transactions around the check.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from haul.server.passwords import hash_password, hash_token, new_token, verify_password
 from haul.services.errors import BadRequest, Conflict, NotFound, Unauthorized
 from haul.store.clock import as_utc, utcnow
+from haul.store.database import Database
 from haul.store.tables import Token, User
 
-ROLES = ("user", "admin", "worker")
+# "worker" tokens may use only the worker protocol, "metrics" tokens only /metrics
+# (server/deps.py enforces both).
+ROLES = ("user", "admin", "worker", "metrics")
+SERVICE_ROLES = ("worker", "metrics")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 8
 MAX_TOKEN_SECONDS = 5 * 365 * 24 * 3600
+API_TOKEN_SECONDS = 30 * 24 * 3600  # POST /tokens without a lifetime
 
 
 def normalise_email(email: str) -> str:
@@ -47,7 +61,8 @@ def create_user(
 ) -> User:
     if role not in ROLES:
         raise BadRequest(f"role: expected one of {', '.join(ROLES)}")
-    email = email.strip().lower() if role == "worker" else normalise_email(email)
+    # Service accounts are named "worker:NAME", "metrics:NAME": no @, so no one registers them.
+    email = email.strip().lower() if role in SERVICE_ROLES else normalise_email(email)
     if password is not None:
         check_password(password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -63,6 +78,19 @@ def create_user(
     return user
 
 
+def register(db: Database, email: str, password: str, name: str = "") -> User:
+    """A new user account, its password hashed before the write transaction opens."""
+    email = normalise_email(email)
+    check_password(password)
+    hashed = hash_password(password)
+    with db.write() as session:
+        user = create_user(session, email, None, name=name)
+        user.password_hash = hashed
+        session.flush()
+        session.expunge(user)
+    return user
+
+
 def find_user(session: Session, ref: str | int) -> User:
     """A user by id or email (admins name users either way)."""
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
@@ -74,18 +102,63 @@ def find_user(session: Session, ref: str | int) -> User:
     return user
 
 
-def login(session: Session, email: str, password: str, lifetime: int) -> tuple[User, str, Token]:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+def _password_owner(db: Database, email: str) -> User | None:
+    with db.read() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is not None:
+            session.expunge(user)
+    return user
+
+
+def login(db: Database, email: str, password: str, lifetime: int) -> tuple[User, str, Token]:
+    """Checks the password with no transaction open, then issues a token."""
+    user = _password_owner(db, email)
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or user.banned:
         raise Unauthorized("wrong email or password")
-    token, row = issue_token(session, user, "login", lifetime)
-    return user, token, row
+    with db.write() as session:
+        row_user = session.get(User, user.id)
+        if row_user is None or row_user.banned or row_user.password_hash != user.password_hash:
+            raise Unauthorized("wrong email or password")  # changed while we checked
+        token, row = issue_token(session, row_user, "login", lifetime)
+        session.expunge(row_user)
+    return row_user, token, row
 
 
-def issue_token(session: Session, user: User, name: str, lifetime: int) -> tuple[str, Token]:
+def remaining_seconds(expires: datetime | None) -> int | None:
+    """Whole seconds a token has left (None: it never expires)."""
+    if expires is None:
+        return None
+    return max(0, math.floor((expires - utcnow()).total_seconds()))
+
+
+def issue_token(
+    session: Session,
+    user: User,
+    name: str,
+    lifetime: int | None,
+    *,
+    minted_by_expires: datetime | None = None,
+    default_lifetime: int = API_TOKEN_SECONDS,
+) -> tuple[str, Token]:
+    """A new token; when another token mints it, it may not outlive that token.
+
+    ``minted_by_expires`` is the expiry of the token making the request (None
+    for a password login or the operator's CLI). A non-admin asking for more
+    than that token has left gets a 400 naming the limit; one asking for no
+    particular lifetime gets the default cut down to it. Admins are exempt.
+    """
+    left = None if user.role == "admin" else remaining_seconds(minted_by_expires)
+    if lifetime is None:
+        lifetime = default_lifetime if left is None else min(default_lifetime, left)
     if lifetime <= 0 or lifetime > MAX_TOKEN_SECONDS:
         raise BadRequest(f"lifetime: must be between 1 and {MAX_TOKEN_SECONDS} seconds")
+    if left is not None and lifetime > left:
+        raise BadRequest(
+            f"lifetime: the token making this request expires in {left} seconds, and a "
+            f"token cannot create one that outlives it; ask for at most {left} seconds, "
+            "or log in with your password for a longer-lived token"
+        )
     token = new_token()
     row = Token(
         user_id=user.id,
@@ -98,11 +171,24 @@ def issue_token(session: Session, user: User, name: str, lifetime: int) -> tuple
     return token, row
 
 
+@dataclass(frozen=True)
+class Authenticated:
+    """Who a token speaks for, and which token it is (token rules need both)."""
+
+    user: User
+    token_id: int
+    expires: datetime | None
+
+
 def authenticate(session: Session, token: str) -> User:
+    return authenticate_token(session, token).user
+
+
+def authenticate_token(session: Session, token: str) -> Authenticated:
     # One query for token and user: this runs on every request, and each ORM
     # query has a fixed cost that shows on the worker routes.
     found = session.execute(
-        select(User, Token.revoked, Token.expires)
+        select(User, Token.id, Token.revoked, Token.expires)
         .join(Token, Token.user_id == User.id)
         .where(Token.token_hash == hash_token(token))
     ).first()
@@ -114,7 +200,7 @@ def authenticate(session: Session, token: str) -> User:
     user = found.User
     if user.banned:
         raise Unauthorized("this account is banned")
-    return user
+    return Authenticated(user, found.id, expires)
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> None:
@@ -128,11 +214,33 @@ def list_tokens(session: Session, user: User) -> list[Token]:
     return list(session.scalars(select(Token).where(Token.user_id == user.id).order_by(Token.id)))
 
 
-def change_password(session: Session, user: User, old: str, new: str) -> None:
-    if not verify_password(user.password_hash, old):
-        raise Unauthorized("wrong password")
+def change_password(db: Database, user_id: int, old: str, new: str, keep_token: int) -> int:
+    """Sets a new password and revokes the account's other tokens.
+
+    A password change is what people do when they fear a token or the password
+    leaked, so every token but ``keep_token`` (the one making the change)
+    stops working. Both argon2 runs happen outside the write transaction.
+    Returns how many tokens were revoked.
+    """
     check_password(new)
-    user.password_hash = hash_password(new)
+    with db.read() as session:
+        stored = session.scalar(select(User.password_hash).where(User.id == user_id))
+    if not verify_password(stored, old):
+        raise Unauthorized("wrong password")
+    new_hash = hash_password(new)
+    with db.write() as session:
+        row = session.get(User, user_id)
+        if row is None:
+            raise NotFound(f"no such user: {user_id}")
+        if row.password_hash != stored:
+            raise Conflict("the password changed meanwhile; try again")
+        row.password_hash = new_hash
+        revoked = session.execute(
+            update(Token)
+            .where(Token.user_id == user_id, Token.id != keep_token, Token.revoked.is_(False))
+            .values(revoked=True)
+        )
+        return revoked.rowcount or 0
 
 
 def delete_user(session: Session, user: User) -> None:

@@ -6,8 +6,10 @@ blip never makes a worker drop a finished result on the floor.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +17,29 @@ import httpx
 log = logging.getLogger("haul.worker")
 
 WQ = "/workqueue/api/v1.0/worker"
+# One PUT /results carries at most this much JSON (a single bigger result goes
+# alone), far below the server's worker body limit, so a burst of big listings
+# never makes one request the server refuses or must hold in memory at once.
+RESULTS_CHUNK_BYTES = 32 << 20
+
+
+def json_chunks(items: list[Any], limit: int = RESULTS_CHUNK_BYTES) -> Iterator[bytes]:
+    """JSON arrays of ``items`` of at most ``limit`` bytes each (encoded as httpx does)."""
+    chunk: list[bytes] = []
+    size = 2
+    for item in items:
+        data = json.dumps(item, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        encoded = data.encode()
+        if chunk and size + len(encoded) + 1 > limit:
+            yield b"[" + b",".join(chunk) + b"]"
+            chunk, size = [], 2
+        chunk.append(encoded)
+        size += len(encoded) + 1
+    if chunk:
+        yield b"[" + b",".join(chunk) + b"]"
+
+
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class ServerGone(Exception):
@@ -35,12 +60,17 @@ class WorkerAPI:
     def close(self) -> None:
         self.http.close()
 
-    def _send(self, method: str, url: str, body: Any, retry_for: float) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, body: Any, retry_for: float, *, raw: bytes | None = None
+    ) -> httpx.Response:
         deadline = time.monotonic() + retry_for
         delay = 0.2
         while True:
             try:
-                r = self.http.request(method, url, json=body)
+                if raw is None:
+                    r = self.http.request(method, url, json=body)
+                else:
+                    r = self.http.request(method, url, content=raw, headers=JSON_BODY)
                 if r.status_code not in (429, 502, 503, 504):
                     return r
                 reason = f"HTTP {r.status_code}"
@@ -65,9 +95,12 @@ class WorkerAPI:
         return r.json()
 
     def results(self, results: list[dict[str, Any]], retry_for: float = 3600) -> list[dict]:
-        r = self._send("PUT", f"{WQ}/results", results, retry_for=retry_for)
-        r.raise_for_status()
-        return r.json()
+        answers: list[dict] = []
+        for raw in json_chunks(results):
+            r = self._send("PUT", f"{WQ}/results", None, retry_for=retry_for, raw=raw)
+            r.raise_for_status()
+            answers.extend(r.json())
+        return answers
 
     def fetch_upload(self, upload_id: str, job_id: int, element_id: int, token: str) -> bytes:
         """An uploaded file's bytes, as the holder of the element's lease."""

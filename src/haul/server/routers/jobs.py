@@ -87,12 +87,9 @@ def _submit(
     if body.request is not None:
         raise BadRequest("request: only custom job types take a request")
     submission_schema.validate(submission_schema.FILE_MODELS[job_type], _as_named(body, job_type))
-    src_siteid, src_filepath = body.src_siteid, body.src_filepath
-    if src_siteid == uploads.UPLOAD_SITE:
-        if job_type != JobType.COPY:
-            raise BadRequest("src_siteid: an upload can only be the source of a COPY")
-        upload = uploads.get(session, user, src_filepath or "")
-        src_siteid, src_filepath = uploads.upload_site(session, user).id, "/" + upload.id
+    src_siteid, src_filepath = uploads.copy_source(
+        session, user, job_type, body.src_siteid, body.src_filepath, body.dst_siteid
+    )
     spec = job_service.JobSpec(
         type=job_type,
         src_siteid=src_siteid,  # type: ignore[arg-type]

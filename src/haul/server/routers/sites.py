@@ -11,6 +11,9 @@ from haul.server.deps import AppSettings, Box, CurrentUser, ReadSession, WorkerU
 from haul.server.schemas import HostKey, NewCredential, NewSite, PathId
 from haul.server.views import iso, site_json
 from haul.services import sites as site_service
+from haul.services import uploads
+from haul.services.errors import NotFound
+from haul.services.lease_access import site_in_leases
 from haul.services.sites import SiteView
 
 router = APIRouter()
@@ -55,6 +58,7 @@ def create_site(
 
 @router.delete("/site/{site_id}")
 def delete_site(site_id: PathId, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    uploads.refuse_changes(session, site_id)
     site_service.delete_site(session, user, site_id)
     return {"deleted": site_id}
 
@@ -77,7 +81,9 @@ def reset_host_key(site_id: PathId, user: CurrentUser, session: WriteSession) ->
 
 @router.get("/endpoint/{site_id}")
 def get_endpoints(site_id: PathId, user: WorkerUser, session: ReadSession) -> dict[str, Any]:
-    """What a worker needs to reach a site (never its credentials)."""
+    """What a worker needs to reach a site (never its credentials), within its leases."""
+    if not site_in_leases(session, user, site_id):
+        raise NotFound(f"site {site_id}: no such site in this worker's leases")
     view = site_service.get_site(session, user, site_id)
     return {
         "site_id": view.site.id,

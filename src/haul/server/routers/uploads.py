@@ -7,15 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from haul.domain.enums import JobStatus
 from haul.server.deps import AppSettings, CurrentUser, ReadSession, WorkerUser
 from haul.services import uploads
-from haul.services.errors import BadRequest, Conflict, NotFound, TooLarge
-from haul.store.tables import Element, Job, Site, SiteEndpoint, Upload
+from haul.services.errors import BadRequest, NotFound, TooLarge
 
 router = APIRouter()
-
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 @router.post("/files")
@@ -65,19 +61,8 @@ def fetch_for_lease(
     token: str = Query(),
 ) -> FileResponse:
     """The bytes of an upload, for the worker holding a lease on an element copying it."""
-    element = session.get(Element, (jobid, elementid))
-    if element is None or element.lease_token != token or element.status not in LEASED:
-        raise Conflict("the lease is not current")
-    job = session.get(Job, jobid)
-    site = session.get(Site, job.src_siteid) if job and job.src_siteid else None
-    is_upload = site is not None and any(
-        ep.scheme == "upload"
-        for ep in session.query(SiteEndpoint).filter(SiteEndpoint.site_id == site.id)
-    )
-    if not is_upload or (element.src_filepath or "").strip("/") != upload_id:
-        raise NotFound(f"element {jobid}.{elementid} does not copy upload {upload_id}")
-    row = session.get(Upload, upload_id)
-    path = uploads.upload_dir(settings.home) / upload_id
-    if row is None or not path.exists():
+    row = uploads.for_lease(session, worker, jobid, elementid, token, upload_id)
+    path = uploads.upload_dir(settings.home) / row.id
+    if not path.exists():
         raise NotFound(f"no upload {upload_id}")
     return FileResponse(path, media_type="application/octet-stream")

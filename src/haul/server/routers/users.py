@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from haul.server.deps import AppSettings, CurrentUser, ReadSession, WriteSession, token_of
+from haul.server.deps import (
+    NEEDS_USER,
+    USER_ROLES,
+    AppSettings,
+    CurrentAuth,
+    CurrentUser,
+    Db,
+    ReadSession,
+    WriteSession,
+    require_role,
+    token_of,
+)
+from haul.server.login_throttle import throttled_login
 from haul.server.schemas import ChangePassword, Login, NewToken, PathId, RegisterUser
 from haul.server.views import iso
 from haul.services import users as user_service
@@ -40,29 +52,33 @@ def token_json(row: Token) -> dict[str, Any]:
 
 def _caller_if_any(session: Any, authorization: str | None, x_token: str | None) -> User | None:
     token = token_of(authorization, x_token)
-    return user_service.authenticate(session, token) if token else None
+    if not token:
+        return None
+    return require_role(user_service.authenticate(session, token), USER_ROLES, NEEDS_USER)
 
 
 @router.post("/users")
 def register(
     body: RegisterUser,
-    session: WriteSession,
+    db: Db,
     settings: AppSettings,
     authorization: str | None = Header(default=None),
     x_token: str | None = Header(default=None),
 ) -> JSONResponse:
-    """Open registration, or an admin creating an account."""
-    caller = _caller_if_any(session, authorization, x_token)
+    """Open registration, or an admin creating an account (argon2 outside the write)."""
+    with db.read() as session:
+        caller = _caller_if_any(session, authorization, x_token)
     if not settings.open_registration and (caller is None or caller.role != "admin"):
         raise Forbidden("registration is closed on this server; ask an admin for an account")
-    user = user_service.create_user(session, body.email, body.passwd, name=body.name)
+    user = user_service.register(db, body.email, body.passwd, name=body.name)
     return JSONResponse(user_json(user), status_code=201)
 
 
 @router.post("/login")
-def login(body: Login, session: WriteSession, settings: AppSettings) -> dict[str, Any]:
+def login(body: Login, request: Request, db: Db, settings: AppSettings) -> dict[str, Any]:
+    """Password login; throttled per account and per client address (429 + Retry-After)."""
     lifetime = body.lifetime or settings.login_token_seconds
-    user, token, row = user_service.login(session, body.email, body.passwd, lifetime)
+    user, token, row = throttled_login(request, db, body.email, body.passwd, lifetime)
     return {"token": token, "user_id": user.id, "expires": iso(row.expires)}
 
 
@@ -80,11 +96,12 @@ def delete_self(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
 
 
 @router.put("/passwd")
-def change_password(body: ChangePassword, user: CurrentUser, session: WriteSession) -> dict:
-    row = session.get(User, user.id)
-    assert row is not None
-    user_service.change_password(session, row, body.passwd, body.newpasswd)
-    return {"changed": True}
+def change_password(body: ChangePassword, auth: CurrentAuth, db: Db) -> dict:
+    """Sets a new password; every other token of the account is revoked."""
+    revoked = user_service.change_password(
+        db, auth.user.id, body.passwd, body.newpasswd, keep_token=auth.token_id
+    )
+    return {"changed": True, "revoked_tokens": revoked}
 
 
 @router.get("/tokens")
@@ -93,8 +110,11 @@ def list_tokens(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]
 
 
 @router.post("/tokens")
-def create_token(body: NewToken, user: CurrentUser, session: WriteSession) -> JSONResponse:
-    token, row = user_service.issue_token(session, user, body.name, body.lifetime)
+def create_token(body: NewToken, auth: CurrentAuth, session: WriteSession) -> JSONResponse:
+    """A new token, never outliving the one that asks for it (admins excepted)."""
+    token, row = user_service.issue_token(
+        session, auth.user, body.name, body.lifetime, minted_by_expires=auth.expires
+    )
     return JSONResponse(token_json(row) | {"token": token}, status_code=201)
 
 

@@ -26,6 +26,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType, parse_enum
+from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
+from haul.server.login_throttle import TooManyLogins, throttled_login
 from haul.server.passwords import hash_token
 from haul.services import bans, dashboard, load, workers_seen
 from haul.services import sites as site_service
@@ -72,6 +74,7 @@ def web_caller(request: Request) -> Caller:
         except Unauthorized:
             raise LoginRequired() from None
         session.expunge(user)
+    require_role(user, USER_ROLES, NEEDS_USER)
     return Caller(user, token)
 
 
@@ -189,14 +192,16 @@ def login(
 ) -> Response:
     settings = request.app.state.settings
     try:
-        with _db(request).write() as session:
-            _, token, row = user_service.login(session, email, passwd, settings.login_token_seconds)
-            expires = as_utc(row.expires)
-    except ServiceError as exc:
+        _, token, row = throttled_login(
+            request, _db(request), email, passwd, settings.login_token_seconds
+        )
+        expires = as_utc(row.expires)
+    except (ServiceError, TooManyLogins) as exc:
         page = render(
             request, "login.html", None, next=_safe_next(next), error=exc.detail, email=email
         )
-        page.status_code = 401
+        page.status_code = exc.status_code if isinstance(exc, TooManyLogins) else 401
+        page.headers.update(getattr(exc, "headers", None) or {})
         return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     max_age = int((expires - utcnow()).total_seconds()) if expires else None

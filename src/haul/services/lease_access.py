@@ -1,0 +1,42 @@
+"""What a worker token may read beyond its claims: only what its current leases need.
+
+A worker token is not a user: it sees a site or an upload only while it
+holds a lease on an element that uses it (an admin token, standing in for a
+worker, sees them all).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobStatus
+from haul.store.tables import Element, Job, User
+
+LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+
+
+def holds_lease(worker: User, element: Element | None, token: str) -> bool:
+    return (
+        element is not None
+        and element.lease_token == token
+        and element.status in LEASED
+        and (worker.role == "admin" or element.worker_id == worker.id)
+    )
+
+
+def site_in_leases(session: Session, worker: User, site_id: int) -> bool:
+    """Whether the worker holds a lease on an element of a job using this site."""
+    if worker.role == "admin":
+        return True
+    found = session.scalar(
+        select(Element.id)
+        .join(Job, Job.id == Element.job_id)
+        .where(
+            Element.worker_id == worker.id,
+            Element.status.in_(LEASED),
+            or_(Job.src_siteid == site_id, Job.dst_siteid == site_id),
+        )
+        .limit(1)
+    )
+    return found is not None
