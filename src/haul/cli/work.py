@@ -33,6 +33,14 @@ def worker(
         list[str] | None,
         typer.Option("--handler", help="custom job type handler TYPE=module:function"),
     ] = None,
+    grace_seconds: Annotated[
+        float,
+        typer.Option(
+            "--grace-seconds",
+            min=0,
+            help="on SIGTERM, how long held elements may finish before they are cancelled",
+        ),
+    ] = 30.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""
@@ -56,6 +64,7 @@ def worker(
         file_roots=[os.path.realpath(r) for r in (file_root or [])],
         once=once,
         handlers=handler or [],
+        grace_seconds=grace_seconds,
     )
     if split:
         cfg.types = split
