@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from haul.worker.shutdown_limits import DEFAULT_GRACE_SECONDS
+
 
 def worker(
     server: Annotated[str, typer.Option("--server", help="haul server URL", envvar="HAUL_SERVER")],
@@ -40,7 +42,7 @@ def worker(
             min=0,
             help="on SIGTERM, how long held elements may finish before they are cancelled",
         ),
-    ] = 30.0,
+    ] = DEFAULT_GRACE_SECONDS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""

@@ -16,6 +16,7 @@ Two rules live here (docs/storage.md):
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
@@ -39,13 +40,12 @@ def escaped(text: str) -> str:
 
 
 def _row(entry: Entry, *, size: int | None = None, is_dir: bool | None = None) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    return {
         "name": entry.name,
         "size": entry.size if size is None else size,
         "is_dir": entry.is_dir if is_dir is None else is_dir,
         "mtime": entry.mtime,
     }
-    return row
 
 
 def _link_row(entry: Entry) -> dict[str, Any]:
@@ -63,8 +63,8 @@ class TreeLister:
         *,
         job_type: str,
         follow_links: bool,
-        say: Any,
-        cancelled: Any,
+        say: Callable[[str], None],
+        cancelled: Callable[[], bool],
     ) -> None:
         self.storage = storage
         self.path = strip_slash(path)

@@ -26,14 +26,14 @@ from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI, problem
+from haul.worker.shutdown_limits import (
+    DEFAULT_GRACE_SECONDS,
+    FINAL_FLUSH_SECONDS,
+    THREAD_STOP_SECONDS,
+)
 
 log = logging.getLogger("haul.worker")
 
-DEFAULT_GRACE_SECONDS = 30.0
-# After the grace period: how long results may still be retried, and how long
-# cancelled elements get to notice before the worker exits without them.
-FINAL_FLUSH_SECONDS = 10.0
-THREAD_STOP_SECONDS = 5.0
 STOPPED = {
     "code": "LOST",
     "scope": "TRANSFER",
