@@ -236,7 +236,7 @@ class ListingEntry(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     mtime: Mapped[float | None] = mapped_column(nullable=True)
     # A symbolic link, listed as itself: never a directory, never walked into.
-    is_link: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_link: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class Ban(Base):
