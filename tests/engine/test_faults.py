@@ -184,10 +184,9 @@ def test_sigkill_mid_copy_is_retried_elsewhere_and_never_leaves_a_partial_file(
     expected, size = _dummy_expected("/file-00000.dat", BIG)
     assert final.stat().st_size == size
     assert _adler32_file(final) == expected
-    # The dead worker's temporary may remain (docs/storage.md: is_temp_name marks it
-    # for clean-up); nothing else is there.
-    leftovers = [p.name for p in dst_dir.iterdir() if p != final]
-    assert all(is_temp_name(name) for name in leftovers), leftovers
+    # The retry removed the dead worker's temporary before copying (docs/storage.md).
+    assert [p.name for p in dst_dir.iterdir()] == ["big.dat"]
+    assert "left by an earlier attempt" in done["log"], done["log"]
 
 
 # -- (b) a retryable failure is retried, after the backoff ----------------------------

@@ -136,7 +136,12 @@ def test_copy_route(ac: httpx.Client, site: int, site2: int) -> None:
                               "src_filepath": "somefile", "dst_filepath": "someotherfile"})
     assert (job["type"], job["src_siteid"], job["dst_siteid"]) == ("COPY", site, site2)
     assert (job["src_filepath"], job["dst_filepath"]) == ("somefile", "someotherfile")
-    assert job["extra_opts"] == {"overwrite": False, "checksum": "adler32", "verify": True}
+    assert job["extra_opts"] == {
+        "overwrite": False,
+        "checksum": "adler32",
+        "verify": True,
+        "follow_links": False,
+    }
     # The first element of a COPY is the LIST that precedes it.
     e = ac.get(f"{W}/jobs/{job['id']}/elements/0").json()
     assert (e["id"], e["type"], e["src_filepath"]) == (0, "LIST", "somefile")

@@ -374,7 +374,7 @@ def test_options_defaults_filled_in() -> None:
     assert validate_options(JobType.LIST, None) == {"depth": 1}
     assert validate_options(JobType.LIST, {}) == {"depth": 1}
     assert validate_options(JobType.COPY, {}) == {
-        "overwrite": False, "checksum": "adler32", "verify": True,
+        "overwrite": False, "checksum": "adler32", "verify": True, "follow_links": False,
     }
     assert validate_options(JobType.REMOVE, {}) == {}
     assert validate_options(JobType.RENAME, {}) == {"overwrite": False}
@@ -384,7 +384,7 @@ def test_options_defaults_filled_in() -> None:
 def test_options_valid_values() -> None:
     assert validate_options(JobType.LIST, {"depth": 0}) == {"depth": 0}
     assert validate_options(JobType.COPY, {"overwrite": True, "checksum": "md5"}) == {
-        "overwrite": True, "checksum": "md5", "verify": True,
+        "overwrite": True, "checksum": "md5", "verify": True, "follow_links": False,
     }
     assert validate_options(JobType.MKDIR, {"parents": False}) == {"parents": False}
 

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from haul.worker.shutdown_limits import DEFAULT_GRACE_SECONDS
+
 
 def worker(
     server: Annotated[str, typer.Option("--server", help="haul server URL", envvar="HAUL_SERVER")],
@@ -41,6 +43,14 @@ def worker(
             "(CIDR, repeatable; HAUL_ALLOW_NETWORK takes a comma-separated list)",
         ),
     ] = None,
+    grace_seconds: Annotated[
+        float,
+        typer.Option(
+            "--grace-seconds",
+            min=0,
+            help="on SIGTERM, how long held elements may finish before they are cancelled",
+        ),
+    ] = DEFAULT_GRACE_SECONDS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""
@@ -72,6 +82,7 @@ def worker(
         once=once,
         handlers=handler or [],
         allow_networks=[n for n in networks if n],
+        grace_seconds=grace_seconds,
     )
     if split:
         cfg.types = split

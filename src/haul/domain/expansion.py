@@ -5,6 +5,11 @@ plans, so the service can stream a 100,000-file listing through it and insert
 in batches. Directory removals are staged after the files, deepest first, and
 the top directory last; the claim query hands out one stage at a time.
 
+Symbolic links arrive as entries of their own (``is_link``; never directories,
+never walked into by the worker): a REMOVE removes the link itself, a COPY
+skips it (the worker's LIST log says so; ``follow_links`` makes the worker
+report what a link leads to instead, as plain files and directories).
+
 The worker reports a listing keyed by directories in the job's own path
 namespace. For a directory the root key is the job's path itself; for a plain
 file the listing is ``{dirname(path): [entry for basename(path)]}``.
@@ -86,7 +91,7 @@ class Planner:
         rel_dir: str | None = None
         src_dir = dst_dir = ""
         for directory, entry in pairs:
-            name, is_dir, size = _fields(entry)
+            name, is_dir, size, is_link = _fields(entry)
             if directory != last_dir:
                 last_dir, rel_dir = directory, _rel(self.src, directory)
                 if rel_dir is not None:
@@ -101,7 +106,7 @@ class Planner:
                     and self.root_is_file is not False
                 ):
                     self.root_is_file = True
-                    planned = self._file(self.src, self.dst, size)
+                    planned = self._file(self.src, self.dst, size, is_link)
                     if planned is not None:
                         yield planned
                 continue
@@ -111,7 +116,7 @@ class Planner:
                 self.dirs.setdefault(_join(rel_dir, name), 0)
                 continue
             dst = _join(dst_dir, name) if self.dst is not None else None
-            planned = self._file(_join(src_dir, name), dst, size)
+            planned = self._file(_join(src_dir, name), dst, size, is_link)
             if planned is not None:
                 yield planned
         if self.root_is_file:
@@ -119,9 +124,11 @@ class Planner:
         self.dirs.setdefault("", 0)
         yield from self._directories()
 
-    def _file(self, src: str, dst: str | None, size: int) -> PlannedElement | None:
+    def _file(
+        self, src: str, dst: str | None, size: int, is_link: bool = False
+    ) -> PlannedElement | None:
         self.count += 1
-        if self.job_type == JobType.COPY:
+        if self.job_type == JobType.COPY and not is_link:
             return PlannedElement(JobType.COPY, src, dst, size)
         if self.job_type == JobType.REMOVE:
             return PlannedElement(JobType.REMOVE, src, None, size)
@@ -144,7 +151,11 @@ class Planner:
                 yield PlannedElement(JobType.REMOVE, _join(self.src, rel), None, 0, stage=stage)
 
 
-def _fields(entry: Any) -> tuple[str, bool, int]:
+def _fields(entry: Any) -> tuple[str, bool, int, bool]:
+    """(name, is_dir, size, is_link); a link is never a directory."""
     if isinstance(entry, dict):
-        return str(entry["name"]), bool(entry.get("is_dir", False)), int(entry.get("size", 0) or 0)
-    return str(entry.name), bool(entry.is_dir), int(entry.size or 0)
+        is_link = bool(entry.get("is_link", False))
+        is_dir = bool(entry.get("is_dir", False)) and not is_link
+        return str(entry["name"]), is_dir, int(entry.get("size", 0) or 0), is_link
+    is_link = bool(getattr(entry, "is_link", False))
+    return str(entry.name), bool(entry.is_dir) and not is_link, int(entry.size or 0), is_link

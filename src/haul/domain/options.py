@@ -25,6 +25,11 @@ class CopyOptions(_Options):
     overwrite: bool = False
     checksum: Literal["adler32", "md5", "sha256", "none"] = "adler32"
     verify: bool = True
+    follow_links: bool = Field(
+        default=False,
+        description="copy what symbolic links point to (inside the worker's file roots) "
+        "instead of skipping them",
+    )
 
 
 class RemoveOptions(_Options):

@@ -28,7 +28,7 @@ from haul.server.secrets_box import SecretBox
 from haul.services.bans import banned_sites
 from haul.services.job_types import blocked_types, type_name
 from haul.services.sites import credential_material, endpoints_of
-from haul.store.clock import utcnow
+from haul.store.clock import as_utc, utcnow
 from haul.store.element_rows import CHUNK, ELEMENTS
 from haul.store.tables import Element, Job, Site, User
 
@@ -60,6 +60,7 @@ class Candidate:
     src_filepath: str | None
     dst_filepath: str | None
     attempts: int
+    attempt_seq: int  # every attempt ever: names temporaries, tells a retry (own_work.py)
     max_tries: int
     mode: str | None
 
@@ -164,6 +165,7 @@ def _candidates(
             Element.src_filepath,
             Element.dst_filepath,
             Element.attempts,
+            Element.attempt_seq,
             Element.max_tries,
             Element.mode,
         )
@@ -328,6 +330,9 @@ def lease_payload(
                 "protocol": JobProtocol(job.protocol).name,
                 "log_uid": job.log_uid,
                 "request": job.request,
+                # A retry trusts a destination as its own only if it is not
+                # older than this (worker/own_work.py).
+                "submitted": as_utc(job.timestamp).isoformat(),  # type: ignore[union-attr]
                 "src_site": sites[(job.src_siteid, job.user_id)],
                 "dst_site": sites[(job.dst_siteid, job.user_id)],
                 "elements": [
@@ -339,6 +344,7 @@ def lease_payload(
                         "dst_filepath": c.dst_filepath,
                         "size": c.size,
                         "attempts": c.attempts,
+                        "attempt_seq": c.attempt_seq,
                         "max_tries": c.max_tries,
                         "depth": depth if c.type == JobType.LIST else None,
                         "mode": c.mode,

@@ -40,6 +40,13 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
             size = entry.get("size", 0)
             if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**63:
                 raise BadRequest(f"listing[{directory!r}]: size of {entry['name']!r} is invalid")
+            if not isinstance(entry.get("is_link", False), bool):
+                raise BadRequest(
+                    f"listing[{directory!r}]: is_link of {entry['name']!r} must be a boolean"
+                )
+            if entry.get("is_link") and entry.get("is_dir"):
+                # A link is never a directory: nothing may walk or remove through it.
+                entry = {**entry, "is_dir": False}
             yield directory, entry
 
 
@@ -64,6 +71,7 @@ _ENTRY_COLUMNS = (
     "is_dir",
     "size",
     "mtime",
+    "is_link",
 )
 
 
@@ -84,6 +92,7 @@ def store_listing(
                 bool(entry.get("is_dir", False)),
                 int(entry.get("size", 0)),
                 _mtime(entry.get("mtime")),
+                bool(entry.get("is_link", False)),
             )
         )
         seq += 1
@@ -105,7 +114,7 @@ def iter_entries(
     while True:
         batch = list(
             session.execute(
-                select(c.seq, c.directory, c.name, c.is_dir, c.size, c.mtime)
+                select(c.seq, c.directory, c.name, c.is_dir, c.size, c.mtime, c.is_link)
                 .where(
                     c.job_id == job_id,
                     c.element_id == element_id,
@@ -127,7 +136,8 @@ def render_listing(
 ) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for e in iter_entries(session, job_id, element_id, attempt):
-        out.setdefault(e.directory, []).append(
-            {"name": e.name, "size": e.size, "is_dir": e.is_dir, "mtime": e.mtime}
-        )
+        row = {"name": e.name, "size": e.size, "is_dir": e.is_dir, "mtime": e.mtime}
+        if e.is_link:
+            row["is_link"] = True
+        out.setdefault(e.directory, []).append(row)
     return out

@@ -19,13 +19,20 @@ from haul.domain.errors import ErrorCode, TransferError
 
 @dataclass
 class Entry:
-    """One file or directory as a storage reports it; `path` is absolute on it."""
+    """One file, directory or symbolic link as a storage reports it; `path` is absolute.
+
+    A link is reported as a link (``is_link``, never ``is_dir``, with the text it
+    points to in ``target`` when the backend can read it), so that nothing
+    walks, copies or removes through a link by accident (docs/storage.md).
+    """
 
     path: str
     name: str
     is_dir: bool
     size: int
     mtime: float | None
+    is_link: bool = False
+    target: str | None = None
 
 
 @runtime_checkable
@@ -36,9 +43,15 @@ class Storage(Protocol):
     calls keep backends and their error handling simple.
     """
 
-    def list(self, path: str, depth: int = 1) -> Iterator[Entry]: ...
+    def list(
+        self, path: str, depth: int = 1, descend: Callable[[Entry], bool] | None = None
+    ) -> Iterator[Entry]: ...
 
     def stat(self, path: str) -> Entry: ...
+
+    def lstat(self, path: str) -> Entry: ...
+
+    def realpath(self, path: str) -> str: ...
 
     def open_read(self, path: str) -> BinaryIO: ...
 
@@ -92,6 +105,17 @@ class BaseStorage(ABC):
     @abstractmethod
     def stat(self, path: str) -> Entry: ...
 
+    def lstat(self, path: str) -> Entry:
+        """Like `stat`, but a final symbolic link is reported as the link itself.
+
+        Backends without links (object stores, HTTP) have nothing to tell apart.
+        """
+        return self.stat(path)
+
+    def realpath(self, path: str) -> str:
+        """`path` with every link resolved, where the backend knows links."""
+        return normpath(path)
+
     def _is_existing_dir(self, path: str) -> bool:
         """For mkdir: True if `path` is already a directory, False if absent.
 
@@ -107,24 +131,34 @@ class BaseStorage(ABC):
             return True
         raise TransferError(ErrorCode.EXISTS, f"{path}: exists and is not a directory")
 
-    def list(self, path: str, depth: int = 1) -> Iterator[Entry]:
+    def list(
+        self, path: str, depth: int = 1, descend: Callable[[Entry], bool] | None = None
+    ) -> Iterator[Entry]:
+        """The tree under `path`; the path itself is followed if it is a link.
+
+        The walk enters real directories only: a link is yielded as a link and
+        never entered. `descend`, when given, can keep the walk out of a
+        directory too (the worker uses it for names it cannot report).
+        """
         path = normpath(path)
         top = self.stat(path)
         if not top.is_dir:
             yield top
             return
-        yield from self._walk(path, 1, depth)
+        yield from self._walk(path, 1, depth, descend)
 
-    def _walk(self, path: str, level: int, depth: int) -> Iterator[Entry]:
+    def _walk(
+        self, path: str, level: int, depth: int, descend: Callable[[Entry], bool] | None
+    ) -> Iterator[Entry]:
         children = sorted(self._scandir(path), key=lambda e: e.name)
         subdirs: list[Entry] = []
         for entry in children:
             yield entry
-            if entry.is_dir:
+            if entry.is_dir and not entry.is_link and (descend is None or descend(entry)):
                 subdirs.append(entry)
         if depth <= 0 or level < depth:
             for sub in subdirs:
-                yield from self._walk(sub.path, level + 1, depth)
+                yield from self._walk(sub.path, level + 1, depth, descend)
 
     def exists(self, path: str) -> bool:
         try:

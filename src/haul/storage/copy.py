@@ -2,8 +2,10 @@
 
 Guarantee: a reader of the destination never sees a partial file under the
 final name. Bytes go to a hidden temporary name in the destination directory
-(`.<name>.haul-part-<random>`); only after the size and checksum check out is
-the temporary renamed into place with the storage's own server-side rename.
+(`.<name>.haul-part-<tag>`, the tag naming the job, element and attempt, so
+a later attempt can find and remove what a killed one left); only after the
+size and checksum check out is the temporary renamed into place with the
+storage's own server-side rename.
 Any failure or cancellation removes the temporary and raises `TransferError`
 scoped to the side that failed.
 """
@@ -49,11 +51,16 @@ class CopyResult:
 _NAMES = random.Random()
 
 
-def temp_name_for(dst_path: str) -> str:
+def temp_name_for(dst_path: str, tag: str | None = None) -> str:
     """A hidden sibling of `dst_path`: same directory, so the final rename stays
-    server-side and atomic on every protocol that has an atomic rename."""
+    server-side and atomic on every protocol that has an atomic rename.
+
+    `tag` (e.g. ``<job>-<element>-<attempt>``) makes the name deterministic, so
+    a retry can compute and remove the temporaries of earlier attempts; without
+    it the name is random (one-off copies outside a job).
+    """
     name = basename(dst_path)
-    suffix = f"{_PART_MARK}{_NAMES.getrandbits(48):012x}"
+    suffix = f"{_PART_MARK}{tag if tag is not None else f'{_NAMES.getrandbits(48):012x}'}"
     room = _MAX_NAME - len(suffix) - 1
     encoded = name.encode()
     if len(encoded) > room:
@@ -64,6 +71,24 @@ def temp_name_for(dst_path: str) -> str:
 def is_temp_name(path: str) -> bool:
     name = basename(path)
     return name.startswith(".") and _PART_MARK in name
+
+
+def remove_temporaries(dst: Storage, dst_path: str, tags: list[str]) -> list[str]:
+    """Best effort: removes the temporaries `dst_path` had under `tags`.
+
+    Returns the names removed. A temporary that is not there (the usual case:
+    the earlier attempt finished or never started writing) is skipped, and so
+    is one that cannot be removed: the sweep must never fail the copy.
+    """
+    removed = []
+    for tag in tags:
+        temp = temp_name_for(dst_path, tag)
+        try:
+            dst.remove(temp)
+        except TransferError:
+            continue
+        removed.append(temp)
+    return removed
 
 
 class _Reporter:
@@ -128,6 +153,7 @@ def copy_file(
     cancelled: Callable[[], bool] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     parents: bool = True,
+    temp_tag: str | None = None,
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
@@ -175,7 +201,7 @@ def copy_file(
     except Exception as exc:
         raise _scoped(scope, exc, "preparing copy") from exc
 
-    temp = temp_name_for(dst_path)
+    temp = temp_name_for(dst_path, temp_tag)
     writer: BinaryIO | None = None
     reporter = _Reporter(progress)
     hasher: Hasher | None = new_hasher(algorithm) if algorithm else None

@@ -193,15 +193,32 @@ class SFTPStorage(BaseStorage):
                 raise
 
     def _entry(self, path: str, attrs: paramiko.SFTPAttributes) -> Entry:
+        mtime = float(attrs.st_mtime) if attrs.st_mtime is not None else None
+        if stat_mod.S_ISLNK(attrs.st_mode or 0):
+            # READDIR and LSTAT describe a link itself; a link is never a directory here.
+            try:
+                target: str | None = self._sftp.readlink(path)
+            except OSError:
+                target = None
+            return Entry(path, basename(path), False, 0, mtime, is_link=True, target=target)
         is_dir = stat_mod.S_ISDIR(attrs.st_mode or 0)
         size = 0 if is_dir else int(attrs.st_size or 0)
-        mtime = float(attrs.st_mtime) if attrs.st_mtime is not None else None
         return Entry(path, basename(path), is_dir, size, mtime)
 
     def stat(self, path: str) -> Entry:
         path = normpath(path)
         with _translated(path):
             return self._entry(path, self._sftp.stat(path))
+
+    def lstat(self, path: str) -> Entry:
+        path = normpath(path)
+        with _translated(path):
+            return self._entry(path, self._sftp.lstat(path))
+
+    def realpath(self, path: str) -> str:
+        path = normpath(path)
+        with _translated(path):
+            return self._sftp.normalize(path)
 
     def _scandir(self, path: str) -> list[Entry]:
         with _translated(path):
@@ -243,7 +260,7 @@ class SFTPStorage(BaseStorage):
                 raise
 
     def remove(self, path: str) -> None:
-        entry = self.stat(path)
+        entry = self.lstat(path)  # a link is removed itself, never what it points to
         with _translated(entry.path):
             if entry.is_dir:
                 if self._sftp.listdir(entry.path):

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -236,6 +237,8 @@ class ListingEntry(Base):
     is_dir: Mapped[bool] = mapped_column(Boolean, default=False)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     mtime: Mapped[float | None] = mapped_column(nullable=True)
+    # A symbolic link, listed as itself: never a directory, never walked into.
+    is_link: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class Ban(Base):

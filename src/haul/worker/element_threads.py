@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -35,12 +36,19 @@ class ElementThreads(Generic[T]):
     def submit(self, item: T) -> None:
         self._queue.put(item)
 
-    def shutdown(self) -> None:
-        """Runs everything already submitted, then stops the threads."""
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Runs everything already submitted, then stops the threads.
+
+        With `timeout`, waits at most that long in all and returns whether every
+        thread stopped: a handler that ignores cancellation must not keep a
+        stopping worker alive (the threads are daemons).
+        """
         for _ in self._threads:
             self._queue.put(_STOP)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in self._threads:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
 
     def _loop(self) -> None:
         while True:

@@ -3,9 +3,12 @@
 Three kinds of threads share a small amount of state under one lock: the main
 loop claims work while slots are free; executor threads run elements; the
 reporter thread sends heartbeats for running elements and flushes finished
-results in bulk. On SIGTERM the loop stops claiming, lets running elements
-finish, flushes every result and exits 0. If the worker dies instead, its
-leases expire on the server and the elements run again elsewhere.
+results in bulk. On SIGTERM the loop stops claiming and lets held elements
+finish for `--grace-seconds`; then it cancels those still running (reported
+as retryable LOST, so they run again elsewhere), skips those not started
+(their leases expire), flushes results for at most FINAL_FLUSH_SECONDS more
+and exits 0. A second signal ends the grace period at once. If the worker
+dies instead, its leases expire on the server and the elements run again.
 """
 
 from __future__ import annotations
@@ -23,9 +26,21 @@ from haul.storage.network_policy import parse_networks
 from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
-from haul.worker.protocol import ServerGone, WorkerAPI
+from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI, problem
+from haul.worker.shutdown_limits import (
+    DEFAULT_GRACE_SECONDS,
+    FINAL_FLUSH_SECONDS,
+    THREAD_STOP_SECONDS,
+)
 
 log = logging.getLogger("haul.worker")
+
+STOPPED = {
+    "code": "LOST",
+    "scope": "TRANSFER",
+    "retryable": True,
+    "message": "the worker stopped before the element finished (grace period over)",
+}
 
 
 @dataclass
@@ -47,6 +62,7 @@ class WorkerConfig:
     # Networks that sites registered by non-admins may reach although they are
     # loopback, link-local, private... (see haul.storage.network_policy).
     allow_networks: list[str] = field(default_factory=list)
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
 
 
 class Worker:
@@ -67,17 +83,25 @@ class Worker:
         self.results: list[dict[str, Any]] = []
         self.results_ready = threading.Event()
         self.stopping = threading.Event()
+        self.abandon = threading.Event()  # the grace period is over
+        self.deadline: float | None = None  # monotonic end of the grace period
         self.reporter_done = threading.Event()
         self.completed = 0
 
     # -- signals -----------------------------------------------------------
     def install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:
-            log.info("signal %s: finishing held elements, claiming no more", signum)
-            self.stopping.set()
+            self.begin_stop(now=self.stopping.is_set())
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+    def begin_stop(self, now: bool = False) -> None:
+        """Claims no more; held elements get the grace period (none when `now`)."""
+        grace = 0.0 if now else self.cfg.grace_seconds
+        self.deadline = time.monotonic() + grace
+        self.api.give_up_at = self.deadline + FINAL_FLUSH_SECONDS
+        self.stopping.set()
 
     # -- main loop ------------------------------------------------------------
     def run(self) -> int:
@@ -117,13 +141,32 @@ class Worker:
                     for element in job.pop("elements"):
                         self._start(Running(job=job, element=element))
         finally:
-            self.pool.shutdown()
-            self.executor.storages.close()
-            self.stopping.set()
-            self.results_ready.set()
-            reporter.join()
-            self.api.close()
+            self._shutdown(reporter)
         return 0
+
+    def _shutdown(self, reporter: threading.Thread) -> None:
+        if self.deadline is None:  # --once, or the loop ended on its own
+            self.begin_stop()
+        assert self.deadline is not None
+        while self._holding() and time.monotonic() < self.deadline:
+            time.sleep(0.05)
+        if self._holding():
+            self.abandon.set()
+            with self.lock:
+                runs = list(self.running.values())
+            log.warning("grace period over: cancelling %d held elements", len(runs))
+            for run in runs:
+                run.stop(STOPPED)
+        if not self.pool.shutdown(timeout=THREAD_STOP_SECONDS if self.abandon.is_set() else None):
+            log.warning("some elements did not stop; exiting without their results")
+        self.executor.storages.close()
+        self.results_ready.set()
+        reporter.join(FINAL_FLUSH_SECONDS + THREAD_STOP_SECONDS)
+        self.api.close()
+
+    def _holding(self) -> bool:
+        with self.lock:
+            return bool(self.running)
 
     def _busy(self) -> bool:
         with self.lock:
@@ -160,6 +203,10 @@ class Worker:
         self.pool.submit(run)
 
     def _execute(self, run: Running) -> None:
+        if self.abandon.is_set() and run.started is None:
+            with self.lock:  # never started: its lease expires and it runs elsewhere
+                self.running.pop(run.key, None)
+            return
         try:
             result = self.executor.run(run, lambda _r: None)
         finally:
@@ -181,9 +228,13 @@ class Worker:
             if time.monotonic() - last_beat >= self.cfg.heartbeat_seconds:
                 self._send_heartbeats()
                 last_beat = time.monotonic()
-            if self.stopping.is_set() and not self._busy():
+            if self.stopping.is_set() and (not self._busy() or self._given_up()):
                 self._flush_results()
                 return
+
+    def _given_up(self) -> bool:
+        give_up = self.api.give_up_at
+        return give_up is not None and time.monotonic() >= give_up
 
     def _flush_results(self) -> None:
         with self.lock:
@@ -191,17 +242,24 @@ class Worker:
         if not batch:
             return
         try:
-            answers = self.api.results(batch)
-        except httpx.HTTPStatusError as exc:
-            # The server understood and refused the whole request: sending it
-            # again cannot help. The leases expire and the elements run again.
-            log.error("server refused %d results: %s", len(batch), exc)
-            return
-        except Exception as exc:  # keep them; the next flush tries again
+            try:
+                answers = self.api.results(batch)
+            except Unencodable:
+                batch = [_encodable(r) for r in batch]
+                answers = self.api.results(batch)
+        except (ServerGone, httpx.TransportError) as exc:
+            if self._given_up():
+                log.error("stopping: %d results not reported: %s", len(batch), exc)
+                return
             log.error("could not report %d results: %s", len(batch), exc)
-            with self.lock:
+            with self.lock:  # only the network failed: keep them for the next flush
                 self.results = batch + self.results
             time.sleep(1)
+            return
+        except Exception as exc:
+            # The server refused the request, or a bug: sending the same bytes
+            # again cannot help. The leases expire and the elements run again.
+            log.error("could not report %d results, dropped: %s", len(batch), exc)
             return
         for a in answers:
             if a.get("code") != 200:
@@ -236,7 +294,11 @@ class Worker:
                 }
             )
         try:
-            answers = self.api.heartbeats(beats)
+            try:
+                answers = self.api.heartbeats(beats)
+            except Unencodable:
+                beats = self._encodable_beats(runs, beats)
+                answers = self.api.heartbeats(beats) if beats else []
         except Exception as exc:
             log.warning("heartbeat failed: %s", exc)
             return
@@ -250,3 +312,46 @@ class Worker:
                 run.cancel.set()
             elif a.get("command"):
                 run.say(f"command from server: {a['command']}")
+
+    def _encodable_beats(
+        self, runs: list[Running], beats: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Beats that can be sent; an element whose beat cannot fails on its own."""
+        kept = []
+        for run, beat in zip(runs, beats, strict=True):
+            reason = problem(beat)
+            if reason is None:
+                kept.append(beat)
+            else:
+                run.stop(_unencodable_error("heartbeat", reason))
+        return kept
+
+
+def _unencodable_error(what: str, reason: str) -> dict[str, Any]:
+    return {
+        "code": "INVALID",
+        "scope": "TRANSFER",
+        "retryable": False,
+        "message": f"the worker could not encode this element's {what} as JSON: {reason}",
+    }
+
+
+def _encodable(result: dict[str, Any]) -> dict[str, Any]:
+    """`result`, or in its place a failure of that element that can be sent.
+
+    The log is kept with undecodable characters shown as backslash escapes,
+    so the attempt's output still says what happened.
+    """
+    reason = problem(result)
+    if reason is None:
+        return result
+    log_text = str(result.get("log") or "").encode("utf-8", "backslashreplace").decode()
+    return {
+        "jobid": result["jobid"],
+        "elementid": result["elementid"],
+        "token": result["token"],
+        "host": result.get("host", ""),
+        "returncode": 1,
+        "log": log_text,
+        "error": _unencodable_error("result", reason),
+    }

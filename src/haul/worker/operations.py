@@ -9,59 +9,32 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from haul.domain.endpoints import under_root
 from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
-from haul.domain.expansion import parent_of, strip_slash
 from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file
-from haul.storage.checksums import new_hasher
+from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
+from haul.worker.listing import TreeLister, escaped
+from haul.worker.own_work import (
+    already_copied,
+    digest,
+    is_retry,
+    rename_done,
+    sweep_temporaries,
+    temp_tag,
+)
+from haul.worker.running import Running
 from haul.worker.site_storage import HostKeyPins, StorageCache, site_access
 from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
-
-
-class CancelFlag:
-    """``set``/``is_set`` as on ``threading.Event``, without the Condition an Event
-    allocates: nothing waits on it, and a worker makes one per element."""
-
-    __slots__ = ("_set",)
-
-    def __init__(self) -> None:
-        self._set = False
-
-    def set(self) -> None:
-        self._set = True
-
-    def is_set(self) -> bool:
-        return self._set
-
-
-@dataclass
-class Running:
-    """An element this worker holds: its lease, progress and cancel flag."""
-
-    job: dict[str, Any]
-    element: dict[str, Any]
-    cancel: CancelFlag = field(default_factory=CancelFlag)
-    progress: Progress | None = None
-    started: float | None = None  # monotonic time execution began; None while queued
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.element["job_id"], self.element["id"])
-
-    def say(self, text: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        self.lines.append(f"{stamp} {text}")
 
 
 @dataclass
@@ -185,7 +158,9 @@ class Executor:
                     "message": f"{type(exc).__name__}: {exc}",
                 },
             )
-        if run.cancel.is_set() and result["returncode"] != 0:
+        if run.override is not None and result["returncode"] != 0:
+            result["error"] = run.override
+        elif run.cancel.is_set() and result["returncode"] != 0:
             result["error"] = {
                 "code": "CANCELLED",
                 "scope": "TRANSFER",
@@ -198,62 +173,64 @@ class Executor:
     def _src(self, run: Running, places: list[Place]) -> Place:
         p = self._place(run, "src", run.element["src_filepath"], ErrorScope.SOURCE)
         places.append(p)
-        return p
+        return self._confined(p)
 
     def _dst(
         self, run: Running, places: list[Place], path_key: str = "dst_filepath", site: str = "dst"
     ) -> Place:
         p = self._place(run, site, run.element[path_key], ErrorScope.DESTINATION)
         places.append(p)
-        return p
+        return self._confined(p)
+
+    def _confined(self, place: Place) -> Place:
+        """Local storages check every path they touch against the file roots,
+        links resolved (the text check in `_place` cannot see links)."""
+        if self.file_roots and isinstance(place.storage, LocalStorage):
+            place.storage.confine(self.file_roots)
+        return place
 
     def _list(self, run: Running, places: list[Place], _: Any) -> dict[str, Any]:
         src = self._src(run, places)
-        job_root = strip_slash(run.element["src_filepath"])
-        try:
-            top = src.storage.stat(src.path)
-        except TransferError as exc:
-            raise exc.with_scope(ErrorScope.SOURCE) from None
-        if not top.is_dir:
-            entry = {
-                "name": posixpath.basename(job_root),
-                "size": top.size,
-                "is_dir": False,
-                "mtime": top.mtime,
-            }
-            run.say(f"{src.path} is a file of {top.size} bytes")
-            return {"listing": {parent_of(job_root): [entry]}, "size": top.size}
         depth = run.element.get("depth")
-        listing: dict[str, list[dict[str, Any]]] = {job_root: []}
-        root = strip_slash(src.path)
-        n = 0
-        for entry in src.storage.list(src.path, depth=0 if depth is None else int(depth)):
-            if run.cancel.is_set():
-                raise TransferError(ErrorCode.CANCELLED, "listing cancelled")
-            directory = posixpath.dirname(strip_slash(entry.path))
-            rel = directory[len(root) :].lstrip("/") if directory != root else ""
-            key = job_root if not rel else f"{job_root.rstrip('/')}/{rel}"
-            listing.setdefault(key, []).append(
-                {
-                    "name": entry.name,
-                    "size": entry.size,
-                    "is_dir": entry.is_dir,
-                    "mtime": entry.mtime,
-                }
-            )
-            n += 1
-        run.say(f"listed {n} entries under {src.path}")
-        return {"listing": listing}
+        lister = TreeLister(
+            src.storage,
+            src.path,
+            run.element["src_filepath"],
+            job_type=str(run.job.get("type")),
+            follow_links=bool((run.job.get("extra_opts") or {}).get("follow_links")),
+            say=run.say,
+            cancelled=run.cancel.is_set,
+        )
+        return lister.run(0 if depth is None else int(depth))
 
     def _copy(self, run: Running, places: list[Place], on_progress: Callable[[Running], None]):
         opts = dict(run.job.get("extra_opts") or {})
         src = self._src(run, places)
         dst = self._dst(run, places)
+        algorithm = opts.get("checksum", "adler32")
         if run.element.get("mode") == "verify":
-            return {"verdict": self._verify(run, src, dst, opts.get("checksum", "adler32"))}
+            return {"verdict": self._verify(run, src, dst, algorithm)}
         if run.element.get("mode") == "overwrite":
             opts["overwrite"] = True  # a recover check found the destination wrong
+        overwrite = bool(opts.get("overwrite", False))
         run.say(f"copy {src.url} {src.path} -> {dst.url} {dst.path}")
+        if is_retry(run.element):
+            # Only retries pay for these round trips (first attempts are the hot path).
+            for temp in sweep_temporaries(dst.storage, dst.path, run.element):
+                run.say(f"removed {temp}, left by an earlier attempt")
+            if not overwrite and dst.storage.exists(dst.path):
+                mine = already_copied(
+                    src.storage,
+                    src.path,
+                    dst.storage,
+                    dst.path,
+                    submitted=run.job.get("submitted"),
+                    checksum=algorithm,
+                )
+                if mine is not None:
+                    run.say(f"{dst.path}: already there, verified ({mine[0]} {mine[1]})")
+                    size = dst.storage.stat(dst.path).size
+                    return {"bytes": 0, "checksum": f"{mine[0]}:{mine[1]}", "size": size}
 
         def progress(p: Progress) -> None:
             run.progress = p
@@ -264,11 +241,12 @@ class Executor:
             src.path,
             dst.storage,
             dst.path,
-            checksum=opts.get("checksum", "adler32"),
-            overwrite=bool(opts.get("overwrite", False)),
+            checksum=algorithm,
+            overwrite=overwrite,
             verify=bool(opts.get("verify", True)),
             progress=progress,
             cancelled=run.cancel.is_set,
+            temp_tag=temp_tag(run.element),
         )
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
         return {
@@ -324,12 +302,8 @@ class Executor:
             run.say(f"check: size {d_entry.size} != source {s_entry.size}")
             return {"same": False, "reason": f"size {d_entry.size} != {s_entry.size}"}
         if algorithm != "none":
-            a = src.storage.checksum(src.path, algorithm) or _digest(
-                src.storage, src.path, algorithm
-            )
-            b = dst.storage.checksum(dst.path, algorithm) or _digest(
-                dst.storage, dst.path, algorithm
-            )
+            a = digest(src.storage, src.path, algorithm)
+            b = digest(dst.storage, dst.path, algorithm)
             if a != b:
                 run.say(f"check: {algorithm} {b} != source {a}")
                 return {"same": False, "reason": f"{algorithm} {b} != {a}"}
@@ -347,6 +321,8 @@ class Executor:
             if exc.code is ErrorCode.NOT_FOUND:
                 run.say(f"{src.path}: already gone")
                 return
+            if exc.code is ErrorCode.NOT_EMPTY:
+                exc.message = _still_holds(src, exc.message)
             raise exc.with_scope(ErrorScope.SOURCE) from None
         run.say(f"removed {src.path}")
 
@@ -359,6 +335,9 @@ class Executor:
             run.element["dst_filepath"],
         )
         try:
+            if is_retry(run.element) and rename_done(src.storage, src.path, dst_path):
+                run.say(f"{src.path} is gone, {dst_path} is there: an earlier attempt renamed it")
+                return
             if not opts.get("overwrite") and src.storage.exists(dst_path):
                 raise TransferError(
                     ErrorCode.EXISTS,
@@ -366,6 +345,7 @@ class Executor:
                     scope=ErrorScope.DESTINATION,
                     retryable=False,
                 )
+            # The storage resolves and checks both names (file roots included).
             src.storage.rename(src.path, dst_path)
         except TransferError as exc:
             if exc.scope is ErrorScope.TRANSFER:
@@ -376,6 +356,7 @@ class Executor:
     def _mkdir(self, run: Running, places: list[Place], _: Any) -> None:
         # A job's own MKDIR names its path in src_filepath on src_site; a COPY's
         # MKDIR (an empty directory of the tree) names it in dst_filepath on dst_site.
+        # An existing directory is success (every backend's mkdir is idempotent).
         own = run.job.get("type") == "MKDIR"
         place = self._src(run, places) if own else self._dst(run, places)
         opts = run.job.get("extra_opts") or {}
@@ -386,9 +367,13 @@ class Executor:
         run.say(f"made directory {place.path}")
 
 
-def _digest(storage: Storage, path: str, algorithm: str) -> str:
-    hasher = new_hasher(algorithm)
-    with storage.open_read(path) as stream:
-        while chunk := stream.read(4 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+def _still_holds(place: Place, message: str) -> str:
+    """NOT_EMPTY, naming what is left (often a name the LIST could not report)."""
+    try:
+        left = [escaped(e.name) for e in place.storage.list(place.path, depth=1)][:10]
+    except TransferError:
+        return message
+    return (
+        f"{message}; it still holds: {', '.join(left)} "
+        "(names that are not UTF-8 are never listed, copied or removed)"
+    )

@@ -1,7 +1,10 @@
 """The worker's side of the HTTP protocol: claim, heartbeat, report.
 
 Network failures are retried here with backoff, so a server restart or a
-blip never makes a worker drop a finished result on the floor.
+blip never makes a worker drop a finished result on the floor; `give_up_at`
+bounds every retry once the worker is stopping. Bodies are encoded here, as
+strict UTF-8 JSON, so a report that cannot be encoded is found before it
+is sent (`Unencodable`) and the caller can fail just that element.
 """
 
 from __future__ import annotations
@@ -24,12 +27,11 @@ RESULTS_CHUNK_BYTES = 32 << 20
 
 
 def json_chunks(items: list[Any], limit: int = RESULTS_CHUNK_BYTES) -> Iterator[bytes]:
-    """JSON arrays of ``items`` of at most ``limit`` bytes each (encoded as httpx does)."""
+    """JSON arrays of ``items`` of at most ``limit`` bytes each, in the wire form of `encode`."""
     chunk: list[bytes] = []
     size = 2
     for item in items:
-        data = json.dumps(item, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        encoded = data.encode()
+        encoded = encode(item)
         if chunk and size + len(encoded) + 1 > limit:
             yield b"[" + b",".join(chunk) + b"]"
             chunk, size = [], 2
@@ -46,6 +48,28 @@ class ServerGone(Exception):
     """The server stayed unreachable for longer than we were willing to wait."""
 
 
+class Unencodable(ValueError):
+    """A request body that is not JSON in UTF-8 (e.g. a lone surrogate in a name)."""
+
+
+def encode(body: Any) -> bytes:
+    """The wire form of a body; raises Unencodable naming what went wrong."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise Unencodable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def problem(item: Any) -> str | None:
+    """Why one item of a batch cannot be encoded, or None if it can."""
+    try:
+        encode(item)
+    except Unencodable as exc:
+        return str(exc)
+    return None
+
+
 class WorkerAPI:
     def __init__(
         self, server: str, token: str, *, verify: bool = True, timeout: float = 60
@@ -56,6 +80,8 @@ class WorkerAPI:
             timeout=timeout,
             verify=verify,
         )
+        # Monotonic time after which no request is retried (set when stopping).
+        self.give_up_at: float | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -63,14 +89,17 @@ class WorkerAPI:
     def _send(
         self, method: str, url: str, body: Any, retry_for: float, *, raw: bytes | None = None
     ) -> httpx.Response:
+        content = raw if raw is not None else encode(body)
         deadline = time.monotonic() + retry_for
+        if self.give_up_at is not None:
+            deadline = min(deadline, self.give_up_at)
         delay = 0.2
         while True:
+            extra: dict[str, Any] = {}
+            if self.give_up_at is not None:  # stopping: no request outlives the deadline
+                extra["timeout"] = max(1.0, self.give_up_at - time.monotonic())
             try:
-                if raw is None:
-                    r = self.http.request(method, url, json=body)
-                else:
-                    r = self.http.request(method, url, content=raw, headers=JSON_BODY)
+                r = self.http.request(method, url, content=content, headers=JSON_BODY, **extra)
                 if r.status_code not in (429, 502, 503, 504):
                     return r
                 reason = f"HTTP {r.status_code}"
@@ -79,7 +108,7 @@ class WorkerAPI:
             if time.monotonic() >= deadline:
                 raise ServerGone(f"{method} {url}: {reason}")
             log.warning("server unavailable (%s); retrying in %.1fs", reason, delay)
-            time.sleep(delay)
+            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 2, 5.0)
 
     def claim(self, body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,6 +29,11 @@ class UploadSource:
     def stat(self, path: str) -> Entry:
         return Entry(path, posixpath.basename(path), False, len(self._bytes(path)), None)
 
+    lstat = stat  # an upload is never a link
+
+    def realpath(self, path: str) -> str:
+        return path
+
     def exists(self, path: str) -> bool:
         try:
             self._bytes(path)
@@ -42,7 +47,9 @@ class UploadSource:
     def checksum(self, path: str, algorithm: str) -> str | None:
         return None
 
-    def list(self, path: str, depth: int = 1) -> Iterator[Entry]:
+    def list(
+        self, path: str, depth: int = 1, descend: Callable[[Entry], bool] | None = None
+    ) -> Iterator[Entry]:
         yield self.stat(path)
 
     def _read_only(self, *_: object, **__: object) -> None:

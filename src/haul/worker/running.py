@@ -1,0 +1,57 @@
+"""An element a worker holds, from its lease to its result."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from haul.storage import Progress
+
+
+class CancelFlag:
+    """``set``/``is_set`` as on ``threading.Event``, without the Condition an Event
+    allocates: nothing waits on it, and a worker makes one per element."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+@dataclass
+class Running:
+    """An element this worker holds: its lease, progress and cancel flag.
+
+    ``override`` is the error to report when the worker itself cancelled the
+    element: its shutdown grace period ran out (a retryable loss, so another
+    worker runs it again, rather than the user's CANCELLED), or one of its
+    reports could not be encoded.
+    """
+
+    job: dict[str, Any]
+    element: dict[str, Any]
+    cancel: CancelFlag = field(default_factory=CancelFlag)
+    progress: Progress | None = None
+    started: float | None = None  # monotonic time execution began; None while queued
+    lines: list[str] = field(default_factory=list)
+    override: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.element["job_id"], self.element["id"])
+
+    def say(self, text: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        self.lines.append(f"{stamp} {text}")
+
+    def stop(self, error: dict[str, Any]) -> None:
+        """Cancels the element for the worker's own reason; `error` is what it reports."""
+        self.override = error
+        self.cancel.set()
