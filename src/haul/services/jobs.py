@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.domain.job_status import job_status
 from haul.domain.options import OptionsError, validate_options
-from haul.domain.paths import PathError, validate_path
+from haul.domain.paths import PathError, validate_submitted_path
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
@@ -57,7 +57,7 @@ def _path(value: str | None, field_name: str) -> str:
     if value is None:
         raise BadRequest(f"{field_name}: field required")
     try:
-        return validate_path(value, field_name)
+        return validate_submitted_path(value, field_name)
     except PathError as exc:
         raise BadRequest(str(exc)) from exc
 
