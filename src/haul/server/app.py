@@ -33,7 +33,8 @@ from haul.server.work_signal import WorkSignal
 from haul.services import load
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
-from haul.services.reports import Policy, lose_expired
+from haul.services.reaper import lose_expired
+from haul.services.reports import Policy
 from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
 from haul.store.database import Database
 from haul.store.migrate import upgrade

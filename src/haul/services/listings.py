@@ -30,6 +30,8 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     for directory, entries in listing.items():
         if not isinstance(entries, list):
             raise BadRequest(f"listing[{directory!r}]: must be a list of entries")
+        if not _encodable(directory):
+            raise BadRequest(f"listing[{directory!r}]: must be valid Unicode (no lone surrogates)")
         for entry in entries:
             if isinstance(entry, str):
                 entry = {"name": entry}
@@ -37,10 +39,23 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise BadRequest(f"listing[{directory!r}]: each entry needs a string 'name'")
             if "\x00" in directory or "\x00" in entry["name"]:
                 raise BadRequest(f"listing[{directory!r}]: names must not contain NUL")
+            if not _encodable(entry["name"]):
+                raise BadRequest(
+                    f"listing[{directory!r}]: names must be valid Unicode (no lone surrogates)"
+                )
             size = entry.get("size", 0)
             if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**63:
                 raise BadRequest(f"listing[{directory!r}]: size of {entry['name']!r} is invalid")
             yield directory, entry
+
+
+def _encodable(text: str) -> bool:
+    """Storable as UTF-8 (a lone surrogate from a non-UTF-8 name is not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _mtime(value: Any) -> float | None:
@@ -67,12 +82,27 @@ _ENTRY_COLUMNS = (
 )
 
 
+def check_listing(listing: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The whole listing checked before anything is written, so a bad one fails only its item."""
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for pair in parse_listing(listing):
+        entries.append(pair)
+        if len(entries) > MAX_ENTRIES:
+            raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
+    return entries
+
+
 def store_listing(
-    session: Session, job_id: int, element_id: int, attempt: int, listing: Any
+    session: Session,
+    job_id: int,
+    element_id: int,
+    attempt: int,
+    entries: Iterable[tuple[str, dict[str, Any]]],
 ) -> int:
+    """Stores checked (directory, entry) pairs (see ``check_listing``)."""
     rows: list[tuple[Any, ...]] = []
     seq = 0
-    for directory, entry in parse_listing(listing):
+    for directory, entry in entries:
         rows.append(
             (
                 job_id,
@@ -87,8 +117,6 @@ def store_listing(
             )
         )
         seq += 1
-        if seq > MAX_ENTRIES:
-            raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
         if len(rows) >= BATCH:
             insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
             rows = []
@@ -96,9 +124,7 @@ def store_listing(
     return seq
 
 
-def iter_entries(
-    session: Session, job_id: int, element_id: int, attempt: int
-) -> Iterable[Any]:
+def iter_entries(session: Session, job_id: int, element_id: int, attempt: int) -> Iterable[Any]:
     """Entries in the order reported, streamed in batches (bounded memory)."""
     last = -1
     c = _ENTRIES.c

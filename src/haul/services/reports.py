@@ -1,13 +1,13 @@
-"""What workers report: heartbeats (progress, commands) and attempt results.
+"""What workers report: attempt results (heartbeats are in ``heartbeats``).
 
 A report must carry the element's current lease token; anything else is a
 stale lease and is refused with 409, changing nothing. That is what makes a
-worker that was presumed dead harmless when it comes back.
+worker that was presumed dead harmless when it comes back. See ``leases``
+for the guards that keep that true while other transactions run.
 """
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,14 +22,20 @@ from haul.domain.errors import ErrorCode, ErrorScope
 from haul.domain.logs import cap_log
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
-from haul.services.listings import parse_listing, store_listing
+
+# Re-exported: the routes and metrics name these reports.*.
+from haul.services.heartbeats import Heartbeat as Heartbeat
+from haul.services.heartbeats import heartbeat as heartbeat
+from haul.services.heartbeats import heartbeats as heartbeats
+from haul.services.leases import GUARD, LEASED, leased, rowcount, take_leases
+from haul.services.leases import Policy as Policy
+from haul.services.listings import check_listing, store_listing
 from haul.services.recover import record_check
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import CHUNK, ELEMENTS, keyed_update, load_rows
 from haul.store.tables import Attempt, Element, Job
 
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 _E = Element.__table__.c
 # What judging a result reads: everything but the progress JSON and lease bookkeeping.
 RESULT_COLUMNS = (
@@ -48,9 +54,8 @@ RESULT_COLUMNS = (
     _E.src_filepath,
     _E.dst_filepath,
 )
-BEAT_COLUMNS = (_E.status, _E.lease_token, _E.command)
-_ATTEMPTS = Attempt.__table__
-_ATTEMPT_COLUMNS = (
+ATTEMPTS = Attempt.__table__
+ATTEMPT_COLUMNS = (
     "job_id",
     "element_id",
     "attempt",
@@ -64,17 +69,7 @@ _ATTEMPT_COLUMNS = (
     "started",
     "ended",
 )
-
-
-@dataclass
-class Heartbeat:
-    job_id: int
-    element_id: int
-    token: str
-    transferred: int = 0
-    elapsed: float = 0.0
-    instant: float = 0.0
-    average: float = 0.0
+_NUMBER = ATTEMPT_COLUMNS.index("attempt")
 
 
 @dataclass
@@ -101,99 +96,6 @@ class Recorded:
 
     rows: dict[tuple[int, int], Any] = field(default_factory=dict)  # element rows read
     made_work: bool = False  # claimable elements may now exist (expansion, retry, stage)
-
-
-@dataclass
-class Policy:
-    lease_seconds: int = 120
-    backoff_base: float = 2.0
-    backoff_cap: float = 600.0
-    rng: random.Random = field(default_factory=random.Random)
-
-
-def _leased(
-    session: Session,
-    job_id: int,
-    element_id: int,
-    token: str,
-    loaded: dict[tuple[int, int], Any],
-) -> Any:
-    element = loaded.get((job_id, element_id))
-    if element is None:
-        raise NotFound(f"job {job_id} has no element {element_id}")
-    if element.lease_token != token or element.status not in LEASED:
-        raise Conflict(
-            f"element {job_id}.{element_id}: lease is not current (status "
-            f"{JobStatus(element.status).name}); the report was ignored"
-        )
-    return element
-
-
-def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
-    answer = heartbeats(session, [hb], policy)[0]
-    if answer["code"] != 200:
-        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
-    return {k: v for k, v in answer.items() if k != "code"}
-
-
-def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
-    """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
-    if not beats:
-        return []
-    rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats], BEAT_COLUMNS)
-    cancelled = set(
-        session.scalars(
-            select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
-        )
-    )
-    now = utcnow()
-    expires = now + timedelta(seconds=policy.lease_seconds)
-    out: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for hb in beats:
-        try:
-            row = _leased(session, hb.job_id, hb.element_id, hb.token, rows)
-        except (Conflict, NotFound) as exc:
-            out.append(
-                {
-                    "jobid": hb.job_id,
-                    "elementid": hb.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
-            continue
-        command = row.command
-        keep = command if command == "cancel" else None  # a user's command is delivered once
-        if hb.job_id in cancelled:
-            command = "cancel"
-        updates.append(
-            {
-                "k_job": hb.job_id,
-                "k_id": hb.element_id,
-                "v_expires": expires,
-                "v_command": keep,
-                "v_progress": {
-                    "transferred": hb.transferred,
-                    "elapsed": hb.elapsed,
-                    "instant": hb.instant,
-                    "average": hb.average,
-                    "time": now.isoformat(),
-                },
-            }
-        )
-        out.append(
-            {
-                "jobid": hb.job_id,
-                "elementid": hb.element_id,
-                "code": 200,
-                "command": command,
-                "lease_expires": expires.isoformat(),
-            }
-        )
-    if updates:
-        session.execute(_BEAT_UPDATE, updates, execution_options={"synchronize_session": False})
-    return out
 
 
 def _error_dict(err: Any) -> dict[str, Any]:
@@ -240,15 +142,36 @@ _RESULT_UPDATE = keyed_update(
     size=bindparam("v_size"),
     not_before=bindparam("v_not_before"),
     mode=bindparam("v_mode"),
-)
+).where(*GUARD)
 
 
-_BEAT_UPDATE = keyed_update(
-    status=int(JobStatus.RUNNING),
-    lease_expires=bindparam("v_expires"),
-    command=bindparam("v_command"),
-    progress=bindparam("v_progress"),
-)
+@dataclass
+class _Judged:
+    """An item that passed every check; it is written only if its guarded UPDATE wins."""
+
+    index: int  # its place in the batch's answers
+    r: Result
+    row: Any
+    job: Job
+    status: JobStatus
+    attempt: tuple[Any, ...]  # in ATTEMPT_COLUMNS order
+    upd: dict[str, Any] | None  # None: a plain outcome (status and counters only)
+    entries: list[tuple[str, dict[str, Any]]] | None = None  # a LIST's checked listing
+    error: dict[str, Any] | None = None
+
+
+def _refused(r: Result, exc: Conflict | NotFound | BadRequest) -> dict[str, Any]:
+    return {"jobid": r.job_id, "elementid": r.element_id, "code": exc.status, "detail": exc.detail}
+
+
+def _lost(r: Result) -> dict[str, Any]:
+    return _refused(
+        r,
+        Conflict(
+            f"element {r.job_id}.{r.element_id}: the lease was lost while the report was "
+            "recorded (it expired, or the element was steered); the report was ignored"
+        ),
+    )
 
 
 def record_results(
@@ -259,12 +182,15 @@ def record_results(
 ) -> list[dict[str, Any]]:
     """Many results in one transaction; each item succeeds or fails on its own.
 
-    A refused item has changed nothing (every check runs before any write), so
-    no savepoints are needed. Rows are read and written with batched Core
-    statements, and job bookkeeping runs once per job, not per item: this is
-    the server's hottest path. ``recorded``, when given, receives the rows
-    that were read (so metrics need not read them again) and whether the
-    batch may have made claimable work.
+    Every item is checked before anything is written. Then one guarded UPDATE
+    per job takes the leases (``take_leases``): an item whose lease changed
+    since it was read (the reaper expired it, a cancel) answers 409 and writes
+    nothing. Only the winners' rows, attempts and listings are written, and
+    those writes are guarded by the lease token too. Rows are read and written
+    with batched Core statements, and job bookkeeping runs once per job, not
+    per item: this is the server's hottest path. ``recorded``, when given,
+    receives the rows that were read (so metrics need not read them again)
+    and whether the batch may have made claimable work.
     """
     out: list[dict[str, Any]] = []
     if not results:
@@ -274,79 +200,132 @@ def record_results(
     recorded.rows.update(rows)
     job_ids = {jid for jid, _ in rows}
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    attempts: list[tuple[Any, ...]] = []  # rows in _ATTEMPT_COLUMNS order
-    updates: list[dict[str, Any]] = []
-    plain: dict[tuple[int, int], list[int]] = defaultdict(list)  # (job, status) -> ids
-    done = int(JobStatus.DONE)
-    lists: list[tuple[Result, Any, int]] = []
-    touched: dict[int, Job] = {}
+    judged: list[_Judged] = []
     now = utcnow()
     seen: set[tuple[int, int]] = set()
-    for r in results:
+    for index, r in enumerate(results):
         key = (r.job_id, r.element_id)
         try:
             if key in seen:
                 raise Conflict(f"element {key[0]}.{key[1]}: reported twice in one request")
-            row = _leased(session, r.job_id, r.element_id, r.token, rows)
+            row = leased(session, r.job_id, r.element_id, r.token, rows)
+            _check_text(r)
             job = jobs[r.job_id]
             if _is_simple_success(row, job, r):
                 # Most results: a file copied, removed or made. Nothing but
                 # status, counters and lease changes, so no per-item judging.
-                seen.add(key)
-                attempts.append(_success_attempt(row, r, now))
-                plain[(r.job_id, done)].append(r.element_id)
-                touched[job.id] = job
-                out.append(
-                    {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": "DONE"}
+                item = _Judged(
+                    index, r, row, job, JobStatus.DONE, _success_attempt(row, r, now), None
                 )
-                continue
-            status, attempt, upd = _judge(row, job, r, policy, now)
+            else:
+                status, attempt, upd = _judge(row, job, r, policy, now)
+                entries = None
+                if status == JobStatus.DONE and row.type == JobType.LIST:
+                    entries = check_listing(r.listing)
+                item = _Judged(
+                    index,
+                    r,
+                    row,
+                    job,
+                    status,
+                    tuple(attempt[c] for c in ATTEMPT_COLUMNS),
+                    None if _is_plain(row, upd) else upd,
+                    entries,
+                    attempt["error"],
+                )
         except (Conflict, NotFound, BadRequest) as exc:
-            out.append(
-                {
-                    "jobid": r.job_id,
-                    "elementid": r.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
+            out.append(_refused(r, exc))
             continue
         seen.add(key)
-        attempts.append(tuple(attempt[c] for c in _ATTEMPT_COLUMNS))
-        if _is_plain(row, upd):
-            plain[(r.job_id, upd["v_status"])].append(r.element_id)
-        else:
-            updates.append(upd)
-        touched[job.id] = job
-        if status == JobStatus.DONE and row.type == JobType.LIST:
-            lists.append((r, row, attempt["attempt"]))
-        if status == JobStatus.NEW or (status == JobStatus.DONE and row.type == JobType.LIST):
-            recorded.made_work = True
-        if job.type_name is not None:
-            _custom_outcome(job, status, attempt, r)
-        out.append(
-            {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": status.name}
+        judged.append(item)
+        out.append({"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": ""})
+    won = take_leases(session, [(j.r.job_id, j.r.element_id, j.r.token) for j in judged], now)
+    winners = [j for j in judged if (j.r.job_id, j.r.element_id) in won]
+    for j in judged:
+        out[j.index] = (
+            {"jobid": j.r.job_id, "elementid": j.r.element_id, "code": 200, "status": j.status.name}
+            if (j.r.job_id, j.r.element_id) in won
+            else _lost(j.r)
         )
-    if updates:
-        session.execute(_RESULT_UPDATE, updates, execution_options={"synchronize_session": False})
-    for (job_id, status_value), ids in plain.items():
-        for start in range(0, len(ids), CHUNK):
-            session.execute(
-                update(ELEMENTS)
-                .where(_E.job_id == job_id, _E.id.in_(ids[start : start + CHUNK]))
-                .values(_plain_values(status_value, now))
-            )
-    insert_rows(session, _ATTEMPTS, _ATTEMPT_COLUMNS, attempts)
-    for r, row, number in lists:
-        store_listing(session, r.job_id, r.element_id, number, r.listing)
-        if row.id == 0:
-            # The listing was checked as it was stored; plan from it in memory
-            # rather than read 100,000 rows back.
-            expand(session, jobs[r.job_id], row, number, parse_listing(r.listing))
+    _write_outcomes(session, winners, now)
+    attempts = [j.attempt for j in winners]
+    insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, attempts, skip_existing=True)
+    touched: dict[int, Job] = {}
+    for j in winners:
+        touched[j.job.id] = j.job
+        if j.job.type_name is not None:
+            _custom_outcome(j.job, j.status, j.attempt[_NUMBER], j.error, j.r)
+        if j.status == JobStatus.NEW:
+            recorded.made_work = True
+        if j.entries is not None:
+            recorded.made_work = True
+            number = j.attempt[_NUMBER]
+            store_listing(session, j.r.job_id, j.r.element_id, number, j.entries)
+            if j.row.id == 0:
+                # The listing was checked before anything was written; plan
+                # from it in memory rather than read 100,000 rows back.
+                expand(session, j.job, j.row, number, j.entries)
     for job in touched.values():
         if after_element_change(session, job):
             recorded.made_work = True
     return out
+
+
+def _check_text(r: Result) -> None:
+    """Refuses text no database can store; a log is kept, with such characters replaced."""
+    for name in ("host", "checksum"):
+        value = getattr(r, name)
+        if value and ("\x00" in value or not _encodable(value)):
+            raise BadRequest(f"{name}: must be valid Unicode text without NUL characters")
+    if r.log and ("\x00" in r.log or not _encodable(r.log)):
+        r.log = r.log.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _write_outcomes(session: Session, winners: list[_Judged], now: datetime) -> None:
+    """The winners' new state, still guarded by their token (taken leases keep it)."""
+    plain: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
+    updates: list[dict[str, Any]] = []
+    for j in sorted(winners, key=lambda j: (j.r.job_id, j.r.element_id)):
+        if j.upd is None:
+            plain[(j.r.job_id, int(j.status))].append((j.r.element_id, j.r.token))
+        else:
+            updates.append(j.upd | {"k_token": j.r.token})
+    expected = len(updates)
+    changed = 0
+    if updates:
+        changed += rowcount(
+            session.execute(
+                _RESULT_UPDATE, updates, execution_options={"synchronize_session": False}
+            ),
+            expected,
+        )
+    step = CHUNK // 2
+    for (job_id, status_value), items in plain.items():
+        for start in range(0, len(items), step):
+            part = items[start : start + step]
+            expected += len(part)
+            changed += session.execute(
+                update(ELEMENTS)
+                .where(
+                    _E.job_id == job_id,
+                    _E.id.in_([i for i, _ in part]),
+                    _E.lease_token.in_([t for _, t in part]),
+                    _E.status.in_(LEASED),
+                )
+                .values(_plain_values(status_value, now))
+            ).rowcount
+    if changed != expected:
+        # Cannot happen while the leases are held (see take_leases); if it
+        # does, the whole batch is undone rather than half-recorded.
+        raise Conflict("the leases changed while the results were recorded; send them again")
 
 
 def _is_simple_success(row: Any, job: Job, r: Result) -> bool:
@@ -362,7 +341,7 @@ def _is_simple_success(row: Any, job: Job, r: Result) -> bool:
 
 
 def _success_attempt(row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
-    """The attempt row _judge would build for a simple success, in _ATTEMPT_COLUMNS order."""
+    """The attempt row _judge would build for a simple success, in ATTEMPT_COLUMNS order."""
     return (
         r.job_id,
         r.element_id,
@@ -406,16 +385,17 @@ def _plain_values(status: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def _custom_outcome(job: Job, status: JobStatus, attempt: dict[str, Any], r: Result) -> None:
+def _custom_outcome(
+    job: Job, status: JobStatus, number: int, err: dict[str, Any] | None, r: Result
+) -> None:
     """A custom job keeps its handler's result, and a message per failed attempt."""
     kept = dict(job.result or {})
     if status == JobStatus.DONE:
         kept["data"] = r.result
-    elif attempt["error"]:
-        err = attempt["error"]
+    elif err:
         kept["messages"] = [
             *kept.get("messages", []),
-            f"attempt {attempt['attempt']}: {err['code']}: {err['message']}",
+            f"attempt {number}: {err['code']}: {err['message']}",
         ][-50:]
     job.result = kept
 
@@ -479,63 +459,6 @@ def _judge(
         "v_mode": mode,
     }
     return status, attempt, upd
-
-
-def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
-    """Leases that expired without a result become failed attempts coded LOST."""
-    now = utcnow()
-    rows = list(
-        session.scalars(
-            select(Element)
-            .where(Element.status.in_(LEASED), Element.lease_expires < now)
-            .limit(limit)
-        )
-    )
-    jobs: dict[int, Job] = {}
-    for element in rows:
-        tries = element.attempts + 1
-        number = element.attempt_seq + 1
-        retry = tries < element.max_tries
-        job = jobs.get(element.job_id) or session.get(Job, element.job_id)
-        assert job is not None
-        jobs[job.id] = job
-        final = (
-            JobStatus.CANCELLED
-            if job.cancelled or element.command == "cancel"
-            else (JobStatus.NEW if retry else JobStatus.FAILED)
-        )
-        session.add(
-            Attempt(
-                job_id=element.job_id,
-                element_id=element.id,
-                attempt=number,
-                status=int(JobStatus.FAILED),
-                returncode=None,
-                host="",
-                log="lease expired without a result from the worker",
-                error={
-                    "code": ErrorCode.LOST.value,
-                    "scope": ErrorScope.TRANSFER.value,
-                    "retryable": True,
-                    "message": "the worker holding the lease stopped reporting",
-                },
-                started=element.started,
-                ended=now,
-            )
-        )
-        element.attempts = tries
-        element.attempt_seq = number
-        element.status = int(final)
-        element.lease_token = None
-        element.lease_expires = None
-        element.timestamp = now
-        if final == JobStatus.NEW:
-            delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
-            element.not_before = now + timedelta(seconds=delay)
-    session.flush()
-    for job in jobs.values():
-        after_element_change(session, job)
-    return len(rows)
 
 
 ACTIVE = [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]
