@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +37,7 @@ from haul.services.job_types import ensure_builtins
 from haul.services.reaper import lose_expired
 from haul.services.reports import Policy
 from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
-from haul.store.database import Database
+from haul.store.database import THREADS, Database
 from haul.store.migrate import upgrade
 
 WORKQUEUE = "/workqueue/api/v1.0"
@@ -77,6 +78,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The database pool is sized to these threads (see store.database).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         for t in tasks:
             t.start()
         yield

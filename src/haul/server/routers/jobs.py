@@ -11,6 +11,7 @@ from haul.domain.enums import JobStatus, JobType, parse_enum
 from haul.server import submission_schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
+from haul.server.threaded import in_thread
 from haul.server.views import element_json, job_json, output_json
 from haul.server.work_signal import work_added
 from haul.services import custom_jobs, uploads
@@ -42,6 +43,7 @@ def _enum_list(enum: type, values: list[str] | None, field: str) -> list[Any] | 
 
 
 @router.get("/jobs")
+@in_thread
 def list_jobs(
     user: CurrentUser,
     session: ReadSession,
@@ -179,17 +181,20 @@ for _t in JobType:
 
 
 @router.get("/jobs/{job_id}")
+@in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     return job_json(job_service.get_job(session, user, job_id))
 
 
 @router.get("/jobs/{job_id}/status")
+@in_thread
 def get_job_status(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     view = job_service.get_job(session, user, job_id)
     return {"jobid": job_id, "status": view.status.name}
 
 
 @router.get("/jobs/{job_id}/elements")
+@in_thread
 def list_elements(
     job_id: PathId,
     user: CurrentUser,
@@ -204,6 +209,7 @@ def list_elements(
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}")
+@in_thread
 def get_element(
     job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
@@ -211,6 +217,7 @@ def get_element(
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/status")
+@in_thread
 def get_element_status(
     job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
@@ -224,6 +231,7 @@ def get_element_status(
 
 
 @router.get("/jobs/{job_id}/output")
+@in_thread
 def get_output(job_id: PathId, user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
     return [
         output_json(session, e, a) for e, a in job_service.latest_attempts(session, user, job_id)
@@ -231,6 +239,7 @@ def get_output(job_id: PathId, user: CurrentUser, session: ReadSession) -> list[
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/output")
+@in_thread
 def get_element_output(
     job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
@@ -239,6 +248,7 @@ def get_element_output(
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/output/{attempt}")
+@in_thread
 def get_element_attempt_output(
     job_id: PathId, element_id: PathId, attempt: AttemptNo, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
