@@ -60,9 +60,7 @@ def server(
     ] = 90.0,
     grace_seconds: Annotated[
         int,
-        typer.Option(
-            "--grace-seconds", min=1, help="on SIGTERM, wait this long for open requests"
-        ),
+        typer.Option("--grace-seconds", min=1, help="on SIGTERM, wait this long for open requests"),
     ] = 10,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
