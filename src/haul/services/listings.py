@@ -10,9 +10,10 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from haul.domain.limits import LISTING
 from haul.services.errors import BadRequest
 from haul.store.bulk import insert_rows
 from haul.store.tables import ListingEntry
@@ -124,11 +125,21 @@ def store_listing(
     return seq
 
 
-def iter_entries(session: Session, job_id: int, element_id: int, attempt: int) -> Iterable[Any]:
-    """Entries in the order reported, streamed in batches (bounded memory)."""
-    last = -1
+def iter_entries(
+    session: Session,
+    job_id: int,
+    element_id: int,
+    attempt: int,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Iterable[Any]:
+    """Entries in the order reported, from the ``offset``-th on, streamed in batches
+    (bounded memory); at most ``limit`` of them."""
+    last = offset - 1
+    left = limit
     c = _ENTRIES.c
-    while True:
+    while left is None or left > 0:
+        size = BATCH if left is None else min(BATCH, left)
         batch = list(
             session.execute(
                 select(c.seq, c.directory, c.name, c.is_dir, c.size, c.mtime)
@@ -139,21 +150,47 @@ def iter_entries(session: Session, job_id: int, element_id: int, attempt: int) -
                     c.seq > last,
                 )
                 .order_by(c.seq)
-                .limit(BATCH)
+                .limit(size)
             )
         )
         if not batch:
             return
         yield from batch
         last = batch[-1].seq
+        if left is not None:
+            left -= len(batch)
+
+
+def count_entries(session: Session, job_id: int, element_id: int, attempt: int) -> int:
+    c = _ENTRIES.c
+    return (
+        session.scalar(
+            select(func.count()).where(
+                c.job_id == job_id, c.element_id == element_id, c.attempt == attempt
+            )
+        )
+        or 0
+    )
 
 
 def render_listing(
-    session: Session, job_id: int, element_id: int, attempt: int
-) -> dict[str, list[dict[str, Any]]]:
+    session: Session,
+    job_id: int,
+    element_id: int,
+    attempt: int,
+    offset: int = 0,
+    limit: int = LISTING.default,
+) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    """A page of the listing in pdm's shape, and how many entries the whole listing has."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for e in iter_entries(session, job_id, element_id, attempt):
+    n = 0
+    for e in iter_entries(session, job_id, element_id, attempt, offset, limit):
+        n += 1
         out.setdefault(e.directory, []).append(
             {"name": e.name, "size": e.size, "is_dir": e.is_dir, "mtime": e.mtime}
         )
-    return out
+    # Counting costs a scan of the entries: only when the page does not tell.
+    total = offset + n if 0 < n < limit or (n == 0 and offset == 0) else None
+    if total is None:
+        total = count_entries(session, job_id, element_id, attempt)
+    return out, total
