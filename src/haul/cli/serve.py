@@ -54,8 +54,8 @@ def server(
         float,
         typer.Option(
             "--retention-days",
-            min=0.01,
-            help="prune attempt logs and listings of finished work older than this",
+            min=0.00001,
+            help="days to keep attempt logs and listings (expired tokens go at once)",
         ),
     ] = 90.0,
     grace_seconds: Annotated[

@@ -36,6 +36,7 @@ from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
 from haul.services.reaper import lose_expired
 from haul.services.reports import Policy
+from haul.services.retention import prune
 from haul.services.uploads import MAX_UPLOAD_BYTES, cleanup
 from haul.store.database import THREADS, Database
 from haul.store.migrate import upgrade
@@ -64,6 +65,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
                 lose_expired(s, policy),
                 expire_waits(s),
                 cleanup(s, settings.home, settings.upload_retention_seconds),
+                prune(s, settings.retention_days),
             ),
             "lease-reaper",
         ),

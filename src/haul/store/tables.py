@@ -38,6 +38,10 @@ NAMING = {
 }
 
 
+# SQLite: a deleted row's id is never given to a new one (revision 0007).
+NO_REUSE = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
@@ -45,6 +49,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -56,17 +61,19 @@ class User(Base):
 
 class Token(Base):
     __tablename__ = "tokens"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
-    expires: Mapped[datetime]
+    expires: Mapped[datetime] = mapped_column(index=True)  # retention finds expired ones
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Site(Base):
     __tablename__ = "sites"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -79,6 +86,7 @@ class Site(Base):
 
 class SiteEndpoint(Base):
     __tablename__ = "site_endpoints"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
@@ -87,7 +95,7 @@ class SiteEndpoint(Base):
 
 class Credential(Base):
     __tablename__ = "credentials"
-    __table_args__ = (UniqueConstraint("user_id", "site_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "site_id"), NO_REUSE)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
@@ -99,7 +107,7 @@ class Credential(Base):
 
 class JobTypeRow(Base):
     __tablename__ = "job_types"
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    __table_args__ = (UniqueConstraint("name", "version"), NO_REUSE)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     version: Mapped[str] = mapped_column(String(50), default="1")
@@ -121,6 +129,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_user_id_id", "user_id", "id"),
         UniqueConstraint("user_id", "submission_id"),
+        NO_REUSE,
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -200,6 +209,7 @@ class Attempt(Base):
             ["job_id", "element_id"], ["elements.job_id", "elements.id"], ondelete="CASCADE"
         ),
         UniqueConstraint("job_id", "element_id", "attempt"),
+        Index("ix_attempts_ended", "ended"),  # retention finds old attempts by age
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(Integer)
@@ -238,7 +248,7 @@ class ListingEntry(Base):
 
 class Ban(Base):
     __tablename__ = "bans"
-    __table_args__ = (UniqueConstraint("kind", "target"),)
+    __table_args__ = (UniqueConstraint("kind", "target"), NO_REUSE)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # se | dn
     target: Mapped[str] = mapped_column(String(2048))
