@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from haul.domain.backoff import backoff_seconds
 from haul.domain.enums import JobStatus, JobType
-from haul.domain.errors import ErrorCode, ErrorScope
-from haul.domain.logs import cap_log
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
 
@@ -27,16 +24,20 @@ from haul.services.expansion import expand
 from haul.services.heartbeats import Heartbeat as Heartbeat
 from haul.services.heartbeats import heartbeat as heartbeat
 from haul.services.heartbeats import heartbeats as heartbeats
+from haul.services.judging import ATTEMPT_COLUMNS as ATTEMPT_COLUMNS
+from haul.services.judging import ATTEMPTS as ATTEMPTS
+from haul.services.judging import Result as Result
+from haul.services.judging import check_text, is_plain, is_simple_success, judge, success_attempt
 from haul.services.leases import GUARD, LEASED, leased, rowcount, take_leases
 from haul.services.leases import Policy as Policy
 from haul.services.listings import check_listing, store_listing
-from haul.services.recover import record_check
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import CHUNK, ELEMENTS, keyed_update, load_rows
-from haul.store.tables import Attempt, Element, Job
+from haul.store.tables import Element, Job
 
 _E = Element.__table__.c
+_NUMBER = ATTEMPT_COLUMNS.index("attempt")
 # What judging a result reads: everything but the progress JSON and lease bookkeeping.
 RESULT_COLUMNS = (
     _E.status,
@@ -54,40 +55,6 @@ RESULT_COLUMNS = (
     _E.src_filepath,
     _E.dst_filepath,
 )
-ATTEMPTS = Attempt.__table__
-ATTEMPT_COLUMNS = (
-    "job_id",
-    "element_id",
-    "attempt",
-    "status",
-    "returncode",
-    "host",
-    "log",
-    "error",
-    "bytes",
-    "checksum",
-    "started",
-    "ended",
-)
-_NUMBER = ATTEMPT_COLUMNS.index("attempt")
-
-
-@dataclass
-class Result:
-    job_id: int
-    element_id: int
-    token: str
-    returncode: int
-    host: str = ""
-    log: str = ""
-    timestamp: str | None = None
-    listing: Any = None
-    error: dict[str, Any] | None = None
-    checksum: str | None = None
-    bytes: int | None = None
-    size: int | None = None
-    verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
-    result: Any = None  # a custom job type's JSON result
 
 
 @dataclass
@@ -96,31 +63,6 @@ class Recorded:
 
     rows: dict[tuple[int, int], Any] = field(default_factory=dict)  # element rows read
     made_work: bool = False  # claimable elements may now exist (expansion, retry, stage)
-
-
-def _error_dict(err: Any) -> dict[str, Any]:
-    if err is None:
-        return {
-            "code": ErrorCode.INTERNAL.value,
-            "scope": ErrorScope.TRANSFER.value,
-            "retryable": True,
-            "message": "the worker reported a failure without details",
-        }
-    if not isinstance(err, dict):
-        raise BadRequest("error: must be an object {code, scope, retryable, message}")
-    code = str(err.get("code") or ErrorCode.INTERNAL.value).upper()
-    scope = str(err.get("scope") or ErrorScope.TRANSFER.value).upper()
-    if scope not in ErrorScope.__members__:
-        raise BadRequest("error.scope: expected SOURCE, DESTINATION or TRANSFER")
-    retryable = err.get("retryable", True)
-    if not isinstance(retryable, bool):
-        raise BadRequest("error.retryable: must be a boolean")
-    return {
-        "code": code,
-        "scope": scope,
-        "retryable": retryable,
-        "message": str(err.get("message") or "")[:4000],
-    }
 
 
 def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
@@ -209,16 +151,16 @@ def record_results(
             if key in seen:
                 raise Conflict(f"element {key[0]}.{key[1]}: reported twice in one request")
             row = leased(session, r.job_id, r.element_id, r.token, rows)
-            _check_text(r)
+            check_text(r)
             job = jobs[r.job_id]
-            if _is_simple_success(row, job, r):
+            if is_simple_success(row, job, r):
                 # Most results: a file copied, removed or made. Nothing but
                 # status, counters and lease changes, so no per-item judging.
                 item = _Judged(
-                    index, r, row, job, JobStatus.DONE, _success_attempt(row, r, now), None
+                    index, r, row, job, JobStatus.DONE, success_attempt(row, r, now), None
                 )
             else:
-                status, attempt, upd = _judge(row, job, r, policy, now)
+                status, attempt, upd = judge(row, job, r, policy, now)
                 entries = None
                 if status == JobStatus.DONE and row.type == JobType.LIST:
                     entries = check_listing(r.listing)
@@ -229,7 +171,7 @@ def record_results(
                     job,
                     status,
                     tuple(attempt[c] for c in ATTEMPT_COLUMNS),
-                    None if _is_plain(row, upd) else upd,
+                    None if is_plain(row, upd) else upd,
                     entries,
                     attempt["error"],
                 )
@@ -271,24 +213,6 @@ def record_results(
     return out
 
 
-def _check_text(r: Result) -> None:
-    """Refuses text no database can store; a log is kept, with such characters replaced."""
-    for name in ("host", "checksum"):
-        value = getattr(r, name)
-        if value and ("\x00" in value or not _encodable(value)):
-            raise BadRequest(f"{name}: must be valid Unicode text without NUL characters")
-    if r.log and ("\x00" in r.log or not _encodable(r.log)):
-        r.log = r.log.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _write_outcomes(session: Session, winners: list[_Judged], now: datetime) -> None:
     """The winners' new state, still guarded by their token (taken leases keep it)."""
     plain: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
@@ -328,52 +252,6 @@ def _write_outcomes(session: Session, winners: list[_Judged], now: datetime) -> 
         raise Conflict("the leases changed while the results were recorded; send them again")
 
 
-def _is_simple_success(row: Any, job: Job, r: Result) -> bool:
-    """A success that _judge would turn into a plain DONE (see _is_plain)."""
-    return (
-        r.returncode == 0
-        and row.mode is None
-        and row.type != JobType.LIST
-        and job.type_name is None
-        and not r.checksum
-        and (r.size is None or r.size < 0 or r.size == row.size)
-    )
-
-
-def _success_attempt(row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
-    """The attempt row _judge would build for a simple success, in ATTEMPT_COLUMNS order."""
-    return (
-        r.job_id,
-        r.element_id,
-        row.attempt_seq + 1,
-        int(JobStatus.DONE),
-        0,
-        r.host[:255],
-        cap_log(r.log or ""),
-        None,
-        r.bytes,
-        r.checksum,
-        row.started,
-        now,
-    )
-
-
-def _is_plain(row: Any, upd: dict[str, Any]) -> bool:
-    """An outcome that changes nothing but status, counters and lease (most of them).
-
-    Those are written with one ``UPDATE ... WHERE id IN (...)`` per job and
-    status rather than one parameter set per element.
-    """
-    return (
-        upd["v_checksum"] == row.checksum
-        and upd["v_size"] == row.size
-        and upd["v_not_before"] == row.not_before
-        and upd["v_mode"] == row.mode
-        and upd["v_attempts"] == row.attempts + 1
-        and upd["v_seq"] == row.attempt_seq + 1
-    )
-
-
 def _plain_values(status: int, now: datetime) -> dict[str, Any]:
     return {
         "status": status,
@@ -398,67 +276,6 @@ def _custom_outcome(
             f"attempt {number}: {err['code']}: {err['message']}",
         ][-50:]
     job.result = kept
-
-
-def _judge(
-    row: Any, job: Job, r: Result, policy: Policy, now: datetime
-) -> tuple[JobStatus, dict[str, Any], dict[str, Any]]:
-    """Decides an attempt's outcome; raises BadRequest before anything is written."""
-    if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
-        raise BadRequest("listing: a successful LIST result needs its listing")
-    tries = row.attempts + 1
-    number = row.attempt_seq + 1
-    error = None if r.returncode == 0 else _error_dict(r.error)
-    if r.returncode == 0:
-        status = JobStatus.DONE
-    elif (
-        job.cancelled
-        or row.command == "cancel"
-        or (error and error["code"] == ErrorCode.CANCELLED.value)
-    ):
-        status = JobStatus.CANCELLED
-    elif error and error["retryable"] and tries < row.max_tries:
-        status = JobStatus.NEW
-    else:
-        status = JobStatus.FAILED
-    not_before = row.not_before
-    mode = row.mode
-    if row.mode == "verify" and status == JobStatus.DONE:
-        mode = record_check(job, row, r.verdict or {"same": False, "reason": "no verdict"})
-        if mode == "overwrite":
-            status, tries, not_before = JobStatus.NEW, 0, None  # re-copy at once
-    elif row.mode == "overwrite" and status == JobStatus.DONE:
-        mode = None
-    elif status == JobStatus.NEW:
-        delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
-        not_before = now + timedelta(seconds=delay)
-    attempt = {
-        "job_id": r.job_id,
-        "element_id": r.element_id,
-        "attempt": number,
-        "status": int(status if status != JobStatus.NEW else JobStatus.FAILED),
-        "returncode": r.returncode,
-        "host": r.host[:255],
-        "log": cap_log(r.log or ""),
-        "error": error,
-        "bytes": r.bytes,
-        "checksum": r.checksum,
-        "started": row.started,
-        "ended": now,
-    }
-    upd = {
-        "k_job": r.job_id,
-        "k_id": r.element_id,
-        "v_status": int(status),
-        "v_attempts": tries,
-        "v_seq": number,
-        "v_now": now,
-        "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
-        "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
-        "v_not_before": not_before,
-        "v_mode": mode,
-    }
-    return status, attempt, upd
 
 
 ACTIVE = [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]
