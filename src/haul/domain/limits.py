@@ -21,7 +21,7 @@ class Page:
 
 JOBS = Page(default=100, maximum=10_000)  # GET /jobs
 ELEMENTS = Page(default=1000, maximum=10_000)  # GET /jobs/{id}/elements
-OUTPUT = Page(default=1000, maximum=10_000)  # GET /jobs/{id}/output
+OUTPUT = Page(default=10_000, maximum=100_000)  # GET /jobs/{id}/output
 # POST /statuses with list_files: the elements of each job named.
 STATUS_FILES = Page(default=10_000, maximum=100_000)
 # The entries of a listing embedded in an element's or an output's JSON.
