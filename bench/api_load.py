@@ -5,7 +5,8 @@ then runs ``--clients`` concurrent pollers (asyncio tasks with one httpx
 connection each, in this process; the server is another process) against
 ``GET /jobs/{id}/status`` and ``GET /jobs/{id}`` for ``--seconds``. Each
 poller waits ``--interval`` seconds between its requests (0: as fast as the
-server answers, which measures saturation rather than polling). Reports
+server answers, which measures saturation rather than polling), give or
+take 10%, starting at a random point of its first interval. Reports
 requests/s, p50/p99/max latency and error counts per route. Run:
 
     .venv/bin/python bench/api_load.py --clients 100 --seconds 20 --interval 0.5
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import os
 import platform
+import random
 import signal
 import statistics
 import sys
@@ -62,6 +64,8 @@ async def poller(
     async with httpx.AsyncClient(
         base_url=base, headers=headers, timeout=60, limits=limits
     ) as client:
+        # Real pollers are not in step: each starts at a random point of its interval.
+        await asyncio.sleep(random.uniform(0, interval))
         i = 0
         while time.monotonic() < until:
             path = paths[i % len(paths)]
@@ -77,7 +81,7 @@ async def poller(
             if code == "200":
                 samples[path].append(elapsed)
             if interval:
-                await asyncio.sleep(interval)
+                await asyncio.sleep(interval * random.uniform(0.9, 1.1))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -143,14 +147,17 @@ def main() -> None:
             r.raise_for_status()
             job_id = r.json()["id"]
         cpu0 = cpu_seconds(srv.proc.pid)
+        mine0 = time.process_time()
         samples, codes, wall = asyncio.run(
             run_load(srv.url, user.token, job_id, args.clients, args.seconds, args.interval)
         )
         cpu = cpu_seconds(srv.proc.pid) - cpu0
+        mine = time.process_time() - mine0
+        load = os.getloadavg()[0]
         print(
             f"api_load: {args.clients} clients, {args.seconds:g} s, interval {args.interval:g} s, "
             f"db {'postgresql' if args.db else 'sqlite'}, python {platform.python_version()}, "
-            f"{os.cpu_count()} cpus; server cpu {cpu:.1f} s"
+            f"{os.cpu_count()} cpus, load {load:.1f}; cpu: server {cpu:.1f} s, clients {mine:.1f} s"
         )
         total_ok = total_err = 0
         for path, values in samples.items():
