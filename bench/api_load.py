@@ -56,6 +56,7 @@ async def poller(
     paths: list[str],
     until: float,
     interval: float,
+    measure_from: float,
     samples: dict[str, list[float]],
     codes: dict[str, Counter[str]],
 ) -> None:
@@ -77,6 +78,8 @@ async def poller(
             except httpx.HTTPError as exc:
                 code = type(exc).__name__
             elapsed = time.perf_counter() - start
+            if time.monotonic() < measure_from:
+                continue  # warming up: connections, threads, the pool fill
             codes[path][code] += 1
             if code == "200":
                 samples[path].append(elapsed)
@@ -92,17 +95,25 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run_load(
-    base: str, token: str, job_id: int, clients: int, seconds: float, interval: float
+    base: str,
+    token: str,
+    job_id: int,
+    clients: int,
+    seconds: float,
+    interval: float,
+    warmup: float = 0.0,
 ) -> tuple[dict[str, list[float]], dict[str, Counter[str]], float]:
     paths = [f"{W}/jobs/{job_id}/status", f"{W}/jobs/{job_id}"]
     samples: dict[str, list[float]] = {p: [] for p in paths}
     codes: dict[str, Counter[str]] = {p: Counter() for p in paths}
-    start = time.monotonic()
+    start = time.monotonic() + warmup
     until = start + seconds
     await asyncio.gather(
         *(
             # Half the clients start on each route, so both are polled all the time.
-            poller(base, token, paths[i % 2 :] + paths[: i % 2], until, interval, samples, codes)
+            poller(
+                base, token, paths[i % 2 :] + paths[: i % 2], until, interval, start, samples, codes
+            )
             for i in range(clients)
         )
     )
@@ -114,6 +125,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--interval", type=float, default=0.5, help="each poller's pause, seconds")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds not counted first")
     ap.add_argument("--files", type=int, default=0, help="give the job this many elements")
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--server-pid-file", default=None)
@@ -149,13 +161,22 @@ def main() -> None:
         cpu0 = cpu_seconds(srv.proc.pid)
         mine0 = time.process_time()
         samples, codes, wall = asyncio.run(
-            run_load(srv.url, user.token, job_id, args.clients, args.seconds, args.interval)
+            run_load(
+                srv.url,
+                user.token,
+                job_id,
+                args.clients,
+                args.seconds,
+                args.interval,
+                args.warmup,
+            )
         )
         cpu = cpu_seconds(srv.proc.pid) - cpu0
         mine = time.process_time() - mine0
         load = os.getloadavg()[0]
         print(
-            f"api_load: {args.clients} clients, {args.seconds:g} s, interval {args.interval:g} s, "
+            f"api_load: {args.clients} clients, {args.seconds:g} s "
+            f"(after {args.warmup:g} s warm-up), interval {args.interval:g} s, "
             f"db {'postgresql' if args.db else 'sqlite'}, python {platform.python_version()}, "
             f"{os.cpu_count()} cpus, load {load:.1f}; cpu: server {cpu:.1f} s, clients {mine:.1f} s"
         )
