@@ -181,7 +181,13 @@ def record_results(
         seen.add(key)
         judged.append(item)
         out.append({"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": ""})
-    won = take_leases(session, [(j.r.job_id, j.r.element_id, j.r.token) for j in judged], now)
+    # Plain outcomes are written by guarded UPDATEs that say which rows they
+    # changed; the others first take their leases, then are written.
+    won = _write_plain(session, [j for j in judged if j.upd is None], now)
+    others = [j for j in judged if j.upd is not None]
+    taken = take_leases(session, [(j.r.job_id, j.r.element_id, j.r.token) for j in others], now)
+    _write_judged(session, [j for j in others if (j.r.job_id, j.r.element_id) in taken])
+    won |= taken
     winners = [j for j in judged if (j.r.job_id, j.r.element_id) in won]
     for j in judged:
         out[j.index] = (
@@ -189,7 +195,6 @@ def record_results(
             if (j.r.job_id, j.r.element_id) in won
             else _lost(j.r)
         )
-    _write_outcomes(session, winners, now)
     attempts = [j.attempt for j in winners]
     insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, attempts, skip_existing=True)
     touched: dict[int, Job] = {}
@@ -213,30 +218,22 @@ def record_results(
     return out
 
 
-def _write_outcomes(session: Session, winners: list[_Judged], now: datetime) -> None:
-    """The winners' new state, still guarded by their token (taken leases keep it)."""
+def _write_plain(session: Session, items: list[_Judged], now: datetime) -> set[tuple[int, int]]:
+    """Plain outcomes, one guarded ``UPDATE ... RETURNING`` per job, status and chunk.
+
+    Returns the keys written: an element whose token or status changed since
+    it was read is not matched, and its item is answered 409. Keys go in
+    (job, id) order, the order every writer locks rows in.
+    """
     plain: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
-    updates: list[dict[str, Any]] = []
-    for j in sorted(winners, key=lambda j: (j.r.job_id, j.r.element_id)):
-        if j.upd is None:
-            plain[(j.r.job_id, int(j.status))].append((j.r.element_id, j.r.token))
-        else:
-            updates.append(j.upd | {"k_token": j.r.token})
-    expected = len(updates)
-    changed = 0
-    if updates:
-        changed += rowcount(
-            session.execute(
-                _RESULT_UPDATE, updates, execution_options={"synchronize_session": False}
-            ),
-            expected,
-        )
-    step = CHUNK // 2
-    for (job_id, status_value), items in plain.items():
-        for start in range(0, len(items), step):
-            part = items[start : start + step]
-            expected += len(part)
-            changed += session.execute(
+    for j in sorted(items, key=lambda j: (j.r.job_id, j.r.element_id)):
+        plain[(j.r.job_id, int(j.status))].append((j.r.element_id, j.r.token))
+    won: set[tuple[int, int]] = set()
+    step = CHUNK // 2  # two parameters per element
+    for (job_id, status_value), keyed in plain.items():
+        for start in range(0, len(keyed), step):
+            part = keyed[start : start + step]
+            stmt = (
                 update(ELEMENTS)
                 .where(
                     _E.job_id == job_id,
@@ -245,8 +242,25 @@ def _write_outcomes(session: Session, winners: list[_Judged], now: datetime) -> 
                     _E.status.in_(LEASED),
                 )
                 .values(_plain_values(status_value, now))
-            ).rowcount
-    if changed != expected:
+                .returning(_E.id)
+            )
+            won.update((job_id, i) for i in session.scalars(stmt))
+    return won
+
+
+def _write_judged(session: Session, taken: list[_Judged]) -> None:
+    """Outcomes with their own values, for elements whose leases take_leases took."""
+    updates = [
+        j.upd | {"k_token": j.r.token}
+        for j in sorted(taken, key=lambda j: (j.r.job_id, j.r.element_id))
+        if j.upd is not None
+    ]
+    if not updates:
+        return
+    result = session.execute(
+        _RESULT_UPDATE, updates, execution_options={"synchronize_session": False}
+    )
+    if rowcount(result, len(updates)) != len(updates):
         # Cannot happen while the leases are held (see take_leases); if it
         # does, the whole batch is undone rather than half-recorded.
         raise Conflict("the leases changed while the results were recorded; send them again")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from haul.domain.enums import JobProtocol, parse_enum
 from haul.server import metrics as observe
@@ -103,6 +104,11 @@ def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], lis
     Returns the items (None where refused) and the answers so far (None where
     the item still needs its answer from the service).
     """
+    try:  # the common case, every item good: one validation pass over the list
+        whole = _list_adapter(model).validate_python(body)
+        return list(whole), [None] * len(whole)
+    except ValidationError:
+        pass
     items: list[ItemT | None] = []
     answers: list[Any] = []
     for raw in body:
@@ -122,6 +128,11 @@ def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], lis
                 }
             )
     return items, answers
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def _merge(answers: list[Any], served: list[dict[str, Any]]) -> list[Any]:
