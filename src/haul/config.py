@@ -46,6 +46,9 @@ class Settings:
     lease_seconds: int = 120
     backoff_base: float = 2.0
     backoff_cap: float = 600.0
+    # Attempt logs and listings of finished elements, and expired tokens, are
+    # pruned after this many days (the periodic task; see services.retention).
+    retention_days: float = 90.0
 
     @classmethod
     def resolve(

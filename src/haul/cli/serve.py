@@ -50,6 +50,18 @@ def server(
         float,
         typer.Option("--sample-seconds", min=0.1, help="how often the queue load is sampled"),
     ] = 60.0,
+    retention_days: Annotated[
+        float,
+        typer.Option(
+            "--retention-days",
+            min=0.00001,
+            help="days to keep attempt logs and listings (expired tokens go at once)",
+        ),
+    ] = 90.0,
+    grace_seconds: Annotated[
+        int,
+        typer.Option("--grace-seconds", min=1, help="on SIGTERM, wait this long for open requests"),
+    ] = 10,
     log_level: Annotated[str, typer.Option("--log-level")] = "warning",
 ) -> None:
     """Run the haul server (migrates the database first)."""
@@ -69,8 +81,16 @@ def server(
         backoff_cap=backoff_cap,
         upload_retention_seconds=upload_retention_seconds,
         sample_seconds=sample_seconds,
+        retention_days=retention_days,
     )
-    uvicorn.run(asgi(settings), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        asgi(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=grace_seconds,
+    )
 
 
 def run(

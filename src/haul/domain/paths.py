@@ -16,6 +16,12 @@ MAX_PATH_LENGTH = 4096
 # search instead of a category lookup per character: workers resolve two
 # paths per element.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Unicode bidirectional controls: embeddings and overrides (U+202A-U+202E),
+# isolates (U+2066-U+2069) and the marks (U+200E, U+200F, U+061C). They make
+# a name display differently from what it is ("evil\u202etxt.exe" shows as
+# "evilexe.txt"), so what people type is refused. Names found on storage are
+# data and are kept as they are: only the API's inputs are checked.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class PathError(ValueError):
@@ -39,6 +45,22 @@ def validate_path(path: object, field: str = "path") -> str:
     if path.startswith("~") and not (path == "~" or path.startswith("~/")):
         raise PathError(f"{field}: '~user' paths are not supported; use '~' or '~/...'")
     return path
+
+
+def refuse_bidi(value: str, field: str) -> str:
+    """``value`` unless it holds a bidirectional control (see ``_BIDI``)."""
+    bad = _BIDI.search(value)
+    if bad is not None:
+        raise PathError(
+            f"{field}: contains Unicode bidirectional control U+{ord(bad.group()):04X}, "
+            "which makes text display differently from what it is"
+        )
+    return value
+
+
+def validate_submitted_path(path: object, field: str = "path") -> str:
+    """A path as a user sends it: the job path rules plus no bidirectional controls."""
+    return refuse_bidi(validate_path(path, field), field)
 
 
 def site_relative(path: str, def_path: str = "/") -> str:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
@@ -35,9 +36,11 @@ from haul.server.work_signal import WorkSignal
 from haul.services import load
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
-from haul.services.reports import Policy, lose_expired
+from haul.services.reaper import lose_expired
+from haul.services.reports import Policy
+from haul.services.retention import prune
 from haul.services.uploads import MAX_UPLOAD_BYTES, claim_upload_site, cleanup
-from haul.store.database import Database
+from haul.store.database import THREADS, Database
 from haul.store.migrate import upgrade
 
 WORKQUEUE = "/workqueue/api/v1.0"
@@ -66,6 +69,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
                 lose_expired(s, policy),
                 expire_waits(s),
                 cleanup(s, settings.home, settings.upload_retention_seconds),
+                prune(s, settings.retention_days),
             ),
             "lease-reaper",
         ),
@@ -80,6 +84,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The database pool is sized to these threads (see store.database).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         for t in tasks:
             t.start()
         yield

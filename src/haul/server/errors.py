@@ -12,12 +12,25 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from haul.services.errors import ServiceError
 
 log = logging.getLogger("haul.server")
+
+RETRY_AFTER_SECONDS = 1
+# PostgreSQL's deadlock_detected, serialization_failure, lock_not_available,
+# too_many_connections; SQLite's lock timeout.
+_BUSY_PGCODES = {"40P01", "40001", "55P03", "53300"}
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """A database error that means "too busy now", not "broken"."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in _BUSY_PGCODES or "database is locked" in str(orig)
 
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -77,6 +90,19 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": "a value in the request is out of range or cannot be stored"},
             status_code=400,
+        )
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, OperationalError) and not is_busy(exc):
+            return await _unexpected(request, exc)
+        # Saturation, not a fault: the client may try again shortly.
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": "the server is busy; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

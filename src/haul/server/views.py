@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.domain.limits import LISTING
 from haul.services.job_types import type_name
 from haul.services.jobs import JobView
 from haul.services.listings import render_listing
@@ -77,12 +79,25 @@ def _latest_attempt_no(session: Session, element: Element) -> int | None:
     )
 
 
-def element_json(session: Session, element: Element) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListingPage:
+    """Which entries of an embedded listing an answer holds (see domain.limits.LISTING)."""
+
+    offset: int = 0
+    limit: int = LISTING.default
+
+
+def element_json(
+    session: Session, element: Element, page: ListingPage = ListingPage()
+) -> dict[str, Any]:
     listing = None
+    total = None
     if element.type == JobType.LIST and element.status == JobStatus.DONE:
         n = _latest_attempt_no(session, element)
         if n is not None:
-            listing = render_listing(session, element.job_id, element.id, n)
+            listing, total = render_listing(
+                session, element.job_id, element.id, n, page.offset, page.limit
+            )
     return {
         "id": element.id,
         "job_id": element.job_id,
@@ -95,11 +110,14 @@ def element_json(session: Session, element: Element) -> dict[str, Any]:
         "status": JobStatus(element.status).name,
         "timestamp": iso(element.timestamp),
         "listing": listing,
+        "listing_total": total,  # entries in the whole listing; ``listing`` may be a page
         "progress": element.progress,
     }
 
 
-def output_json(session: Session, element: Element, attempt: Attempt) -> dict[str, Any]:
+def output_json(
+    session: Session, element: Element, attempt: Attempt, page: ListingPage = ListingPage()
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "jobid": element.job_id,
         "elementid": element.id,
@@ -113,7 +131,9 @@ def output_json(session: Session, element: Element, attempt: Attempt) -> dict[st
         "timestamp": iso(attempt.ended),
     }
     if element.type == JobType.LIST:
-        out["listing"] = render_listing(session, element.job_id, element.id, attempt.attempt)
+        out["listing"], out["listing_total"] = render_listing(
+            session, element.job_id, element.id, attempt.attempt, page.offset, page.limit
+        )
     return out
 
 

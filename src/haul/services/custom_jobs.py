@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
+from haul.domain.paths import PathError, refuse_bidi
 from haul.services.errors import BadRequest, Conflict
 from haul.services.job_types import get_type
 from haul.store.clock import utcnow
@@ -56,6 +57,11 @@ def submit_custom(
     submission_id: str | None,
     params: dict[str, Any],
 ) -> Job:
+    if name is not None:
+        try:
+            refuse_bidi(name, "name")
+        except PathError as exc:
+            raise BadRequest(str(exc)) from exc
     row = get_type(session, type_name, version)
     if row.builtin:
         raise BadRequest(f"type: {row.name} is a file operation; use its own fields")

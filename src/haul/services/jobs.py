@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.domain.job_status import job_status
 from haul.domain.options import OptionsError, validate_options
-from haul.domain.paths import PathError, validate_path
+from haul.domain.paths import PathError, validate_submitted_path
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
@@ -57,7 +57,7 @@ def _path(value: str | None, field_name: str) -> str:
     if value is None:
         raise BadRequest(f"{field_name}: field required")
     try:
-        return validate_path(value, field_name)
+        return validate_submitted_path(value, field_name)
     except PathError as exc:
         raise BadRequest(str(exc)) from exc
 
@@ -264,8 +264,17 @@ def list_elements(
     return list(rows), total
 
 
-def latest_attempts(session: Session, user: User, job_id: int) -> list[tuple[Element, Attempt]]:
+def latest_attempts(
+    session: Session, user: User, job_id: int, *, limit: int, offset: int
+) -> tuple[list[tuple[Element, Attempt]], int]:
+    """The latest attempt of a page of the job's elements that have one, and how many have."""
     get_job(session, user, job_id)
+    total = (
+        session.scalar(
+            select(func.count(func.distinct(Attempt.element_id))).where(Attempt.job_id == job_id)
+        )
+        or 0
+    )
     latest = (
         select(Attempt.element_id, func.max(Attempt.attempt).label("n"))
         .where(Attempt.job_id == job_id)
@@ -278,8 +287,10 @@ def latest_attempts(session: Session, user: User, job_id: int) -> list[tuple[Ele
         .join(latest, (latest.c.element_id == Attempt.element_id) & (latest.c.n == Attempt.attempt))
         .where(Element.job_id == job_id)
         .order_by(Element.id)
+        .limit(limit)
+        .offset(offset)
     ).all()
-    return [(e, a) for e, a in rows]
+    return [(e, a) for e, a in rows], total
 
 
 def element_attempt(

@@ -10,9 +10,10 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from haul.domain.limits import LISTING
 from haul.services.errors import BadRequest
 from haul.store.bulk import insert_rows
 from haul.store.tables import ListingEntry
@@ -30,6 +31,8 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     for directory, entries in listing.items():
         if not isinstance(entries, list):
             raise BadRequest(f"listing[{directory!r}]: must be a list of entries")
+        if not _encodable(directory):
+            raise BadRequest(f"listing[{directory!r}]: must be valid Unicode (no lone surrogates)")
         for entry in entries:
             if isinstance(entry, str):
                 entry = {"name": entry}
@@ -37,6 +40,10 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise BadRequest(f"listing[{directory!r}]: each entry needs a string 'name'")
             if "\x00" in directory or "\x00" in entry["name"]:
                 raise BadRequest(f"listing[{directory!r}]: names must not contain NUL")
+            if not _encodable(entry["name"]):
+                raise BadRequest(
+                    f"listing[{directory!r}]: names must be valid Unicode (no lone surrogates)"
+                )
             size = entry.get("size", 0)
             if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 2**63:
                 raise BadRequest(f"listing[{directory!r}]: size of {entry['name']!r} is invalid")
@@ -48,6 +55,15 @@ def parse_listing(listing: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 # A link is never a directory: nothing may walk or remove through it.
                 entry = {**entry, "is_dir": False}
             yield directory, entry
+
+
+def _encodable(text: str) -> bool:
+    """Storable as UTF-8 (a lone surrogate from a non-UTF-8 name is not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _mtime(value: Any) -> float | None:
@@ -75,12 +91,27 @@ _ENTRY_COLUMNS = (
 )
 
 
+def check_listing(listing: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The whole listing checked before anything is written, so a bad one fails only its item."""
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for pair in parse_listing(listing):
+        entries.append(pair)
+        if len(entries) > MAX_ENTRIES:
+            raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
+    return entries
+
+
 def store_listing(
-    session: Session, job_id: int, element_id: int, attempt: int, listing: Any
+    session: Session,
+    job_id: int,
+    element_id: int,
+    attempt: int,
+    entries: Iterable[tuple[str, dict[str, Any]]],
 ) -> int:
+    """Stores checked (directory, entry) pairs (see ``check_listing``)."""
     rows: list[tuple[Any, ...]] = []
     seq = 0
-    for directory, entry in parse_listing(listing):
+    for directory, entry in entries:
         rows.append(
             (
                 job_id,
@@ -96,8 +127,6 @@ def store_listing(
             )
         )
         seq += 1
-        if seq > MAX_ENTRIES:
-            raise BadRequest(f"listing: more than {MAX_ENTRIES} entries")
         if len(rows) >= BATCH:
             insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
             rows = []
@@ -106,12 +135,20 @@ def store_listing(
 
 
 def iter_entries(
-    session: Session, job_id: int, element_id: int, attempt: int
+    session: Session,
+    job_id: int,
+    element_id: int,
+    attempt: int,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> Iterable[Any]:
-    """Entries in the order reported, streamed in batches (bounded memory)."""
-    last = -1
+    """Entries in the order reported, from the ``offset``-th on, streamed in batches
+    (bounded memory); at most ``limit`` of them."""
+    last = offset - 1
+    left = limit
     c = _ENTRIES.c
-    while True:
+    while left is None or left > 0:
+        size = BATCH if left is None else min(BATCH, left)
         batch = list(
             session.execute(
                 select(c.seq, c.directory, c.name, c.is_dir, c.size, c.mtime, c.is_link)
@@ -122,22 +159,48 @@ def iter_entries(
                     c.seq > last,
                 )
                 .order_by(c.seq)
-                .limit(BATCH)
+                .limit(size)
             )
         )
         if not batch:
             return
         yield from batch
         last = batch[-1].seq
+        if left is not None:
+            left -= len(batch)
+
+
+def count_entries(session: Session, job_id: int, element_id: int, attempt: int) -> int:
+    c = _ENTRIES.c
+    return (
+        session.scalar(
+            select(func.count()).where(
+                c.job_id == job_id, c.element_id == element_id, c.attempt == attempt
+            )
+        )
+        or 0
+    )
 
 
 def render_listing(
-    session: Session, job_id: int, element_id: int, attempt: int
-) -> dict[str, list[dict[str, Any]]]:
+    session: Session,
+    job_id: int,
+    element_id: int,
+    attempt: int,
+    offset: int = 0,
+    limit: int = LISTING.default,
+) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    """A page of the listing in pdm's shape, and how many entries the whole listing has."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for e in iter_entries(session, job_id, element_id, attempt):
+    n = 0
+    for e in iter_entries(session, job_id, element_id, attempt, offset, limit):
+        n += 1
         row = {"name": e.name, "size": e.size, "is_dir": e.is_dir, "mtime": e.mtime}
         if e.is_link:
             row["is_link"] = True
         out.setdefault(e.directory, []).append(row)
-    return out
+    # Counting costs a scan of the entries: only when the page does not tell.
+    total = offset + n if 0 < n < limit or (n == 0 and offset == 0) else None
+    if total is None:
+        total = count_entries(session, job_id, element_id, attempt)
+    return out, total

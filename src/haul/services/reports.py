@@ -1,36 +1,43 @@
-"""What workers report: heartbeats (progress, commands) and attempt results.
+"""What workers report: attempt results (heartbeats are in ``heartbeats``).
 
 A report must carry the element's current lease token; anything else is a
 stale lease and is refused with 409, changing nothing. That is what makes a
-worker that was presumed dead harmless when it comes back.
+worker that was presumed dead harmless when it comes back. See ``leases``
+for the guards that keep that true while other transactions run.
 """
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from haul.domain.backoff import backoff_seconds
 from haul.domain.enums import JobStatus, JobType
-from haul.domain.errors import ErrorCode, ErrorScope
-from haul.domain.logs import cap_log
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
-from haul.services.listings import parse_listing, store_listing
-from haul.services.recover import record_check
+
+# Re-exported: the routes and metrics name these reports.*.
+from haul.services.heartbeats import Heartbeat as Heartbeat
+from haul.services.heartbeats import heartbeat as heartbeat
+from haul.services.heartbeats import heartbeats as heartbeats
+from haul.services.judging import ATTEMPT_COLUMNS as ATTEMPT_COLUMNS
+from haul.services.judging import ATTEMPTS as ATTEMPTS
+from haul.services.judging import Result as Result
+from haul.services.judging import check_text, is_plain, is_simple_success, judge, success_attempt
+from haul.services.leases import GUARD, LEASED, leased, rowcount, take_leases
+from haul.services.leases import Policy as Policy
+from haul.services.listings import check_listing, store_listing
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import CHUNK, ELEMENTS, keyed_update, load_rows
-from haul.store.tables import Attempt, Element, Job
+from haul.store.tables import Element, Job
 
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 _E = Element.__table__.c
+_NUMBER = ATTEMPT_COLUMNS.index("attempt")
 # What judging a result reads: everything but the progress JSON and lease bookkeeping.
 RESULT_COLUMNS = (
     _E.status,
@@ -48,51 +55,6 @@ RESULT_COLUMNS = (
     _E.src_filepath,
     _E.dst_filepath,
 )
-BEAT_COLUMNS = (_E.status, _E.lease_token, _E.command)
-_ATTEMPTS = Attempt.__table__
-_ATTEMPT_COLUMNS = (
-    "job_id",
-    "element_id",
-    "attempt",
-    "status",
-    "returncode",
-    "host",
-    "log",
-    "error",
-    "bytes",
-    "checksum",
-    "started",
-    "ended",
-)
-
-
-@dataclass
-class Heartbeat:
-    job_id: int
-    element_id: int
-    token: str
-    transferred: int = 0
-    elapsed: float = 0.0
-    instant: float = 0.0
-    average: float = 0.0
-
-
-@dataclass
-class Result:
-    job_id: int
-    element_id: int
-    token: str
-    returncode: int
-    host: str = ""
-    log: str = ""
-    timestamp: str | None = None
-    listing: Any = None
-    error: dict[str, Any] | None = None
-    checksum: str | None = None
-    bytes: int | None = None
-    size: int | None = None
-    verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
-    result: Any = None  # a custom job type's JSON result
 
 
 @dataclass
@@ -101,124 +63,6 @@ class Recorded:
 
     rows: dict[tuple[int, int], Any] = field(default_factory=dict)  # element rows read
     made_work: bool = False  # claimable elements may now exist (expansion, retry, stage)
-
-
-@dataclass
-class Policy:
-    lease_seconds: int = 120
-    backoff_base: float = 2.0
-    backoff_cap: float = 600.0
-    rng: random.Random = field(default_factory=random.Random)
-
-
-def _leased(
-    session: Session,
-    job_id: int,
-    element_id: int,
-    token: str,
-    loaded: dict[tuple[int, int], Any],
-) -> Any:
-    element = loaded.get((job_id, element_id))
-    if element is None:
-        raise NotFound(f"job {job_id} has no element {element_id}")
-    if element.lease_token != token or element.status not in LEASED:
-        raise Conflict(
-            f"element {job_id}.{element_id}: lease is not current (status "
-            f"{JobStatus(element.status).name}); the report was ignored"
-        )
-    return element
-
-
-def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
-    answer = heartbeats(session, [hb], policy)[0]
-    if answer["code"] != 200:
-        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
-    return {k: v for k, v in answer.items() if k != "code"}
-
-
-def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
-    """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
-    if not beats:
-        return []
-    rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats], BEAT_COLUMNS)
-    cancelled = set(
-        session.scalars(
-            select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
-        )
-    )
-    now = utcnow()
-    expires = now + timedelta(seconds=policy.lease_seconds)
-    out: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for hb in beats:
-        try:
-            row = _leased(session, hb.job_id, hb.element_id, hb.token, rows)
-        except (Conflict, NotFound) as exc:
-            out.append(
-                {
-                    "jobid": hb.job_id,
-                    "elementid": hb.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
-            continue
-        command = row.command
-        keep = command if command == "cancel" else None  # a user's command is delivered once
-        if hb.job_id in cancelled:
-            command = "cancel"
-        updates.append(
-            {
-                "k_job": hb.job_id,
-                "k_id": hb.element_id,
-                "v_expires": expires,
-                "v_command": keep,
-                "v_progress": {
-                    "transferred": hb.transferred,
-                    "elapsed": hb.elapsed,
-                    "instant": hb.instant,
-                    "average": hb.average,
-                    "time": now.isoformat(),
-                },
-            }
-        )
-        out.append(
-            {
-                "jobid": hb.job_id,
-                "elementid": hb.element_id,
-                "code": 200,
-                "command": command,
-                "lease_expires": expires.isoformat(),
-            }
-        )
-    if updates:
-        session.execute(_BEAT_UPDATE, updates, execution_options={"synchronize_session": False})
-    return out
-
-
-def _error_dict(err: Any) -> dict[str, Any]:
-    if err is None:
-        return {
-            "code": ErrorCode.INTERNAL.value,
-            "scope": ErrorScope.TRANSFER.value,
-            "retryable": True,
-            "message": "the worker reported a failure without details",
-        }
-    if not isinstance(err, dict):
-        raise BadRequest("error: must be an object {code, scope, retryable, message}")
-    code = str(err.get("code") or ErrorCode.INTERNAL.value).upper()
-    scope = str(err.get("scope") or ErrorScope.TRANSFER.value).upper()
-    if scope not in ErrorScope.__members__:
-        raise BadRequest("error.scope: expected SOURCE, DESTINATION or TRANSFER")
-    retryable = err.get("retryable", True)
-    if not isinstance(retryable, bool):
-        raise BadRequest("error.retryable: must be a boolean")
-    return {
-        "code": code,
-        "scope": scope,
-        "retryable": retryable,
-        "message": str(err.get("message") or "")[:4000],
-    }
 
 
 def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
@@ -240,15 +84,36 @@ _RESULT_UPDATE = keyed_update(
     size=bindparam("v_size"),
     not_before=bindparam("v_not_before"),
     mode=bindparam("v_mode"),
-)
+).where(*GUARD)
 
 
-_BEAT_UPDATE = keyed_update(
-    status=int(JobStatus.RUNNING),
-    lease_expires=bindparam("v_expires"),
-    command=bindparam("v_command"),
-    progress=bindparam("v_progress"),
-)
+@dataclass
+class _Judged:
+    """An item that passed every check; it is written only if its guarded UPDATE wins."""
+
+    index: int  # its place in the batch's answers
+    r: Result
+    row: Any
+    job: Job
+    status: JobStatus
+    attempt: tuple[Any, ...]  # in ATTEMPT_COLUMNS order
+    upd: dict[str, Any] | None  # None: a plain outcome (status and counters only)
+    entries: list[tuple[str, dict[str, Any]]] | None = None  # a LIST's checked listing
+    error: dict[str, Any] | None = None
+
+
+def _refused(r: Result, exc: Conflict | NotFound | BadRequest) -> dict[str, Any]:
+    return {"jobid": r.job_id, "elementid": r.element_id, "code": exc.status, "detail": exc.detail}
+
+
+def _lost(r: Result) -> dict[str, Any]:
+    return _refused(
+        r,
+        Conflict(
+            f"element {r.job_id}.{r.element_id}: the lease was lost while the report was "
+            "recorded (it expired, or the element was steered); the report was ignored"
+        ),
+    )
 
 
 def record_results(
@@ -259,12 +124,15 @@ def record_results(
 ) -> list[dict[str, Any]]:
     """Many results in one transaction; each item succeeds or fails on its own.
 
-    A refused item has changed nothing (every check runs before any write), so
-    no savepoints are needed. Rows are read and written with batched Core
-    statements, and job bookkeeping runs once per job, not per item: this is
-    the server's hottest path. ``recorded``, when given, receives the rows
-    that were read (so metrics need not read them again) and whether the
-    batch may have made claimable work.
+    Every item is checked before anything is written. Then one guarded UPDATE
+    per job takes the leases (``take_leases``): an item whose lease changed
+    since it was read (the reaper expired it, a cancel) answers 409 and writes
+    nothing. Only the winners' rows, attempts and listings are written, and
+    those writes are guarded by the lease token too. Rows are read and written
+    with batched Core statements, and job bookkeeping runs once per job, not
+    per item: this is the server's hottest path. ``recorded``, when given,
+    receives the rows that were read (so metrics need not read them again)
+    and whether the batch may have made claimable work.
     """
     out: list[dict[str, Any]] = []
     if not results:
@@ -274,125 +142,128 @@ def record_results(
     recorded.rows.update(rows)
     job_ids = {jid for jid, _ in rows}
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
-    attempts: list[tuple[Any, ...]] = []  # rows in _ATTEMPT_COLUMNS order
-    updates: list[dict[str, Any]] = []
-    plain: dict[tuple[int, int], list[int]] = defaultdict(list)  # (job, status) -> ids
-    done = int(JobStatus.DONE)
-    lists: list[tuple[Result, Any, int]] = []
-    touched: dict[int, Job] = {}
+    judged: list[_Judged] = []
     now = utcnow()
     seen: set[tuple[int, int]] = set()
-    for r in results:
+    for index, r in enumerate(results):
         key = (r.job_id, r.element_id)
         try:
             if key in seen:
                 raise Conflict(f"element {key[0]}.{key[1]}: reported twice in one request")
-            row = _leased(session, r.job_id, r.element_id, r.token, rows)
+            row = leased(session, r.job_id, r.element_id, r.token, rows)
+            check_text(r)
             job = jobs[r.job_id]
-            if _is_simple_success(row, job, r):
+            if is_simple_success(row, job, r):
                 # Most results: a file copied, removed or made. Nothing but
                 # status, counters and lease changes, so no per-item judging.
-                seen.add(key)
-                attempts.append(_success_attempt(row, r, now))
-                plain[(r.job_id, done)].append(r.element_id)
-                touched[job.id] = job
-                out.append(
-                    {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": "DONE"}
+                item = _Judged(
+                    index, r, row, job, JobStatus.DONE, success_attempt(row, r, now), None
                 )
-                continue
-            status, attempt, upd = _judge(row, job, r, policy, now)
+            else:
+                status, attempt, upd = judge(row, job, r, policy, now)
+                entries = None
+                if status == JobStatus.DONE and row.type == JobType.LIST:
+                    entries = check_listing(r.listing)
+                item = _Judged(
+                    index,
+                    r,
+                    row,
+                    job,
+                    status,
+                    tuple(attempt[c] for c in ATTEMPT_COLUMNS),
+                    None if is_plain(row, upd) else upd,
+                    entries,
+                    attempt["error"],
+                )
         except (Conflict, NotFound, BadRequest) as exc:
-            out.append(
-                {
-                    "jobid": r.job_id,
-                    "elementid": r.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
+            out.append(_refused(r, exc))
             continue
         seen.add(key)
-        attempts.append(tuple(attempt[c] for c in _ATTEMPT_COLUMNS))
-        if _is_plain(row, upd):
-            plain[(r.job_id, upd["v_status"])].append(r.element_id)
-        else:
-            updates.append(upd)
-        touched[job.id] = job
-        if status == JobStatus.DONE and row.type == JobType.LIST:
-            lists.append((r, row, attempt["attempt"]))
-        if status == JobStatus.NEW or (status == JobStatus.DONE and row.type == JobType.LIST):
-            recorded.made_work = True
-        if job.type_name is not None:
-            _custom_outcome(job, status, attempt, r)
-        out.append(
-            {"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": status.name}
+        judged.append(item)
+        out.append({"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": ""})
+    # Plain outcomes are written by guarded UPDATEs that say which rows they
+    # changed; the others first take their leases, then are written.
+    won = _write_plain(session, [j for j in judged if j.upd is None], now)
+    others = [j for j in judged if j.upd is not None]
+    taken = take_leases(session, [(j.r.job_id, j.r.element_id, j.r.token) for j in others], now)
+    _write_judged(session, [j for j in others if (j.r.job_id, j.r.element_id) in taken])
+    won |= taken
+    winners = [j for j in judged if (j.r.job_id, j.r.element_id) in won]
+    for j in judged:
+        out[j.index] = (
+            {"jobid": j.r.job_id, "elementid": j.r.element_id, "code": 200, "status": j.status.name}
+            if (j.r.job_id, j.r.element_id) in won
+            else _lost(j.r)
         )
-    if updates:
-        session.execute(_RESULT_UPDATE, updates, execution_options={"synchronize_session": False})
-    for (job_id, status_value), ids in plain.items():
-        for start in range(0, len(ids), CHUNK):
-            session.execute(
-                update(ELEMENTS)
-                .where(_E.job_id == job_id, _E.id.in_(ids[start : start + CHUNK]))
-                .values(_plain_values(status_value, now))
-            )
-    insert_rows(session, _ATTEMPTS, _ATTEMPT_COLUMNS, attempts)
-    for r, row, number in lists:
-        store_listing(session, r.job_id, r.element_id, number, r.listing)
-        if row.id == 0:
-            # The listing was checked as it was stored; plan from it in memory
-            # rather than read 100,000 rows back.
-            expand(session, jobs[r.job_id], row, number, parse_listing(r.listing))
+    attempts = [j.attempt for j in winners]
+    insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, attempts, skip_existing=True)
+    touched: dict[int, Job] = {}
+    for j in winners:
+        touched[j.job.id] = j.job
+        if j.job.type_name is not None:
+            _custom_outcome(j.job, j.status, j.attempt[_NUMBER], j.error, j.r)
+        if j.status == JobStatus.NEW:
+            recorded.made_work = True
+        if j.entries is not None:
+            recorded.made_work = True
+            number = j.attempt[_NUMBER]
+            store_listing(session, j.r.job_id, j.r.element_id, number, j.entries)
+            if j.row.id == 0:
+                # The listing was checked before anything was written; plan
+                # from it in memory rather than read 100,000 rows back.
+                expand(session, j.job, j.row, number, j.entries)
     for job in touched.values():
         if after_element_change(session, job):
             recorded.made_work = True
     return out
 
 
-def _is_simple_success(row: Any, job: Job, r: Result) -> bool:
-    """A success that _judge would turn into a plain DONE (see _is_plain)."""
-    return (
-        r.returncode == 0
-        and row.mode is None
-        and row.type != JobType.LIST
-        and job.type_name is None
-        and not r.checksum
-        and (r.size is None or r.size < 0 or r.size == row.size)
-    )
+def _write_plain(session: Session, items: list[_Judged], now: datetime) -> set[tuple[int, int]]:
+    """Plain outcomes, one guarded ``UPDATE ... RETURNING`` per job, status and chunk.
 
-
-def _success_attempt(row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
-    """The attempt row _judge would build for a simple success, in _ATTEMPT_COLUMNS order."""
-    return (
-        r.job_id,
-        r.element_id,
-        row.attempt_seq + 1,
-        int(JobStatus.DONE),
-        0,
-        r.host[:255],
-        cap_log(r.log or ""),
-        None,
-        r.bytes,
-        r.checksum,
-        row.started,
-        now,
-    )
-
-
-def _is_plain(row: Any, upd: dict[str, Any]) -> bool:
-    """An outcome that changes nothing but status, counters and lease (most of them).
-
-    Those are written with one ``UPDATE ... WHERE id IN (...)`` per job and
-    status rather than one parameter set per element.
+    Returns the keys written: an element whose token or status changed since
+    it was read is not matched, and its item is answered 409. Keys go in
+    (job, id) order, the order every writer locks rows in.
     """
-    return (
-        upd["v_checksum"] == row.checksum
-        and upd["v_size"] == row.size
-        and upd["v_not_before"] == row.not_before
-        and upd["v_mode"] == row.mode
-        and upd["v_attempts"] == row.attempts + 1
-        and upd["v_seq"] == row.attempt_seq + 1
+    plain: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
+    for j in sorted(items, key=lambda j: (j.r.job_id, j.r.element_id)):
+        plain[(j.r.job_id, int(j.status))].append((j.r.element_id, j.r.token))
+    won: set[tuple[int, int]] = set()
+    step = CHUNK // 2  # two parameters per element
+    for (job_id, status_value), keyed in plain.items():
+        for start in range(0, len(keyed), step):
+            part = keyed[start : start + step]
+            stmt = (
+                update(ELEMENTS)
+                .where(
+                    _E.job_id == job_id,
+                    _E.id.in_([i for i, _ in part]),
+                    _E.lease_token.in_([t for _, t in part]),
+                    _E.status.in_(LEASED),
+                )
+                .values(_plain_values(status_value, now))
+                .returning(_E.id)
+            )
+            won.update((job_id, i) for i in session.scalars(stmt))
+    return won
+
+
+def _write_judged(session: Session, taken: list[_Judged]) -> None:
+    """Outcomes with their own values, for elements whose leases take_leases took."""
+    updates = [
+        j.upd | {"k_token": j.r.token}
+        for j in sorted(taken, key=lambda j: (j.r.job_id, j.r.element_id))
+        if j.upd is not None
+    ]
+    if not updates:
+        return
+    result = session.execute(
+        _RESULT_UPDATE, updates, execution_options={"synchronize_session": False}
     )
+    if rowcount(result, len(updates)) != len(updates):
+        # Cannot happen while the leases are held (see take_leases); if it
+        # does, the whole batch is undone rather than half-recorded.
+        raise Conflict("the leases changed while the results were recorded; send them again")
 
 
 def _plain_values(status: int, now: datetime) -> dict[str, Any]:
@@ -406,136 +277,19 @@ def _plain_values(status: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def _custom_outcome(job: Job, status: JobStatus, attempt: dict[str, Any], r: Result) -> None:
+def _custom_outcome(
+    job: Job, status: JobStatus, number: int, err: dict[str, Any] | None, r: Result
+) -> None:
     """A custom job keeps its handler's result, and a message per failed attempt."""
     kept = dict(job.result or {})
     if status == JobStatus.DONE:
         kept["data"] = r.result
-    elif attempt["error"]:
-        err = attempt["error"]
+    elif err:
         kept["messages"] = [
             *kept.get("messages", []),
-            f"attempt {attempt['attempt']}: {err['code']}: {err['message']}",
+            f"attempt {number}: {err['code']}: {err['message']}",
         ][-50:]
     job.result = kept
-
-
-def _judge(
-    row: Any, job: Job, r: Result, policy: Policy, now: datetime
-) -> tuple[JobStatus, dict[str, Any], dict[str, Any]]:
-    """Decides an attempt's outcome; raises BadRequest before anything is written."""
-    if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
-        raise BadRequest("listing: a successful LIST result needs its listing")
-    tries = row.attempts + 1
-    number = row.attempt_seq + 1
-    error = None if r.returncode == 0 else _error_dict(r.error)
-    if r.returncode == 0:
-        status = JobStatus.DONE
-    elif (
-        job.cancelled
-        or row.command == "cancel"
-        or (error and error["code"] == ErrorCode.CANCELLED.value)
-    ):
-        status = JobStatus.CANCELLED
-    elif error and error["retryable"] and tries < row.max_tries:
-        status = JobStatus.NEW
-    else:
-        status = JobStatus.FAILED
-    not_before = row.not_before
-    mode = row.mode
-    if row.mode == "verify" and status == JobStatus.DONE:
-        mode = record_check(job, row, r.verdict or {"same": False, "reason": "no verdict"})
-        if mode == "overwrite":
-            status, tries, not_before = JobStatus.NEW, 0, None  # re-copy at once
-    elif row.mode == "overwrite" and status == JobStatus.DONE:
-        mode = None
-    elif status == JobStatus.NEW:
-        delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
-        not_before = now + timedelta(seconds=delay)
-    attempt = {
-        "job_id": r.job_id,
-        "element_id": r.element_id,
-        "attempt": number,
-        "status": int(status if status != JobStatus.NEW else JobStatus.FAILED),
-        "returncode": r.returncode,
-        "host": r.host[:255],
-        "log": cap_log(r.log or ""),
-        "error": error,
-        "bytes": r.bytes,
-        "checksum": r.checksum,
-        "started": row.started,
-        "ended": now,
-    }
-    upd = {
-        "k_job": r.job_id,
-        "k_id": r.element_id,
-        "v_status": int(status),
-        "v_attempts": tries,
-        "v_seq": number,
-        "v_now": now,
-        "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
-        "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
-        "v_not_before": not_before,
-        "v_mode": mode,
-    }
-    return status, attempt, upd
-
-
-def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
-    """Leases that expired without a result become failed attempts coded LOST."""
-    now = utcnow()
-    rows = list(
-        session.scalars(
-            select(Element)
-            .where(Element.status.in_(LEASED), Element.lease_expires < now)
-            .limit(limit)
-        )
-    )
-    jobs: dict[int, Job] = {}
-    for element in rows:
-        tries = element.attempts + 1
-        number = element.attempt_seq + 1
-        retry = tries < element.max_tries
-        job = jobs.get(element.job_id) or session.get(Job, element.job_id)
-        assert job is not None
-        jobs[job.id] = job
-        final = (
-            JobStatus.CANCELLED
-            if job.cancelled or element.command == "cancel"
-            else (JobStatus.NEW if retry else JobStatus.FAILED)
-        )
-        session.add(
-            Attempt(
-                job_id=element.job_id,
-                element_id=element.id,
-                attempt=number,
-                status=int(JobStatus.FAILED),
-                returncode=None,
-                host="",
-                log="lease expired without a result from the worker",
-                error={
-                    "code": ErrorCode.LOST.value,
-                    "scope": ErrorScope.TRANSFER.value,
-                    "retryable": True,
-                    "message": "the worker holding the lease stopped reporting",
-                },
-                started=element.started,
-                ended=now,
-            )
-        )
-        element.attempts = tries
-        element.attempt_seq = number
-        element.status = int(final)
-        element.lease_token = None
-        element.lease_expires = None
-        element.timestamp = now
-        if final == JobStatus.NEW:
-            delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
-            element.not_before = now + timedelta(seconds=delay)
-    session.flush()
-    for job in jobs.values():
-        after_element_change(session, job)
-    return len(rows)
 
 
 ACTIVE = [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
 from haul.domain.enums import CREDENTIAL_SCHEMES, SCHEME_PROTOCOLS, JobProtocol, JobStatus
 from haul.domain.host_keys import HostKeyError, normalize_host_key
-from haul.domain.paths import PathError, validate_path
+from haul.domain.paths import PathError, refuse_bidi, validate_submitted_path
 from haul.server.secrets_box import SecretBox
 from haul.services.errors import BadRequest, Conflict, CredentialNeeded, Forbidden, NotFound
 from haul.store.clock import as_utc, utcnow
@@ -111,7 +111,8 @@ def create_site(
     if not endpoints:
         raise BadRequest("endpoints: at least one endpoint URL is needed")
     try:
-        validate_path(def_path, "def_path")
+        refuse_bidi(name, "site_name")
+        validate_submitted_path(def_path, "def_path")
     except PathError as exc:
         raise BadRequest(str(exc)) from exc
     parsed = []

@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -31,15 +32,29 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
 
 
 _UNSET = object()
-_COMPILED: dict[tuple[str, str, tuple[str, ...]], tuple[Any, list[Any]]] = {}
+_COMPILED: dict[tuple[str, str, tuple[str, ...], bool], tuple[Any, list[Any]]] = {}
 
 
-def _compiled(conn: Connection, table: Table, columns: tuple[str, ...]) -> tuple[Any, list[Any]]:
+def _insert(conn: Connection, table: Table, skip_existing: bool) -> Any:
+    """A plain INSERT, or one that skips rows a unique constraint already holds."""
+    if not skip_existing:
+        return insert(table)
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"skip_existing on {conn.dialect.name}")
+
+
+def _compiled(
+    conn: Connection, table: Table, columns: tuple[str, ...], skip_existing: bool = False
+) -> tuple[Any, list[Any]]:
     """The INSERT and its processors, compiled once per dialect, table and columns."""
-    key = (conn.dialect.name, table.name, columns)
+    key = (conn.dialect.name, table.name, columns, skip_existing)
     found = _COMPILED.get(key)
     if found is None:
-        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+        stmt = _insert(conn, table, skip_existing)
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
         found = _COMPILED[key] = (compiled, _processors(conn, table, columns))
     return found
 
@@ -58,16 +73,23 @@ def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def insert_rows(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    skip_existing: bool = False,
 ) -> None:
     """INSERTs ``rows`` (tuples in ``columns`` order) with one driver executemany.
 
     Column defaults are not applied: callers give every column they need.
+    ``skip_existing``: a row that a unique constraint already holds is left
+    out (``ON CONFLICT DO NOTHING``), so a repeated write is idempotent.
     """
     if not rows:
         return
     conn = session.connection()
-    compiled, raw_processors = _compiled(conn, table, tuple(columns))
+    compiled, raw_processors = _compiled(conn, table, tuple(columns), skip_existing)
     processors = [_memo(p) if p is not None else None for p in raw_processors]
     active = [(i, p) for i, p in enumerate(processors) if p is not None]
 

@@ -14,10 +14,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Threads that run request code (and so hold connections): the server sets
+# anyio's default thread limiter to this (it is 40 by default too). The pool
+# keeps that many connections, plus a few for the periodic tasks, so requests
+# do not queue behind the pool.
+THREADS = 40
+POOL_SIZE = THREADS + 4
+# A request may still hold its connection while it waits for a thread to
+# serialise its answer, so the pool can briefly need more: SQLite (no server
+# limit on connections) opens more as needed; PostgreSQL opens up to this
+# many more, then waits at most POOL_TIMEOUT_SECONDS before answering 503.
+PG_OVERFLOW = 20
+POOL_TIMEOUT_SECONDS = 5.0
 
 
 def sqlite_url_for(path: str) -> str:
@@ -28,13 +40,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
+        if make_url(url).database not in (None, "", ":memory:"):  # a file: a QueuePool
+            kwargs.setdefault("pool_size", POOL_SIZE)
+            kwargs.setdefault("max_overflow", -1)  # never wait for a connection
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", PG_OVERFLOW)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_SECONDS)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 

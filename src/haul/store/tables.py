@@ -39,6 +39,10 @@ NAMING = {
 }
 
 
+# SQLite: a deleted row's id is never given to a new one (revision 0006).
+NO_REUSE = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
@@ -46,6 +50,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -57,17 +62,19 @@ class User(Base):
 
 class Token(Base):
     __tablename__ = "tokens"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
-    expires: Mapped[datetime]
+    expires: Mapped[datetime] = mapped_column(index=True)  # retention finds expired ones
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Site(Base):
     __tablename__ = "sites"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -82,6 +89,7 @@ class Site(Base):
 
 class SiteEndpoint(Base):
     __tablename__ = "site_endpoints"
+    __table_args__ = NO_REUSE
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
@@ -90,7 +98,7 @@ class SiteEndpoint(Base):
 
 class Credential(Base):
     __tablename__ = "credentials"
-    __table_args__ = (UniqueConstraint("user_id", "site_id"),)
+    __table_args__ = (UniqueConstraint("user_id", "site_id"), NO_REUSE)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
@@ -102,7 +110,7 @@ class Credential(Base):
 
 class JobTypeRow(Base):
     __tablename__ = "job_types"
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    __table_args__ = (UniqueConstraint("name", "version"), NO_REUSE)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     version: Mapped[str] = mapped_column(String(50), default="1")
@@ -124,6 +132,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_user_id_id", "user_id", "id"),
         UniqueConstraint("user_id", "submission_id"),
+        NO_REUSE,
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -203,6 +212,7 @@ class Attempt(Base):
             ["job_id", "element_id"], ["elements.job_id", "elements.id"], ondelete="CASCADE"
         ),
         UniqueConstraint("job_id", "element_id", "attempt"),
+        Index("ix_attempts_ended", "ended"),  # retention finds old attempts by age
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(Integer)
@@ -243,7 +253,7 @@ class ListingEntry(Base):
 
 class Ban(Base):
     __tablename__ = "bans"
-    __table_args__ = (UniqueConstraint("kind", "target"),)
+    __table_args__ = (UniqueConstraint("kind", "target"), NO_REUSE)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # se | dn
     target: Mapped[str] = mapped_column(String(2048))

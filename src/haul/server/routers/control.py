@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from haul.domain import limits
 from haul.server.deps import AdminUser, CurrentUser, ReadSession, WriteSession
+from haul.server.threaded import in_thread
 from haul.server.views import element_json, job_json
 from haul.server.work_signal import work_added
 from haul.services import control, recover
@@ -40,6 +42,9 @@ class RecoverBody(BaseModel):
 class StatusesBody(BaseModel):
     ids: list[int] = Field(max_length=10_000)
     list_files: bool = False
+    # With list_files: which of each job's elements (see domain.limits).
+    limit: int = Field(default=limits.STATUS_FILES.default, ge=1, le=limits.STATUS_FILES.maximum)
+    offset: int = Field(default=0, ge=0, le=limits.MAX_OFFSET)
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -121,6 +126,7 @@ def job_params(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str
 
 
 @router.post("/statuses")
+@in_thread
 def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -> list[dict]:
     out: list[dict[str, Any]] = []
     for job_id in body.ids:
@@ -131,7 +137,9 @@ def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -
             continue
         entry = job_json(view)
         if body.list_files:
-            rows, _ = job_service.list_elements(session, user, job_id, limit=100_000, offset=0)
+            rows, _ = job_service.list_elements(
+                session, user, job_id, limit=body.limit, offset=body.offset
+            )
             entry["elements"] = [element_json(session, e) for e in rows]
         out.append(entry)
     return out

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from haul.domain import limits
 from haul.domain.enums import JobStatus, JobType, parse_enum
 from haul.server import submission_schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
-from haul.server.views import element_json, job_json, output_json
+from haul.server.threaded import in_thread
+from haul.server.views import ListingPage, element_json, job_json, output_json
 from haul.server.work_signal import work_added
 from haul.services import custom_jobs, uploads
 from haul.services import jobs as job_service
@@ -22,8 +24,26 @@ from haul.store.clock import utcnow
 
 router = APIRouter()
 
-Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0, le=2**62)]
+
+def _limit(page: limits.Page, what: str) -> Any:
+    return Annotated[
+        int,
+        Query(
+            ge=1,
+            le=page.maximum,
+            description=f"{what} per answer (default {page.default}, at most {page.maximum})",
+        ),
+    ]
+
+
+JobsLimit = _limit(limits.JOBS, "jobs")
+ElementsLimit = _limit(limits.ELEMENTS, "elements")
+OutputLimit = _limit(limits.OUTPUT, "outputs")
+ListingLimit = _limit(limits.LISTING, "entries of each embedded listing")
+Offset = Annotated[int, Query(ge=0, le=limits.MAX_OFFSET, description="how many to skip")]
+ListingOffset = Annotated[
+    int, Query(ge=0, le=limits.MAX_OFFSET, description="listing entries to skip")
+]
 AttemptNo = Annotated[int, Path(ge=-MAX_DB_INT, le=MAX_DB_INT)]
 
 
@@ -42,13 +62,14 @@ def _enum_list(enum: type, values: list[str] | None, field: str) -> list[Any] | 
 
 
 @router.get("/jobs")
+@in_thread
 def list_jobs(
     user: CurrentUser,
     session: ReadSession,
     response: Response,
     status: Annotated[list[str] | None, Query()] = None,
     type: Annotated[list[str] | None, Query()] = None,
-    limit: Limit = 100,
+    limit: JobsLimit = limits.JOBS.default,
     offset: Offset = 0,
     started: Annotated[
         str | None, Query(description="submitted since: ISO-8601 datetime or duration (PT3H)")
@@ -176,38 +197,54 @@ for _t in JobType:
 
 
 @router.get("/jobs/{job_id}")
+@in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     return job_json(job_service.get_job(session, user, job_id))
 
 
 @router.get("/jobs/{job_id}/status")
+@in_thread
 def get_job_status(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     view = job_service.get_job(session, user, job_id)
     return {"jobid": job_id, "status": view.status.name}
 
 
 @router.get("/jobs/{job_id}/elements")
+@in_thread
 def list_elements(
     job_id: PathId,
     user: CurrentUser,
     session: ReadSession,
     response: Response,
-    limit: Limit = 1000,
+    limit: ElementsLimit = limits.ELEMENTS.default,
     offset: Offset = 0,
+    listing_limit: ListingLimit = limits.LISTING.default,
+    listing_offset: ListingOffset = 0,
 ) -> list[dict[str, Any]]:
+    """A page of the job's elements; ``X-Total-Count`` says how many there are."""
     rows, total = job_service.list_elements(session, user, job_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
-    return [element_json(session, e) for e in rows]
+    page = ListingPage(listing_offset, listing_limit)
+    return [element_json(session, e, page) for e in rows]
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}")
+@in_thread
 def get_element(
-    job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
+    job_id: PathId,
+    element_id: PathId,
+    user: CurrentUser,
+    session: ReadSession,
+    listing_limit: ListingLimit = limits.LISTING.default,
+    listing_offset: ListingOffset = 0,
 ) -> dict[str, Any]:
-    return element_json(session, job_service.get_element(session, user, job_id, element_id))
+    """An element; a LIST's ``listing`` is a page of ``listing_total`` entries."""
+    element = job_service.get_element(session, user, job_id, element_id)
+    return element_json(session, element, ListingPage(listing_offset, listing_limit))
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/status")
+@in_thread
 def get_element_status(
     job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
@@ -221,23 +258,48 @@ def get_element_status(
 
 
 @router.get("/jobs/{job_id}/output")
-def get_output(job_id: PathId, user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
-    return [
-        output_json(session, e, a) for e, a in job_service.latest_attempts(session, user, job_id)
-    ]
+@in_thread
+def get_output(
+    job_id: PathId,
+    user: CurrentUser,
+    session: ReadSession,
+    response: Response,
+    limit: OutputLimit = limits.OUTPUT.default,
+    offset: Offset = 0,
+    listing_limit: ListingLimit = limits.LISTING.default,
+    listing_offset: ListingOffset = 0,
+) -> list[dict[str, Any]]:
+    """The latest output of a page of the job's elements (``X-Total-Count``: how many)."""
+    rows, total = job_service.latest_attempts(session, user, job_id, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(total)
+    page = ListingPage(listing_offset, listing_limit)
+    return [output_json(session, e, a, page) for e, a in rows]
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/output")
+@in_thread
 def get_element_output(
-    job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
+    job_id: PathId,
+    element_id: PathId,
+    user: CurrentUser,
+    session: ReadSession,
+    listing_limit: ListingLimit = limits.LISTING.default,
+    listing_offset: ListingOffset = 0,
 ) -> dict[str, Any]:
     e, a = job_service.element_attempt(session, user, job_id, element_id, None)
-    return output_json(session, e, a)
+    return output_json(session, e, a, ListingPage(listing_offset, listing_limit))
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/output/{attempt}")
+@in_thread
 def get_element_attempt_output(
-    job_id: PathId, element_id: PathId, attempt: AttemptNo, user: CurrentUser, session: ReadSession
+    job_id: PathId,
+    element_id: PathId,
+    attempt: AttemptNo,
+    user: CurrentUser,
+    session: ReadSession,
+    listing_limit: ListingLimit = limits.LISTING.default,
+    listing_offset: ListingOffset = 0,
 ) -> dict[str, Any]:
     e, a = job_service.element_attempt(session, user, job_id, element_id, attempt)
-    return output_json(session, e, a)
+    return output_json(session, e, a, ListingPage(listing_offset, listing_limit))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.submission_schema import schema
+from haul.server.threaded import in_thread
 from haul.server.views import job_json
 from haul.services import custom_jobs
 from haul.services import jobs as job_service
@@ -35,6 +36,7 @@ class ResultBody(BaseModel):
 
 
 @router.get("/jobs/schema")
+@in_thread
 def job_schema(user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     """JSON Schema of a submission for every job type the server knows."""
     # Only types a submission can name: an inactive version is refused (409).
@@ -65,6 +67,7 @@ def update_result(
 
 
 @router.get("/jobs/{job_id}/state")
+@in_thread
 def get_state(
     job_id: int,
     user: CurrentUser,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from haul.domain.enums import JobProtocol, parse_enum
 from haul.server import metrics as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
+from haul.server.errors import describe_validation
 from haul.server.work_signal import work_added
 from haul.services import claims, reports
 from haul.services import sites as site_service
@@ -22,6 +24,7 @@ from haul.services.job_types import resolve_claim_types
 router = APIRouter(prefix="/worker")
 
 CLAIM_POLL_SECONDS = 0.1
+ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
 def _enums(enum: type, field: str) -> BeforeValidator:
@@ -53,12 +56,15 @@ class ClaimBody(BaseModel):
     wait: float = Field(default=0, ge=0, le=60, description="long-poll seconds when idle")
 
 
+MAX_BIGINT = 2**63 - 1  # BIGINT columns (bytes, sizes)
+
+
 class HeartbeatBody(BaseModel):
     token: str
-    transferred: int = Field(default=0, ge=0)
-    elapsed: float = Field(default=0.0, ge=0)
-    instant: float = Field(default=0.0, ge=0)
-    average: float = Field(default=0.0, ge=0)
+    transferred: int = Field(default=0, ge=0, le=MAX_BIGINT)
+    elapsed: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    instant: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    average: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class BulkHeartbeat(HeartbeatBody):
@@ -75,15 +81,15 @@ class ErrorBody(BaseModel):
 
 class ResultBody(BaseModel):
     token: str
-    returncode: int
+    returncode: int = Field(ge=-(2**31), le=2**31 - 1)
     host: str = ""
     log: str = ""
     timestamp: str | None = None
     listing: dict[str, Any] | None = None
     error: ErrorBody | None = None
     checksum: str | None = None
-    bytes: int | None = Field(default=None, ge=0)
-    size: int | None = Field(default=None, ge=0)
+    bytes: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
+    size: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
     verdict: dict[str, Any] | None = None
     result: Any = None
 
@@ -91,6 +97,49 @@ class ResultBody(BaseModel):
 class BulkResult(ResultBody):
     jobid: int
     elementid: int
+
+
+def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], list[Any]]:
+    """Each item of a batch read on its own: a malformed one is answered 422 by itself.
+
+    Returns the items (None where refused) and the answers so far (None where
+    the item still needs its answer from the service).
+    """
+    try:  # the common case, every item good: one validation pass over the list
+        whole = _list_adapter(model).validate_python(body)
+        return list(whole), [None] * len(whole)
+    except ValidationError:
+        pass
+    items: list[ItemT | None] = []
+    answers: list[Any] = []
+    for raw in body:
+        try:
+            items.append(model.model_validate(raw))
+            answers.append(None)
+        except ValidationError as exc:
+            _, detail = describe_validation(list(exc.errors()))
+            ids = raw if isinstance(raw, dict) else {}
+            items.append(None)
+            answers.append(
+                {
+                    "jobid": ids.get("jobid"),
+                    "elementid": ids.get("elementid"),
+                    "code": 422,
+                    "detail": detail,
+                }
+            )
+    return items, answers
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def _merge(answers: list[Any], served: list[dict[str, Any]]) -> list[Any]:
+    """The service's answers put back in the places of the items it was given."""
+    rest = iter(served)
+    return [a if a is not None else next(rest) for a in answers]
 
 
 def _policy(request: Request) -> reports.Policy:
@@ -201,25 +250,33 @@ def report(
 
 @router.put("/monitoring")
 def monitor_many(
-    body: list[BulkHeartbeat], request: Request, worker: WorkerUser, session: WriteSession
+    body: list[Any], request: Request, worker: WorkerUser, session: WriteSession
 ) -> JSONResponse:
-    beats = [_beat(b.jobid, b.elementid, b) for b in body]
+    """Many heartbeats (a list of ``BulkHeartbeat``); each is answered on its own."""
+    items, answers = _items(BulkHeartbeat, body)
+    beats = [_beat(b.jobid, b.elementid, b) for b in items if b is not None]
     replies = reports.heartbeats(session, beats, _policy(request))
     observe.heartbeats(request, session, worker, beats, replies)
-    return JSONResponse(replies)
+    return JSONResponse(_merge(answers, replies))
 
 
 @router.put("/results")
 def report_many(
-    body: list[BulkResult], request: Request, worker: WorkerUser, session: WriteSession
+    body: list[Any], request: Request, worker: WorkerUser, session: WriteSession
 ) -> JSONResponse:
-    results = [_result(b.jobid, b.elementid, b) for b in body]
+    """Many results (a list of ``BulkResult``); each is answered on its own.
+
+    A malformed item (a bad field, an invalid listing) is answered 422 or 400
+    by itself and the rest of the batch is recorded.
+    """
+    items, answers = _items(BulkResult, body)
+    results = [_result(b.jobid, b.elementid, b) for b in items if b is not None]
     recorded = reports.Recorded()
-    answers = reports.record_results(session, results, _policy(request), recorded)
-    observe.results(request, session, worker, results, answers, recorded.rows)
+    served = reports.record_results(session, results, _policy(request), recorded)
+    observe.results(request, session, worker, results, served, recorded.rows)
     if recorded.made_work:
         work_added(request)
-    return JSONResponse(answers)
+    return JSONResponse(_merge(answers, served))
 
 
 class HostKeyPin(BaseModel):

@@ -1,0 +1,199 @@
+"""API load: many clients polling a job's status and detail at once.
+
+Starts a real server (SQLite, or PostgreSQL with ``--db``), creates a job,
+then runs ``--clients`` concurrent pollers (asyncio tasks with one httpx
+connection each, in this process; the server is another process) against
+``GET /jobs/{id}/status`` and ``GET /jobs/{id}`` for ``--seconds``. Each
+poller waits ``--interval`` seconds between its requests (0: as fast as the
+server answers, which measures saturation rather than polling), give or
+take 10%, starting at a random point of its first interval. Reports
+requests/s, p50/p99/max latency and error counts per route. Run:
+
+    .venv/bin/python bench/api_load.py --clients 100 --seconds 20 --interval 0.5
+
+Add ``--db postgresql+psycopg://postgres@127.0.0.1:5432/test`` for PostgreSQL
+(a throw-away database is created and dropped). ``--server-pid-file`` writes
+the server's pid, for ``py-spy record --pid``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import ServerProcess, postgres_database  # noqa: E402
+
+W = "/workqueue/api/v1.0"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+async def poller(
+    base: str,
+    token: str,
+    paths: list[str],
+    until: float,
+    interval: float,
+    measure_from: float,
+    samples: dict[str, list[float]],
+    codes: dict[str, Counter[str]],
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, timeout=60, limits=limits
+    ) as client:
+        # Real pollers are not in step: each starts at a random point of its interval.
+        await asyncio.sleep(random.uniform(0, interval))
+        i = 0
+        while time.monotonic() < until:
+            path = paths[i % len(paths)]
+            i += 1
+            start = time.perf_counter()
+            try:
+                r = await client.get(path)
+                code = str(r.status_code)
+            except httpx.HTTPError as exc:
+                code = type(exc).__name__
+            elapsed = time.perf_counter() - start
+            if time.monotonic() < measure_from:
+                continue  # warming up: connections, threads, the pool fill
+            codes[path][code] += 1
+            if code == "200":
+                samples[path].append(elapsed)
+            if interval:
+                await asyncio.sleep(interval * random.uniform(0.9, 1.1))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run_load(
+    base: str,
+    token: str,
+    job_id: int,
+    clients: int,
+    seconds: float,
+    interval: float,
+    warmup: float = 0.0,
+) -> tuple[dict[str, list[float]], dict[str, Counter[str]], float]:
+    paths = [f"{W}/jobs/{job_id}/status", f"{W}/jobs/{job_id}"]
+    samples: dict[str, list[float]] = {p: [] for p in paths}
+    codes: dict[str, Counter[str]] = {p: Counter() for p in paths}
+    start = time.monotonic() + warmup
+    until = start + seconds
+    await asyncio.gather(
+        *(
+            # Half the clients start on each route, so both are polled all the time.
+            poller(
+                base, token, paths[i % 2 :] + paths[: i % 2], until, interval, start, samples, codes
+            )
+            for i in range(clients)
+        )
+    )
+    return samples, codes, time.monotonic() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--interval", type=float, default=0.5, help="each poller's pause, seconds")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds not counted first")
+    ap.add_argument("--files", type=int, default=0, help="give the job this many elements")
+    ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
+    ap.add_argument("--server-pid-file", default=None)
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    with ExitStack() as stack:
+        home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if args.db:
+            db_url = stack.enter_context(postgres_database(args.db))
+        else:
+            db_url = f"sqlite+pysqlite:///{home}/haul.db"
+        srv = ServerProcess(home=home, db_url=db_url).start()
+        stack.callback(srv.stop)
+        assert srv.proc is not None
+        if args.server_pid_file:
+            Path(args.server_pid_file).write_text(str(srv.proc.pid))
+        user = srv.new_user()
+        src = user.site("load-src", [f"dummy://lsrc/?files={max(args.files, 1)}&size=0"])
+        dst = user.site("load-dst", ["dummy://ldst/"])
+        with user.client() as c:
+            r = c.post(
+                f"{W}/copy",
+                json={
+                    "src_siteid": src,
+                    "src_filepath": "/",
+                    "dst_siteid": dst,
+                    "dst_filepath": "/",
+                },
+            )
+            r.raise_for_status()
+            job_id = r.json()["id"]
+        cpu0 = cpu_seconds(srv.proc.pid)
+        mine0 = time.process_time()
+        samples, codes, wall = asyncio.run(
+            run_load(
+                srv.url,
+                user.token,
+                job_id,
+                args.clients,
+                args.seconds,
+                args.interval,
+                args.warmup,
+            )
+        )
+        cpu = cpu_seconds(srv.proc.pid) - cpu0
+        mine = time.process_time() - mine0
+        load = os.getloadavg()[0]
+        print(
+            f"api_load: {args.clients} clients, {args.seconds:g} s "
+            f"(after {args.warmup:g} s warm-up), interval {args.interval:g} s, "
+            f"db {'postgresql' if args.db else 'sqlite'}, python {platform.python_version()}, "
+            f"{os.cpu_count()} cpus, load {load:.1f}; cpu: server {cpu:.1f} s, clients {mine:.1f} s"
+        )
+        total_ok = total_err = 0
+        for path, values in samples.items():
+            ok = codes[path].get("200", 0)
+            errors = sum(n for code, n in codes[path].items() if code != "200")
+            total_ok += ok
+            total_err += errors
+            mean = statistics.fmean(values) if values else float("nan")
+            print(
+                f"  {path}: {ok / wall:.0f} req/s ok, p50 {pct(values, 0.5) * 1000:.1f} ms, "
+                f"p99 {pct(values, 0.99) * 1000:.1f} ms, max {max(values, default=0) * 1000:.1f}"
+                f" ms, mean {mean * 1000:.1f} ms; errors {errors} {dict(codes[path])}"
+            )
+        print(f"  total: {(total_ok + total_err) / wall:.0f} req/s, {total_err} errors")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Heartbeats: a leased element's progress; they extend the lease and carry commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobStatus
+from haul.services.errors import Conflict, NotFound
+from haul.services.leases import GUARD, LEASED, Policy, leased, rowcount
+from haul.store.clock import utcnow
+from haul.store.element_rows import keyed_update, load_rows
+from haul.store.tables import Element, Job
+
+_E = Element.__table__.c
+BEAT_COLUMNS = (_E.status, _E.lease_token, _E.command)
+
+
+@dataclass
+class Heartbeat:
+    job_id: int
+    element_id: int
+    token: str
+    transferred: int = 0
+    elapsed: float = 0.0
+    instant: float = 0.0
+    average: float = 0.0
+
+
+_BEAT_UPDATE = keyed_update(
+    status=int(JobStatus.RUNNING),
+    lease_expires=bindparam("v_expires"),
+    command=bindparam("v_command"),
+    progress=bindparam("v_progress"),
+).where(*GUARD)
+
+
+def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
+    answer = heartbeats(session, [hb], policy)[0]
+    if answer["code"] != 200:
+        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
+    return {k: v for k, v in answer.items() if k != "code"}
+
+
+def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
+    """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
+    if not beats:
+        return []
+    rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats], BEAT_COLUMNS)
+    cancelled = set(
+        session.scalars(
+            select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
+        )
+    )
+    now = utcnow()
+    expires = now + timedelta(seconds=policy.lease_seconds)
+    out: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for hb in beats:
+        try:
+            row = leased(session, hb.job_id, hb.element_id, hb.token, rows)
+        except (Conflict, NotFound) as exc:
+            out.append(
+                {
+                    "jobid": hb.job_id,
+                    "elementid": hb.element_id,
+                    "code": exc.status,
+                    "detail": exc.detail,
+                }
+            )
+            continue
+        command = row.command
+        keep = command if command == "cancel" else None  # a user's command is delivered once
+        if hb.job_id in cancelled:
+            command = "cancel"
+        updates.append(
+            {
+                "k_job": hb.job_id,
+                "k_id": hb.element_id,
+                "k_token": hb.token,
+                "v_expires": expires,
+                "v_command": keep,
+                "v_progress": {
+                    "transferred": hb.transferred,
+                    "elapsed": hb.elapsed,
+                    "instant": hb.instant,
+                    "average": hb.average,
+                    "time": now.isoformat(),
+                },
+            }
+        )
+        out.append(
+            {
+                "jobid": hb.job_id,
+                "elementid": hb.element_id,
+                "code": 200,
+                "command": command,
+                "lease_expires": expires.isoformat(),
+            }
+        )
+    if updates:
+        updates.sort(key=lambda u: (u["k_job"], u["k_id"]))  # the order writers lock rows in
+        result = session.execute(
+            _BEAT_UPDATE, updates, execution_options={"synchronize_session": False}
+        )
+        if rowcount(result, len(updates)) != len(updates):
+            _answer_lost_beats(session, updates, out)
+    return out
+
+
+def _answer_lost_beats(
+    session: Session, updates: list[dict[str, Any]], out: list[dict[str, Any]]
+) -> None:
+    """Turns the answers of beats whose guarded UPDATE matched nothing into 409s.
+
+    The rows that were updated still carry the beat's token (a beat keeps the
+    lease); any other row changed hands between the read and the write.
+    """
+    sent = {(u["k_job"], u["k_id"]): u["k_token"] for u in updates}
+    now_rows = load_rows(session, list(sent), BEAT_COLUMNS)
+    for i, answer in enumerate(out):
+        key = (answer["jobid"], answer["elementid"])
+        if answer["code"] != 200 or key not in sent:
+            continue
+        row = now_rows.get(key)
+        if row is None or row.lease_token != sent[key] or row.status not in LEASED:
+            out[i] = {
+                "jobid": key[0],
+                "elementid": key[1],
+                "code": 409,
+                "detail": f"element {key[0]}.{key[1]}: lease is not current; the report was "
+                "ignored",
+            }

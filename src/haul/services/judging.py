@@ -1,0 +1,207 @@
+"""Judging one attempt's result: its outcome, the attempt row and the element's new state.
+
+Pure checks and arithmetic on rows already read: nothing here writes, so a
+result that fails a check (a bad error object, an invalid listing, text no
+database can store) is refused on its own before anything of its batch is
+written (see ``reports.record_results``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from haul.domain.backoff import backoff_seconds
+from haul.domain.enums import JobStatus, JobType
+from haul.domain.errors import ErrorCode, ErrorScope
+from haul.domain.logs import cap_log
+from haul.services.errors import BadRequest
+from haul.services.leases import Policy
+from haul.services.recover import record_check
+from haul.store.tables import Attempt, Job
+
+ATTEMPTS = Attempt.__table__
+ATTEMPT_COLUMNS = (
+    "job_id",
+    "element_id",
+    "attempt",
+    "status",
+    "returncode",
+    "host",
+    "log",
+    "error",
+    "bytes",
+    "checksum",
+    "started",
+    "ended",
+)
+_NUMBER = ATTEMPT_COLUMNS.index("attempt")
+
+
+@dataclass
+class Result:
+    job_id: int
+    element_id: int
+    token: str
+    returncode: int
+    host: str = ""
+    log: str = ""
+    timestamp: str | None = None
+    listing: Any = None
+    error: dict[str, Any] | None = None
+    checksum: str | None = None
+    bytes: int | None = None
+    size: int | None = None
+    verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
+    result: Any = None  # a custom job type's JSON result
+
+
+def error_dict(err: Any) -> dict[str, Any]:
+    if err is None:
+        return {
+            "code": ErrorCode.INTERNAL.value,
+            "scope": ErrorScope.TRANSFER.value,
+            "retryable": True,
+            "message": "the worker reported a failure without details",
+        }
+    if not isinstance(err, dict):
+        raise BadRequest("error: must be an object {code, scope, retryable, message}")
+    code = str(err.get("code") or ErrorCode.INTERNAL.value).upper()
+    scope = str(err.get("scope") or ErrorScope.TRANSFER.value).upper()
+    if scope not in ErrorScope.__members__:
+        raise BadRequest("error.scope: expected SOURCE, DESTINATION or TRANSFER")
+    retryable = err.get("retryable", True)
+    if not isinstance(retryable, bool):
+        raise BadRequest("error.retryable: must be a boolean")
+    return {
+        "code": code,
+        "scope": scope,
+        "retryable": retryable,
+        "message": str(err.get("message") or "")[:4000],
+    }
+
+
+def check_text(r: Result) -> None:
+    """Refuses text no database can store; a log is kept, with such characters replaced."""
+    for name in ("host", "checksum"):
+        value = getattr(r, name)
+        if value and ("\x00" in value or not _encodable(value)):
+            raise BadRequest(f"{name}: must be valid Unicode text without NUL characters")
+    if r.log and ("\x00" in r.log or not _encodable(r.log)):
+        r.log = r.log.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_simple_success(row: Any, job: Job, r: Result) -> bool:
+    """A success that _judge would turn into a plain DONE (see _is_plain)."""
+    return (
+        r.returncode == 0
+        and row.mode is None
+        and row.type != JobType.LIST
+        and job.type_name is None
+        and not r.checksum
+        and (r.size is None or r.size < 0 or r.size == row.size)
+    )
+
+
+def success_attempt(row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
+    """The attempt row _judge would build for a simple success, in ATTEMPT_COLUMNS order."""
+    return (
+        r.job_id,
+        r.element_id,
+        row.attempt_seq + 1,
+        int(JobStatus.DONE),
+        0,
+        r.host[:255],
+        cap_log(r.log or ""),
+        None,
+        r.bytes,
+        r.checksum,
+        row.started,
+        now,
+    )
+
+
+def is_plain(row: Any, upd: dict[str, Any]) -> bool:
+    """An outcome that changes nothing but status, counters and lease (most of them).
+
+    Those are written with one ``UPDATE ... WHERE id IN (...)`` per job and
+    status rather than one parameter set per element.
+    """
+    return (
+        upd["v_checksum"] == row.checksum
+        and upd["v_size"] == row.size
+        and upd["v_not_before"] == row.not_before
+        and upd["v_mode"] == row.mode
+        and upd["v_attempts"] == row.attempts + 1
+        and upd["v_seq"] == row.attempt_seq + 1
+    )
+
+
+def judge(
+    row: Any, job: Job, r: Result, policy: Policy, now: datetime
+) -> tuple[JobStatus, dict[str, Any], dict[str, Any]]:
+    """Decides an attempt's outcome; raises BadRequest before anything is written."""
+    if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
+        raise BadRequest("listing: a successful LIST result needs its listing")
+    tries = row.attempts + 1
+    number = row.attempt_seq + 1
+    error = None if r.returncode == 0 else error_dict(r.error)
+    if r.returncode == 0:
+        status = JobStatus.DONE
+    elif (
+        job.cancelled
+        or row.command == "cancel"
+        or (error and error["code"] == ErrorCode.CANCELLED.value)
+    ):
+        status = JobStatus.CANCELLED
+    elif error and error["retryable"] and tries < row.max_tries:
+        status = JobStatus.NEW
+    else:
+        status = JobStatus.FAILED
+    not_before = row.not_before
+    mode = row.mode
+    if row.mode == "verify" and status == JobStatus.DONE:
+        mode = record_check(job, row, r.verdict or {"same": False, "reason": "no verdict"})
+        if mode == "overwrite":
+            status, tries, not_before = JobStatus.NEW, 0, None  # re-copy at once
+    elif row.mode == "overwrite" and status == JobStatus.DONE:
+        mode = None
+    elif status == JobStatus.NEW:
+        delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
+        not_before = now + timedelta(seconds=delay)
+    attempt = {
+        "job_id": r.job_id,
+        "element_id": r.element_id,
+        "attempt": number,
+        "status": int(status if status != JobStatus.NEW else JobStatus.FAILED),
+        "returncode": r.returncode,
+        "host": r.host[:255],
+        "log": cap_log(r.log or ""),
+        "error": error,
+        "bytes": r.bytes,
+        "checksum": r.checksum,
+        "started": row.started,
+        "ended": now,
+    }
+    upd = {
+        "k_job": r.job_id,
+        "k_id": r.element_id,
+        "v_status": int(status),
+        "v_attempts": tries,
+        "v_seq": number,
+        "v_now": now,
+        "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
+        "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
+        "v_not_before": not_before,
+        "v_mode": mode,
+    }
+    return status, attempt, upd

@@ -1,0 +1,69 @@
+"""Retention: what the server forgets, and when.
+
+Attempt rows (with their logs) and stored listings older than the retention
+age (``--retention-days``, 90 by default) are deleted, and so are tokens
+that have expired. Elements and jobs stay: their status, counters and
+timestamps remain, and an element's attempt numbers keep counting, so an
+attempt number is never reused either.
+
+Runs on every tick of the lease reaper, a bounded batch at a time (each
+query walks an index), so a large backlog is worked off over a few ticks
+without holding the write lock for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from haul.store.clock import utcnow
+from haul.store.element_rows import CHUNK
+from haul.store.tables import Attempt, ListingEntry, Token
+
+ATTEMPTS_PER_TICK = 2000
+TOKENS_PER_TICK = 5000
+
+
+@dataclass
+class Pruned:
+    attempts: int = 0
+    entries: int = 0
+    tokens: int = 0
+
+
+def prune(session: Session, retention_days: float, now: datetime | None = None) -> Pruned:
+    """Deletes one batch of what has outlived its retention; returns what went."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
+    out = Pruned()
+    old = session.execute(
+        select(Attempt.id, Attempt.job_id, Attempt.element_id, Attempt.attempt)
+        .where(Attempt.ended < cutoff)
+        .order_by(Attempt.ended)
+        .limit(ATTEMPTS_PER_TICK)
+    ).all()
+    step = CHUNK // 3  # three parameters per key
+    for start in range(0, len(old), step):
+        part = old[start : start + step]
+        keys = [(a.job_id, a.element_id, a.attempt) for a in part]
+        le = ListingEntry.__table__.c
+        out.entries += session.execute(
+            delete(ListingEntry).where(tuple_(le.job_id, le.element_id, le.attempt).in_(keys)),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        out.attempts += session.execute(
+            delete(Attempt).where(Attempt.id.in_([a.id for a in part])),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+    expired = list(
+        session.scalars(select(Token.id).where(Token.expires < now).limit(TOKENS_PER_TICK))
+    )
+    for start in range(0, len(expired), CHUNK):
+        out.tokens += session.execute(
+            delete(Token).where(Token.id.in_(expired[start : start + CHUNK])),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+    return out
