@@ -259,6 +259,34 @@ def xrootd_server() -> Iterator[StorageServer]:
         yield server
 
 
+def xrootd_log(server: StorageServer) -> Path:
+    """The server's own log (with `ofs.trace`, one line per open/read naming the client)."""
+    assert server.root is not None
+    return server.root.parent / "admin" / "xrootd.log"
+
+
+def _tpc_config(program: str) -> list[str]:
+    # The destination runs `program` to pull from the source; `-f` because the
+    # client's open has already created the target. `ofs.trace read` logs every
+    # read with the reader's identity, so tests can see who moved the bytes.
+    return [f"ofs.tpc autorm pgm {program} --server -f", "ofs.trace open read"]
+
+
+@pytest.fixture(scope="session")
+def xrootd_tpc_servers() -> Iterator[tuple[StorageServer, StorageServer]]:
+    """Two XRootD servers with third-party copy enabled (`ofs.tpc`): source, destination."""
+    xrdcp = _binary("xrdcp", "/usr/bin/xrdcp")
+    with _xrootd(_tpc_config(xrdcp)) as source, _xrootd(_tpc_config(xrdcp)) as destination:
+        yield source, destination
+
+
+@pytest.fixture(scope="session")
+def xrootd_tpc_broken_server() -> Iterator[StorageServer]:
+    """Advertises third-party copy but every one fails: its copy program is `false`."""
+    with _xrootd(_tpc_config(shutil.which("false") or "/bin/false")) as server:
+        yield server
+
+
 @pytest.fixture()
 def xrootd_unix_auth_server() -> Iterator[StorageServer]:
     """XRootD that admits only clients authenticating with the `unix` protocol,

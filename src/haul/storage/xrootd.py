@@ -24,7 +24,7 @@ are followed inside the XRootD client and are not checked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
@@ -44,6 +44,8 @@ from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage._xrootd_status import fail as _fail
 from haul.storage._xrootd_status import ok as _ok
 from haul.storage._xrootd_streams import Reader, Writer
+from haul.storage._xrootd_tpc import advertises_tpc
+from haul.storage._xrootd_tpc import pull as tpc_pull
 from haul.storage.network_policy import url_host
 
 _TIMEOUT = 60  # seconds per request; XRootD's default (1800) hides dead servers
@@ -55,6 +57,7 @@ _NO_AMBIENT_IDENTITY = "xrd.wantprot=none"
 for _name, _value in (("ConnectionWindow", 10), ("ConnectionRetry", 1), ("RequestTimeout", 120)):
     if f"XRD_{_name.upper()}" not in os.environ:
         xrd.EnvPutInt(_name, _value)
+
 
 class XRootDStorage(BaseStorage):
     def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
@@ -69,6 +72,8 @@ class XRootDStorage(BaseStorage):
             opaque.append(f"authz={quote('Bearer ' + str(token))}")
         self._opaque = "?" + "&".join(opaque)
         self._fs = xrd.FileSystem(f"{self._server}/{self._opaque}")
+        self.has_token = bool(token)
+        self._tpc: bool | None = None  # whether the server does third-party copies
 
     def _p(self, path: str) -> str:
         """Path with the authorisation opaque, as XRootD requests take it."""
@@ -157,6 +162,38 @@ class XRootDStorage(BaseStorage):
         if name.lower() != algorithm.lower() or not value:
             return None
         return value.strip("\x00 \n").lower()
+
+    # -- third-party copy (used by haul.storage.third_party) ---------------------
+    def third_party_refusal(self, source: object) -> str | None:
+        """Why this server cannot pull `source`'s files itself; None when it can."""
+        if not isinstance(source, XRootDStorage):
+            return "the source does not speak XRootD"
+        if source.has_token:
+            # XRootD TPC hands the source's CGI, authz included, to the destination.
+            return "it would hand the source's token to the destination server"
+        for side, storage in (("source", source), ("destination", self)):
+            if storage._tpc is None:
+                storage._tpc = advertises_tpc(storage._fs, _TIMEOUT)
+            if not storage._tpc:
+                return f"the {side} server ({storage._server}) has no TPC enabled"
+        return None
+
+    def pull(
+        self,
+        source: XRootDStorage,
+        src_path: str,
+        path: str,
+        progress: Callable[[int, int], None] | None,
+        cancelled: Callable[[], bool],
+    ) -> None:
+        """This server copies `src_path` from `source` to `path`; no byte passes here."""
+        src_path, path = normpath(src_path), normpath(path)
+        tpc_pull(
+            source._url(src_path), self._url(path), path, progress=progress, cancelled=cancelled
+        )
+
+    def describe(self) -> str:
+        return self._server
 
     def close(self) -> None:
         self._fs = None  # type: ignore[assignment]
