@@ -249,7 +249,7 @@ class Executor:
         res = third_party_copy(src.storage, src.path, dst.storage, dst.path, say=run.say, **how)
         if res is None:
             res = copy_file(src.storage, src.path, dst.storage, dst.path, **how)
-            run.say(f"copied {res.bytes} bytes through this worker; verified: {res.verified}")
+            run.say(f"destination verified: {res.verified}")
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
         return {
             "bytes": res.bytes,
