@@ -287,6 +287,44 @@ def xrootd_tpc_broken_server() -> Iterator[StorageServer]:
         yield server
 
 
+@contextlib.contextmanager
+def _xrootd_https(cert: Path, key: Path) -> Iterator[StorageServer]:
+    """XRootD's HTTP plugin over TLS with its HTTP-TPC module (which XrdHttp loads
+    only when HTTPS is configured), as a `davs://` endpoint."""
+    port = free_port()
+    config = [
+        f"xrd.tls {cert} {key}",
+        f"xrd.tlsca certfile {cert}",  # the TPC module's curl trusts the other server
+        f"xrd.protocol XrdHttp:{port} libXrdHttp.so",
+        "http.exthandler xrdtpc libXrdHttpTPC.so",
+        "ofs.trace open read",
+    ]
+    with _xrootd(config) as server:
+        proc_ready = port_open(port)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not proc_ready() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield StorageServer(
+            endpoint_url=f"davs://127.0.0.1:{port}{server.root}",
+            credential={},
+            root=server.root,
+            ca_file=cert,
+        )
+
+
+@pytest.fixture(scope="session")
+def xrootd_https_tpc_servers() -> Iterator[tuple[StorageServer, StorageServer]]:
+    """Two XRootD HTTPS (WebDAV) servers doing HTTP-TPC: source, destination.
+    They share one self-signed certificate for 127.0.0.1 (`ca_file`)."""
+    with _workdir("xrootd-tls") as work:
+        cert, key = _self_signed(work)
+        for path in (cert, key):
+            shutil.chown(path, "nobody", "nogroup")
+        key.chmod(0o400)
+        with _xrootd_https(cert, key) as source, _xrootd_https(cert, key) as destination:
+            yield source, destination
+
+
 @pytest.fixture()
 def xrootd_unix_auth_server() -> Iterator[StorageServer]:
     """XRootD that admits only clients authenticating with the `unix` protocol,
