@@ -10,6 +10,7 @@ server's checksum query, which the attempt log records.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -133,3 +134,33 @@ def test_copy_between_tpc_servers_is_third_party_and_falls_back_without(
             assert "verified: adler32 by the destination's checksum query, no read back" in log
             expected = [f"{zlib.adler32(content) & 0xFFFFFFFF:08x}" for content in data.values()]
             assert any(f"adler32 {value}" in log for value in expected), log
+
+
+def test_copy_between_http_tpc_servers_is_third_party(
+    haul_server: ServerProcess,
+    xrootd_https_tpc_servers: tuple[StorageServer, StorageServer],
+    tmp_path: Path,
+) -> None:
+    source, destination = xrootd_https_tpc_servers
+    assert source.root is not None
+    top = f"/h-{uuid.uuid4().hex[:8]}"
+    data = {name: os.urandom(size) for name, size in FILES.items()}
+    for name, content in data.items():  # on disk: XrdHttp takes no chunked PUT
+        path = source.root / top.lstrip("/") / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    subprocess.run(["chown", "-R", "nobody:nogroup", str(source.root / top.lstrip("/"))])
+    user = haul_server.new_user()
+    with haul_server.admin() as admin:
+        src_site, dst_site = (_site(admin, s) for s in (source, destination))
+    env = {"SSL_CERT_FILE": str(source.ca_file)}
+    with (
+        running_workers(haul_server, tmp_path, n=1, env=env) as workers,
+        user.client() as c,
+    ):
+        outputs = _copy(c, workers, src_site, top, dst_site, "/http-tpc")
+    _same(destination, "/http-tpc", data)
+    assert len(outputs) == len(FILES)
+    for out in outputs:
+        assert "third-party copy done" in out["log"], out["log"]
+        assert "streaming" not in out["log"], out["log"]
