@@ -76,6 +76,10 @@ def timed(argv: list[str]) -> float:
     return time.monotonic() - t
 
 
+def _rate(value: float) -> str:
+    return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -168,12 +172,12 @@ def main() -> None:
                 shutil.rmtree(dst_root / f"haul-{case}-{run}")
             unit, amount = ("files/s", count) if size < (1 << 20) else ("MB/s", count * size / 1e6)
             h = amount / statistics.median(mine)
-            runs = ", ".join(f"{amount / s:,.0f}" for s in mine)
-            print(f"{case}: haul {h:,.0f} {unit} (runs {runs})")
+            runs = ", ".join(_rate(amount / s) for s in mine)
+            print(f"{case}: haul {_rate(h)} {unit} (runs {runs})")
             for label, times in peers.items():
                 p = amount / statistics.median(times)
-                runs = ", ".join(f"{amount / s:,.0f}" for s in times)
-                print(f"{case}:   {label} {p:,.0f} {unit} (runs {runs}); haul/peer {h / p:.2f}")
+                runs = ", ".join(_rate(amount / s) for s in times)
+                print(f"{case}:   {label} {_rate(p)} {unit} (runs {runs}); haul/peer {h / p:.2f}")
             shutil.rmtree(top)
 
 

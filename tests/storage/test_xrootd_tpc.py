@@ -177,3 +177,12 @@ def test_other_protocols_are_not_considered(xrootd_tpc_servers, tmp_path) -> Non
         say=lines.append,
     )
     assert res is None and lines == []
+
+
+def test_cancelled_copy_leaves_nothing(tpc_pair: tuple[Storage, str, Storage, str]) -> None:
+    src, src_dir, dst, dst_dir = tpc_pair
+    _put(src, f"{src_dir}/c", os.urandom(SIZE))
+    with pytest.raises(TransferError) as err:
+        third_party_copy(src, f"{src_dir}/c", dst, f"{dst_dir}/c", cancelled=lambda: True)
+    assert err.value.code is ErrorCode.CANCELLED
+    assert list(dst.list(dst_dir)) == []

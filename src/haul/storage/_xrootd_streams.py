@@ -27,7 +27,7 @@ CHUNK = 4 * 1024 * 1024  # bytes per read or write request
 IN_FLIGHT = 4  # requests outstanding per file: CHUNK * IN_FLIGHT bytes buffered at most
 
 
-class _Answer:
+class Answer:
     """One asynchronous request's outcome, set from the XRootD client's thread."""
 
     __slots__ = ("_done", "status", "data")
@@ -55,7 +55,7 @@ class Reader(io.RawIOBase):
         self._size = size
         self._timeout = timeout
         self._sent = 0  # offset of the next read to send
-        self._pending: collections.deque[tuple[int, _Answer]] = collections.deque()
+        self._pending: collections.deque[tuple[int, Answer]] = collections.deque()
         self._data: bytes = b""
         self._pos = 0
         self._eof = size == 0
@@ -66,7 +66,7 @@ class Reader(io.RawIOBase):
     def _send(self) -> None:
         while len(self._pending) < IN_FLIGHT and self._sent < self._size:
             n = min(CHUNK, self._size - self._sent)
-            answer = _Answer()
+            answer = Answer()
             status = self._handle.read(self._sent, n, timeout=self._timeout, callback=answer)
             ok(status, self._path)
             self._pending.append((n, answer))
@@ -141,7 +141,7 @@ class Writer(WriteStream):
         self._timeout = timeout
         self._offset = 0
         # Each request keeps its bytes referenced until the server answered.
-        self._pending: collections.deque[tuple[bytes, _Answer]] = collections.deque()
+        self._pending: collections.deque[tuple[bytes, Answer]] = collections.deque()
 
     def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         if isinstance(b, memoryview) and isinstance(b.obj, bytes) and b.nbytes == len(b.obj):
@@ -152,7 +152,7 @@ class Writer(WriteStream):
             return 0
         while len(self._pending) >= IN_FLIGHT:
             self._settle_one()
-        answer = _Answer()
+        answer = Answer()
         status = self._handle.write(data, self._offset, timeout=self._timeout, callback=answer)
         ok(status, self._path)
         self._pending.append((data, answer))

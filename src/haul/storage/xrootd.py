@@ -189,7 +189,11 @@ class XRootDStorage(BaseStorage):
         """This server copies `src_path` from `source` to `path`; no byte passes here."""
         src_path, path = normpath(src_path), normpath(path)
         tpc_pull(
-            source._url(src_path), self._url(path), path, progress=progress, cancelled=cancelled
+            (source._server, src_path, source._opaque),
+            (self._server, path, self._opaque),
+            timeout=_TIMEOUT,
+            progress=progress,
+            cancelled=cancelled,
         )
 
     def describe(self) -> str:
