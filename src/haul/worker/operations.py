@@ -237,7 +237,25 @@ class Executor:
             run.progress = p
             on_progress(run)
 
-        how = dict(
+        # Server to server when both ends can (the log says which, and why not).
+        tpc = third_party_copy(
+            src.storage,
+            src.path,
+            dst.storage,
+            dst.path,
+            checksum=algorithm,
+            overwrite=overwrite,
+            verify=bool(opts.get("verify", True)),
+            progress=progress,
+            cancelled=run.cancel.is_set,
+            temp_tag=temp_tag(run.element),
+            say=run.say,
+        )
+        res = tpc or copy_file(
+            src.storage,
+            src.path,
+            dst.storage,
+            dst.path,
             checksum=algorithm,
             overwrite=overwrite,
             verify=bool(opts.get("verify", True)),
@@ -245,10 +263,7 @@ class Executor:
             cancelled=run.cancel.is_set,
             temp_tag=temp_tag(run.element),
         )
-        # Server to server when both ends can (the log says which, and why not).
-        res = third_party_copy(src.storage, src.path, dst.storage, dst.path, say=run.say, **how)
-        if res is None:
-            res = copy_file(src.storage, src.path, dst.storage, dst.path, **how)
+        if tpc is None:
             run.say(f"destination verified: {res.verified}")
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
         return {
