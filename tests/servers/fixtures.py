@@ -259,6 +259,72 @@ def xrootd_server() -> Iterator[StorageServer]:
         yield server
 
 
+def xrootd_log(server: StorageServer) -> Path:
+    """The server's own log (with `ofs.trace`, one line per open/read naming the client)."""
+    assert server.root is not None
+    return server.root.parent / "admin" / "xrootd.log"
+
+
+def _tpc_config(program: str) -> list[str]:
+    # The destination runs `program` to pull from the source; `-f` because the
+    # client's open has already created the target. `ofs.trace read` logs every
+    # read with the reader's identity, so tests can see who moved the bytes.
+    return [f"ofs.tpc autorm pgm {program} --server -f", "ofs.trace open read"]
+
+
+@pytest.fixture(scope="session")
+def xrootd_tpc_servers() -> Iterator[tuple[StorageServer, StorageServer]]:
+    """Two XRootD servers with third-party copy enabled (`ofs.tpc`): source, destination."""
+    xrdcp = _binary("xrdcp", "/usr/bin/xrdcp")
+    with _xrootd(_tpc_config(xrdcp)) as source, _xrootd(_tpc_config(xrdcp)) as destination:
+        yield source, destination
+
+
+@pytest.fixture(scope="session")
+def xrootd_tpc_broken_server() -> Iterator[StorageServer]:
+    """Advertises third-party copy but every one fails: its copy program is `false`."""
+    with _xrootd(_tpc_config(shutil.which("false") or "/bin/false")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _xrootd_https(cert: Path, key: Path) -> Iterator[StorageServer]:
+    """XRootD's HTTP plugin over TLS with its HTTP-TPC module (which XrdHttp loads
+    only when HTTPS is configured), as a `davs://` endpoint."""
+    port = free_port()
+    config = [
+        f"xrd.tls {cert} {key}",
+        f"xrd.tlsca certfile {cert}",  # the TPC module's curl trusts the other server
+        f"xrd.protocol XrdHttp:{port} libXrdHttp.so",
+        "http.exthandler xrdtpc libXrdHttpTPC.so",
+        "ofs.trace open read",
+    ]
+    with _xrootd(config) as server:
+        proc_ready = port_open(port)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not proc_ready() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield StorageServer(
+            endpoint_url=f"davs://127.0.0.1:{port}{server.root}",
+            credential={},
+            root=server.root,
+            ca_file=cert,
+        )
+
+
+@pytest.fixture(scope="session")
+def xrootd_https_tpc_servers() -> Iterator[tuple[StorageServer, StorageServer]]:
+    """Two XRootD HTTPS (WebDAV) servers doing HTTP-TPC: source, destination.
+    They share one self-signed certificate for 127.0.0.1 (`ca_file`)."""
+    with _workdir("xrootd-tls") as work:
+        cert, key = _self_signed(work)
+        for path in (cert, key):
+            shutil.chown(path, "nobody", "nogroup")
+        key.chmod(0o400)
+        with _xrootd_https(cert, key) as source, _xrootd_https(cert, key) as destination:
+            yield source, destination
+
+
 @pytest.fixture()
 def xrootd_unix_auth_server() -> Iterator[StorageServer]:
     """XRootD that admits only clients authenticating with the `unix` protocol,

@@ -44,6 +44,8 @@ class CopyResult:
     bytes: int
     checksum: str | None
     algorithm: str
+    # How the destination was checked, for the attempt log.
+    verified: str = ""
 
 
 # Temporary names need uniqueness, not secrecy; a seeded PRNG spares a
@@ -248,6 +250,7 @@ def copy_file(
                 ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed.size}"
             )
         digest: str | None = None
+        verified = "size only (checksum none)"
         if hasher is not None and algorithm is not None:
             digest = hasher.hexdigest()
             scope = ErrorScope.SOURCE
@@ -261,13 +264,17 @@ def copy_file(
                 check_cancel()
                 scope = ErrorScope.DESTINATION
                 landed_sum = dst.checksum(temp, algorithm)
+                verified = f"{algorithm} by the destination's checksum query, no read back"
                 if landed_sum is None:
                     landed_sum = _reread(dst, temp, algorithm, chunk_size)
+                    verified = f"{algorithm} by reading it back"
                 if normalize_value(algorithm, landed_sum) != digest:
                     raise TransferError(
                         ErrorCode.CHECKSUM_MISMATCH,
                         f"{algorithm} at destination {landed_sum} != source {digest}",
                     )
+            else:
+                verified = "size only (verify off)"
         check_cancel()
         scope = ErrorScope.DESTINATION
         if not overwrite and dst.exists(dst_path):
@@ -286,4 +293,6 @@ def copy_file(
             raise _scoped(scope, exc, "copying") from exc
         raise
     reporter.update(transferred, final=True)
-    return CopyResult(bytes=transferred, checksum=digest, algorithm=algorithm or "none")
+    return CopyResult(
+        bytes=transferred, checksum=digest, algorithm=algorithm or "none", verified=verified
+    )

@@ -23,7 +23,7 @@ import io
 import queue
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -34,6 +34,7 @@ import httpx
 import webdav4.client as wd
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage import _webdav_tpc as webdav_tpc
 from haul.storage._base import (
     BaseStorage,
     Entry,
@@ -235,6 +236,13 @@ class WebDAVStorage(BaseStorage):
             transport=_checked_transport(verify, access.network),
         )
         self._client = wd.Client(base_url, http_client=self._http)
+        self._base_url = base_url
+        # A credential that authenticates (not a CA bundle) must never reach another server.
+        self.has_credential = bool(credential.get("token") or credential.get("username"))
+        # HTTP-TPC: has a pull worked here; did the first one fail as if unsupported.
+        self._tpc_worked = False
+        self._tpc_refused = False
+        self._no_digest: set[str] = set()  # algorithms the server gave no Digest for
 
     def _entry(self, path: str, info: dict[str, Any]) -> Entry:
         is_dir = info.get("type") == "directory"
@@ -310,6 +318,57 @@ class WebDAVStorage(BaseStorage):
         path = normpath(path)
         with _translated(path):
             return bool(self._client.exists(path))
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        # RFC 3230: asked once per algorithm; a server that answers no Digest is not asked again.
+        if algorithm in self._no_digest:
+            return None
+        path = normpath(path)
+        with _translated(path):
+            answered, value = webdav_tpc.digest(
+                self._http, str(self._client.join_url(path)), algorithm
+            )
+        if answered and value is None:
+            self._no_digest.add(algorithm)
+        return value
+
+    # -- HTTP third-party copy (used by haul.storage.third_party) ---------------
+    def third_party_refusal(self, source: object) -> str | None:
+        """Why this server cannot pull `source`'s files itself; None when it may try."""
+        if not isinstance(source, WebDAVStorage):
+            return "the source does not speak WebDAV"
+        if source.has_credential:
+            return "it would hand the source's credential to the destination server"
+        if self._tpc_refused:
+            return f"the destination server ({self._base_url}) does not do HTTP-TPC"
+        return None
+
+    def pull(
+        self,
+        source: WebDAVStorage,
+        src_path: str,
+        path: str,
+        progress: Callable[[int, int], None] | None,
+        cancelled: Callable[[], bool],
+    ) -> None:
+        """HTTP-TPC pull: this server GETs `src_path` from `source` into `path`."""
+        src_path, path = normpath(src_path), normpath(path)
+        target = str(self._client.join_url(path))
+        origin = str(source._client.join_url(src_path))
+        try:
+            with _translated(path):
+                webdav_tpc.pull(
+                    self._http, target, origin, path, progress=progress, cancelled=cancelled
+                )
+        except webdav_tpc.Refused:
+            # Refused before any pull worked here: taken as "no HTTP-TPC", so the
+            # next files stream without asking again.
+            self._tpc_refused = not self._tpc_worked
+            raise
+        self._tpc_worked = True
+
+    def describe(self) -> str:
+        return self._base_url
 
     def close(self) -> None:
         self._http.close()

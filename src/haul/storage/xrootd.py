@@ -23,11 +23,9 @@ are followed inside the XRootD client and are not checked.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-from collections.abc import Iterator
-from typing import Any, BinaryIO, NoReturn
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
 from XRootD import client as xrd
@@ -41,8 +39,13 @@ from XRootD.client.flags import (
 )
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
+from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage._xrootd_status import fail as _fail
+from haul.storage._xrootd_status import ok as _ok
+from haul.storage._xrootd_streams import Reader, Writer
+from haul.storage._xrootd_tpc import advertises_tpc
+from haul.storage._xrootd_tpc import pull as tpc_pull
 from haul.storage.network_policy import url_host
 
 _TIMEOUT = 60  # seconds per request; XRootD's default (1800) hides dead servers
@@ -54,120 +57,6 @@ _NO_AMBIENT_IDENTITY = "xrd.wantprot=none"
 for _name, _value in (("ConnectionWindow", 10), ("ConnectionRetry", 1), ("RequestTimeout", 120)):
     if f"XRD_{_name.upper()}" not in os.environ:
         xrd.EnvPutInt(_name, _value)
-
-# XRootD protocol error numbers (XProtocol.hh) carried with errErrorResponse.
-_SERVER_ERRNO: dict[int, ErrorCode] = {
-    3000: ErrorCode.INVALID,
-    3003: ErrorCode.CONNECTION,  # file locked: may clear
-    3005: ErrorCode.INTERNAL,
-    3007: ErrorCode.INTERNAL,
-    3009: ErrorCode.NO_SPACE,
-    3010: ErrorCode.PERMISSION_DENIED,
-    3011: ErrorCode.NOT_FOUND,
-    3012: ErrorCode.INTERNAL,
-    3013: ErrorCode.UNSUPPORTED,
-    3014: ErrorCode.CONNECTION,
-    3015: ErrorCode.IS_A_DIRECTORY,
-    3016: ErrorCode.IS_A_DIRECTORY,
-    3017: ErrorCode.CANCELLED,
-    3018: ErrorCode.EXISTS,
-    3019: ErrorCode.CHECKSUM_MISMATCH,
-    3021: ErrorCode.NO_SPACE,
-    3024: ErrorCode.CONNECTION,
-    3025: ErrorCode.PERMISSION_DENIED,
-    3030: ErrorCode.NO_CREDENTIAL,
-    3034: ErrorCode.TIMEOUT,
-    3035: ErrorCode.TIMEOUT,
-}
-_CLIENT_CODE: dict[int, ErrorCode] = {
-    103: ErrorCode.TIMEOUT,
-    206: ErrorCode.TIMEOUT,
-    203: ErrorCode.NO_CREDENTIAL,
-    204: ErrorCode.NO_CREDENTIAL,
-    304: ErrorCode.NOT_FOUND,
-    305: ErrorCode.CHECKSUM_MISMATCH,
-}
-_ERROR_RESPONSE = 400
-
-
-def _translate(status: Any, path: str) -> TransferError:
-    code_num = int(getattr(status, "code", 0) or 0)
-    errno = int(getattr(status, "errno", 0) or 0)
-    message = f"{path}: {str(getattr(status, 'message', '')).strip()}"
-    if code_num == _ERROR_RESPONSE:
-        code = _SERVER_ERRNO.get(errno, ErrorCode.INTERNAL)
-    elif code_num in _CLIENT_CODE:
-        code = _CLIENT_CODE[code_num]
-    elif 100 <= code_num < 300:
-        code = ErrorCode.CONNECTION  # socket and session errors
-    else:
-        code = ErrorCode.INTERNAL
-    return TransferError(code, message)
-
-
-def _ok(status: Any, path: str) -> None:
-    if not status.ok:
-        raise _translate(status, path)
-
-
-def _fail(status: Any, path: str) -> NoReturn:
-    raise _translate(status, path)
-
-
-class _Reader(io.RawIOBase):
-    def __init__(self, handle: xrd.File, path: str) -> None:
-        super().__init__()
-        self._handle = handle
-        self._path = path
-        self._offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        status, data = self._handle.read(self._offset, len(b), timeout=_TIMEOUT)
-        _ok(status, self._path)
-        n = len(data)
-        b[:n] = data
-        self._offset += n
-        return n
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._handle.close(timeout=_TIMEOUT)
-            finally:
-                super().close()
-
-
-class _Writer(WriteStream):
-    def __init__(self, handle: xrd.File, path: str) -> None:
-        super().__init__()
-        self._handle = handle
-        self._path = path
-        self._offset = 0
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        data = bytes(b)
-        if data:
-            status, _ = self._handle.write(data, self._offset, timeout=_TIMEOUT)
-            _ok(status, self._path)
-            self._offset += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            status, _ = self._handle.close(timeout=_TIMEOUT)
-            _ok(status, self._path)
-        finally:
-            super().close()
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):  # giving up anyway
-            self._handle.close(timeout=_TIMEOUT)
-        WriteStream.close(self)
 
 
 class XRootDStorage(BaseStorage):
@@ -183,6 +72,8 @@ class XRootDStorage(BaseStorage):
             opaque.append(f"authz={quote('Bearer ' + str(token))}")
         self._opaque = "?" + "&".join(opaque)
         self._fs = xrd.FileSystem(f"{self._server}/{self._opaque}")
+        self.has_token = bool(token)
+        self._tpc: bool | None = None  # whether the server does third-party copies
 
     def _p(self, path: str) -> str:
         """Path with the authorisation opaque, as XRootD requests take it."""
@@ -211,13 +102,17 @@ class XRootDStorage(BaseStorage):
             yield self._entry(join(path, item.name), item.statinfo)
 
     def open_read(self, path: str) -> BinaryIO:
-        entry = self.stat(path)
-        if entry.is_dir:
-            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{entry.path}: is a directory")
+        # One round trip: the open's answer carries the file's stat, so no
+        # separate stat first (a directory fails the open with errno 3016).
+        path = normpath(path)
         handle = xrd.File()
-        status, _ = handle.open(self._url(entry.path), OpenFlags.READ, timeout=_TIMEOUT)
-        _ok(status, entry.path)
-        return io.BufferedReader(_Reader(handle, entry.path), 1024 * 1024)  # type: ignore[return-value]
+        status, _ = handle.open(self._url(path), OpenFlags.READ, timeout=_TIMEOUT)
+        _ok(status, path)
+        status, info = handle.stat(timeout=_TIMEOUT)  # cached from the open
+        if not status.ok or info is None:
+            handle.close(timeout=_TIMEOUT)
+            _fail(status, path)
+        return Reader(handle, path, int(info.size), _TIMEOUT)  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)
@@ -225,7 +120,7 @@ class XRootDStorage(BaseStorage):
         mode = AccessMode.UR | AccessMode.UW | AccessMode.GR | AccessMode.OR
         status, _ = handle.open(self._url(path), OpenFlags.DELETE, mode, timeout=_TIMEOUT)
         _ok(status, path)
-        return _Writer(handle, path)  # type: ignore[return-value]
+        return Writer(handle, path, _TIMEOUT)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
@@ -267,6 +162,42 @@ class XRootDStorage(BaseStorage):
         if name.lower() != algorithm.lower() or not value:
             return None
         return value.strip("\x00 \n").lower()
+
+    # -- third-party copy (used by haul.storage.third_party) ---------------------
+    def third_party_refusal(self, source: object) -> str | None:
+        """Why this server cannot pull `source`'s files itself; None when it can."""
+        if not isinstance(source, XRootDStorage):
+            return "the source does not speak XRootD"
+        if source.has_token:
+            # XRootD TPC hands the source's CGI, authz included, to the destination.
+            return "it would hand the source's token to the destination server"
+        for side, storage in (("source", source), ("destination", self)):
+            if storage._tpc is None:
+                storage._tpc = advertises_tpc(storage._fs, _TIMEOUT)
+            if not storage._tpc:
+                return f"the {side} server ({storage._server}) has no TPC enabled"
+        return None
+
+    def pull(
+        self,
+        source: XRootDStorage,
+        src_path: str,
+        path: str,
+        progress: Callable[[int, int], None] | None,
+        cancelled: Callable[[], bool],
+    ) -> None:
+        """This server copies `src_path` from `source` to `path`; no byte passes here."""
+        src_path, path = normpath(src_path), normpath(path)
+        tpc_pull(
+            (source._server, src_path, source._opaque),
+            (self._server, path, self._opaque),
+            timeout=_TIMEOUT,
+            progress=progress,
+            cancelled=cancelled,
+        )
+
+    def describe(self) -> str:
+        return self._server
 
     def close(self) -> None:
         self._fs = None  # type: ignore[assignment]

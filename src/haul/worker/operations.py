@@ -20,6 +20,7 @@ from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file
 from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
+from haul.storage.third_party import third_party_copy
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
 from haul.worker.listing import TreeLister, escaped
 from haul.worker.own_work import (
@@ -236,7 +237,21 @@ class Executor:
             run.progress = p
             on_progress(run)
 
-        res = copy_file(
+        # Server to server when both ends can (the log says which, and why not).
+        tpc = third_party_copy(
+            src.storage,
+            src.path,
+            dst.storage,
+            dst.path,
+            checksum=algorithm,
+            overwrite=overwrite,
+            verify=bool(opts.get("verify", True)),
+            progress=progress,
+            cancelled=run.cancel.is_set,
+            temp_tag=temp_tag(run.element),
+            say=run.say,
+        )
+        res = tpc or copy_file(
             src.storage,
             src.path,
             dst.storage,
@@ -248,6 +263,8 @@ class Executor:
             cancelled=run.cancel.is_set,
             temp_tag=temp_tag(run.element),
         )
+        if tpc is None:
+            run.say(f"destination verified: {res.verified}")
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
         return {
             "bytes": res.bytes,

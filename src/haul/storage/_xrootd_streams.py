@@ -1,0 +1,195 @@
+"""Reading and writing one XRootD file with several requests in flight.
+
+Why: one request per chunk, each waited for before the next is sent, leaves
+the link and the server idle for a round trip per chunk while the worker
+hashes and writes. So a large file is read as up to `IN_FLIGHT` ranged reads
+at once (XRootD reads take an offset), answered into their own buffers and
+handed out in order, and written the same way (writes carry their offset).
+A file that fits in one chunk costs exactly one read and no thread hand-off;
+its end is known from the size the open returned, so no second read asks
+for the end of the file.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import threading
+from typing import Any
+
+from XRootD import client as xrd
+
+from haul.storage._base import WriteStream
+from haul.storage._xrootd_status import ok, translate
+
+CHUNK = 4 * 1024 * 1024  # bytes per read or write request
+IN_FLIGHT = 4  # requests outstanding per file: CHUNK * IN_FLIGHT bytes buffered at most
+
+
+class Answer:
+    """One asynchronous request's outcome, set from the XRootD client's thread."""
+
+    __slots__ = ("_done", "status", "data")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self.status: Any = None
+        self.data: Any = None
+
+    def __call__(self, status: Any, response: Any, _hosts: Any) -> None:
+        self.status, self.data = status, response
+        self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+
+class Reader(io.RawIOBase):
+    """The bytes of an open file of known `size`, read ahead in order."""
+
+    def __init__(self, handle: xrd.File, path: str, size: int, timeout: int) -> None:
+        super().__init__()
+        self._handle = handle
+        self._path = path
+        self._size = size
+        self._timeout = timeout
+        self._sent = 0  # offset of the next read to send
+        self._pending: collections.deque[tuple[int, Answer]] = collections.deque()
+        self._data: bytes = b""
+        self._pos = 0
+        self._eof = size == 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _send(self) -> None:
+        while len(self._pending) < IN_FLIGHT and self._sent < self._size:
+            n = min(CHUNK, self._size - self._sent)
+            answer = Answer()
+            status = self._handle.read(self._sent, n, timeout=self._timeout, callback=answer)
+            ok(status, self._path)
+            self._pending.append((n, answer))
+            self._sent += n
+
+    def _fetch(self) -> bytes:
+        if self._eof:
+            return b""
+        if self._size <= CHUNK:  # the common small file: one plain request
+            status, data = self._handle.read(0, self._size, timeout=self._timeout)
+            ok(status, self._path)
+            self._eof = True
+            return data or b""
+        self._send()
+        if not self._pending:
+            self._eof = True
+            return b""
+        asked, answer = self._pending.popleft()
+        if not answer.wait(self._timeout + 5):
+            raise translate(_Timeout(), self._path)
+        ok(answer.status, self._path)
+        data = answer.data or b""
+        if len(data) < asked:  # the file shrank since it was opened: stop here
+            self._eof = True
+        else:
+            self._send()  # keep the window full while the caller works
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        if self._pos >= len(self._data):
+            self._data, self._pos = self._fetch(), 0
+        data, pos = self._data, self._pos
+        if pos == 0 and size >= len(data):
+            self._pos = len(data)
+            return data  # the whole answer, uncopied
+        self._pos = min(len(data), pos + size)
+        return data[pos : self._pos]
+
+    def readall(self) -> bytes:
+        parts = [self._data[self._pos :]]
+        self._data, self._pos = b"", 0
+        while chunk := self._fetch():
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            for _, answer in self._pending:  # let answers land before the handle goes
+                answer.wait(self._timeout)
+            self._pending.clear()
+            self._handle.close(timeout=self._timeout)
+        finally:
+            super().close()
+
+
+class Writer(WriteStream):
+    """Writes at increasing offsets, up to IN_FLIGHT requests outstanding."""
+
+    def __init__(self, handle: xrd.File, path: str, timeout: int) -> None:
+        super().__init__()
+        self._handle = handle
+        self._path = path
+        self._timeout = timeout
+        self._offset = 0
+        # Each request keeps its bytes referenced until the server answered.
+        self._pending: collections.deque[tuple[bytes, Answer]] = collections.deque()
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if isinstance(b, memoryview) and isinstance(b.obj, bytes) and b.nbytes == len(b.obj):
+            data = b.obj  # the copy engine's whole chunk: no copy needed
+        else:
+            data = bytes(b)
+        if not data:
+            return 0
+        while len(self._pending) >= IN_FLIGHT:
+            self._settle_one()
+        answer = Answer()
+        status = self._handle.write(data, self._offset, timeout=self._timeout, callback=answer)
+        ok(status, self._path)
+        self._pending.append((data, answer))
+        self._offset += len(data)
+        return len(data)
+
+    def _settle_one(self) -> None:
+        _, answer = self._pending.popleft()
+        if not answer.wait(self._timeout + 5):
+            raise translate(_Timeout(), self._path)
+        ok(answer.status, self._path)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            while self._pending:
+                self._settle_one()
+            status, _ = self._handle.close(timeout=self._timeout)
+            ok(status, self._path)
+        finally:
+            self._pending.clear()
+            super().close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # giving up anyway
+            for _, answer in self._pending:
+                answer.wait(self._timeout)
+            self._pending.clear()
+            self._handle.close(timeout=self._timeout)
+        WriteStream.close(self)
+
+
+class _Timeout:
+    """Stands in for a client status when an answer never came."""
+
+    ok = False
+    code = 206  # XrdCl errOperationExpired
+    errno = 0
+    message = "no answer from the server in time"

@@ -1,0 +1,197 @@
+"""Third-party copy: the destination server fetches the file from the source
+server itself, so the bytes never pass through the worker.
+
+Chosen per copy, automatically: when both ends are the same protocol and the
+destination backend can pull (`pull` and `third_party_refusal`; XRootD's
+`ofs.tpc` today), and the backend finds nothing against it (TPC not enabled
+on a server, a source token the destination would receive). Otherwise, or
+when the attempt fails, `third_party_copy` answers None and the caller
+streams through the worker; the attempt log says which happened and why.
+
+The copy keeps the copy engine's guarantees: it lands under the hidden
+temporary name, its size is checked and its checksum compared with the
+source's, both as the servers report them (neither trip reads the file back
+through the worker, unless the destination reports no checksum), and only
+then is it renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from haul.domain.errors import ErrorCode, ErrorScope, TransferError
+from haul.storage._base import Storage, normpath, parent
+from haul.storage.checksums import new_hasher, normalize_algorithm, normalize_value
+from haul.storage.copy import DEFAULT_CHUNK_SIZE, CopyResult, Progress, temp_name_for
+
+
+@runtime_checkable
+class Pulling(Protocol):
+    """A backend whose server can fetch a file from another server of its kind."""
+
+    def third_party_refusal(self, source: object) -> str | None: ...
+
+    def pull(
+        self,
+        source: Any,
+        src_path: str,
+        path: str,
+        progress: Callable[[int, int], None] | None,
+        cancelled: Callable[[], bool],
+    ) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+def third_party_copy(
+    src: Storage,
+    src_path: str,
+    dst: Storage,
+    dst_path: str,
+    *,
+    checksum: str = "adler32",
+    overwrite: bool = False,
+    verify: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    temp_tag: str | None = None,
+    say: Callable[[str], None] = lambda _line: None,
+) -> CopyResult | None:
+    """Copies server to server and answers the result, or None: stream instead."""
+    if type(src) is not type(dst) or not isinstance(dst, Pulling):
+        return None  # different protocols: nothing to decide, nothing to log
+    is_cancelled = cancelled or (lambda: False)
+    try:
+        algorithm = normalize_algorithm(checksum)
+    except ValueError as exc:
+        raise TransferError(ErrorCode.INVALID, str(exc), scope=ErrorScope.TRANSFER) from exc
+    why = dst.third_party_refusal(src)
+    if why is None and algorithm is not None:
+        src_sum = _scoped(ErrorScope.SOURCE, lambda: src.checksum(normpath(src_path), algorithm))
+        if src_sum is None:
+            why = f"the source server reports no {algorithm} to verify the copy against"
+    else:
+        src_sum = None
+    if why is not None:
+        say(f"third-party copy not possible: {why}; streaming through the worker")
+        return None
+
+    src_path, dst_path = normpath(src_path), normpath(dst_path)
+    size = _prepare(src, src_path, dst, dst_path, overwrite)
+    temp = temp_name_for(dst_path, temp_tag)
+    started = time.monotonic()
+
+    def moved(done: int, _total: int) -> None:
+        if progress is not None:
+            elapsed = time.monotonic() - started
+            rate = done / elapsed if elapsed > 0 else 0.0
+            progress(Progress(done, elapsed, rate, rate))
+
+    say(f"third-party copy: {dst.describe()} pulls {src_path} from {src.describe()}")  # type: ignore[attr-defined]
+    try:
+        dst.pull(src, src_path, temp, moved, is_cancelled)
+    except TransferError as exc:
+        _remove(dst, temp)
+        if exc.code is ErrorCode.CANCELLED or is_cancelled():
+            raise TransferError(ErrorCode.CANCELLED, "copy cancelled") from None
+        say(f"third-party copy failed: {exc.message}; streaming through the worker")
+        return None
+    try:
+        digest = _verify(dst, temp, size, algorithm, src_sum, verify, say)
+        if is_cancelled():
+            raise TransferError(ErrorCode.CANCELLED, "copy cancelled")
+        if not overwrite and dst.exists(dst_path):
+            raise TransferError(
+                ErrorCode.EXISTS, f"{dst_path}: appeared during the copy", retryable=False
+            )
+        dst.rename(temp, dst_path)
+    except TransferError as exc:
+        _remove(dst, temp)
+        if exc.code is not ErrorCode.CANCELLED:
+            exc.with_scope(ErrorScope.DESTINATION)
+        raise
+    moved(size, size)
+    say(f"third-party copy done: {size} bytes server to server, none through this worker")
+    return CopyResult(bytes=size, checksum=digest, algorithm=algorithm or "none")
+
+
+def _scoped(scope: ErrorScope, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except TransferError as exc:
+        if exc.code is not ErrorCode.CANCELLED:
+            exc.with_scope(scope)
+        raise
+
+
+def _prepare(src: Storage, src_path: str, dst: Storage, dst_path: str, overwrite: bool) -> int:
+    """The copy engine's checks before any byte moves; answers the source's size."""
+    source = _scoped(ErrorScope.SOURCE, lambda: src.stat(src_path))
+    if source.is_dir:
+        raise TransferError(
+            ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory", scope=ErrorScope.SOURCE
+        )
+
+    def destination() -> None:
+        if dst.exists(dst_path):
+            if dst.stat(dst_path).is_dir:
+                raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
+            if not overwrite:
+                raise TransferError(
+                    ErrorCode.EXISTS, f"{dst_path}: exists and overwrite is off", retryable=False
+                )
+        if not dst.exists(parent(dst_path)):
+            dst.mkdir(parent(dst_path), parents=True)
+
+    _scoped(ErrorScope.DESTINATION, destination)
+    return int(source.size)
+
+
+def _verify(
+    dst: Storage,
+    temp: str,
+    size: int,
+    algorithm: str | None,
+    src_sum: str | None,
+    verify: bool,
+    say: Callable[[str], None],
+) -> str | None:
+    landed = dst.stat(temp)
+    if landed.size != size:
+        raise TransferError(
+            ErrorCode.SIZE_MISMATCH, f"the source has {size} bytes but {temp} has {landed.size}"
+        )
+    if algorithm is None or src_sum is None:
+        say("destination verified: size only (checksum none)")
+        return None
+    expected = normalize_value(algorithm, src_sum)
+    if not verify:
+        say(f"destination not verified (verify off); source {algorithm} {expected}")
+        return expected
+    reported = dst.checksum(temp, algorithm)
+    how = "by the destination server's checksum query, no read back"
+    if reported is None:
+        reported, how = _read_back(dst, temp, algorithm), "by reading it back through the worker"
+    if normalize_value(algorithm, reported) != expected:
+        raise TransferError(
+            ErrorCode.CHECKSUM_MISMATCH,
+            f"{algorithm} at destination {reported} != source {expected}",
+        )
+    say(f"destination verified: {algorithm} {expected} {how}")
+    return expected
+
+
+def _read_back(dst: Storage, path: str, algorithm: str) -> str:
+    hasher = new_hasher(algorithm)
+    with dst.open_read(path) as stream:
+        while chunk := stream.read(DEFAULT_CHUNK_SIZE):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _remove(dst: Storage, temp: str) -> None:
+    with contextlib.suppress(Exception):  # e.g. never created; the copy's error matters
+        dst.remove(temp)

@@ -1,0 +1,61 @@
+"""XRootD reads and writes with several requests in flight, around the chunk
+boundaries, against the real server (the chunk is made small so a few
+hundred KiB cross many boundaries quickly)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+
+from haul.domain.errors import ErrorCode, TransferError
+from haul.storage import _xrootd_streams, copy_file, open_storage
+from tests.servers.fixtures import StorageServer
+
+CHUNK = 64 * 1024
+
+
+@pytest.fixture()
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_xrootd_streams, "CHUNK", CHUNK)
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 4 * CHUNK, 4 * CHUNK + 1, 9 * CHUNK + 17]
+)
+def test_sizes_around_the_chunk(
+    size: int, small_chunks: None, xrootd_server: StorageServer, tmp_path: Path
+) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/s-{uuid.uuid4().hex[:8]}"
+    data = os.urandom(size)
+    with storage.open_write(path) as out:
+        for i in range(0, size, 10_000):  # writes that do not line up with chunks
+            out.write(memoryview(data)[i : i + 10_000])
+    assert xrootd_server.root is not None
+    assert (xrootd_server.root / path.rsplit("/", 1)[1]).read_bytes() == data
+
+    with storage.open_read(path) as stream:
+        assert stream.read() == data
+    with storage.open_read(path) as stream:  # odd-sized reads, then the end
+        parts = []
+        while part := stream.read(12_345):
+            parts.append(part)
+        assert b"".join(parts) == data
+        assert stream.read(1) == b""
+
+    res = copy_file(storage, path, open_storage("file:///"), str(tmp_path / "copy"))
+    assert res.checksum == f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    assert (tmp_path / "copy").read_bytes() == data
+
+
+def test_a_directory_is_not_opened_for_reading(xrootd_server: StorageServer) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/dir-{uuid.uuid4().hex[:8]}"
+    storage.mkdir(path)
+    with pytest.raises(TransferError) as err:
+        storage.open_read(path)
+    assert err.value.code is ErrorCode.IS_A_DIRECTORY
