@@ -44,6 +44,9 @@ class CopyResult:
     bytes: int
     checksum: str | None
     algorithm: str
+    # How the destination was checked: "destination checksum" (the storage
+    # computed it), "read back", or "size only" (no checksum or verify off).
+    verified: str = "size only"
 
 
 # Temporary names need uniqueness, not secrecy; a seeded PRNG spares a
@@ -248,6 +251,7 @@ def copy_file(
                 ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed.size}"
             )
         digest: str | None = None
+        verified = "size only"
         if hasher is not None and algorithm is not None:
             digest = hasher.hexdigest()
             scope = ErrorScope.SOURCE
@@ -261,8 +265,10 @@ def copy_file(
                 check_cancel()
                 scope = ErrorScope.DESTINATION
                 landed_sum = dst.checksum(temp, algorithm)
+                verified = "destination checksum"
                 if landed_sum is None:
                     landed_sum = _reread(dst, temp, algorithm, chunk_size)
+                    verified = "read back"
                 if normalize_value(algorithm, landed_sum) != digest:
                     raise TransferError(
                         ErrorCode.CHECKSUM_MISMATCH,
@@ -286,4 +292,6 @@ def copy_file(
             raise _scoped(scope, exc, "copying") from exc
         raise
     reporter.update(transferred, final=True)
-    return CopyResult(bytes=transferred, checksum=digest, algorithm=algorithm or "none")
+    return CopyResult(
+        bytes=transferred, checksum=digest, algorithm=algorithm or "none", verified=verified
+    )

@@ -248,7 +248,10 @@ class Executor:
             cancelled=run.cancel.is_set,
             temp_tag=temp_tag(run.element),
         )
-        run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
+        run.say(
+            f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}; "
+            f"destination verified by {res.verified}"
+        )
         return {
             "bytes": res.bytes,
             "checksum": f"{res.algorithm}:{res.checksum}" if res.checksum else None,

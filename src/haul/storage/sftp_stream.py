@@ -1,0 +1,251 @@
+"""Pipelined SFTP file streams: many requests in flight, a fixed bound on memory.
+
+SFTP answers one request per round trip; a reader that waits for each
+block before asking for the next moves a block per round trip. These
+streams keep up to `MAX_IN_FLIGHT` requests of the server's block size
+outstanding per file (OpenSSH's own client keeps 64 of 32 KiB), as
+asyncssh and OpenSSH do, so memory per open file is bounded by
+`MAX_IN_FLIGHT` x block size whatever the file's size. (paramiko's
+`prefetch()`, which haul used before, asks for the whole file at once and
+buffers it all: see bench/RESULTS.md, "SFTP".)
+
+The streams are synchronous file objects for the copy engine; their I/O
+runs on the shared event loop (`haul.storage._loop`), one hand-over per
+chunk the engine reads or writes, not per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import asyncssh
+
+from haul.domain.errors import TransferError
+from haul.storage import _loop
+from haul.storage._base import WriteStream
+
+_T = TypeVar("_T")
+MAX_IN_FLIGHT = 16
+# Requests larger than the server's limits@openssh.com figures are refused;
+# servers without the extension are asked for the 32 KiB every server accepts.
+FALLBACK_BLOCK = 32 * 1024
+_MAX_BLOCK = 256 * 1024
+IO_TIMEOUT = 60.0
+
+Translate = Callable[[BaseException, str], TransferError]
+
+
+def block_sizes(sftp: asyncssh.SFTPClient) -> tuple[int, int]:
+    """(read, write) request sizes this server accepts."""
+    limits = sftp.limits
+    read = min(limits.max_read_len or FALLBACK_BLOCK, _MAX_BLOCK)
+    write = min(limits.max_write_len or FALLBACK_BLOCK, _MAX_BLOCK)
+    return read, write
+
+
+class _Calls:
+    """Runs a stream's coroutines on the loop, errors translated for the engine."""
+
+    def __init__(self, path: str, translate: Translate) -> None:
+        self.path = path
+        self._translate = translate
+
+    def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        try:
+            return _loop.run(coro, IO_TIMEOUT)
+        except TransferError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, self.path) from exc
+
+
+class PipelinedReader(_Calls):
+    """Reads a remote file in order with up to `in_flight` requests outstanding.
+
+    `size` (from the stat made when opening) plans the requests; one more
+    request at the planned end confirms EOF, so a file that grew meanwhile is
+    read to its real end and the engine's size check sees the difference.
+    `high_water` records the most requests ever outstanding (tests hold the
+    bound to it).
+    """
+
+    def __init__(
+        self,
+        handle: asyncssh.SFTPClientFile,
+        path: str,
+        size: int,
+        block: int,
+        translate: Translate,
+        in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        super().__init__(path, translate)
+        self._handle = handle
+        self._size = size
+        self.block = block
+        self._limit = in_flight
+        self._next = 0  # offset of the next request to send
+        self._pending: collections.deque[tuple[int, int, asyncio.Future[bytes]]] = (
+            collections.deque()
+        )
+        self._eof = False
+        self.high_water = 0
+
+    def _send(self, offset: int, length: int) -> None:
+        task = asyncio.ensure_future(self._handle.read(length, offset))
+        self._pending.append((offset, length, task))
+        self.high_water = max(self.high_water, len(self._pending))
+
+    def _top_up(self) -> None:
+        # Past the planned size keep one request out: it finds EOF (or more data).
+        while len(self._pending) < self._limit:
+            if self._next > self._size and self._pending:
+                return
+            left = self._size - self._next
+            length = min(self.block, left) if left > 0 else self.block
+            self._send(self._next, length)
+            self._next += length
+
+    async def next_chunk(self) -> bytes:
+        """The next bytes in order; b'' at EOF."""
+        if self._eof:
+            return b""
+        self._top_up()
+        offset, length, task = self._pending.popleft()
+        data = await task
+        if not data:
+            self._eof = True
+            await self._drain()
+            return b""
+        if len(data) < length:
+            # A short read mid-file: ask for the rest before anything later.
+            rest = asyncio.ensure_future(self._handle.read(length - len(data), offset + len(data)))
+            self._pending.appendleft((offset + len(data), length - len(data), rest))
+        return data
+
+    async def _drain(self) -> None:
+        pending, self._pending = self._pending, collections.deque()
+        for _, _, task in pending:
+            task.cancel()
+        for _, _, task in pending:
+            with contextlib.suppress(BaseException):  # answers past EOF, or cancelled
+                await task
+
+    async def _close(self) -> None:
+        await self._drain()
+        await self._handle.close()
+
+    def read_chunk(self) -> bytes:
+        return self.run(self.next_chunk())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a read handle has nothing to commit
+            self.run(self._close())
+
+
+class ReadStream(WriteStream):
+    """The engine's file object over a PipelinedReader (readable, not writable)."""
+
+    def __init__(self, reader: PipelinedReader) -> None:
+        super().__init__()
+        self.reader = reader
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return False
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._left:
+            self._left = self.reader.read_chunk()
+        n = min(len(b), len(self._left))
+        b[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        """A whole block when the caller asks for at least one: no extra copy."""
+        if not self._left and size >= self.reader.block:
+            return self.reader.read_chunk()
+        return super().read(size)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self.reader.close()
+            finally:
+                super().close()
+
+
+class PipelinedWriter(_Calls, WriteStream):
+    """Writes with up to `in_flight` requests outstanding; errors arrive at the
+    next write or at close. `close()` waits for every answer, then closes the
+    handle; `abort()` gives up without waiting."""
+
+    def __init__(
+        self,
+        handle: asyncssh.SFTPClientFile,
+        path: str,
+        block: int,
+        translate: Translate,
+        in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        _Calls.__init__(self, path, translate)
+        WriteStream.__init__(self)
+        self._handle = handle
+        self._block = block
+        self._limit = in_flight
+        self._offset = 0
+        self._pending: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.high_water = 0
+
+    async def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        for start in range(0, len(view), self._block):
+            while len(self._pending) >= self._limit:
+                await self._pending.popleft()
+            piece = bytes(view[start : start + self._block])
+            self._pending.append(asyncio.ensure_future(self._handle.write(piece, self._offset)))
+            self.high_water = max(self.high_water, len(self._pending))
+            self._offset += len(piece)
+
+    async def _finish(self) -> None:
+        while self._pending:
+            await self._pending.popleft()
+        await self._handle.close()
+
+    async def _abort(self) -> None:
+        pending, self._pending = self._pending, collections.deque()
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(BaseException):  # giving up anyway
+                await task
+        with contextlib.suppress(Exception):
+            await self._handle.close()
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.closed:
+            raise ValueError("write to a closed SFTP stream")
+        data = bytes(b)
+        if data:
+            self.run(self._write(data))
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self.run(self._finish())
+            finally:
+                WriteStream.close(self)
+
+    def abort(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):  # giving up anyway
+                _loop.run(self._abort(), IO_TIMEOUT)
+            WriteStream.close(self)
