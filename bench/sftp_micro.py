@@ -14,7 +14,8 @@ runs in its own process, all its runs back to back, so its peak RSS is its
 own and connections live across runs as in a long-running worker.
 
 Methods: openssh (`sftp -r` / `sftp` batch, one process, its defaults),
-haul (SFTPStorage through storage.copy_file, adler32 verified),
+haul (SFTPStorage through storage.copy_file, adler32 verified), haul-old
+(the same from the tree in $SFTP_MICRO_OLD_SRC, e.g. `git archive <commit> src`),
 paramiko-prefetch (paramiko, whole-file prefetch: the old haul reader),
 paramiko-bounded (prefetch with max_concurrent_requests=64),
 asyncssh (N outstanding reads of the server's block size per file).
@@ -40,12 +41,14 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "src"))
+# `haul-old` runs haul from another source tree (e.g. `git archive <commit> src`).
+_OLD = "--method" in sys.argv and sys.argv[sys.argv.index("--method") + 1] == "haul-old"
+sys.path.insert(0, os.environ["SFTP_MICRO_OLD_SRC"] if _OLD else str(ROOT / "src"))
 
 SMALL = (1000, 64 * 1024, 10)  # files, bytes each, directories
 LARGE = (4, 256 * 1024 * 1024)
 THREADS = 4
-METHODS = ("openssh", "haul", "paramiko-prefetch", "paramiko-bounded", "asyncssh")
+METHODS = ("openssh", "haul", "haul-old", "paramiko-prefetch", "paramiko-bounded", "asyncssh")
 
 
 def _adler(path: Path) -> int:
@@ -269,11 +272,13 @@ def child(args: argparse.Namespace) -> None:
     url, credential = server["url"], server["credential"]
     runner = {
         "haul": lambda: _haul_runner(url, credential),
+        "haul-old": lambda: _haul_runner(url, credential),
         "paramiko-prefetch": lambda: _paramiko_runner(url, credential, False),
         "paramiko-bounded": lambda: _paramiko_runner(url, credential, True),
         "asyncssh": lambda: _asyncssh_runner(url, credential),
     }[args.method]()
-    for _ in range(args.runs):
+    # One run per line on stdin, so the parent can interleave the methods.
+    for _ in sys.stdin:
         dest = Path(tempfile.mkdtemp(prefix="sftp-micro-", dir=args.scratch))
         rss = PeakRSS()
         start = time.perf_counter()
@@ -349,51 +354,57 @@ def main() -> None:
         print("making datasets ...", flush=True)
         sums = make_datasets(server.root)
         for dataset in datasets:
-            expected = sums[dataset]
-            total = sum(size for size, _ in expected.values())
-            for method in args.methods.split(","):
+            run_dataset(args, info, dataset, sums[dataset], scratch)
+
+
+def run_dataset(
+    args: argparse.Namespace, info: dict, dataset: str, expected: dict, scratch: str
+) -> None:
+    """Runs every method once per round, methods side by side in each round."""
+    methods = args.methods.split(",")
+    children: dict[str, subprocess.Popen[str]] = {}
+    for method in methods:
+        if method != "openssh":
+            children[method] = subprocess.Popen(
+                [
+                    sys.executable, __file__, "--child", "--method", method,
+                    "--dataset", dataset, "--server", json.dumps(info),
+                    "--expected", json.dumps(expected), "--scratch", scratch,
+                ],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+    results: dict[str, list[dict]] = {m: [] for m in methods}
+    try:
+        for _ in range(args.runs):
+            for method in methods:
                 if method == "openssh":
-                    results = [
-                        openssh(info, dataset, Path(scratch), expected) for _ in range(args.runs)
-                    ]
-                else:
-                    out = subprocess.run(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--child",
-                            "--method",
-                            method,
-                            "--dataset",
-                            dataset,
-                            "--runs",
-                            str(args.runs),
-                            "--server",
-                            json.dumps(info),
-                            "--expected",
-                            json.dumps(expected),
-                            "--scratch",
-                            scratch,
-                        ],
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                    )
-                    results = [json.loads(line) for line in out.stdout.splitlines()]
-                times = [r["seconds"] for r in results]
-                rates = (
-                    [len(expected) / t for t in times]
-                    if dataset == "small"
-                    else [total / 1e6 / t for t in times]
-                )
-                unit = "files/s" if dataset == "small" else "MB/s"
-                rss = [r["rss_mb"] for r in results if r["rss_mb"] is not None]
-                print(
-                    f"{dataset:5} {method:18} median {statistics.median(rates):8.1f} {unit}"
-                    f"  runs {' '.join(f'{r:.1f}' for r in rates)}"
-                    + (f"  peak RSS {max(rss):.0f} MB" if rss else ""),
-                    flush=True,
-                )
+                    results[method].append(openssh(info, dataset, Path(scratch), expected))
+                    continue
+                child = children[method]
+                assert child.stdin is not None and child.stdout is not None
+                child.stdin.write("go\n")
+                child.stdin.flush()
+                line = child.stdout.readline()
+                if not line:
+                    raise SystemExit(f"{method} failed")
+                results[method].append(json.loads(line))
+    finally:
+        for child in children.values():
+            if child.stdin:
+                child.stdin.close()
+            child.wait()
+    total = sum(size for size, _ in expected.values())
+    unit = "files/s" if dataset == "small" else "MB/s"
+    for method in methods:
+        times = [r["seconds"] for r in results[method]]
+        rates = [len(expected) / t if dataset == "small" else total / 1e6 / t for t in times]
+        rss = [r["rss_mb"] for r in results[method] if r["rss_mb"] is not None]
+        print(
+            f"{dataset:5} {method:18} median {statistics.median(rates):8.1f} {unit}"
+            f"  runs {' '.join(f'{r:.1f}' for r in rates)}"
+            + (f"  peak RSS {max(rss):.0f} MB" if rss else ""),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

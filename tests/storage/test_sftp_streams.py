@@ -74,7 +74,8 @@ def test_requests_in_flight_stay_bounded_whatever_the_size(sftp: Case) -> None:
 def test_a_file_that_grew_after_open_is_read_to_its_end(sftp: Case) -> None:
     assert sftp.local is not None
     path = f"{sftp.base}/growing"
-    first, more = os.urandom(1000), os.urandom(300_000)
+    # Larger than one window of requests, so the reads start after the open.
+    first, more = os.urandom(MAX_IN_FLIGHT * 256 * 1024 + 1000), os.urandom(300_000)
     sftp.local(path).write_bytes(first)
     with sftp.storage.open_read(path) as stream:
         with open(sftp.local(path), "ab") as handle:

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 _T = TypeVar("_T")
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+# The loop keeps only weak references to tasks; these must run to the end.
+_tasks: set[asyncio.Task[Any]] = set()
 
 
 def loop() -> asyncio.AbstractEventLoop:
@@ -51,3 +53,10 @@ def run(coro: Coroutine[Any, Any, _T], timeout: float | None) -> _T:
 def submit(coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
     """Starts `coro` on the shared loop without waiting (e.g. closing a handle)."""
     return asyncio.run_coroutine_threadsafe(coro, loop())
+
+
+def background(coro: Coroutine[Any, Any, Any]) -> None:
+    """From a coroutine on the loop: run `coro` to its end, nobody waiting."""
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)

@@ -281,18 +281,24 @@ class SFTPStorage(BaseStorage):
                 if isinstance(attrs, BaseException):
                     raise attrs
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
-            return PipelinedReader(handle, path, int(attrs.size or 0), self._read_block, translate)
+            reader = PipelinedReader(
+                handle, path, int(attrs.size or 0), self._read_block, translate
+            )
+            await reader.prefill()
+            return reader
 
         return ReadStream(self._run(start(), path))  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)
 
-        async def start() -> asyncssh.SFTPClientFile:
+        if self._conn is None:
+            raise TransferError(ErrorCode.CONNECTION, f"{self.target}: connection closed")
+
+        async def opener() -> asyncssh.SFTPClientFile:
             return await self._sftp.open(path, "wb", block_size=0, encoding=None)
 
-        handle = self._run(start(), path)
-        return PipelinedWriter(handle, path, self._write_block, translate)  # type: ignore[return-value]
+        return PipelinedWriter(opener, path, self._write_block, translate)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)

@@ -69,8 +69,9 @@ class PipelinedReader(_Calls):
     `size` (from the stat made when opening) plans the requests; one more
     request at the planned end confirms EOF, so a file that grew meanwhile is
     read to its real end and the engine's size check sees the difference.
-    `high_water` records the most requests ever outstanding (tests hold the
-    bound to it).
+    A file that fits in one window is read whole by `prefill`, in the same
+    hand-over as the open. `high_water` records the most requests ever
+    outstanding (tests hold the bound to it).
     """
 
     def __init__(
@@ -91,7 +92,9 @@ class PipelinedReader(_Calls):
         self._pending: collections.deque[tuple[int, int, asyncio.Future[bytes]]] = (
             collections.deque()
         )
+        self._ready: collections.deque[bytes] = collections.deque()
         self._eof = False
+        self._closed = False
         self.high_water = 0
 
     def _send(self, offset: int, length: int) -> None:
@@ -118,7 +121,6 @@ class PipelinedReader(_Calls):
         data = await task
         if not data:
             self._eof = True
-            await self._drain()
             return b""
         if len(data) < length:
             # A short read mid-file: ask for the rest before anything later.
@@ -126,24 +128,37 @@ class PipelinedReader(_Calls):
             self._pending.appendleft((offset + len(data), length - len(data), rest))
         return data
 
-    async def _drain(self) -> None:
-        pending, self._pending = self._pending, collections.deque()
-        for _, _, task in pending:
-            task.cancel()
-        for _, _, task in pending:
-            with contextlib.suppress(BaseException):  # answers past EOF, or cancelled
-                await task
+    async def prefill(self) -> None:
+        """Reads a file that fits in one window (with its EOF probe) to the end."""
+        if self._size >= (self._limit - 1) * self.block:
+            return
+        while chunk := await self.next_chunk():
+            self._ready.append(chunk)
+        self._closed = True
+        _loop.background(self._close())
 
     async def _close(self) -> None:
-        await self._drain()
-        await self._handle.close()
+        # Requests still out are answered soon (past EOF, or on their way):
+        # wait for them rather than leave answers to a closed handle.
+        pending, self._pending = self._pending, collections.deque()
+        for _, _, task in pending:
+            with contextlib.suppress(Exception):
+                await task
+        with contextlib.suppress(Exception):  # a read handle has nothing to commit
+            await self._handle.close()
 
     def read_chunk(self) -> bytes:
+        if self._ready:
+            return self._ready.popleft()
+        if self._closed:
+            return b""
         return self.run(self.next_chunk())
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # a read handle has nothing to commit
-            self.run(self._close())
+        """Closes the handle in the background: nothing to wait for on a read."""
+        if not self._closed:
+            self._closed = True
+            _loop.submit(self._close())
 
 
 class ReadStream(WriteStream):
@@ -184,12 +199,14 @@ class ReadStream(WriteStream):
 
 class PipelinedWriter(_Calls, WriteStream):
     """Writes with up to `in_flight` requests outstanding; errors arrive at the
-    next write or at close. `close()` waits for every answer, then closes the
-    handle; `abort()` gives up without waiting."""
+    next write or at close. The file is opened by the first write (or by
+    `close()` for an empty file), in the same hand-over as that write's
+    requests. `close()` waits for every answer, then closes the handle;
+    `abort()` gives up without waiting for the writes."""
 
     def __init__(
         self,
-        handle: asyncssh.SFTPClientFile,
+        opener: Callable[[], Coroutine[Any, Any, asyncssh.SFTPClientFile]],
         path: str,
         block: int,
         translate: Translate,
@@ -197,37 +214,44 @@ class PipelinedWriter(_Calls, WriteStream):
     ) -> None:
         _Calls.__init__(self, path, translate)
         WriteStream.__init__(self)
-        self._handle = handle
+        self._opener = opener
+        self._handle: asyncssh.SFTPClientFile | None = None
         self._block = block
         self._limit = in_flight
         self._offset = 0
         self._pending: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.high_water = 0
 
+    async def _opened(self) -> asyncssh.SFTPClientFile:
+        if self._handle is None:
+            self._handle = await self._opener()
+        return self._handle
+
     async def _write(self, data: bytes) -> None:
+        handle = await self._opened()
         view = memoryview(data)
         for start in range(0, len(view), self._block):
             while len(self._pending) >= self._limit:
                 await self._pending.popleft()
             piece = bytes(view[start : start + self._block])
-            self._pending.append(asyncio.ensure_future(self._handle.write(piece, self._offset)))
+            self._pending.append(asyncio.ensure_future(handle.write(piece, self._offset)))
             self.high_water = max(self.high_water, len(self._pending))
             self._offset += len(piece)
 
     async def _finish(self) -> None:
+        handle = await self._opened()
         while self._pending:
             await self._pending.popleft()
-        await self._handle.close()
+        await handle.close()
 
     async def _abort(self) -> None:
         pending, self._pending = self._pending, collections.deque()
         for task in pending:
-            task.cancel()
-        for task in pending:
             with contextlib.suppress(BaseException):  # giving up anyway
                 await task
-        with contextlib.suppress(Exception):
-            await self._handle.close()
+        if self._handle is not None:
+            with contextlib.suppress(Exception):
+                await self._handle.close()
 
     def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         if self.closed:
