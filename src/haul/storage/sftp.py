@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import stat as stat_mod
+import time
 from collections.abc import Coroutine
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -67,6 +68,10 @@ _CIPHERS = (
     "aes128-ctr",
     "aes256-ctr",
 )
+
+_TRUST_STAT = 1.0  # seconds a stat is trusted by the open that follows it
+_WINDOW = 2 * 1024 * 1024
+_MAX_PACKET = 32 * 1024
 
 
 def _key_line(key: asyncssh.SSHKey) -> str:
@@ -165,6 +170,7 @@ class SFTPStorage(BaseStorage):
             sock.close()
             raise translate(exc, self.target) from exc
         self.host_key = check.offered
+        self._last_stat: tuple[str, asyncssh.SFTPAttrs, float] | None = None
         self._read_block, self._write_block = block_sizes(self._sftp)
         self._checksums = RemoteChecksum(self._conn)
 
@@ -195,6 +201,8 @@ class SFTPStorage(BaseStorage):
             host_based_auth=False,
             x509_trusted_certs=None,
             encryption_algs=list(_CIPHERS),
+            window=_WINDOW,
+            max_pktsize=_MAX_PACKET,
             keepalive_interval=_KEEPALIVE,
             connect_timeout=_CONNECT_TIMEOUT,
             login_timeout=_CONNECT_TIMEOUT,
@@ -239,7 +247,20 @@ class SFTPStorage(BaseStorage):
 
     def stat(self, path: str) -> Entry:
         path = normpath(path)
-        return self._entry(path, self._run(self._sftp.stat(path), path))
+        attrs = self._run(self._sftp.stat(path), path)
+        self._last_stat = (path, attrs, time.monotonic())
+        return self._entry(path, attrs)
+
+    def _fresh_stat(self, path: str) -> asyncssh.SFTPAttrs | None:
+        """The stat just made of `path` (the engine stats a file, then opens it).
+
+        Trusting it saves a request per file; a file that changed in between
+        is still read to its real end, and the engine's size check sees it.
+        """
+        last = self._last_stat
+        if last is not None and last[0] == path and time.monotonic() - last[2] < _TRUST_STAT:
+            return last[1]
+        return None
 
     def lstat(self, path: str) -> Entry:
         path = normpath(path)
@@ -267,10 +288,17 @@ class SFTPStorage(BaseStorage):
     def open_read(self, path: str) -> BinaryIO:
         path = normpath(path)
 
+        known = self._fresh_stat(path)
+        if known is not None and stat_mod.S_ISDIR(known.permissions or 0):
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+
+        async def given() -> asyncssh.SFTPAttrs | None:
+            return known
+
         async def start() -> PipelinedReader:
             # stat and open in one round trip; the stat plans the reads.
             attrs, handle = await asyncio.gather(
-                self._sftp.stat(path),
+                given() if known is not None else self._sftp.stat(path),
                 self._sftp.open(path, "rb", block_size=0, encoding=None),
                 return_exceptions=True,
             )

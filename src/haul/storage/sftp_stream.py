@@ -112,11 +112,29 @@ class PipelinedReader(_Calls):
             self._send(self._next, length)
             self._next += length
 
-    async def next_chunk(self) -> bytes:
-        """The next bytes in order; b'' at EOF."""
+    async def next_chunk(self, limit: int = 0) -> bytes:
+        """The next bytes in order; b'' at EOF.
+
+        With `limit`, answers that have already arrived are joined on, up to
+        `limit` bytes: one hand-over to the reading thread per engine chunk
+        rather than per request.
+        """
         if self._eof:
             return b""
         self._top_up()
+        data = await self._take()
+        if limit <= len(data) or not data:
+            return data
+        parts = [data]
+        total = len(data)
+        while total < limit and self._pending and self._pending[0][2].done() and not self._eof:
+            more = await self._take()
+            parts.append(more)
+            total += len(more)
+            self._top_up()
+        return b"".join(parts)
+
+    async def _take(self) -> bytes:
         offset, length, task = self._pending.popleft()
         data = await task
         if not data:
@@ -147,12 +165,12 @@ class PipelinedReader(_Calls):
         with contextlib.suppress(Exception):  # a read handle has nothing to commit
             await self._handle.close()
 
-    def read_chunk(self) -> bytes:
+    def read_chunk(self, limit: int = 0) -> bytes:
         if self._ready:
             return self._ready.popleft()
         if self._closed:
             return b""
-        return self.run(self.next_chunk())
+        return self.run(self.next_chunk(limit))
 
     def close(self) -> None:
         """Closes the handle in the background: nothing to wait for on a read."""
@@ -184,9 +202,10 @@ class ReadStream(WriteStream):
         return n
 
     def read(self, size: int = -1) -> bytes:
-        """A whole block when the caller asks for at least one: no extra copy."""
+        """Whole blocks, as many as have arrived up to `size`, when the caller
+        asks for at least one."""
         if not self._left and size >= self.reader.block:
-            return self.reader.read_chunk()
+            return self.reader.read_chunk(size)
         return super().read(size)  # type: ignore[no-any-return]
 
     def close(self) -> None:
