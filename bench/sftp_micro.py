@@ -146,16 +146,19 @@ def _parallel(items: list[str], work: Callable[[str], None], make: Callable[[], 
         raise errors[0]
 
 
-def _haul_runner(url: str, credential: dict) -> Callable[[str, Path, list[str]], None]:
+def _haul_runner(
+    url: str, credential: dict, shared: bool = False
+) -> Callable[[str, Path, list[str]], None]:
     from haul.storage import copy_file, open_storage
     from haul.storage.local import LocalStorage
 
     local = threading.local()
     dst = LocalStorage()
+    one = open_storage(url, credential) if shared else None
 
     def run(src_dir: str, dest: Path, rels: list[str]) -> None:
         def work(rel: str) -> None:
-            storage = getattr(local, "storage", None)
+            storage = one or getattr(local, "storage", None)
             if storage is None:
                 storage = local.storage = open_storage(url, credential)
             copy_file(storage, f"{src_dir}/{rel}", dst, str(dest / rel), checksum="adler32")
@@ -273,6 +276,7 @@ def child(args: argparse.Namespace) -> None:
     runner = {
         "haul": lambda: _haul_runner(url, credential),
         "haul-old": lambda: _haul_runner(url, credential),
+        "haul-shared": lambda: _haul_runner(url, credential, shared=True),
         "paramiko-prefetch": lambda: _paramiko_runner(url, credential, False),
         "paramiko-bounded": lambda: _paramiko_runner(url, credential, True),
         "asyncssh": lambda: _asyncssh_runner(url, credential),
