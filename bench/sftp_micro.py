@@ -10,8 +10,11 @@ each to a fresh local directory with every method, 4 files at a time where
 the method has parallelism of its own (haul: 4 threads, each with its own
 connection kept across runs, as a worker's StorageCache keeps them). Every
 copy is checked afterwards (count, bytes, adler32 of each file). Each method
-runs in its own process, all its runs back to back, so its peak RSS is its
-own and connections live across runs as in a long-running worker.
+runs in its own process that lives across the rounds, so its peak RSS is
+its own and connections live across runs as in a long-running worker; each
+round runs every method once, back to back. Besides the rate each method's
+CPU seconds are printed (client: its process; server: the sshd sessions),
+which a shared, noisy machine disturbs far less than wall time.
 
 Methods: openssh (`sftp -r` / `sftp` batch, one process, its defaults),
 haul (SFTPStorage through storage.copy_file, adler32 verified), haul-old
@@ -27,6 +30,7 @@ import argparse
 import json
 import os
 import queue
+import resource
 import shutil
 import statistics
 import subprocess
@@ -88,6 +92,40 @@ def check_copy(dest: Path, expected: dict[str, tuple[int, int]]) -> None:
         path = dest / rel
         if path.stat().st_size != size or _adler(path) != adler:
             raise SystemExit(f"{path}: wrong size or content")
+
+
+def server_cpu(root: str) -> float:
+    """CPU seconds used so far by the sshd serving `root` and its sessions
+    (which leave its process group): live descendants plus reaped ones."""
+    top = int((Path(root).parent / "sshd.pid").read_text())
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, float, float]] = {}  # pid: (ppid, own, reaped children)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        own = int(fields[11]) + int(fields[12])  # utime, stime
+        procs[int(entry.name)] = (int(fields[1]), own, int(fields[13]) + int(fields[14]))
+    total, todo = 0.0, [top]
+    while todo:
+        pid = todo.pop()
+        if pid in procs:
+            total += procs[pid][1] + (procs[pid][2] if pid == top else 0)
+            todo.extend(child for child, (ppid, _, _) in procs.items() if ppid == pid)
+    return total / tick
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class PeakRSS:
@@ -285,13 +323,13 @@ def child(args: argparse.Namespace) -> None:
     for _ in sys.stdin:
         dest = Path(tempfile.mkdtemp(prefix="sftp-micro-", dir=args.scratch))
         rss = PeakRSS()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_self()
         runner(src_dir, dest, rels)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu_self() - cpu
         peak = rss.stop()
         check_copy(dest, {k: tuple(v) for k, v in expected.items()})
         shutil.rmtree(dest)
-        print(json.dumps({"seconds": seconds, "rss_mb": peak}), flush=True)
+        print(json.dumps({"seconds": seconds, "rss_mb": peak, "cpu": cpu}), flush=True)
 
 
 def openssh(server: dict, dataset: str, scratch: Path, expected: dict) -> dict:
@@ -318,12 +356,12 @@ def openssh(server: dict, dataset: str, scratch: Path, expected: dict) -> dict:
         "LogLevel=ERROR",
         f"root@{parts.hostname}",
     ]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_children()
     subprocess.run(argv, input=batch.encode(), check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _cpu_children() - cpu
     check_copy(dest, expected)
     shutil.rmtree(dest)
-    return {"seconds": seconds, "rss_mb": None}
+    return {"seconds": seconds, "rss_mb": None, "cpu": cpu}
 
 
 def main() -> None:
@@ -381,17 +419,20 @@ def run_dataset(
     try:
         for _ in range(args.runs):
             for method in methods:
+                before = server_cpu(info["root"])
                 if method == "openssh":
-                    results[method].append(openssh(info, dataset, Path(scratch), expected))
-                    continue
-                child = children[method]
-                assert child.stdin is not None and child.stdout is not None
-                child.stdin.write("go\n")
-                child.stdin.flush()
-                line = child.stdout.readline()
-                if not line:
-                    raise SystemExit(f"{method} failed")
-                results[method].append(json.loads(line))
+                    result = openssh(info, dataset, Path(scratch), expected)
+                else:
+                    child = children[method]
+                    assert child.stdin is not None and child.stdout is not None
+                    child.stdin.write("go\n")
+                    child.stdin.flush()
+                    line = child.stdout.readline()
+                    if not line:
+                        raise SystemExit(f"{method} failed")
+                    result = json.loads(line)
+                result["server_cpu"] = server_cpu(info["root"]) - before
+                results[method].append(result)
     finally:
         for child in children.values():
             if child.stdin:
@@ -403,9 +444,12 @@ def run_dataset(
         times = [r["seconds"] for r in results[method]]
         rates = [len(expected) / t if dataset == "small" else total / 1e6 / t for t in times]
         rss = [r["rss_mb"] for r in results[method] if r["rss_mb"] is not None]
+        cpu = statistics.median(r["cpu"] for r in results[method])
+        server = statistics.median(r["server_cpu"] for r in results[method])
         print(
             f"{dataset:5} {method:18} median {statistics.median(rates):8.1f} {unit}"
             f"  runs {' '.join(f'{r:.1f}' for r in rates)}"
+            f"  CPU s client {cpu:.2f} server {server:.2f}"
             + (f"  peak RSS {max(rss):.0f} MB" if rss else ""),
             flush=True,
         )
