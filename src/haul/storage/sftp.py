@@ -35,6 +35,7 @@ from haul.storage import _loop
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage._errors import from_oserror
 from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.sftp_checksum import TIMEOUT as CHECKSUM_TIMEOUT
 from haul.storage.sftp_checksum import RemoteChecksum
 from haul.storage.sftp_errors import translate
 from haul.storage.sftp_stream import (
@@ -378,7 +379,7 @@ class SFTPStorage(BaseStorage):
         path = normpath(path)
         if self._conn is None or not self._checksums.offers(algorithm):
             return None
-        return self._run(self._checksums.digest(path, algorithm), path)
+        return self._run(self._checksums.digest(path, algorithm), path, CHECKSUM_TIMEOUT + 10)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
