@@ -1,7 +1,9 @@
-"""SFTP uses the lease's credential only, never the worker account's own SSH identity."""
+"""SFTP uses the lease's credential only, never the worker account's own SSH identity;
+a lost connection is a retryable CONNECTION error, never a hang."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -36,3 +38,34 @@ def test_the_accounts_own_keys_and_config_are_never_used(
     finally:
         storage.close()
     assert os.environ["HOME"] == str(tmp_path)
+
+
+def test_a_dropped_connection_is_a_retryable_connection_error(tmp_path: Path) -> None:
+    import signal
+
+    from tests.servers.fixtures import run_sshd
+
+    with run_sshd() as server:  # its own sshd: the shared one serves other tests
+        assert server.root is not None
+        (server.root / "big").write_bytes(os.urandom(8 << 20))
+        storage = open_storage(server.endpoint_url, server.credential)
+        try:
+            stream = storage.open_read(f"{server.root}/big")
+            assert stream.read(1 << 20)
+            listener = int((server.root.parent / "sshd.pid").read_text())
+            for proc in Path("/proc").iterdir():  # the connection's sshd sessions
+                if proc.name.isdigit():
+                    with contextlib.suppress(OSError):
+                        ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                        if int(ppid) == listener:
+                            os.kill(int(proc.name), signal.SIGKILL)
+            with pytest.raises(TransferError) as err:
+                while stream.read(1 << 20):
+                    pass
+            assert (err.value.code, err.value.retryable) == (ErrorCode.CONNECTION, True)
+            stream.close()
+            with pytest.raises(TransferError) as err:
+                storage.stat(f"{server.root}/big")
+            assert err.value.code is ErrorCode.CONNECTION
+        finally:
+            storage.close()

@@ -47,6 +47,13 @@ def block_sizes(sftp: asyncssh.SFTPClient) -> tuple[int, int]:
     return read, write
 
 
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Marks a request's failure as seen: after the first error of a stream
+    the others are expected, and asyncio need not report each of them."""
+    if not task.cancelled():
+        task.exception()
+
+
 class _Calls:
     """Runs a stream's coroutines on the loop, errors translated for the engine."""
 
@@ -99,6 +106,7 @@ class PipelinedReader(_Calls):
 
     def _send(self, offset: int, length: int) -> None:
         task = asyncio.ensure_future(self._handle.read(length, offset))
+        task.add_done_callback(_retrieve)
         self._pending.append((offset, length, task))
         self.high_water = max(self.high_water, len(self._pending))
 
@@ -136,13 +144,18 @@ class PipelinedReader(_Calls):
 
     async def _take(self) -> bytes:
         offset, length, task = self._pending.popleft()
-        data = await task
+        try:
+            data = await task
+        except BaseException:
+            self._eof = True  # nothing more is asked of a failed file
+            raise
         if not data:
             self._eof = True
             return b""
         if len(data) < length:
             # A short read mid-file: ask for the rest before anything later.
             rest = asyncio.ensure_future(self._handle.read(length - len(data), offset + len(data)))
+            rest.add_done_callback(_retrieve)
             self._pending.appendleft((offset + len(data), length - len(data), rest))
         return data
 
@@ -253,7 +266,9 @@ class PipelinedWriter(_Calls, WriteStream):
             while len(self._pending) >= self._limit:
                 await self._pending.popleft()
             piece = bytes(view[start : start + self._block])
-            self._pending.append(asyncio.ensure_future(handle.write(piece, self._offset)))
+            task = asyncio.ensure_future(handle.write(piece, self._offset))
+            task.add_done_callback(_retrieve)
+            self._pending.append(task)
             self.high_water = max(self.high_water, len(self._pending))
             self._offset += len(piece)
 
