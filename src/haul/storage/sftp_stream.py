@@ -73,9 +73,11 @@ class _Calls:
 class PipelinedReader(_Calls):
     """Reads a remote file in order with up to `in_flight` requests outstanding.
 
-    `size` (from the stat made when opening) plans the requests; one more
-    request at the planned end confirms EOF, so a file that grew meanwhile is
-    read to its real end and the engine's size check sees the difference.
+    `size` (from the stat made when opening) plans the requests, each of a
+    whole block; the short answer reaching the planned end is the EOF (a
+    file whose size is a multiple of the block costs one more request). A
+    file that grew meanwhile answers a full block there and is read on to
+    its real end, so the engine's size check sees the difference.
     A file that fits in one window is read whole by `prefill`, in the same
     hand-over as the open. `high_water` records the most requests ever
     outstanding (tests hold the bound to it).
@@ -111,14 +113,14 @@ class PipelinedReader(_Calls):
         self.high_water = max(self.high_water, len(self._pending))
 
     def _top_up(self) -> None:
-        # Past the planned size keep one request out: it finds EOF (or more data).
-        while len(self._pending) < self._limit:
+        # Whole blocks: the last one planned asks past the end, and its short
+        # answer is the EOF (no extra request) unless the size is a multiple
+        # of the block. Past the planned size one request at a time is out.
+        while len(self._pending) < self._limit and not self._eof:
             if self._next > self._size and self._pending:
                 return
-            left = self._size - self._next
-            length = min(self.block, left) if left > 0 else self.block
-            self._send(self._next, length)
-            self._next += length
+            self._send(self._next, self.block)
+            self._next += self.block
 
     async def next_chunk(self, limit: int = 0) -> bytes:
         """The next bytes in order; b'' at EOF.
@@ -153,6 +155,10 @@ class PipelinedReader(_Calls):
             self._eof = True
             return b""
         if len(data) < length:
+            if offset + len(data) >= self._size:
+                # Short at or past the planned end: the end of the file.
+                self._eof = True
+                return data
             # A short read mid-file: ask for the rest before anything later.
             rest = asyncio.ensure_future(self._handle.read(length - len(data), offset + len(data)))
             rest.add_done_callback(_retrieve)
@@ -160,7 +166,7 @@ class PipelinedReader(_Calls):
         return data
 
     async def prefill(self) -> None:
-        """Reads a file that fits in one window (with its EOF probe) to the end."""
+        """Reads a file that fits in one window to its end, in this coroutine."""
         if self._size >= (self._limit - 1) * self.block:
             return
         while chunk := await self.next_chunk():
