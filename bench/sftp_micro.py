@@ -20,7 +20,8 @@ Methods: openssh (`sftp -r` / `sftp` batch, one process, its defaults),
 haul (SFTPStorage through storage.copy_file, adler32 verified), haul-old
 (the same from the tree in $SFTP_MICRO_OLD_SRC, e.g. `git archive <commit> src`),
 paramiko-prefetch (paramiko, whole-file prefetch: the old haul reader),
-paramiko-bounded (prefetch with max_concurrent_requests=64),
+paramiko-bounded (prefetch with max_concurrent_requests=64) (these two and
+haul-old need `pip install paramiko`, no longer a dependency of haul),
 asyncssh (N outstanding reads of the server's block size per file).
 """
 
