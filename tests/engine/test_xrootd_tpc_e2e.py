@@ -131,7 +131,7 @@ def test_copy_between_tpc_servers_is_third_party_and_falls_back_without(
         for out in outputs:
             log = out["log"]
             assert "has no TPC enabled; streaming through the worker" in log, log
-            assert "verified: adler32 by the destination's checksum query, no read back" in log
+            assert "verified: adler32 by the destination's checksum, no read back" in log
             expected = [f"{zlib.adler32(content) & 0xFFFFFFFF:08x}" for content in data.values()]
             assert any(f"adler32 {value}" in log for value in expected), log
 

@@ -141,8 +141,10 @@ def _workdir(prefix: str) -> Iterator[Path]:
 # -- SFTP: OpenSSH sshd ------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def sftp_server() -> Iterator[StorageServer]:
+@contextlib.contextmanager
+def run_sshd() -> Iterator[StorageServer]:
+    """An OpenSSH sshd on 127.0.0.1 with its own host key, config and
+    authorized_keys, exporting a fresh directory; also used by bench/."""
     sshd = _binary("sshd", "/usr/sbin/sshd")
     keygen = _binary("ssh-keygen")
     if os.geteuid() != 0:
@@ -199,6 +201,12 @@ def sftp_server() -> Iterator[StorageServer]:
             )
         finally:
             proc.stop()
+
+
+@pytest.fixture(scope="session")
+def sftp_server() -> Iterator[StorageServer]:
+    with run_sshd() as server:
+        yield server
 
 
 # -- XRootD -------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
     open_storage(url, credential, access) -> Storage
         file://   local disks                 (os)
-        sftp://   SSH file transfer           (paramiko)
+        sftp://   SSH file transfer           (asyncssh)
         https://, davs://  WebDAV             (webdav4 over httpx)
         root://   XRootD                      (XRootD Python bindings)
         s3://     S3 and compatibles          (boto3)

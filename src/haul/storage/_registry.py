@@ -1,7 +1,7 @@
 """`open_storage`: from an endpoint URL and a credential to a backend.
 
 Backends import their protocol library lazily, so a worker that serves only
-`file://` needs none of paramiko, boto3, webdav4 or the XRootD bindings.
+`file://` needs none of asyncssh, boto3, webdav4 or the XRootD bindings.
 """
 
 from __future__ import annotations

@@ -44,8 +44,20 @@ class CopyResult:
     bytes: int
     checksum: str | None
     algorithm: str
-    # How the destination was checked, for the attempt log.
-    verified: str = ""
+    # How the destination was checked: "destination checksum" (the storage
+    # computed it), "read back", or "size only" (no checksum or verify off).
+    verified: str = "size only"
+
+    def verification(self) -> str:
+        """The attempt log's line saying how the destination was checked."""
+        if self.verified == "destination checksum":
+            return (
+                f"destination verified: {self.algorithm} by the destination's checksum, "
+                "no read back"
+            )
+        if self.verified == "read back":
+            return f"destination verified: {self.algorithm} by reading it back"
+        return f"destination verified: {self.verified}"
 
 
 # Temporary names need uniqueness, not secrecy; a seeded PRNG spares a
@@ -250,7 +262,7 @@ def copy_file(
                 ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed.size}"
             )
         digest: str | None = None
-        verified = "size only (checksum none)"
+        verified = "size only"
         if hasher is not None and algorithm is not None:
             digest = hasher.hexdigest()
             scope = ErrorScope.SOURCE
@@ -264,10 +276,10 @@ def copy_file(
                 check_cancel()
                 scope = ErrorScope.DESTINATION
                 landed_sum = dst.checksum(temp, algorithm)
-                verified = f"{algorithm} by the destination's checksum query, no read back"
+                verified = "destination checksum"
                 if landed_sum is None:
                     landed_sum = _reread(dst, temp, algorithm, chunk_size)
-                    verified = f"{algorithm} by reading it back"
+                    verified = "read back"
                 if normalize_value(algorithm, landed_sum) != digest:
                     raise TransferError(
                         ErrorCode.CHECKSUM_MISMATCH,

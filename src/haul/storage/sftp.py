@@ -1,4 +1,4 @@
-"""`sftp://` backend over paramiko.
+"""`sftp://` backend over asyncssh, with pipelined file streams.
 
 URL: `sftp://[user@]host[:port]/prefix`. Credential: `{"username", "password"}`
 or `{"username", "private_key"}` (PEM/OpenSSH text, optional "passphrase"),
@@ -6,126 +6,99 @@ optionally `"host_key"`: an OpenSSH public key line ("ssh-ed25519 AAAA...") the
 server must present. Without it, the key pinned on the site (recorded by the
 first successful connection, see `SiteAccess.host_key`) must match; with
 neither, the key offered is accepted and exposed as `host_key` for the worker
-to pin.
+to pin. The key is checked before authenticating, so a server that is not
+the pinned one never sees the credential.
 
-Only the lease's credential is used: the connection is made on a plain
-`paramiko.Transport`, which never consults an ssh-agent, `~/.ssh` keys or
-`known_hosts` of the worker's account.
+Only the lease's credential is used: no ssh-agent, no `~/.ssh` keys, config
+or `known_hosts` of the worker's account, no GSSAPI or host-based login.
+The connection is made on the socket the site's network policy checked.
+
+asyncssh was chosen by measurement over a tuned paramiko (bench/sftp_micro.py,
+bench/RESULTS.md "SFTP"); its coroutines run on one shared loop thread
+(`haul.storage._loop`) behind this synchronous interface.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import io
-import socket
 import stat as stat_mod
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Coroutine
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit
 
-import paramiko
+import asyncssh
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
+from haul.storage import _loop
+from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage._errors import from_oserror
 from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.sftp_checksum import TIMEOUT as CHECKSUM_TIMEOUT
+from haul.storage.sftp_checksum import RemoteChecksum
+from haul.storage.sftp_errors import translate
+from haul.storage.sftp_stream import (
+    IO_TIMEOUT,
+    PipelinedReader,
+    PipelinedWriter,
+    ReadStream,
+    block_sizes,
+)
 
 _T = TypeVar("_T")
 _CONNECT_TIMEOUT = 20.0
-_KEY_TYPES: tuple[type[paramiko.PKey], ...] = (
-    paramiko.Ed25519Key,
-    paramiko.ECDSAKey,
-    paramiko.RSAKey,
+# paramiko's order (the pins recorded before asyncssh came from it): the
+# algorithm decides which of a server's host keys is offered.
+_HOST_KEY_ALGS = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+    "ssh-rsa",
+)
+_RSA_ALGS = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
+# AES-GCM first: one OpenSSL call per packet (AES-NI), measured fastest here.
+_CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes128-ctr",
+    "aes256-ctr",
 )
 
-
-def _translate(exc: BaseException, path: str = "") -> TransferError:
-    if isinstance(exc, TransferError):
-        return exc
-    if isinstance(exc, paramiko.AuthenticationException):
-        return TransferError(ErrorCode.NO_CREDENTIAL, f"SSH authentication failed: {exc}")
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return TransferError(ErrorCode.PERMISSION_DENIED, f"SSH host key mismatch: {exc}")
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return TransferError(ErrorCode.TIMEOUT, f"{path}: timed out")
-    if isinstance(exc, paramiko.SSHException | EOFError | ConnectionError | socket.error):
-        if isinstance(exc, OSError) and exc.errno is not None:
-            return from_oserror(exc, path)
-        return TransferError(ErrorCode.CONNECTION, f"{path}: {type(exc).__name__}: {exc}")
-    if isinstance(exc, OSError):
-        return from_oserror(exc, path)
-    return TransferError(ErrorCode.INTERNAL, f"{path}: {type(exc).__name__}: {exc}")
+_TRUST_STAT = 1.0  # seconds a stat is trusted by the open that follows it
+_WINDOW = 2 * 1024 * 1024
+_MAX_PACKET = 32 * 1024
 
 
-@contextmanager
-def _translated(path: str) -> Iterator[None]:
-    try:
-        yield
-    except TransferError:
-        raise
-    except Exception as exc:
-        raise _translate(exc, path) from exc
+def _key_line(key: asyncssh.SSHKey) -> str:
+    return " ".join(key.export_public_key("openssh").decode().split()[:2])
 
 
-def _load_key(text: str, passphrase: str | None) -> paramiko.PKey:
-    last: Exception | None = None
-    for key_type in _KEY_TYPES:
-        try:
-            return key_type.from_private_key(io.StringIO(text), password=passphrase)
-        except (paramiko.SSHException, ValueError) as exc:
-            last = exc
-    raise TransferError(ErrorCode.NO_CREDENTIAL, f"unusable SSH private key: {last}")
+def _host_key_algs(expected: str | None) -> list[str]:
+    """Ask for the pinned key's own algorithm, so a server with several host
+    keys offers the one that was pinned."""
+    if not expected:
+        return list(_HOST_KEY_ALGS)
+    kind = expected.split()[0]
+    return list(_RSA_ALGS) if kind == "ssh-rsa" else [kind]
 
 
-class _Stream(WriteStream):
-    """Wraps an SFTPFile so mid-stream failures arrive as TransferError."""
+class _HostKeyCheck(asyncssh.SSHClient):
+    """Checks the server's key against the pin before any authentication."""
 
-    def __init__(self, handle: paramiko.SFTPFile, path: str, writable: bool) -> None:
-        super().__init__()
-        self._handle = handle
-        self._path = path
-        self._writable = writable
+    def __init__(self, expected: str | None) -> None:
+        self.expected = expected.split()[:2] if expected else None
+        self.offered: str | None = None
 
-    def _call(self, fn: Callable[[], _T]) -> _T:
-        with _translated(self._path):
-            return fn()
-
-    def readable(self) -> bool:
-        return not self._writable
-
-    def writable(self) -> bool:
-        return self._writable
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._call(lambda: self._handle.read(len(b)))
-        b[: len(data)] = data
-        return len(data)
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        data = bytes(b)
-        self._call(lambda: self._handle.write(data))
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._call(self._handle.close)
-            finally:
-                super().close()
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):  # giving up anyway
-            self._handle.close()
-        super().close()
-
-
-def _key_line(key: paramiko.PKey) -> str:
-    return f"{key.get_name()} {key.get_base64()}"
-
-
-def _same_key(offered: paramiko.PKey, expected: str) -> bool:
-    return expected.split()[:2] == [offered.get_name(), offered.get_base64()]
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        self.offered = _key_line(key)
+        return self.expected is None or self.offered.split() == self.expected
 
 
 def _key_mismatch(access: SiteAccess, target: str, offered: str, explicit: bool) -> TransferError:
@@ -150,6 +123,13 @@ def _key_mismatch(access: SiteAccess, target: str, offered: str, explicit: bool)
     )
 
 
+def _load_key(text: str, passphrase: str | None) -> asyncssh.SSHKey:
+    try:
+        return asyncssh.import_private_key(text, passphrase)
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise TransferError(ErrorCode.NO_CREDENTIAL, f"unusable SSH private key: {exc}") from exc
+
+
 class SFTPStorage(BaseStorage):
     def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
@@ -160,85 +140,196 @@ class SFTPStorage(BaseStorage):
             raise TransferError(ErrorCode.NO_CREDENTIAL, f"no SSH username for {url}")
         password = credential.get("password") or (unquote(parts.password or "") or None)
         key_text = credential.get("private_key")
-        pkey = _load_key(key_text, credential.get("passphrase")) if key_text else None
-        if pkey is None and password is None:
+        key = _load_key(key_text, credential.get("passphrase")) if key_text else None
+        if key is None and password is None:
             raise TransferError(ErrorCode.NO_CREDENTIAL, f"no SSH password or key for {url}")
         explicit = credential.get("host_key")
         expected = explicit or access.host_key
-        target = f"{self.host}:{self.port}"
+        self.target = f"{self.host}:{self.port}"
         # The key the server presented: the worker pins it on the site when none is.
         self.host_key: str | None = None
-        self._transport: paramiko.Transport | None = None
-        with _translated(target):
+        self._conn: asyncssh.SSHClientConnection | None = None
+        check = _HostKeyCheck(expected)
+        try:
             sock = access.network.connect(self.host, self.port, _CONNECT_TIMEOUT)
-            transport = paramiko.Transport(sock)
-            self._transport = transport
-            try:
-                transport.start_client(timeout=_CONNECT_TIMEOUT)
-                offered = transport.get_remote_server_key()
-                if expected and not _same_key(offered, expected):
-                    raise _key_mismatch(access, target, _key_line(offered), bool(explicit))
-                self.host_key = _key_line(offered)
-                if pkey is not None:
-                    transport.auth_publickey(self.username, pkey)
-                else:
-                    transport.auth_password(self.username, password or "")
-                sftp = paramiko.SFTPClient.from_transport(transport)
-                if sftp is None:
-                    raise TransferError(ErrorCode.CONNECTION, f"{target}: no SFTP channel")
-                self._sftp = sftp
-                self._sftp.get_channel().settimeout(_CONNECT_TIMEOUT * 3)  # type: ignore[union-attr]
-            except BaseException:
-                transport.close()
-                raise
+        except TransferError:
+            raise
+        except OSError as exc:
+            raise from_oserror(exc, self.target) from exc
+        try:
+            self._conn, self._sftp = _loop.run(
+                self._connect(sock, check, key, password, expected), _CONNECT_TIMEOUT * 2
+            )
+        except asyncssh.HostKeyNotVerifiable as exc:
+            sock.close()
+            raise _key_mismatch(access, self.target, check.offered or "?", bool(explicit)) from exc
+        except TransferError:
+            sock.close()
+            raise
+        except Exception as exc:
+            sock.close()
+            raise translate(exc, self.target) from exc
+        self.host_key = check.offered
+        self._last_stat: tuple[str, asyncssh.SFTPAttrs, float] | None = None
+        self._read_block, self._write_block = block_sizes(self._sftp)
+        self._checksums = RemoteChecksum(self._conn)
 
-    def _entry(self, path: str, attrs: paramiko.SFTPAttributes) -> Entry:
-        mtime = float(attrs.st_mtime) if attrs.st_mtime is not None else None
-        if stat_mod.S_ISLNK(attrs.st_mode or 0):
+    async def _connect(
+        self,
+        sock: Any,
+        check: _HostKeyCheck,
+        key: asyncssh.SSHKey | None,
+        password: str | None,
+        expected: str | None,
+    ) -> tuple[asyncssh.SSHClientConnection, asyncssh.SFTPClient]:
+        conn = await asyncssh.connect(
+            self.host,
+            self.port,
+            sock=sock,
+            username=self.username,
+            client_factory=lambda: check,
+            # An empty trust list: every key goes through _HostKeyCheck.
+            known_hosts=([], [], []),
+            server_host_key_algs=_host_key_algs(expected),
+            client_keys=[key] if key is not None else None,
+            password=password,
+            passphrase=None,
+            config=None,
+            agent_path=None,
+            agent_forwarding=False,
+            gss_host=None,
+            host_based_auth=False,
+            x509_trusted_certs=None,
+            encryption_algs=list(_CIPHERS),
+            window=_WINDOW,
+            max_pktsize=_MAX_PACKET,
+            # No keepalive: its timer is re-armed on every packet received (a
+            # measured 3% of the loop's time on small files); every call has
+            # its own timeout, and a dead idle connection fails its next call.
+            keepalive_interval=0,
+            connect_timeout=_CONNECT_TIMEOUT,
+            login_timeout=_CONNECT_TIMEOUT,
+        )
+        try:
+            sftp = await conn.start_sftp_client()
+        except BaseException:
+            conn.close()
+            raise
+        return conn, sftp
+
+    def _run(self, coro: Coroutine[Any, Any, _T], path: str, timeout: float = IO_TIMEOUT) -> _T:
+        if self._conn is None:
+            coro.close()
+            raise TransferError(ErrorCode.CONNECTION, f"{self.target}: connection closed")
+        try:
+            return _loop.run(coro, timeout)
+        except TransferError:
+            raise
+        except Exception as exc:
+            raise translate(exc, path) from exc
+
+    def _entry(self, path: str, attrs: asyncssh.SFTPAttrs, target: str | None = None) -> Entry:
+        mtime = float(attrs.mtime) if attrs.mtime is not None else None
+        mode = attrs.permissions or 0
+        if stat_mod.S_ISLNK(mode):
             # READDIR and LSTAT describe a link itself; a link is never a directory here.
-            try:
-                target: str | None = self._sftp.readlink(path)
-            except OSError:
-                target = None
             return Entry(path, basename(path), False, 0, mtime, is_link=True, target=target)
-        is_dir = stat_mod.S_ISDIR(attrs.st_mode or 0)
-        size = 0 if is_dir else int(attrs.st_size or 0)
+        is_dir = stat_mod.S_ISDIR(mode)
+        size = 0 if is_dir else int(attrs.size or 0)
         return Entry(path, basename(path), is_dir, size, mtime)
+
+    async def _readlink(self, path: str) -> str | None:
+        try:
+            return str(await self._sftp.readlink(path))
+        except (asyncssh.SFTPError, OSError):
+            return None
+
+    async def _described(self, path: str, attrs: asyncssh.SFTPAttrs) -> Entry:
+        target = await self._readlink(path) if stat_mod.S_ISLNK(attrs.permissions or 0) else None
+        return self._entry(path, attrs, target)
 
     def stat(self, path: str) -> Entry:
         path = normpath(path)
-        with _translated(path):
-            return self._entry(path, self._sftp.stat(path))
+        attrs = self._run(self._sftp.stat(path), path)
+        self._last_stat = (path, attrs, time.monotonic())
+        return self._entry(path, attrs)
+
+    def _fresh_stat(self, path: str) -> asyncssh.SFTPAttrs | None:
+        """The stat just made of `path` (the engine stats a file, then opens it).
+
+        Trusting it saves a request per file; a file that changed in between
+        is still read to its real end, and the engine's size check sees it.
+        """
+        last = self._last_stat
+        if last is not None and last[0] == path and time.monotonic() - last[2] < _TRUST_STAT:
+            return last[1]
+        return None
 
     def lstat(self, path: str) -> Entry:
         path = normpath(path)
-        with _translated(path):
-            return self._entry(path, self._sftp.lstat(path))
+
+        async def lstat() -> Entry:
+            return await self._described(path, await self._sftp.lstat(path))
+
+        return self._run(lstat(), path)
 
     def realpath(self, path: str) -> str:
         path = normpath(path)
-        with _translated(path):
-            return self._sftp.normalize(path)
+        return str(self._run(self._sftp.realpath(path), path))
 
     def _scandir(self, path: str) -> list[Entry]:
-        with _translated(path):
-            return [self._entry(join(path, a.filename), a) for a in self._sftp.listdir_attr(path)]
+        async def scan() -> list[Entry]:
+            names = [n for n in await self._sftp.readdir(path) if n.filename not in (".", "..")]
+            return list(
+                await asyncio.gather(
+                    *(self._described(join(path, str(n.filename)), n.attrs) for n in names)
+                )
+            )
+
+        return self._run(scan(), path)
 
     def open_read(self, path: str) -> BinaryIO:
-        entry = self.stat(path)
-        if entry.is_dir:
-            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{entry.path}: is a directory")
-        with _translated(entry.path):
-            handle = self._sftp.open(entry.path, "rb")
-            handle.prefetch(entry.size)
-        return io.BufferedReader(_Stream(handle, entry.path, False), 1024 * 1024)  # type: ignore[return-value]
+        path = normpath(path)
+
+        known = self._fresh_stat(path)
+        if known is not None and stat_mod.S_ISDIR(known.permissions or 0):
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+
+        async def given() -> asyncssh.SFTPAttrs | None:
+            return known
+
+        async def start() -> PipelinedReader:
+            # stat and open in one round trip; the stat plans the reads.
+            attrs, handle = await asyncio.gather(
+                given() if known is not None else self._sftp.stat(path),
+                self._sftp.open(path, "rb", block_size=0, encoding=None),
+                return_exceptions=True,
+            )
+            if isinstance(handle, BaseException):
+                raise attrs if isinstance(attrs, BaseException) else handle
+            if isinstance(attrs, BaseException) or stat_mod.S_ISDIR(attrs.permissions or 0):
+                await handle.close()
+                if isinstance(attrs, BaseException):
+                    raise attrs
+                raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+            reader = PipelinedReader(
+                handle, path, int(attrs.size or 0), self._read_block, translate
+            )
+            await reader.prefill()
+            return reader
+
+        return ReadStream(self._run(start(), path))  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)
-        with _translated(path):
-            handle = self._sftp.open(path, "wb")
-            handle.set_pipelined(True)
-        return _Stream(handle, path, True)  # type: ignore[return-value]
+
+        if self._conn is None:
+            raise TransferError(ErrorCode.CONNECTION, f"{self.target}: connection closed")
+
+        async def opener() -> asyncssh.SFTPClientFile:
+            return await self._sftp.open(path, "wb", block_size=0, encoding=None)
+
+        return PipelinedWriter(opener, path, self._write_block, translate)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
@@ -246,46 +337,59 @@ class SFTPStorage(BaseStorage):
             return
         if parents and path != "/":
             self.mkdir(parent(path), parents=True)
-        with _translated(path):
-            try:
-                self._sftp.mkdir(path)
-            except OSError as exc:
-                # SFTP's generic "Failure" hides EEXIST when a peer created it first.
-                if exc.errno is None and self.exists(path) and self.stat(path).is_dir:
-                    return
-                if exc.errno is None and not self.exists(parent(path)):
-                    raise TransferError(
-                        ErrorCode.NOT_FOUND, f"{parent(path)}: no such directory"
-                    ) from exc
+        try:
+            self._run(self._sftp.mkdir(path), path)
+        except TransferError as exc:
+            # SFTP's generic "Failure" hides EEXIST when a peer created it first.
+            if exc.code is not ErrorCode.INTERNAL:
                 raise
+            if self.exists(path) and self.stat(path).is_dir:
+                return
+            if not self.exists(parent(path)):
+                raise TransferError(
+                    ErrorCode.NOT_FOUND, f"{parent(path)}: no such directory"
+                ) from exc
+            raise
 
     def remove(self, path: str) -> None:
         entry = self.lstat(path)  # a link is removed itself, never what it points to
-        with _translated(entry.path):
-            if entry.is_dir:
-                if self._sftp.listdir(entry.path):
-                    raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
-                self._sftp.rmdir(entry.path)
-            else:
-                self._sftp.remove(entry.path)
+        if entry.is_dir:
+            if self._scandir(entry.path):
+                raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
+            self._run(self._sftp.rmdir(entry.path), entry.path)
+        else:
+            self._run(self._sftp.remove(entry.path), entry.path)
 
     def rename(self, src: str, dst: str) -> None:
         src, dst = normpath(src), normpath(dst)
-        with _translated(src):
-            try:
-                # OpenSSH's posix-rename replaces an existing target atomically.
-                self._sftp.posix_rename(src, dst)
-            except OSError as exc:
-                if exc.errno is not None:
-                    raise
-                self.stat(src)  # a missing source reports NOT_FOUND
-                if self.exists(dst):
-                    raise TransferError(ErrorCode.EXISTS, f"{dst}: exists") from exc
-                self._sftp.rename(src, dst)
+        try:
+            # OpenSSH's posix-rename replaces an existing target atomically.
+            self._run(self._sftp.posix_rename(src, dst), src)
+        except TransferError as exc:
+            if exc.code not in (ErrorCode.UNSUPPORTED, ErrorCode.INTERNAL):
+                raise
+            self.stat(src)  # a missing source reports NOT_FOUND
+            if self.exists(dst):
+                raise TransferError(ErrorCode.EXISTS, f"{dst}: exists") from exc
+            self._run(self._sftp.rename(src, dst), src)
+
+    def checksum(self, path: str, algorithm: str) -> str | None:
+        """The server's own digest (sha256sum/md5sum over SSH exec) where the
+        account may run commands; None sends the engine to read back."""
+        path = normpath(path)
+        if self._conn is None or not self._checksums.offers(algorithm):
+            return None
+        return self._run(self._checksums.digest(path, algorithm), path, CHECKSUM_TIMEOUT + 10)
 
     def close(self) -> None:
-        if self._transport is not None:
-            with contextlib.suppress(Exception):  # closing a dead connection
-                self._sftp.close()
-            self._transport.close()
-            self._transport = None
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+
+        async def shut() -> None:
+            self._sftp.exit()
+            conn.close()
+            await conn.wait_closed()
+
+        with contextlib.suppress(Exception):  # closing a dead connection
+            _loop.run(shut(), 5.0)

@@ -264,7 +264,7 @@ class Executor:
             temp_tag=temp_tag(run.element),
         )
         if tpc is None:
-            run.say(f"destination verified: {res.verified}")
+            run.say(res.verification())
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
         return {
             "bytes": res.bytes,

@@ -79,7 +79,7 @@ class HostKeyPins:
 class StorageCache:
     """Open storages kept per thread, so a worker reuses its SSH/HTTP connections.
 
-    Per thread because protocol clients (paramiko channels, HTTP sessions) are
+    Per thread because protocol clients (SFTP sessions, HTTP sessions) are
     not all safe to share; an element that fails with a connection error drops
     its thread's storages so the next element reconnects.
     """

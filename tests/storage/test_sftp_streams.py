@@ -1,0 +1,101 @@
+"""SFTP's pipelined streams against the real sshd: sizes around the request
+boundaries, the bound on requests in flight, and verification by the server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from pathlib import Path
+
+import pytest
+
+from haul.storage import copy_file
+from haul.storage.local import LocalStorage
+from haul.storage.sftp import SFTPStorage
+from haul.storage.sftp_stream import MAX_IN_FLIGHT
+from tests.storage.conftest import Case, make_case
+
+
+@pytest.fixture
+def sftp(request: pytest.FixtureRequest) -> Case:
+    return make_case(request, "sftp")
+
+
+def _sizes(block: int) -> list[int]:
+    return [0, 1, block - 1, block, block + 1, 3 * block + 7]
+
+
+def _adler(data: bytes) -> str:
+    return f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+
+
+def test_reads_and_writes_around_request_boundaries(sftp: Case, tmp_path: Path) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    local = LocalStorage()
+    blocks = {storage._read_block, storage._write_block}
+    for size in sorted({s for block in blocks for s in _sizes(block)}):
+        data = os.urandom(size)
+        source = tmp_path / f"in-{size}"
+        source.write_bytes(data)
+        # local -> sftp: the pipelined writer
+        up = copy_file(local, str(source), storage, f"{sftp.base}/f-{size}")
+        assert sftp.local(f"{sftp.base}/f-{size}").read_bytes() == data, size
+        assert (up.bytes, up.checksum) == (size, _adler(data))
+        # sftp -> local: the pipelined reader
+        down = copy_file(storage, f"{sftp.base}/f-{size}", local, str(tmp_path / f"out-{size}"))
+        assert (tmp_path / f"out-{size}").read_bytes() == data, size
+        assert (down.bytes, down.checksum) == (size, _adler(data))
+
+
+def test_requests_in_flight_stay_bounded_whatever_the_size(sftp: Case) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    data = os.urandom(64 * 1024 * 1024)
+    path = f"{sftp.base}/big"
+    writer = storage.open_write(path)
+    for start in range(0, len(data), 4 << 20):
+        writer.write(data[start : start + (4 << 20)])
+    writer.close()
+    assert 1 < writer.high_water <= MAX_IN_FLIGHT  # type: ignore[attr-defined]
+    digest = hashlib.sha256()
+    with storage.open_read(path) as stream:
+        while chunk := stream.read(4 << 20):
+            assert len(chunk) <= 4 << 20
+            digest.update(chunk)
+        high = stream.reader.high_water  # type: ignore[attr-defined]
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    # 64 MiB is hundreds of requests; never more than the bound at once.
+    assert len(data) // storage._read_block > 10 * MAX_IN_FLIGHT
+    assert 1 < high <= MAX_IN_FLIGHT
+
+
+def test_a_file_that_grew_after_open_is_read_to_its_end(sftp: Case) -> None:
+    assert sftp.local is not None
+    path = f"{sftp.base}/growing"
+    # Larger than one window of requests, so the reads start after the open.
+    first, more = os.urandom(MAX_IN_FLIGHT * 256 * 1024 + 1000), os.urandom(300_000)
+    sftp.local(path).write_bytes(first)
+    with sftp.storage.open_read(path) as stream:
+        with open(sftp.local(path), "ab") as handle:
+            handle.write(more)
+        assert stream.read() == first + more
+
+
+def test_server_checksum_verifies_without_reading_back(sftp: Case, tmp_path: Path) -> None:
+    storage, local = sftp.storage, LocalStorage()
+    data = os.urandom(300_000)
+    (tmp_path / "in").write_bytes(data)
+    res = copy_file(local, str(tmp_path / "in"), storage, f"{sftp.base}/s", checksum="sha256")
+    assert (res.checksum, res.verified) == (
+        hashlib.sha256(data).hexdigest(),
+        "destination checksum",
+    )
+    assert storage.checksum(f"{sftp.base}/s", "md5") == hashlib.md5(data).hexdigest()
+    # No tool computes adler32 on a server: read back.
+    res = copy_file(local, str(tmp_path / "in"), storage, f"{sftp.base}/a", checksum="adler32")
+    assert res.verified == "read back"
+    # A missing file gives no digest (the engine's read-back then reports it).
+    assert storage.checksum(f"{sftp.base}/missing", "sha256") is None
+    assert storage.checksum(f"{sftp.base}/s", "sha256") == hashlib.sha256(data).hexdigest()
