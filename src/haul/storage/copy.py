@@ -102,7 +102,9 @@ class _Reporter:
         if self._callback is None:
             return
         now = time.monotonic()
-        if not final and now - self._last_time < PROGRESS_INTERVAL:
+        # The first bytes are reported at once, so an element that finishes
+        # within PROGRESS_INTERVAL still shows what it moved while it runs.
+        if not final and self._last_bytes and now - self._last_time < PROGRESS_INTERVAL:
             return
         elapsed = now - self._start
         span = now - self._last_time
