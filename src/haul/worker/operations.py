@@ -21,6 +21,7 @@ from haul.storage import Progress, Storage, copy_file
 from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
+from haul.worker.known_dirs import KnownDirs
 from haul.worker.listing import TreeLister, escaped
 from haul.worker.own_work import (
     already_copied,
@@ -73,6 +74,7 @@ class Executor:
     ) -> None:
         self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
         self.storages = StorageCache()
+        self.dirs = KnownDirs()  # destination directories known to exist, per job
         self.handlers = handlers or {}
         self.allow_networks = allow_networks
         # Set by the worker loop: reads an uploaded file within a lease.
@@ -247,6 +249,7 @@ class Executor:
             progress=progress,
             cancelled=run.cancel.is_set,
             temp_tag=temp_tag(run.element),
+            dirs=self.dirs.of(run.element["job_id"], dst.url),
         )
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")
         return {
