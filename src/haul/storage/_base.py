@@ -162,6 +162,10 @@ class BaseStorage(ABC):
             for sub in subdirs:
                 yield from self._walk(sub.path, level + 1, depth, descend)
 
+    # True where open_write's streams are done with a buffer when write()
+    # returns (they never keep a reference to it), so the copy engine may read
+    # the next chunk into the same buffer (storage/chunks.py).
+    reusable_write_buffers = False
     # True where `rename_noreplace` is one atomic operation of the protocol;
     # False where it is the check-then-rename below, with its race window.
     atomic_noreplace = False

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Entry, Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
+from haul.storage.chunks import Chunks
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 PROGRESS_INTERVAL = 0.5
@@ -144,12 +145,15 @@ def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
             dst.remove(temp)
 
 
-def _reread(dst: Storage, path: str, algorithm: str, chunk_size: int) -> tuple[str, int]:
+def _reread(
+    dst: Storage, path: str, algorithm: str, chunk_size: int, expect: int
+) -> tuple[str, int]:
     """The checksum and size of what `path` holds, by reading it back."""
     hasher = new_hasher(algorithm)
     size = 0
     with dst.open_read(path) as stream:
-        while chunk := stream.read(chunk_size):
+        chunks = Chunks(stream, chunk_size, reuse=True, expect=expect)
+        while chunk := chunks.next():
             hasher.update(chunk)
             size += len(chunk)
     return hasher.hexdigest(), size
@@ -293,10 +297,12 @@ def copy_file(
         try:
             scope = ErrorScope.DESTINATION
             writer = _open_temp(dst, temp, dirs if parents else None)
+            reuse = bool(getattr(dst, "reusable_write_buffers", False))
+            chunks = Chunks(reader, chunk_size, reuse=reuse, expect=source.size)
             while True:
                 check_cancel()
                 scope = ErrorScope.SOURCE
-                chunk = reader.read(chunk_size)
+                chunk = chunks.next()
                 if not chunk:
                     break
                 if hasher is not None:
@@ -339,7 +345,7 @@ def copy_file(
                 scope = ErrorScope.DESTINATION
                 landed_sum = dst.checksum(temp, algorithm)
                 if landed_sum is None:
-                    landed_sum, landed_size = _reread(dst, temp, algorithm, chunk_size)
+                    landed_sum, landed_size = _reread(dst, temp, algorithm, chunk_size, transferred)
                     _check_size(transferred, temp, landed_size)
                 if normalize_value(algorithm, landed_sum) != digest:
                     raise TransferError(

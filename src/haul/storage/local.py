@@ -80,6 +80,8 @@ def _entry(path: str, st: os.stat_result) -> Entry:
 class LocalStorage(BaseStorage):
     """Local file system; the URL's host part is ignored (`file:///abs/path`)."""
 
+    reusable_write_buffers = True  # os.write copies into the page cache before returning
+
     def __init__(self, roots: Sequence[str] | None = None) -> None:
         self.roots: list[str] = [os.path.realpath(r) for r in roots or []]
 
