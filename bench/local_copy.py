@@ -62,6 +62,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", choices=sorted(DATASETS))
     ap.add_argument("--tools", default="haul,rclone,cp")
+    ap.add_argument("--worker-args", default="", help="extra `haul worker` flags (not defaults)")
+    ap.add_argument("--verbose", action="store_true", help="print when each job expanded")
     ap.add_argument("--profile", help="record the worker with py-spy into this file (raw)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -76,9 +78,28 @@ def main() -> None:
         ).start()
         stack.callback(srv.stop)
         token = srv.new_worker("bench")
-        spy = ["py-spy", "record", "-r", "200", "-f", "raw", "-o", args.profile, "--"]
+        extra = args.worker_args.split()
+        spy = [
+            "py-spy",
+            "record",
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "--idle",
+            "--threads",
+            "-o",
+            args.profile,
+            "--",
+        ]
         worker = subprocess.Popen(
-            [*(spy if args.profile else []), *worker_command(srv.url, token), "--concurrency", "4"],
+            [
+                *(spy if args.profile else []),
+                *worker_command(srv.url, token),
+                "--concurrency",
+                "4",
+                *extra,
+            ],
             start_new_session=True,
         )
 
@@ -103,12 +124,17 @@ def main() -> None:
                     "dst_filepath": "/" + str(dst.relative_to(files)),
                 },
             ).json()
+            t0, expanded = time.monotonic(), None
             while True:
                 st = client.get(f"/workqueue/api/v1.0/jobs/{job['id']}").json()
+                if expanded is None and st["num_elements"] > 1:
+                    expanded = time.monotonic() - t0
                 if st["status"] in ("DONE", "FAILED", "CANCELLED"):
                     break
                 time.sleep(0.02)
             assert st["status"] == "DONE", st
+            if args.verbose:
+                print(f"    haul: listed and expanded after {expanded or 0:.2f} s", flush=True)
 
         def run(cmd: list[str]) -> Callable[[Path, Path], None]:
             def go(src: Path, dst: Path) -> None:

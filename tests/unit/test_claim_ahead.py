@@ -43,7 +43,8 @@ def test_one_fast_element_does_not_size_the_queue_for_slow_ones() -> None:
     """A LIST done in a millisecond, then copies of 0.1 s each on 2 slots: ~20/s."""
     rule = ClaimAhead(concurrency=2, max_queued=500)
     rule.finished(0.001, 0)
-    assert rule.target(0.001) == (2, None)
+    # One element counts as a quarter second's work (MIN_SPAN): 4/s, so 8 for 2 s.
+    assert rule.target(0.001) == (8, None)
     now = _run(rule, per_second=20, nbytes=0, seconds=10, t0=1.0)
     count, _ = rule.target(now)
     assert 2 <= count <= 20 * QUEUE_SECONDS
@@ -82,6 +83,12 @@ def test_prefetch_zero_holds_only_what_runs() -> None:
     now = _run(rule, per_second=1000, nbytes=0, seconds=1)
     assert rule.want(now, running=4, queued=0, queued_bytes=0) is None
     assert rule.want(now, running=1, queued=0, queued_bytes=0) == Want(3)
+
+
+def test_a_fresh_start_is_sized_from_its_first_tenths_of_a_second() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    now = _run(rule, per_second=400, nbytes=0, seconds=0.5)  # 200 done in 0.5 s
+    assert rule.target(now)[0] == 500  # 400/s for 2 s is 800: the cap
 
 
 def test_an_idle_spell_forgets_old_pace() -> None:

@@ -7,19 +7,19 @@ their leases to run out) and starves the other workers of a shared queue.
 So the queue beyond the running elements is sized from what the worker has
 measured (docs/cli.md, "Claiming ahead"):
 
-- the queue holds what the worker finished in the last QUEUE_SECONDS (its
-  observed throughput, by number and by bytes, over a window no longer than
-  a quarter of the lease, so a queued element starts long before its lease
-  ends), and never less than one element per slot;
+- the queue holds QUEUE_SECONDS of the worker's observed throughput, by
+  number and by bytes: what it finished in the last QUEUE_SECONDS, or, when
+  it started finishing things more recently than that, its rate since then
+  (over at least MIN_SPAN seconds); never less than one element per slot.
+  The window is at most a quarter of the lease, so a queued element starts
+  long before its lease ends;
 - at most ``max_queued`` elements (``--prefetch``) and BYTE_BUDGET bytes;
 - it claims when slots are free or the queue has drained to half its
   target, so claims come in batches rather than one per finished element.
 
 Throughput, not a per-element average, because the elements of one worker
 differ: a LIST that takes a millisecond says nothing about the slow copies
-it makes, and a queue sized from it would take the whole job. Measured
-throughput also grows the queue only as fast as the work really goes (each
-claim can at most about double it), like TCP's slow start.
+it makes, and a queue sized from its duration would take the whole job.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 QUEUE_SECONDS = 2.0  # of observed work held queued beyond the running elements
 DEFAULT_MAX_QUEUED = 500  # the default --prefetch: a dead worker strands at most this many
 BYTE_BUDGET = 1 << 30  # queued bytes, whatever the observed rate
+MIN_SPAN = 0.25  # seconds: a rate is never taken from a shorter stretch of work
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,17 @@ class ClaimAhead:
     def target(self, now: float) -> tuple[int, int | None]:
         """(elements, bytes) to hold queued; bytes is None while sizes say nothing."""
         self._forget(now)
-        count = min(self.max_queued, max(self.concurrency, len(self._done)))
+        done = self._done
+        window = self.window()
+        # Seconds of work the completions stand for: the whole window once it is
+        # full, else the stretch since the first of them (so the queue is sized
+        # from the first tenths of a second of work, not grown claim by claim).
+        span = max(MIN_SPAN, now - done[0][0]) if done else window
+        scale = window / min(window, span)
+        count = min(self.max_queued, max(self.concurrency, math.ceil(len(done) * scale)))
         if self._done_bytes < 1:
             return count, None
-        return count, min(BYTE_BUDGET, self._done_bytes)
+        return count, min(BYTE_BUDGET, math.ceil(self._done_bytes * scale))
 
     def want(self, now: float, running: int, queued: int, queued_bytes: int) -> Want | None:
         """What to claim now, holding `running` started and `queued` waiting elements."""
