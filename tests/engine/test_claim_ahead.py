@@ -8,6 +8,7 @@ server while it runs, under the default heartbeat interval.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -163,12 +164,14 @@ def test_a_running_copy_shows_its_bytes_under_default_heartbeats(
             dst_filepath="/big.dat",
         )
         seen: list[dict[str, Any]] = []
+        copies_seen: list[int] = []
 
         def moving() -> bool:
             copies = [e for e in elements(c, job_id) if e["type"] == "COPY"]
             if not copies:
                 return False  # the LIST has not expanded yet
             e = copies[0]
+            copies_seen[:] = [e["id"]]
             p = e["progress"] or {}
             if e["status"] == "RUNNING" and p.get("transferred", 0) > 0:
                 seen.append(p)
@@ -178,4 +181,12 @@ def test_a_running_copy_shows_its_bytes_under_default_heartbeats(
         wait_for("the running copy to show its bytes", moving, timeout=30, interval=0.05)
         assert 0 < seen[0]["transferred"] < 12_000_000
         assert (seen[0]["instant"] or seen[0]["average"]) > 0
+        # The dashboard's element table shows those bytes, not 0 B.
+        with server.client() as web:
+            web.cookies.set("haul_token", user.token)
+            page = web.get(f"/web/fragments/jobs/{job_id}")
+        assert page.status_code == 200, page.text
+        row = page.text.split(f'id="element-{copies_seen[0]}"', 1)[1].split("</tr>", 1)[0]
+        if 'data-status="RUNNING"' in row:
+            assert re.search(r">\s*[1-9][0-9.]* [kMG]?B · [1-9]", row), row
         assert wait_job(c, job_id, timeout=30, workers=[w])["status"] == "DONE"
