@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
-from haul.storage._base import Entry, Storage, basename, join, normpath, parent
+from haul.storage._base import Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
 from haul.storage.chunks import Chunks
 
@@ -166,16 +166,6 @@ def _check_size(transferred: int, temp: str, landed: int) -> None:
         )
 
 
-def _stat_or_none(storage: Storage, path: str) -> Entry | None:
-    """One stat that also answers "exists" (``exists`` then ``stat`` costs two)."""
-    try:
-        return storage.stat(path)
-    except TransferError as exc:
-        if exc.code is ErrorCode.NOT_FOUND:
-            return None
-        raise
-
-
 def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
     """Opens the temporary; a directory remembered as made but gone is made again."""
     try:
@@ -239,7 +229,7 @@ def copy_file(
 
     Round trips: `dirs`, a set the caller keeps per destination (the worker:
     per job), remembers directories known to exist, so only a directory's
-    first file checks and makes it; one stat answers whether the destination
+    first file checks and makes it; the destination is stat only if it
     exists; the final rename refuses an existing destination itself where
     the storage can (`rename_noreplace`), instead of a check before it.
     """
@@ -261,7 +251,9 @@ def copy_file(
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory")
         scope = ErrorScope.DESTINATION
         dst_path = normpath(dst_path)
-        target = _stat_or_none(dst, dst_path)
+        # exists, then stat only if it does: the usual absent destination costs
+        # one call, without the exception a failed stat costs some backends.
+        target = dst.stat(dst_path) if dst.exists(dst_path) else None
         if target is not None:
             if target.is_dir:
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
