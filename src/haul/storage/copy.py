@@ -22,7 +22,7 @@ from typing import BinaryIO
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
-from haul.storage.chunks import Chunks
+from haul.storage.chunks import chunk_reader
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 PROGRESS_INTERVAL = 0.5
@@ -152,8 +152,8 @@ def _reread(
     hasher = new_hasher(algorithm)
     size = 0
     with dst.open_read(path) as stream:
-        chunks = Chunks(stream, chunk_size, reuse=True, expect=expect)
-        while chunk := chunks.next():
+        next_chunk = chunk_reader(stream, chunk_size, reuse=True, expect=expect)
+        while chunk := next_chunk():
             hasher.update(chunk)
             size += len(chunk)
     return hasher.hexdigest(), size
@@ -290,11 +290,11 @@ def copy_file(
             scope = ErrorScope.DESTINATION
             writer = _open_temp(dst, temp, dirs if parents else None)
             reuse = bool(getattr(dst, "reusable_write_buffers", False))
-            chunks = Chunks(reader, chunk_size, reuse=reuse, expect=source.size)
+            next_chunk = chunk_reader(reader, chunk_size, reuse=reuse, expect=source.size)
             while True:
                 check_cancel()
                 scope = ErrorScope.SOURCE
-                chunk = chunks.next()
+                chunk = next_chunk()
                 if not chunk:
                     break
                 if hasher is not None:

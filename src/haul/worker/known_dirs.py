@@ -13,25 +13,24 @@ with very many directories starts over.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
-MAX_JOBS = 64  # jobs remembered at once (the least recently used go first)
+MAX_JOBS = 64  # jobs remembered at once (the oldest go first)
 MAX_DIRS = 100_000  # directories remembered per job and endpoint
 
 
 class KnownDirs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sets: OrderedDict[tuple[int, str], set[str]] = OrderedDict()
+        self._sets: dict[tuple[int, str], set[str]] = {}
 
     def of(self, job_id: int, endpoint: str) -> set[str]:
         """The set for one job's destination endpoint (the copy engine adds and discards)."""
         key = (job_id, endpoint)
+        dirs = self._sets.get(key)  # the hot path: no lock (a dict read is atomic)
+        if dirs is not None and len(dirs) <= MAX_DIRS:
+            return dirs
         with self._lock:
-            dirs = self._sets.get(key)
-            if dirs is None or len(dirs) > MAX_DIRS:
-                dirs = self._sets[key] = set()
-            self._sets.move_to_end(key)
-            while len(self._sets) > MAX_JOBS:
-                self._sets.popitem(last=False)
+            dirs = self._sets[key] = set()
+            while len(self._sets) > MAX_JOBS:  # the oldest job first
+                self._sets.pop(next(iter(self._sets)))
             return dirs
