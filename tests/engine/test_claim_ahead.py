@@ -132,14 +132,21 @@ class start_worker_ctx:  # noqa: N801 - used like a function
 
 def test_two_workers_share_a_queue(server: ServerProcess, tmp_path: Path) -> None:
     before = set(_workers(server))
-    c, job_id = _copy_job(server, 200)
     with (
-        closing(c),
         start_worker_ctx(server, tmp_path, concurrency=2) as a,
         start_worker_ctx(server, tmp_path, concurrency=2) as b,
     ):
-        view = wait_job(c, job_id, timeout=90, workers=[a, b])
-        assert view["status"] == "DONE", failure_report(c, job_id)
+
+        def both_polling() -> bool:
+            seen = _workers(server)
+            return sum(1 for i in set(seen) - before if seen[i]["last_claim"]) == 2
+
+        # Both ask for work before there is any (a loaded machine starts them slowly).
+        wait_for("both workers to poll", both_polling, timeout=60)
+        c, job_id = _copy_job(server, 200)
+        with closing(c):
+            view = wait_job(c, job_id, timeout=90, workers=[a, b])
+            assert view["status"] == "DONE", failure_report(c, job_id)
         seen = _workers(server)
     done = [seen[i]["finished"] for i in set(seen) - before]
     assert sum(done) == 201, done  # the LIST and 200 copies
