@@ -17,6 +17,8 @@ from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import copy_file, noreplace
 from haul.storage.copy import is_temp_name
 from haul.storage.local import LocalStorage
+from tests.storage.conftest import make_case
+from tests.storage.test_backends import read, write
 
 
 class Counting:
@@ -161,3 +163,19 @@ def test_local_noreplace_rename_refuses_an_existing_target(
     storage.rename_noreplace(str(tmp_path / "a"), str(tmp_path / "c"))
     assert (tmp_path / "c").read_bytes() == b"mine" and not (tmp_path / "a").exists()
     assert storage.atomic_noreplace
+
+
+@pytest.mark.parametrize("backend", ["file", "webdav", "dummy"])
+def test_noreplace_rename_on_backends(request: pytest.FixtureRequest, backend: str) -> None:
+    """Atomic where the protocol has it (file, WebDAV MOVE Overwrite: F), else check-then-rename."""
+    case = make_case(request, backend)
+    storage, base = case.storage, case.base
+    write(storage, f"{base}/a", b"mine")
+    write(storage, f"{base}/b", b"theirs")
+    with pytest.raises(TransferError) as err:
+        storage.rename_noreplace(f"{base}/a", f"{base}/b")
+    assert err.value.code is ErrorCode.EXISTS
+    assert read(storage, f"{base}/b") == b"theirs"
+    storage.rename_noreplace(f"{base}/a", f"{base}/c")
+    assert read(storage, f"{base}/c") == b"mine" and not storage.exists(f"{base}/a")
+    assert storage.atomic_noreplace == (backend != "dummy")
