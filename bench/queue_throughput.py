@@ -45,7 +45,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     # Zero-size copies finish in microseconds: a worker holding 2,000 leases
     # claims about 1,000 at a time, so requests, not elements, stop dominating.
-    ap.add_argument("--prefetch", type=int, default=2000)
+    # "default" passes none: the worker's own claim-ahead rule (docs/cli.md).
+    ap.add_argument("--prefetch", default="2000")
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
     args = ap.parse_args()
     # Turn SIGTERM (e.g. from `timeout`) into an exception so the servers we started stop.
@@ -75,8 +76,7 @@ def main() -> None:
                     token,
                     "--concurrency",
                     str(args.concurrency),
-                    "--prefetch",
-                    str(args.prefetch),
+                    *([] if args.prefetch == "default" else ["--prefetch", args.prefetch]),
                 ],
                 start_new_session=True,
             )

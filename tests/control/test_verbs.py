@@ -297,8 +297,12 @@ def workers(
 
 
 def _two_workers(srv: ServerProcess, token: str, tmp_path: Path) -> Any:
+    # --prefetch 0: these tests need elements that no worker holds yet ("queued"
+    # on the server) beside running ones; by default a worker would lease them
+    # ahead, and leased elements count as running for pause and finish.
     return running_workers(
-        srv, tmp_path / "logs", n=1, token=token, concurrency=2, heartbeat_seconds=1
+        srv, tmp_path / "logs", n=1, token=token, concurrency=2, heartbeat_seconds=1,
+        extra_args=["--prefetch", "0"],
     )
 
 

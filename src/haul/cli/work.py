@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from haul.worker.claim_ahead import DEFAULT_MAX_QUEUED, QUEUE_SECONDS
 from haul.worker.shutdown_limits import DEFAULT_GRACE_SECONDS
 
 
@@ -24,8 +25,14 @@ def worker(
     lease_seconds: Annotated[int | None, typer.Option("--lease-seconds", min=5)] = None,
     heartbeat_seconds: Annotated[float, typer.Option("--heartbeat-seconds", min=0.1)] = 5.0,
     prefetch: Annotated[
-        int, typer.Option("--prefetch", help="extra elements to hold beyond --concurrency")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--prefetch",
+            min=0,
+            help="at most this many elements held queued beyond --concurrency (default "
+            f"{DEFAULT_MAX_QUEUED}; the worker holds about {QUEUE_SECONDS:g} s of measured work)",
+        ),
+    ] = None,
     file_root: Annotated[
         list[str] | None,
         typer.Option("--file-root", help="only touch file:// paths under these directories"),

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import String, and_, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.server.secrets_box import SecretBox
 from haul.services.bans import banned_sites
@@ -34,7 +35,6 @@ from haul.store.tables import Element, Job, Site, User
 
 DEFAULT_LIMIT = 20
 DEFAULT_SIZE = 150_000_000
-MAX_BATCH = 5000
 ACTIVE = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
@@ -43,7 +43,10 @@ class ClaimRequest:
     types: list[int]  # element type integers (built-in JobType values, or custom types)
     protocols: list[JobProtocol] | None = None
     algorithm: Literal["BY_NUMBER", "BY_SIZE"] = "BY_NUMBER"
-    limit: int = DEFAULT_LIMIT
+    # BY_NUMBER: at most this many (DEFAULT_LIMIT when None). BY_SIZE: `size` bytes,
+    # and also at most `limit` elements when the worker gives one (workers that
+    # claim ahead bound a claim both ways; see haul.worker.claim_ahead).
+    limit: int | None = None
     size: int = DEFAULT_SIZE
     lease_seconds: int = 120
 
@@ -188,7 +191,10 @@ def _round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
 
 
 def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidate]:
-    count_cap = min(req.limit, MAX_BATCH) if req.algorithm == "BY_NUMBER" else MAX_BATCH
+    limit = req.limit if req.limit is not None else (
+        DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH
+    )
+    count_cap = min(limit, MAX_BATCH)
     chosen: list[Candidate] = []
     total_size = 0
     levels = _levels(session, req)

@@ -63,6 +63,8 @@ class Storage(Protocol):
 
     def rename(self, src: str, dst: str) -> None: ...
 
+    def rename_noreplace(self, src: str, dst: str) -> None: ...
+
     def checksum(self, path: str, algorithm: str) -> str | None: ...
 
     def exists(self, path: str) -> bool: ...
@@ -159,6 +161,28 @@ class BaseStorage(ABC):
         if depth <= 0 or level < depth:
             for sub in subdirs:
                 yield from self._walk(sub.path, level + 1, depth, descend)
+
+    # True where open_write's streams are done with a buffer when write()
+    # returns (they never keep a reference to it), so the copy engine may read
+    # the next chunk into the same buffer (storage/chunks.py).
+    reusable_write_buffers = False
+    # True where `rename_noreplace` is one atomic operation of the protocol;
+    # False where it is the check-then-rename below, with its race window.
+    atomic_noreplace = False
+
+    @abstractmethod
+    def rename(self, src: str, dst: str) -> None: ...
+
+    def rename_noreplace(self, src: str, dst: str) -> None:
+        """Renames `src` to `dst`, refusing with EXISTS if `dst` exists.
+
+        This fallback checks, then renames: another writer can slip in
+        between. Backends whose protocol refuses an existing target in the
+        rename itself override it and set `atomic_noreplace`.
+        """
+        if self.exists(dst):
+            raise TransferError(ErrorCode.EXISTS, f"{dst}: exists")
+        self.rename(src, dst)
 
     def exists(self, path: str) -> bool:
         try:

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
+from haul.storage.chunks import chunk_reader
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 PROGRESS_INTERVAL = 0.5
@@ -116,7 +117,9 @@ class _Reporter:
         if self._callback is None:
             return
         now = time.monotonic()
-        if not final and now - self._last_time < PROGRESS_INTERVAL:
+        # The first bytes are reported at once, so an element that finishes
+        # within PROGRESS_INTERVAL still shows what it moved while it runs.
+        if not final and self._last_bytes and now - self._last_time < PROGRESS_INTERVAL:
             return
         elapsed = now - self._start
         span = now - self._last_time
@@ -130,6 +133,16 @@ def _scoped(scope: ErrorScope, exc: BaseException, what: str) -> TransferError:
     if isinstance(exc, TransferError):
         return exc.with_scope(scope)
     return TransferError(ErrorCode.INTERNAL, f"{what}: {type(exc).__name__}: {exc}", scope=scope)
+
+
+def _forget_dir(dirs: set[str] | None, dst_path: str, exc: TransferError | None) -> None:
+    """After a failure the destination directory is checked afresh next time."""
+    if dirs is not None and (exc is None or exc.code not in _KEEPS_DIRS):
+        dirs.discard(parent(dst_path))
+
+
+# Failures that say nothing about the destination directory.
+_KEEPS_DIRS = frozenset({ErrorCode.CANCELLED, ErrorCode.EXISTS, ErrorCode.CHECKSUM_MISMATCH})
 
 
 def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
@@ -146,12 +159,60 @@ def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
             dst.remove(temp)
 
 
-def _reread(dst: Storage, path: str, algorithm: str, chunk_size: int) -> str:
+def _reread(
+    dst: Storage, path: str, algorithm: str, chunk_size: int, expect: int
+) -> tuple[str, int]:
+    """The checksum and size of what `path` holds, by reading it back."""
     hasher = new_hasher(algorithm)
+    size = 0
     with dst.open_read(path) as stream:
-        while chunk := stream.read(chunk_size):
+        next_chunk = chunk_reader(stream, chunk_size, reuse=True, expect=expect)
+        while chunk := next_chunk():
             hasher.update(chunk)
-    return hasher.hexdigest()
+            size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def _check_size(transferred: int, temp: str, landed: int) -> None:
+    if landed != transferred:
+        raise TransferError(
+            ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed}"
+        )
+
+
+def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
+    """Opens the temporary; a directory remembered as made but gone is made again."""
+    try:
+        return dst.open_write(temp)
+    except TransferError as exc:
+        where = parent(temp)
+        if exc.code is not ErrorCode.NOT_FOUND or dirs is None or where not in dirs:
+            raise
+        dirs.discard(where)  # removed since we made it: make it again, once
+        dst.mkdir(where, parents=True)
+        dirs.add(where)
+        return dst.open_write(temp)
+
+
+def _publish(dst: Storage, temp: str, dst_path: str, overwrite: bool) -> None:
+    """Gives the verified temporary its final name; never replaces a file unless `overwrite`."""
+    if overwrite:
+        dst.rename(temp, dst_path)
+        return
+    noreplace = getattr(dst, "rename_noreplace", None)
+    try:
+        if noreplace is not None:
+            noreplace(temp, dst_path)
+        else:  # a Storage that is not a BaseStorage: check, then rename
+            if dst.exists(dst_path):
+                raise TransferError(ErrorCode.EXISTS, f"{dst_path}: exists")
+            dst.rename(temp, dst_path)
+    except TransferError as exc:
+        if exc.code is ErrorCode.EXISTS:
+            raise TransferError(
+                ErrorCode.EXISTS, f"{dst_path}: appeared during the copy", retryable=False
+            ) from None
+        raise
 
 
 def copy_file(
@@ -168,6 +229,7 @@ def copy_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     parents: bool = True,
     temp_tag: str | None = None,
+    dirs: set[str] | None = None,
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
@@ -176,7 +238,14 @@ def copy_file(
     must agree (catches a corrupted read). With `verify`, the destination
     must agree too: by its own checksum when it reports one (cheap, computed
     server-side), else by reading the temporary back. The size is always
-    checked against the source's stat and the destination's stat.
+    checked against the source's stat and what landed (the read-back's
+    count, or else a stat of the temporary).
+
+    Round trips: `dirs`, a set the caller keeps per destination (the worker:
+    per job), remembers directories known to exist, so only a directory's
+    first file checks and makes it; the destination is stat only if it
+    exists; the final rename refuses an existing destination itself where
+    the storage can (`rename_noreplace`), instead of a check before it.
     """
     try:
         algorithm = normalize_algorithm(checksum)
@@ -196,8 +265,10 @@ def copy_file(
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory")
         scope = ErrorScope.DESTINATION
         dst_path = normpath(dst_path)
-        if dst.exists(dst_path):
-            target = dst.stat(dst_path)
+        # exists, then stat only if it does: the usual absent destination costs
+        # one call, without the exception a failed stat costs some backends.
+        target = dst.stat(dst_path) if dst.exists(dst_path) else None
+        if target is not None:
             if target.is_dir:
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
             if not overwrite:
@@ -205,8 +276,14 @@ def copy_file(
                     ErrorCode.EXISTS, f"{dst_path}: exists and overwrite is off", retryable=False
                 )
         dst_dir = parent(dst_path)
-        if parents and not dst.exists(dst_dir):
-            dst.mkdir(dst_dir, parents=True)
+        if target is not None:
+            if dirs is not None:
+                dirs.add(dst_dir)  # a file is in it
+        elif parents and (dirs is None or dst_dir not in dirs):
+            if not dst.exists(dst_dir):
+                dst.mkdir(dst_dir, parents=True)
+            if dirs is not None:
+                dirs.add(dst_dir)
         check_cancel()
     except TransferError as exc:
         if exc.code is not ErrorCode.CANCELLED:
@@ -225,11 +302,13 @@ def copy_file(
         reader = src.open_read(src_path)
         try:
             scope = ErrorScope.DESTINATION
-            writer = dst.open_write(temp)
+            writer = _open_temp(dst, temp, dirs if parents else None)
+            reuse = bool(getattr(dst, "reusable_write_buffers", False))
+            next_chunk = chunk_reader(reader, chunk_size, reuse=reuse, expect=source.size)
             while True:
                 check_cancel()
                 scope = ErrorScope.SOURCE
-                chunk = reader.read(chunk_size)
+                chunk = next_chunk()
                 if not chunk:
                     break
                 if hasher is not None:
@@ -256,11 +335,7 @@ def copy_file(
                 f"read {transferred} bytes but {src_path} has {source.size}",
             )
         scope = ErrorScope.DESTINATION
-        landed = dst.stat(temp)
-        if landed.size != transferred:
-            raise TransferError(
-                ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed.size}"
-            )
+        landed_size: int | None = None  # what the destination holds, once known
         digest: str | None = None
         verified = "size only"
         if hasher is not None and algorithm is not None:
@@ -278,7 +353,8 @@ def copy_file(
                 landed_sum = dst.checksum(temp, algorithm)
                 verified = "destination checksum"
                 if landed_sum is None:
-                    landed_sum = _reread(dst, temp, algorithm, chunk_size)
+                    landed_sum, landed_size = _reread(dst, temp, algorithm, chunk_size, transferred)
+                    _check_size(transferred, temp, landed_size)
                     verified = "read back"
                 if normalize_value(algorithm, landed_sum) != digest:
                     raise TransferError(
@@ -287,20 +363,20 @@ def copy_file(
                     )
             else:
                 verified = "size only (verify off)"
-        check_cancel()
         scope = ErrorScope.DESTINATION
-        if not overwrite and dst.exists(dst_path):
-            raise TransferError(
-                ErrorCode.EXISTS, f"{dst_path}: appeared during the copy", retryable=False
-            )
-        dst.rename(temp, dst_path)
+        if landed_size is None:  # not read back: ask the storage
+            _check_size(transferred, temp, dst.stat(temp).size)
+        check_cancel()
+        _publish(dst, temp, dst_path, overwrite)
     except TransferError as exc:
         _discard(dst, writer, temp)
+        _forget_dir(dirs, dst_path, exc)
         if exc.code is not ErrorCode.CANCELLED:
             exc.with_scope(scope)
         raise
     except BaseException as exc:
         _discard(dst, writer, temp)
+        _forget_dir(dirs, dst_path, None)
         if isinstance(exc, Exception):
             raise _scoped(scope, exc, "copying") from exc
         raise

@@ -20,6 +20,7 @@ from haul.domain.endpoints import under_root
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage._errors import from_oserror
+from haul.storage.noreplace import rename_noreplace
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 # Linux: the kernel resolves a path in one open(O_PATH), and /proc names the
@@ -78,6 +79,8 @@ def _entry(path: str, st: os.stat_result) -> Entry:
 
 class LocalStorage(BaseStorage):
     """Local file system; the URL's host part is ignored (`file:///abs/path`)."""
+
+    reusable_write_buffers = True  # os.write copies into the page cache before returning
 
     def __init__(self, roots: Sequence[str] | None = None) -> None:
         self.roots: list[str] = [os.path.realpath(r) for r in roots or []]
@@ -181,3 +184,15 @@ class LocalStorage(BaseStorage):
         self._inside(dst, follow=False)
         with _translated(src):
             os.replace(src, dst)
+
+    atomic_noreplace = True
+
+    def rename_noreplace(self, src: str, dst: str) -> None:
+        """One atomic rename that fails with EXISTS if `dst` exists (see noreplace.py)."""
+        src, dst = normpath(src), normpath(dst)
+        self._inside(src, follow=False)
+        self._inside(dst, follow=False)
+        try:
+            rename_noreplace(src, dst)
+        except OSError as exc:
+            raise from_oserror(exc, dst if exc.errno == errno.EEXIST else src) from exc

@@ -314,6 +314,14 @@ class WebDAVStorage(BaseStorage):
         with _translated(src):
             self._client.move(src, dst, overwrite=True)
 
+    atomic_noreplace = True
+
+    def rename_noreplace(self, src: str, dst: str) -> None:
+        """MOVE with ``Overwrite: F``: the server refuses an existing target (412)."""
+        src, dst = normpath(src), normpath(dst)
+        with _translated(dst):
+            self._client.move(src, dst, overwrite=False)
+
     def exists(self, path: str) -> bool:
         path = normpath(path)
         with _translated(path):

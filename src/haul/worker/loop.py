@@ -18,11 +18,14 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from haul.domain.claim_limits import MAX_BATCH
 from haul.storage.network_policy import parse_networks
+from haul.worker.claim_ahead import DEFAULT_MAX_QUEUED, ClaimAhead, Want
 from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
@@ -34,6 +37,14 @@ from haul.worker.shutdown_limits import (
 )
 
 log = logging.getLogger("haul.worker")
+
+# A running element's bytes reach the server at least this often (capped by
+# --heartbeat-seconds), so every running element shows progress, even one
+# that takes a second; leases are extended with the same beats.
+PROGRESS_SECONDS = 1.0
+# A queued element whose lease ends sooner than this is not started: its
+# first heartbeat could not reach the server in time (it runs again elsewhere).
+START_MARGIN_SECONDS = 1.0
 
 STOPPED = {
     "code": "LOST",
@@ -52,7 +63,9 @@ class WorkerConfig:
     protocols: list[str] | None = None
     lease_seconds: int | None = None
     heartbeat_seconds: float = 5.0
-    prefetch: int = 0
+    # Upper bound on elements held queued beyond --concurrency; the worker
+    # queues less when its measurements say less is enough (claim_ahead.py).
+    prefetch: int | None = None
     file_roots: list[str] = field(default_factory=list)
     idle_max_seconds: float = 2.0
     poll_seconds: float = 5.0
@@ -79,7 +92,10 @@ class Worker:
         self.pool: ElementThreads[Running] = ElementThreads(cfg.concurrency, self._execute)
         self.lock = threading.Lock()
         self.running: dict[tuple[int, int], Running] = {}
-        self.queued = 0
+        max_queued = DEFAULT_MAX_QUEUED if cfg.prefetch is None else cfg.prefetch
+        self.ahead = ClaimAhead(cfg.concurrency, max_queued)
+        self.queued = 0  # held in self.running but not started
+        self.queued_bytes = 0
         self.results: list[dict[str, Any]] = []
         self.results_ready = threading.Event()
         self.stopping = threading.Event()
@@ -110,13 +126,13 @@ class Worker:
         idle = 0.2
         try:
             while not self.stopping.is_set():
-                free = self._free_slots()
-                if free < self._claim_threshold() and self._busy():
+                want = self._want()
+                if want is None:
                     # Claim in batches: one claim per finished element would cost
                     # the server a full scheduling pass for a single lease.
                     time.sleep(0.01)
                     continue
-                body = self._claim_body(free)
+                body = self._claim_body(want)
                 asked = time.monotonic()
                 try:
                     jobs = self.api.claim(body)
@@ -137,9 +153,11 @@ class Worker:
                         idle = min(idle * 2, self.cfg.idle_max_seconds)
                     continue
                 idle = 0.2
+                lease = self._lease_seconds(jobs)
+                deadline = None if lease is None else asked + lease
                 for job in jobs:
                     for element in job.pop("elements"):
-                        self._start(Running(job=job, element=element))
+                        self._start(Running(job=job, element=element, lease_deadline=deadline))
         finally:
             self._shutdown(reporter)
         return 0
@@ -172,18 +190,34 @@ class Worker:
         with self.lock:
             return bool(self.running) or self.queued > 0 or bool(self.results)
 
-    def _claim_threshold(self) -> int:
-        return max(1, (self.cfg.concurrency + self.cfg.prefetch) // 2)
-
-    def _free_slots(self) -> int:
+    def _want(self) -> Want | None:
         with self.lock:
-            return self.cfg.concurrency + self.cfg.prefetch - len(self.running)
+            started = len(self.running) - self.queued
+            return self.ahead.want(time.monotonic(), started, self.queued, self.queued_bytes)
 
-    def _claim_body(self, free: int) -> dict[str, Any]:
+    def _lease_seconds(self, jobs: list[dict[str, Any]]) -> float | None:
+        """The lease the server granted, by its own clock (so skew does not matter)."""
+        date = self.api.claim_date
+        try:
+            expires = datetime.fromisoformat(jobs[0]["elements"][0]["lease_expires"])
+        except (IndexError, KeyError, TypeError, ValueError):
+            return None
+        if date is None or expires.tzinfo is None:
+            return None
+        # The Date header has whole seconds: count the lease a second short.
+        seconds = (expires - date).total_seconds() - 1.0
+        if seconds > 0:
+            self.ahead.lease_seconds = seconds
+        return seconds
+
+    def _claim_body(self, want: Want) -> dict[str, Any]:
+        args: dict[str, Any] = {"limit": min(want.limit, MAX_BATCH)}
+        if want.size is not None:
+            args["size"] = want.size
         body: dict[str, Any] = {
             "types": self.cfg.types,
-            "algorithm": "BY_NUMBER",
-            "algorithm.args": {"limit": free},
+            "algorithm": "BY_NUMBER" if want.size is None else "BY_SIZE",
+            "algorithm.args": args,
         }
         if self.cfg.protocols:
             body["protocols"] = self.cfg.protocols
@@ -200,32 +234,44 @@ class Worker:
     def _start(self, run: Running) -> None:
         with self.lock:
             self.running[run.key] = run
+            self.queued += 1
+            self.queued_bytes += int(run.element.get("size") or 0)
         self.pool.submit(run)
 
     def _execute(self, run: Running) -> None:
-        if self.abandon.is_set() and run.started is None:
+        began = time.monotonic()
+        with self.lock:
+            self.queued -= 1
+            self.queued_bytes -= int(run.element.get("size") or 0)
+        late = run.lease_deadline is not None and began > run.lease_deadline - START_MARGIN_SECONDS
+        if self.abandon.is_set() or late:
             with self.lock:  # never started: its lease expires and it runs elsewhere
                 self.running.pop(run.key, None)
+            if late:
+                log.warning("element %s.%s: lease ran out while queued; not started", *run.key)
             return
         try:
             result = self.executor.run(run, lambda _r: None)
         finally:
             with self.lock:
                 self.running.pop(run.key, None)
+        ended = time.monotonic()
         with self.lock:
             self.results.append(result)
             self.completed += 1
+            self.ahead.finished(ended, int(result.get("bytes") or 0))
         self.results_ready.set()
 
     # -- reporter -------------------------------------------------------------
     def _report_loop(self) -> None:
+        tick = min(PROGRESS_SECONDS, self.cfg.heartbeat_seconds)
         last_beat = time.monotonic()
         while True:
-            self.results_ready.wait(timeout=0.5)
+            self.results_ready.wait(timeout=min(0.5, tick))
             self.results_ready.clear()
             time.sleep(0.02)  # let a burst of results gather into one request
             self._flush_results()
-            if time.monotonic() - last_beat >= self.cfg.heartbeat_seconds:
+            if time.monotonic() - last_beat >= tick:
                 self._send_heartbeats()
                 last_beat = time.monotonic()
             if self.stopping.is_set() and (not self._busy() or self._given_up()):
@@ -273,15 +319,19 @@ class Worker:
     def _send_heartbeats(self) -> None:
         with self.lock:
             runs = list(self.running.values())
-        # Elements still queued behind --prefetch are not heartbeated: their
-        # leases are long enough to wait, and skipping them keeps the server's
-        # write load proportional to real work.
-        runs = [r for r in runs if r.started is not None]
+        # Elements still queued are not heartbeated: their leases are long
+        # enough to wait (claim_ahead.py queues a fraction of a lease), and
+        # skipping them keeps the server's write load proportional to real
+        # work. A running element is beaten when it is new, when its byte
+        # count moved, and every --heartbeat-seconds to keep its lease.
+        now = time.monotonic()
+        runs = [r for r in runs if r.started is not None and self._beat_due(r, now)]
         if not runs:
             return
         beats = []
         for run in runs:
             p = run.progress
+            run.beat_at, run.beat_bytes = now, p.transferred if p else 0
             beats.append(
                 {
                     "jobid": run.element["job_id"],
@@ -312,6 +362,13 @@ class Worker:
                 run.cancel.set()
             elif a.get("command"):
                 run.say(f"command from server: {a['command']}")
+
+    def _beat_due(self, run: Running, now: float) -> bool:
+        if run.beat_at is None:
+            return True
+        p = run.progress
+        moved = (p.transferred if p else 0) != run.beat_bytes
+        return moved or now - run.beat_at >= self.cfg.heartbeat_seconds
 
     def _encodable_beats(
         self, runs: list[Running], beats: list[dict[str, Any]]

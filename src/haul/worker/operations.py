@@ -22,6 +22,7 @@ from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
 from haul.storage.third_party import third_party_copy
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
+from haul.worker.known_dirs import KnownDirs
 from haul.worker.listing import TreeLister, escaped
 from haul.worker.own_work import (
     already_copied,
@@ -74,6 +75,7 @@ class Executor:
     ) -> None:
         self.file_roots = [posixpath.normpath(r) for r in (file_roots or [])]
         self.storages = StorageCache()
+        self.dirs = KnownDirs()  # destination directories known to exist, per job
         self.handlers = handlers or {}
         self.allow_networks = allow_networks
         # Set by the worker loop: reads an uploaded file within a lease.
@@ -262,6 +264,7 @@ class Executor:
             progress=progress,
             cancelled=run.cancel.is_set,
             temp_tag=temp_tag(run.element),
+            dirs=self.dirs.of(run.element["job_id"], dst.url),
         )
         if tpc is None:
             run.say(res.verification())

@@ -13,6 +13,8 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -70,6 +72,16 @@ def problem(item: Any) -> str | None:
     return None
 
 
+def _date(header: str | None) -> datetime | None:
+    """An HTTP Date header as an aware datetime (whole seconds), or None."""
+    if not header:
+        return None
+    try:
+        return parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+
+
 class WorkerAPI:
     def __init__(
         self, server: str, token: str, *, verify: bool = True, timeout: float = 60
@@ -82,6 +94,8 @@ class WorkerAPI:
         )
         # Monotonic time after which no request is retried (set when stopping).
         self.give_up_at: float | None = None
+        # The server's clock (its Date header) when it answered the last claim.
+        self.claim_date: datetime | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -116,6 +130,7 @@ class WorkerAPI:
         if r.status_code == 404:
             return []
         r.raise_for_status()
+        self.claim_date = _date(r.headers.get("date"))
         return r.json()
 
     def heartbeats(self, beats: list[dict[str, Any]]) -> list[dict[str, Any]]:

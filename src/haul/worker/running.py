@@ -40,6 +40,10 @@ class Running:
     cancel: CancelFlag = field(default_factory=CancelFlag)
     progress: Progress | None = None
     started: float | None = None  # monotonic time execution began; None while queued
+    # Monotonic time the lease runs out unless a heartbeat extends it (None: unknown).
+    lease_deadline: float | None = None
+    beat_at: float | None = None  # monotonic time of the last heartbeat sent for it
+    beat_bytes: int = -1  # the byte count that heartbeat carried
     lines: list[str] = field(default_factory=list)
     override: dict[str, Any] | None = None
 

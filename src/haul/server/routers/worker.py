@@ -189,7 +189,10 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         types=[],
         protocols=body.protocols,
         algorithm=body.algorithm,
-        limit=body.algorithm_args.limit,
+        # BY_SIZE honours a limit only when the worker gives one (pdm's BY_SIZE has none).
+        limit=body.algorithm_args.limit
+        if body.algorithm == "BY_NUMBER" or "limit" in body.algorithm_args.model_fields_set
+        else None,
         size=body.algorithm_args.size,
         lease_seconds=body.lease_seconds or settings.lease_seconds,
     )

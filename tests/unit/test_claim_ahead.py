@@ -1,0 +1,98 @@
+"""The adaptive claim-ahead rule (haul.worker.claim_ahead), without a server."""
+
+from __future__ import annotations
+
+from haul.worker.claim_ahead import BYTE_BUDGET, QUEUE_SECONDS, ClaimAhead, Want
+
+MIB = 1 << 20
+
+
+def _run(rule: ClaimAhead, per_second: int, nbytes: int, seconds: float, t0: float = 0.0) -> float:
+    """Feeds `rule` completions at `per_second` for `seconds`; returns the time reached."""
+    n = int(per_second * seconds)
+    for i in range(n):
+        rule.finished(t0 + i / per_second, nbytes)
+    return t0 + seconds
+
+
+def test_cold_start_fills_the_slots_and_queues_one_per_slot() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    assert rule.want(0.0, running=0, queued=0, queued_bytes=0) == Want(8)
+
+
+def test_the_queue_holds_the_work_of_the_last_seconds() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    now = _run(rule, per_second=100, nbytes=0, seconds=5)
+    assert rule.target(now) == (int(100 * QUEUE_SECONDS), None)
+    # Full: nothing; more than half full: nothing; drained to half: the difference.
+    assert rule.want(now, running=4, queued=200, queued_bytes=0) is None
+    assert rule.want(now, running=4, queued=101, queued_bytes=0) is None
+    assert rule.want(now, running=4, queued=100, queued_bytes=0) == Want(100)
+
+
+def test_fast_small_elements_queue_up_to_the_cap() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    now = _run(rule, per_second=2000, nbytes=64 * 1024, seconds=3)
+    count, nbytes = rule.target(now)
+    assert count == 500  # 2 s of work would be 4,000: the cap wins
+    assert nbytes is not None and nbytes >= 500 * 64 * 1024
+    assert rule.want(now, running=4, queued=0, queued_bytes=0) == Want(500, nbytes)
+
+
+def test_one_fast_element_does_not_size_the_queue_for_slow_ones() -> None:
+    """A LIST done in a millisecond, then copies of 0.1 s each on 2 slots: ~20/s."""
+    rule = ClaimAhead(concurrency=2, max_queued=500)
+    rule.finished(0.001, 0)
+    # One element counts as a quarter second's work (MIN_SPAN): 4/s, so 8 for 2 s.
+    assert rule.target(0.001) == (8, None)
+    now = _run(rule, per_second=20, nbytes=0, seconds=10, t0=1.0)
+    count, _ = rule.target(now)
+    assert 2 <= count <= 20 * QUEUE_SECONDS
+
+
+def test_large_files_are_claimed_by_size() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    now = _run(rule, per_second=1, nbytes=256 * MIB, seconds=10)  # 256 MiB/s in all
+    count, nbytes = rule.target(now)
+    assert count == 4
+    assert nbytes == 2 * 256 * MIB
+    # Slots free: they are filled whatever the sizes, the queue's bytes on top.
+    assert rule.want(now, running=2, queued=0, queued_bytes=0) == Want(6, nbytes + 2 * 256 * MIB)
+    # Every slot busy and the byte budget queued: nothing more, though the count allows.
+    assert rule.want(now, running=4, queued=1, queued_bytes=nbytes) is None
+
+
+def test_the_byte_budget_caps_a_fast_large_file_queue() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    now = _run(rule, per_second=40, nbytes=256 * MIB, seconds=3)  # 10 GiB/s
+    count, nbytes = rule.target(now)
+    assert count == 80 and nbytes == BYTE_BUDGET  # 80 files would be 20 GiB
+    assert rule.want(now, running=4, queued=4, queued_bytes=BYTE_BUDGET) is None
+
+
+def test_the_window_is_at_most_a_quarter_of_the_lease() -> None:
+    rule = ClaimAhead(concurrency=2, max_queued=500)
+    rule.lease_seconds = 4.0
+    now = _run(rule, per_second=100, nbytes=0, seconds=5)
+    assert rule.target(now) == (100, None)  # 1 s of work, not QUEUE_SECONDS
+
+
+def test_prefetch_zero_holds_only_what_runs() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=0)
+    assert rule.want(0.0, running=0, queued=0, queued_bytes=0) == Want(4)
+    now = _run(rule, per_second=1000, nbytes=0, seconds=1)
+    assert rule.want(now, running=4, queued=0, queued_bytes=0) is None
+    assert rule.want(now, running=1, queued=0, queued_bytes=0) == Want(3)
+
+
+def test_a_fresh_start_is_sized_from_its_first_tenths_of_a_second() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    now = _run(rule, per_second=400, nbytes=0, seconds=0.5)  # 200 done in 0.5 s
+    assert rule.target(now)[0] == 500  # 400/s for 2 s is 800: the cap
+
+
+def test_an_idle_spell_forgets_old_pace() -> None:
+    rule = ClaimAhead(concurrency=4, max_queued=10_000)
+    now = _run(rule, per_second=1000, nbytes=0, seconds=3)
+    assert rule.target(now)[0] == 2000
+    assert rule.target(now + 60)[0] == 4  # back to one per slot
