@@ -63,3 +63,23 @@ def test_confined_local_storage_refuses_what_resolves_outside(tmp_path: Path) ->
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
     s.remove(f"{root}/leak")  # the link itself is inside: removing it is fine
     assert (outside / "secret").exists()
+
+
+@pytest.fixture(params=["file", "sftp"])
+def named(request: pytest.FixtureRequest) -> Case:
+    return make_case(request, request.param)
+
+
+def test_a_name_that_is_not_utf8_is_listed_without_failing_its_directory(named: Case) -> None:
+    """Names are bytes on POSIX storage; one bad name must not fail the whole listing
+    (the worker then skips it per entry, docs/storage.md)."""
+    assert named.local is not None
+    s, base = named.storage, named.base
+    s.mkdir(f"{base}/mixed")
+    write(s, f"{base}/mixed/ok.txt", b"ok")
+    os.makedirs(os.fsencode(named.local(f"{base}/mixed")), exist_ok=True)
+    with open(os.fsencode(named.local(f"{base}/mixed")) + b"/caf\xe9.txt", "wb") as f:
+        f.write(b"latin-1")
+    names = sorted(e.name for e in s.list(f"{base}/mixed", depth=0))
+    assert names[-1] == "ok.txt" and len(names) == 2
+    assert names[0].encode("utf-8", "surrogateescape") == b"caf\xe9.txt"

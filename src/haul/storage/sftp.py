@@ -211,7 +211,11 @@ class SFTPStorage(BaseStorage):
             login_timeout=_CONNECT_TIMEOUT,
         )
         try:
-            sftp = await conn.start_sftp_client()
+            # Names are bytes on the server: decode them as the local backend
+            # does (os.fsdecode), so a name that is not UTF-8 arrives as one
+            # entry with surrogate escapes, which the worker skips by itself,
+            # instead of failing the whole directory's listing.
+            sftp = await conn.start_sftp_client(path_errors="surrogateescape")
         except BaseException:
             conn.close()
             raise
