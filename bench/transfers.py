@@ -54,6 +54,12 @@ def _parse() -> argparse.Namespace:
         default=Path(tempfile.gettempdir()) / "haul-bench",
         help="datasets (kept and reused) and servers' directories",
     )
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="record the worker with py-spy during haul's runs (collapsed stacks per run "
+        "in this directory; sampling costs some speed, so profiled figures are marked)",
+    )
     args = ap.parse_args()
     if args.cases == "all":
         args.selected = CASES
@@ -80,6 +86,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     meta = report.machine()
     meta.update(runs=args.runs, command=" ".join(["bench/transfers.py", *sys.argv[1:]]))
+    meta["profiled"] = args.profile is not None
     results: list[dict[str, Any]] = []
     if args.resume and args.json.exists():
         results = [r for r in json.loads(args.json.read_text())["results"] if r["status"] == "ok"]
@@ -90,7 +97,7 @@ def main() -> None:
         flush=True,
     )
     with contextlib.ExitStack() as stack:
-        bench = Bench(args.work, stack)
+        bench = Bench(args.work, stack, args.profile)
         for case in args.selected:
             if case.name in done:
                 print(f"{case.name}: kept from {args.json}", flush=True)

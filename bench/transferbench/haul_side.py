@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,16 @@ def _status_kib(pid: int, key: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _rchar(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
                 return int(line.split()[1])
     except (OSError, ValueError):
         pass
@@ -62,12 +76,14 @@ class RssSampler:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak_kib = pid, 0
+        self.read_bytes = 0  # what the worker read (files and sockets) during the run
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> RssSampler:
         with contextlib.suppress(OSError):
             Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        self._rchar0 = _rchar(self.pid)
         self._thread.start()
         return self
 
@@ -80,6 +96,7 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak_kib = max(self.peak_kib, _status_kib(self.pid, "VmHWM"))
+        self.read_bytes = _rchar(self.pid) - self._rchar0
 
     @property
     def peak_mb(self) -> float:
@@ -92,6 +109,7 @@ class HaulRun:
     status: str
     error: str | None
     rss_mb: float
+    worker_read_mb: float = 0.0
 
 
 @dataclass
@@ -104,6 +122,8 @@ class HaulRig:
     worker_token: str = ""
     sites: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # py-spy records the worker during each run into this directory (--profile).
+    profile_dir: Path | None = None
 
     def start(self) -> HaulRig:
         home = self.work / f"haul-home-{uuid.uuid4().hex[:6]}"
@@ -192,7 +212,13 @@ class HaulRig:
         return site_id
 
     def copy(
-        self, src_site: int, src_path: str, dst_site: int, dst_path: str, timeout: float
+        self,
+        src_site: int,
+        src_path: str,
+        dst_site: int,
+        dst_path: str,
+        timeout: float,
+        label: str = "run",
     ) -> HaulRun:
         """One COPY job with default options (adler32, verified), submission to DONE."""
         if self.worker is None or self.worker.poll() is not None:
@@ -205,7 +231,11 @@ class HaulRig:
             "dst_siteid": dst_site,
             "dst_filepath": dst_path,
         }
-        with self.client() as c, RssSampler(self.worker_pid) as rss:
+        with (
+            self.client() as c,
+            RssSampler(self.worker_pid) as rss,
+            self._profiled(label),
+        ):
             t0 = time.monotonic()
             r = c.post(f"{WQ}/jobs", json=body)
             r.raise_for_status()
@@ -220,7 +250,33 @@ class HaulRig:
                 time.sleep(POLL_SECONDS)
             seconds = time.monotonic() - t0
             error = None if view["status"] == "DONE" else self._failures(c, job_id)
-        return HaulRun(seconds, view["status"], error, rss.peak_mb)
+        return HaulRun(seconds, view["status"], error, rss.peak_mb, rss.read_bytes / 1e6)
+
+    @contextlib.contextmanager
+    def _profiled(self, label: str) -> Iterator[None]:
+        """py-spy's samples of the worker (all threads, idle ones too, so waits on
+        the network show) as collapsed stacks, one file per run."""
+        if self.profile_dir is None:
+            yield
+            return
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        out = self.profile_dir / f"{label}.txt"
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        argv = [spy, "record", "-p", str(self.worker_pid), "-f", "raw", "-o", str(out)]
+        proc = subprocess.Popen(
+            [*argv, "--idle", "--threads", "--rate", "50", "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)  # attached before the job starts
+        try:
+            yield
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     @staticmethod
     def _failures(c: httpx.Client, job_id: int) -> str:
@@ -228,4 +284,9 @@ class HaulRig:
         if r.status_code != 200:
             return r.text[:300]
         bad = [o for o in r.json() if o["status"] != "DONE"]
-        return "; ".join(f"{o['elementid']}: {o['error']}" for o in bad[:3])[:500]
+        if not bad:
+            return "job not DONE, no failed element"
+        first = bad[0]["error"] or {}
+        said = first.get("message", str(first)) if isinstance(first, dict) else str(first)
+        code = first.get("code", "?") if isinstance(first, dict) else "?"
+        return f"{len(bad)} elements failed, first {code}: {said[:160]}"

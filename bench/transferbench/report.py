@@ -47,7 +47,7 @@ def _cell(row: dict[str, Any], unit: str) -> str:
 
 
 def _cell_text(row: dict[str, Any], unit: str) -> str:
-    if row.get("not_run"):
+    if row.get("not_run") and not row.get("runs"):
         return f"not run: {row['not_run']}"
     runs = row.get("runs", [])
     if "figure" not in row:

@@ -10,11 +10,14 @@ then the next round), so a slow drift of the shared machine hits all alike.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from . import datasets, servers
 from .cases import PEER_LABELS, Case
@@ -27,7 +30,9 @@ HAUL = "haul"
 
 
 class Bench:
-    def __init__(self, work: Path, stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self, work: Path, stack: contextlib.ExitStack, profile_dir: Path | None = None
+    ) -> None:
         self.work, self.stack = work, stack
         work.mkdir(parents=True, exist_ok=True)
         work.chmod(0o755)
@@ -35,7 +40,7 @@ class Bench:
         self._servers: dict[str, Server | NotAvailable] = {}
         self._placed: set[tuple[str, str]] = set()
         self.peers = Peers(work / "peers")
-        self.rig = HaulRig(work, file_root=work).start()
+        self.rig = HaulRig(work, file_root=work, profile_dir=profile_dir).start()
         stack.callback(self.rig.stop)
 
     def dataset(self, name: str) -> datasets.Dataset:
@@ -115,11 +120,14 @@ class Bench:
             src, src_site, src_path = self.source(case, ds)
         except NotAvailable as exc:
             return {**result, "status": "not run", "why": str(exc)}
+        except (subprocess.SubprocessError, OSError, httpx.HTTPError) as exc:
+            return {**result, "status": "not run", "why": f"set-up failed: {exc}"}
         tools = [HAUL, *case.peers]
         rows: dict[str, dict[str, Any]] = {
             t: {"label": "haul" if t == HAUL else PEER_LABELS[t], "runs": []} for t in tools
         }
         rss: list[float] = []
+        read_mb: list[float] = []  # what the worker read per run (TPC: should be ~0)
         for round_no in range(1, runs + 1):
             for tool in tools:
                 if rows[tool].get("not_run"):
@@ -128,15 +136,20 @@ class Bench:
                 dst, fs, dst_site, dst_path = self.destination(case, tool)
                 datasets.empty(fs)
                 if tool == HAUL:
-                    h = self.rig.copy(src_site, src_path, dst_site, dst_path, RUN_TIMEOUT)
+                    label = f"{case.name}-run{round_no}"
+                    h = self.rig.copy(src_site, src_path, dst_site, dst_path, RUN_TIMEOUT, label)
                     seconds, error = h.seconds, h.error if h.status != "DONE" else None
                     rss.append(h.rss_mb)
+                    read_mb.append(h.worker_read_mb)
                 else:
                     try:
                         seconds, error = self._peer(tool, src, dst)
                     except NotAvailable as exc:
                         rows[tool]["not_run"] = str(exc)
                         continue
+                if error and error.startswith("not done after"):
+                    # One timed-out round is enough to know; the rest would cost as much.
+                    rows[tool]["not_run"] = f"round {round_no} {error}"
                 error = error or datasets.check(ds, fs)
                 rows[tool]["runs"].append({"seconds": round(seconds, 3), "error": error})
                 shown = error or f"{_figure(case, ds, seconds):,.1f} {case.unit}"
@@ -153,7 +166,12 @@ class Bench:
                 row["median_seconds"] = statistics.median(good)
                 row["figure"] = round(_figure(case, ds, row["median_seconds"]), 1)
         result.update(status="ok", tools=rows, worker_peak_rss_mb=max(rss, default=None))
+        result["worker_read_mb"] = [round(x, 1) for x in read_mb]
         result.update(_verdict(case, rows, runs))
+        if case.dst == "root2" and read_mb and max(read_mb) > ds.bytes / 2e6:
+            # Third-party copy means the bytes never pass through the worker.
+            result["met"] = "no"
+            result["target"] += " (bytes passed through the worker: not third-party)"
         if self.rig.notes:
             result["notes"] = list(self.rig.notes)
             self.rig.notes.clear()
@@ -178,9 +196,10 @@ class Bench:
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    import os
-
-    return {**os.environ, **extra}
+    """The peers' environment: ours without AWS_* and RCLONE_* (an AWS_CA_BUNDLE
+    set on this machine makes rclone's S3 client refuse its own transport)."""
+    own = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
+    return {**own, **extra}
 
 
 def _figure(case: Case, ds: datasets.Dataset, seconds: float) -> float:

@@ -132,7 +132,9 @@ _XROOTD_EXTRA = ["ofs.tpc pgm /usr/bin/xrdcp --server", "xrootd.chksum max 16 ad
 
 @contextlib.contextmanager
 def xrootd(kind: str) -> Iterator[Server]:
-    with _translated("xrootd"), fx._xrootd(_XROOTD_EXTRA) as server:
+    with contextlib.ExitStack() as stack:
+        with _translated("xrootd"):  # start-up only: later errors are the caller's
+            server = stack.enter_context(fx._xrootd(_XROOTD_EXTRA))
         host_port = server.endpoint_url.split("//")[1].split("/")[0]
         assert server.root is not None
         yield Server(kind, host_port, server.root, {}, owner="nobody")
@@ -140,17 +142,19 @@ def xrootd(kind: str) -> Iterator[Server]:
 
 @contextlib.contextmanager
 def moto() -> Iterator[Server]:
-    with _translated("moto"), fx._moto(record=False) as server:
-        host_port = server.endpoint_url.split("//")[1].split("/")[0]
-        import boto3
+    with contextlib.ExitStack() as stack:
+        with _translated("moto"):
+            server = stack.enter_context(fx._moto(record=False))
+            host_port = server.endpoint_url.split("//")[1].split("/")[0]
+            import boto3
 
-        boto3.client(
-            "s3",
-            endpoint_url=f"http://{host_port}",
-            aws_access_key_id=S3_ACCESS,
-            aws_secret_access_key=S3_SECRET,
-            region_name="us-east-1",
-        ).create_bucket(Bucket=S3_BUCKET)
+            boto3.client(
+                "s3",
+                endpoint_url=f"http://{host_port}",
+                aws_access_key_id=S3_ACCESS,
+                aws_secret_access_key=S3_SECRET,
+                region_name="us-east-1",
+            ).create_bucket(Bucket=S3_BUCKET)
         yield Server(
             "s3",
             host_port,
