@@ -60,6 +60,9 @@ def _parse() -> argparse.Namespace:
         help="record the worker with py-spy during haul's runs (collapsed stacks per run "
         "in this directory; sampling costs some speed, so profiled figures are marked)",
     )
+    ap.add_argument(
+        "--print", action="store_true", help="only print the table of the results in --json"
+    )
     args = ap.parse_args()
     if args.cases == "all":
         args.selected = CASES
@@ -68,8 +71,8 @@ def _parse() -> argparse.Namespace:
         if unknown:
             ap.error(f"unknown case(s) {', '.join(unknown)}; known: {names}")
         args.selected = [BY_NAME[n] for n in args.cases.split(",")]
-    if args.resume and not args.json:
-        ap.error("--resume needs --json")
+    if (args.resume or args.print) and not args.json:
+        ap.error("--resume and --print need --json")
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     return args
@@ -80,8 +83,21 @@ def _save(path: Path | None, meta: dict[str, Any], results: list[dict[str, Any]]
         path.write_text(json.dumps({"machine": meta, "results": results}, indent=2))
 
 
+def _print(results: list[dict[str, Any]]) -> None:
+    order = {c.name: i for i, c in enumerate(CASES)}
+    results.sort(key=lambda r: order.get(r["case"], 99))
+    print(report.table(results))
+    print()
+    print(report.rss_verdict(results))
+
+
 def main() -> None:
     args = _parse()
+    if args.print:
+        saved = json.loads(args.json.read_text())
+        print(saved["machine"])
+        _print(saved["results"])
+        return
     # SIGTERM (e.g. from `timeout`) becomes an exception, so every server stops.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     meta = report.machine()
@@ -110,13 +126,9 @@ def main() -> None:
                 print(f"{case.name}: not run: {result['why']}", flush=True)
             results = [r for r in results if r["case"] != case.name] + [result]
             _save(args.json, meta, results)
-    order = {c.name: i for i, c in enumerate(CASES)}
-    results.sort(key=lambda r: order.get(r["case"], 99))
     _save(args.json, meta, results)
     print()
-    print(report.table(results))
-    print()
-    print(report.rss_verdict(results))
+    _print(results)
 
 
 if __name__ == "__main__":
