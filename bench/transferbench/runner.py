@@ -190,7 +190,7 @@ class Bench:
             return RUN_TIMEOUT, f"not done after {RUN_TIMEOUT:.0f} s"
         seconds = time.monotonic() - t0
         if proc.returncode != 0:
-            said = " / ".join((proc.stderr or proc.stdout).split("\n")).replace("|", "/")
+            said = " / ".join((proc.stderr or proc.stdout).split("\n")).replace("\x00", "")
             return seconds, f"exit {proc.returncode}: {said[:300]}"
         return seconds, None
 
