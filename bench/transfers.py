@@ -61,6 +61,10 @@ def _parse() -> argparse.Namespace:
         "in this directory; sampling costs some speed, so profiled figures are marked)",
     )
     ap.add_argument(
+        "--tools",
+        help="run only these (comma-separated: haul, sftp, rclone-sftp-hash, xrdcp, ...)",
+    )
+    ap.add_argument(
         "--print", action="store_true", help="only print the table of the results in --json"
     )
     args = ap.parse_args()
@@ -120,7 +124,8 @@ def main() -> None:
                 continue
             t0 = time.monotonic()
             print(f"{case.name}: ...", flush=True)
-            result = bench.run_case(case, args.runs, sys.stdout)
+            only = set(args.tools.split(",")) if args.tools else None
+            result = bench.run_case(case, args.runs, sys.stdout, only)
             result["wall_seconds"] = round(time.monotonic() - t0, 1)
             if result["status"] != "ok":
                 print(f"{case.name}: not run: {result['why']}", flush=True)

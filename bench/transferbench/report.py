@@ -78,7 +78,7 @@ def table(results: list[dict[str, Any]]) -> str:
         rss = res.get("worker_peak_rss_mb")
         rss_text = "?" if rss is None else f"{rss:,.0f} MB"
         lines.append(
-            f"| {res['case']} | {_cell(tools['haul'], unit)} | {peers} | {ratio} | "
+            f"| {res['case']} | {_cell(tools.get('haul', {}), unit)} | {peers} | {ratio} | "
             f"{res.get('target', '')} | {res.get('met', 'n/a')} | {rss_text} |"
         )
     return "\n".join(lines)

@@ -111,7 +111,9 @@ class Bench:
 
     # -- one case ----------------------------------------------------------------
 
-    def run_case(self, case: Case, runs: int, log: Any) -> dict[str, Any]:
+    def run_case(
+        self, case: Case, runs: int, log: Any, only: set[str] | None = None
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {"case": case.name, "unit": case.unit, "tools": {}}
         try:
             for kind in case.servers:
@@ -122,7 +124,7 @@ class Bench:
             return {**result, "status": "not run", "why": str(exc)}
         except (subprocess.SubprocessError, OSError, httpx.HTTPError) as exc:
             return {**result, "status": "not run", "why": f"set-up failed: {exc}"}
-        tools = [HAUL, *case.peers]
+        tools = [t for t in (HAUL, *case.peers) if only is None or t in only]
         rows: dict[str, dict[str, Any]] = {
             t: {"label": "haul" if t == HAUL else PEER_LABELS[t], "runs": []} for t in tools
         }
@@ -209,13 +211,13 @@ def _figure(case: Case, ds: datasets.Dataset, seconds: float) -> float:
 
 
 def _verdict(case: Case, rows: dict[str, dict[str, Any]], runs: int) -> dict[str, Any]:
-    haul, peer = rows[HAUL], rows.get(case.target_peer, {})
+    haul, peer = rows.get(HAUL, {}), rows.get(case.target_peer, {})
     out: dict[str, Any] = {"target": f">= {case.target_ratio}x {PEER_LABELS[case.target_peer]}"}
     if "figure" not in haul or "figure" not in peer:
         out.update(ratio=None, met="n/a")
         return out
     ratio = haul["figure"] / peer["figure"]
-    complete = haul["failed"] == 0 and len(haul["runs"]) == runs
+    complete = haul.get("failed") == 0 and len(haul["runs"]) == runs
     met = complete and ratio >= case.target_ratio
     out.update(ratio=round(ratio, 2), met="yes" if met else "no")
     return out
