@@ -1,4 +1,4 @@
-# The two set-up commands of the README: `make run` and `make test`.
+# The two set-up commands of the README: `make run` and `make test`; and `make bench`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install install-test lint lock clean
+.PHONY: run test bench install install-test lint lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ test: install
 	@if [ -z "$$HAUL_TEST_POSTGRES_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		export HAUL_TEST_POSTGRES_URL=$(PG_URL); fi; \
 	$(BIN)/ruff check src tests bench && $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile
+
+# Transfer benchmark (bench/RESULTS.md): installs the servers and peer tools
+# (scripts/bench-apt-packages.txt; needs root), then runs both benchmarks.
+# BENCH_ARGS is passed to bench/transfers.py, e.g. BENCH_ARGS="--cases sftp-small --runs 1".
+BENCH_ARGS ?= --json bench-transfers.json
+bench: install
+	./scripts/install-bench-deps.sh $(BIN)
+	$(BIN)/python bench/transfers.py $(BENCH_ARGS)
+	$(BIN)/python bench/queue_throughput.py --elements 20000 --workers 2
 
 lint: install
 	$(BIN)/ruff check src tests bench

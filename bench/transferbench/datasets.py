@@ -1,0 +1,139 @@
+"""The benchmark's two datasets, their manifests, and the check of every copy.
+
+`small`: 1,000 files of 64 KiB in 10 directories; `large`: 4 files of 256 MiB.
+Both are random bytes (nothing compresses), made once under the work
+directory and reused by later invocations while their manifest still matches.
+Every copy, haul's and each peer tool's, is compared with the manifest:
+number of files, total bytes and the SHA-256 of every file; anything extra
+(a leftover temporary, say) fails the check too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+KIB, MIB = 1024, 1024 * 1024
+
+# name -> (directories, files per directory, file size); 0 directories: flat.
+SHAPES: dict[str, tuple[int, int, int]] = {
+    "small": (10, 100, 64 * KIB),
+    "large": (0, 4, 256 * MIB),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    path: Path
+    manifest: dict[str, tuple[int, str]]  # relative path -> (size, sha256)
+
+    @property
+    def files(self) -> int:
+        return len(self.manifest)
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for size, _ in self.manifest.values())
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _relpaths(name: str) -> list[str]:
+    dirs, per_dir, _ = SHAPES[name]
+    if dirs == 0:
+        return [f"f{i}.bin" for i in range(per_dir)]
+    return [f"d{d:02}/f{i:03}.bin" for d in range(dirs) for i in range(per_dir)]
+
+
+def make(name: str, base: Path) -> Dataset:
+    """The dataset under ``base/name``, made (or remade) unless its manifest fits."""
+    path, manifest_file = base / name, base / f"{name}.manifest.json"
+    wanted = _relpaths(name)
+    size = SHAPES[name][2]
+    if manifest_file.exists():
+        saved = {k: (v[0], v[1]) for k, v in json.loads(manifest_file.read_text()).items()}
+        on_disk_ok = sorted(saved) == sorted(wanted) and all(
+            (path / rel).is_file() and (path / rel).stat().st_size == saved[rel][0]
+            for rel in wanted
+        )
+        if on_disk_ok:
+            return Dataset(name, path, saved)
+    shutil.rmtree(path, ignore_errors=True)
+    manifest: dict[str, tuple[int, str]] = {}
+    for rel in wanted:
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = os.urandom(size)
+        target.write_bytes(data)
+        manifest[rel] = (size, hashlib.sha256(data).hexdigest())
+    # Every server account (nobody, www-data) reads the sources.
+    subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)
+    manifest_file.write_text(json.dumps(manifest))
+    return Dataset(name, path, manifest)
+
+
+def warm(dataset: Dataset) -> None:
+    """Reads every file once, so each run starts with the page cache warm."""
+    for rel in dataset.manifest:
+        with open(dataset.path / rel, "rb") as handle:
+            while handle.read(8 * MIB):
+                pass
+
+
+def link_into(dataset: Dataset, root: Path) -> None:
+    """Hard links of the dataset under a server's export root: same inodes,
+    so the same warm pages, and no second GiB on disk."""
+    target = root / dataset.name
+    if target.exists():
+        shutil.rmtree(target)
+    subprocess.run(["cp", "-al", str(dataset.path), str(target)], check=True)
+
+
+def empty(path: Path) -> None:
+    """A destination made ready for the next run: removed, and its dirty
+    pages written back (untimed), so one run's writeback does not slow the next."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.sync()
+
+
+def check(dataset: Dataset, dest: Path) -> str | None:
+    """None if ``dest`` holds exactly the dataset, else what is wrong.
+
+    Tools differ in whether ``copy SRC DST`` makes DST the copy or puts it in
+    DST/<name> (xrdcp -r); both are accepted, nothing else.
+    """
+    if not dest.is_dir():
+        return f"{dest} does not exist"
+    entries = list(dest.iterdir())
+    if len(entries) == 1 and entries[0].name == dataset.name and entries[0].is_dir():
+        first = next(iter(dataset.manifest)).split("/")[0]
+        if not (dest / first).exists():
+            dest = entries[0]
+    found: dict[str, int] = {}
+    for dirpath, _dirs, files in os.walk(dest):
+        for name in files:
+            full = Path(dirpath) / name
+            found[str(full.relative_to(dest))] = full.stat().st_size
+    missing = sorted(set(dataset.manifest) - set(found))
+    extra = sorted(set(found) - set(dataset.manifest))
+    if missing or extra:
+        return (
+            f"{len(found)} files instead of {dataset.files}; "
+            f"missing {missing[:3]}, extra {extra[:3]}"
+        )
+    total = sum(found.values())
+    if total != dataset.bytes:
+        return f"{total} bytes instead of {dataset.bytes}"
+    for rel, (_size, digest) in dataset.manifest.items():
+        if _sha256(dest / rel) != digest:
+            return f"{rel}: content differs (SHA-256)"
+    return None

@@ -1,0 +1,292 @@
+"""haul's side of the benchmark: one server, one worker with default settings,
+one site per storage server, and COPY jobs timed from submission to DONE.
+
+The worker is what a user gets: `haul worker --concurrency 4`, plus
+`--allow-network 127.0.0.0/8`, which only lets it reach the loopback servers
+(it refuses them by default) and changes no speed setting. One worker serves
+the whole benchmark, as a long-running worker would; its peak RSS is sampled
+from /proc during every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.harness import HAUL, ServerProcess, User
+
+from .servers import S3_BUCKET, Server
+
+WQ = "/workqueue/api/v1.0"
+WORKER_ARGS = ["--concurrency", "4", "--allow-network", "127.0.0.0/8"]
+POLL_SECONDS = 0.05
+
+
+def _status_kib(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _rchar(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                kids = (task / "children").read_text().split()
+                todo.extend(int(k) for k in kids)
+                out.extend(int(k) for k in kids)
+        except OSError:
+            continue
+    return out
+
+
+class RssSampler:
+    """Peak resident memory of a process and its children while a run lasts:
+    the kernel's high-water mark (reset first via clear_refs) and 10 Hz samples
+    of the whole tree, whichever is higher."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kib = pid, 0
+        self.read_bytes = 0  # what the worker read (files and sockets) during the run
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        self._rchar0 = _rchar(self.pid)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            tree = [self.pid, *_descendants(self.pid)]
+            self.peak_kib = max(self.peak_kib, sum(_status_kib(p, "VmRSS") for p in tree))
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_kib = max(self.peak_kib, _status_kib(self.pid, "VmHWM"))
+        self.read_bytes = _rchar(self.pid) - self._rchar0
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kib * 1024 / 1e6
+
+
+@dataclass
+class HaulRun:
+    seconds: float
+    status: str
+    error: str | None
+    rss_mb: float
+    worker_read_mb: float = 0.0
+
+
+@dataclass
+class HaulRig:
+    work: Path
+    file_root: Path
+    server: ServerProcess | None = None
+    user: User | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    worker_token: str = ""
+    sites: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    # py-spy records the worker during each run into this directory (--profile).
+    profile_dir: Path | None = None
+
+    def start(self) -> HaulRig:
+        home = self.work / f"haul-home-{uuid.uuid4().hex[:6]}"
+        home.mkdir(parents=True)
+        self.server = ServerProcess(
+            home=home,
+            db_url=f"sqlite+pysqlite:///{home}/haul.db",
+            extra_args=["--file-root", str(self.file_root)],
+        ).start()
+        self.user = self.server.new_user()
+        self.worker_token = self.server.new_worker("bench")
+        self._start_worker()
+        return self
+
+    def _start_worker(self) -> None:
+        assert self.server is not None
+        log = open(self.work / "worker.log", "ab")  # noqa: SIM115 - the child holds it
+        argv = [*HAUL, "worker", "--server", self.server.url, "--token", self.worker_token]
+        self.worker = subprocess.Popen(
+            [*argv, *WORKER_ARGS],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        time.sleep(1.5)  # imports and the first poll; not part of any run
+
+    @property
+    def worker_pid(self) -> int:
+        assert self.worker is not None
+        return self.worker.pid
+
+    def stop(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            os.killpg(self.worker.pid, 15)
+            try:
+                self.worker.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.worker.pid, 9)
+        if self.server is not None:
+            self.server.stop()
+
+    def client(self) -> httpx.Client:
+        assert self.user is not None
+        return self.user.client()
+
+    def site(self, key: str, server: Server | None) -> int:
+        """One site per storage server (``key``), registered on first use.
+
+        Network sites go through the user with a credential where the server
+        has one; XRootD has none, so an admin registers it (only admins may
+        register a network site that needs no credential)."""
+        if key in self.sites:
+            return self.sites[key]
+        assert self.server is not None
+        credential: dict[str, Any] = {}
+        if server is None:
+            url = f"file://{self.file_root}"
+        elif server.kind == "sftp":
+            url, credential = f"sftp://{server.host_port}/", dict(server.credential)
+        elif server.kind in ("root", "root2"):
+            url = f"root://{server.host_port}/{server.root}"
+        elif server.kind == "dav":
+            url = f"https://{server.host_port}/dav"
+            credential = {**server.credential, "ca_cert": str(server.ca_file)}
+        elif server.kind == "s3":
+            url, credential = f"s3://{server.host_port}/{S3_BUCKET}?scheme=http", server.credential
+        else:
+            raise ValueError(server.kind)
+        body: dict[str, Any] = {"site_name": f"bench-{key}", "endpoints": [url]}
+        with self.client() as c, self.server.admin() as admin:
+            registrar = c
+            if server is not None and not credential:
+                body.update(requires_credential=False, public=True)
+                registrar = admin
+            r = registrar.post("/site/api/v1.0/site", json=body)
+            r.raise_for_status()
+            site_id = int(r.json())
+            if credential:
+                r = c.post(
+                    f"/site/api/v1.0/session/{site_id}", json={**credential, "lifetime": 86400}
+                )
+                r.raise_for_status()
+        self.sites[key] = site_id
+        return site_id
+
+    def copy(
+        self,
+        src_site: int,
+        src_path: str,
+        dst_site: int,
+        dst_path: str,
+        timeout: float,
+        label: str = "run",
+    ) -> HaulRun:
+        """One COPY job with default options (adler32, verified), submission to DONE."""
+        if self.worker is None or self.worker.poll() is not None:
+            self.notes.append("the worker had exited and was restarted")
+            self._start_worker()
+        body = {
+            "type": "COPY",
+            "src_siteid": src_site,
+            "src_filepath": src_path,
+            "dst_siteid": dst_site,
+            "dst_filepath": dst_path,
+        }
+        with (
+            self.client() as c,
+            RssSampler(self.worker_pid) as rss,
+            self._profiled(label),
+        ):
+            t0 = time.monotonic()
+            r = c.post(f"{WQ}/jobs", json=body)
+            r.raise_for_status()
+            job_id = int(r.json()["id"])
+            while True:
+                view = c.get(f"{WQ}/jobs/{job_id}").json()
+                if view["status"] in ("DONE", "FAILED", "CANCELLED"):
+                    break
+                if time.monotonic() - t0 > timeout:
+                    c.post(f"{WQ}/jobs/{job_id}/cancel")
+                    return HaulRun(timeout, "TIMEOUT", f"not done after {timeout:.0f} s", 0.0)
+                time.sleep(POLL_SECONDS)
+            seconds = time.monotonic() - t0
+            error = None if view["status"] == "DONE" else self._failures(c, job_id)
+        return HaulRun(seconds, view["status"], error, rss.peak_mb, rss.read_bytes / 1e6)
+
+    @contextlib.contextmanager
+    def _profiled(self, label: str) -> Iterator[None]:
+        """py-spy's samples of the worker (all threads, idle ones too, so waits on
+        the network show) as collapsed stacks, one file per run."""
+        if self.profile_dir is None:
+            yield
+            return
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        out = self.profile_dir / f"{label}.txt"
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        argv = [spy, "record", "-p", str(self.worker_pid), "-f", "raw", "-o", str(out)]
+        proc = subprocess.Popen(
+            [*argv, "--idle", "--threads", "--rate", "50", "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)  # attached before the job starts
+        try:
+            yield
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    @staticmethod
+    def _failures(c: httpx.Client, job_id: int) -> str:
+        r = c.get(f"{WQ}/jobs/{job_id}/output")
+        if r.status_code != 200:
+            return r.text[:300]
+        bad = [o for o in r.json() if o["status"] != "DONE"]
+        if not bad:
+            return "job not DONE, no failed element"
+        first = bad[0]["error"] or {}
+        said = first.get("message", str(first)) if isinstance(first, dict) else str(first)
+        code = first.get("code", "?") if isinstance(first, dict) else "?"
+        return f"{len(bad)} elements failed, first {code}: {said[:160]}"

@@ -1,0 +1,248 @@
+"""The storage servers of the transfer benchmark, on 127.0.0.1 with random ports.
+
+XRootD and moto are started by the test suite's own code
+(tests/servers/fixtures.py); sshd mirrors the test fixture (which is a pytest
+fixture and cannot be called directly); Apache with mod_dav replaces the
+tests' WsgiDAV, because the benchmark compares against a WebDAV server people
+actually run. A server that cannot start raises `NotAvailable` with the
+reason, which the benchmark prints for every case that needed it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers import fixtures as fx
+
+WEBDAV_USER = "haul"
+WEBDAV_PASSWORD = "bench-pass"
+S3_ACCESS, S3_SECRET, S3_BUCKET = "haul-access", "haul-secret", "bench"
+
+
+class NotAvailable(Exception):
+    """A server or tool this case needs is missing or would not start."""
+
+
+@dataclass
+class Server:
+    kind: str  # sftp, root, root2, dav, s3
+    host_port: str  # 127.0.0.1:PORT
+    root: Path | None  # the directory behind it (None for S3)
+    credential: dict[str, Any] = field(default_factory=dict)
+    ca_file: Path | None = None
+    key_file: Path | None = None  # sftp: the client's private key
+    owner: str | None = None  # the account the server writes as
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """The fixtures skip (pytest.skip) when a binary is missing: a reason for us."""
+    try:
+        yield
+    except pytest.skip.Exception as exc:
+        raise NotAvailable(f"{what}: {exc.msg}") from None
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        raise NotAvailable(f"{what} did not start: {str(exc)[:300]}") from None
+
+
+def _need(binary: str, *candidates: str) -> str:
+    for name in (binary, *candidates):
+        found = shutil.which(name) or (name if os.access(name, os.X_OK) else None)
+        if found:
+            return found
+    raise NotAvailable(f"`{binary}` is not installed (make bench installs it)")
+
+
+@contextlib.contextmanager
+def sshd(work: Path) -> Iterator[Server]:
+    """OpenSSH's sshd as in tests/servers/fixtures.py: own host key, config,
+    authorized_keys and an empty HOME (so no shell profile runs per session)."""
+    binary = _need("sshd", "/usr/sbin/sshd")
+    keygen = _need("ssh-keygen")
+    if os.geteuid() != 0:
+        raise NotAvailable("sshd needs root (it switches users)")
+    work.mkdir(parents=True, exist_ok=True)
+    host_key, client_key = work / "host_ed25519", work / "client_ed25519"
+    for key in (host_key, client_key):
+        key.unlink(missing_ok=True)
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    (work / "authorized_keys").write_text(Path(f"{client_key}.pub").read_text())
+    (work / "authorized_keys").chmod(0o600)
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    port = fx.free_port()
+    (work / "sshd_config").write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key}",
+                f"PidFile {work / 'sshd.pid'}",
+                f"AuthorizedKeysFile {work / 'authorized_keys'}",
+                "PermitRootLogin prohibit-password",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "StrictModes no",
+                "UseDNS no",
+                "PrintMotd no",
+                "MaxSessions 50",
+                "MaxStartups 50:30:100",
+                "Subsystem sftp internal-sftp",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+    )
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(work)}
+    argv = [binary, "-D", "-e", "-f", str(work / "sshd_config")]
+    with _translated("sshd"):
+        proc = fx._Process(argv, work / "sshd.log", env=env)
+        proc.wait_ready(fx.port_open(port), "sshd")
+    try:
+        yield Server(
+            "sftp",
+            f"127.0.0.1:{port}",
+            None,
+            {"username": "root", "private_key": client_key.read_text()},
+            key_file=client_key,
+            owner="root",
+        )
+    finally:
+        proc.stop()
+
+
+# Both XRootD servers serve third-party copies: the destination runs xrdcp to
+# pull from the source, which must accept TPC rendezvous too. The default of
+# two concurrent checksum computations made `xrdcp --parallel 4 --cksum`
+# fail ("Program failed ... querying the checksum") for some of 1,000 files.
+_XROOTD_EXTRA = ["ofs.tpc pgm /usr/bin/xrdcp --server", "xrootd.chksum max 16 adler32"]
+
+
+@contextlib.contextmanager
+def xrootd(kind: str) -> Iterator[Server]:
+    with contextlib.ExitStack() as stack:
+        with _translated("xrootd"):  # start-up only: later errors are the caller's
+            server = stack.enter_context(fx._xrootd(_XROOTD_EXTRA))
+        host_port = server.endpoint_url.split("//")[1].split("/")[0]
+        assert server.root is not None
+        yield Server(kind, host_port, server.root, {}, owner="nobody")
+
+
+@contextlib.contextmanager
+def moto() -> Iterator[Server]:
+    with contextlib.ExitStack() as stack:
+        with _translated("moto"):
+            server = stack.enter_context(fx._moto(record=False))
+            host_port = server.endpoint_url.split("//")[1].split("/")[0]
+            import boto3
+
+            boto3.client(
+                "s3",
+                endpoint_url=f"http://{host_port}",
+                aws_access_key_id=S3_ACCESS,
+                aws_secret_access_key=S3_SECRET,
+                region_name="us-east-1",
+            ).create_bucket(Bucket=S3_BUCKET)
+        yield Server(
+            "s3",
+            host_port,
+            None,
+            {"access_key": S3_ACCESS, "secret_key": S3_SECRET, "region": "us-east-1"},
+        )
+
+
+_APACHE_MODULES = [
+    "mpm_event",
+    "authn_core",
+    "authz_core",
+    "authn_file",
+    "authz_user",
+    "auth_basic",
+    "alias",
+    "dav",
+    "dav_fs",
+    "socache_shmcb",
+    "ssl",
+]
+
+
+@contextlib.contextmanager
+def apache(work: Path) -> Iterator[Server]:
+    """Apache httpd with mod_dav over HTTPS (sites take https://), basic auth.
+
+    Runs as root and serves as www-data (Debian's own layout), with Debian's
+    default event MPM; keep-alive unlimited so neither client pays reconnects.
+    """
+    binary = _need("apache2", "/usr/sbin/apache2")
+    modules = Path("/usr/lib/apache2/modules")
+    if not (modules / "mod_dav_fs.so").exists():
+        raise NotAvailable("Apache's mod_dav_fs is not installed")
+    work.mkdir(parents=True, exist_ok=True)
+    root, run = work / "export", work / "run"
+    for sub in (root, run):
+        sub.mkdir(exist_ok=True)
+        shutil.chown(sub, "www-data", "www-data")
+    cert, key = fx._self_signed(work)
+    sha = base64.b64encode(hashlib.sha1(WEBDAV_PASSWORD.encode()).digest()).decode()
+    (work / "htpasswd").write_text(f"{WEBDAV_USER}:{{SHA}}{sha}\n")
+    port = fx.free_port()
+    lines = [f"LoadModule {m}_module {modules}/mod_{m}.so" for m in _APACHE_MODULES]
+    lines += [
+        f"ServerRoot {work}",
+        "ServerName 127.0.0.1",
+        f"Listen 127.0.0.1:{port} https",
+        f"PidFile {run}/apache.pid",
+        f"DefaultRuntimeDir {run}",
+        f"ErrorLog {work}/error.log",
+        "LogLevel warn",
+        "User www-data",
+        "Group www-data",
+        "KeepAlive On",
+        "MaxKeepAliveRequests 0",
+        "Timeout 120",
+        "LimitRequestBody 0",
+        f"DavLockDB {run}/davlock",
+        "SSLEngine on",
+        f"SSLCertificateFile {cert}",
+        f"SSLCertificateKeyFile {key}",
+        f"SSLSessionCache shmcb:{run}/ssl_scache(512000)",
+        f"Alias /dav {root}",
+        f'<Directory "{root}">',
+        "  Dav On",
+        "  Options None",
+        "  AllowOverride None",
+        "  AuthType Basic",
+        "  AuthName haul-bench",
+        f"  AuthUserFile {work}/htpasswd",
+        "  Require valid-user",
+        "</Directory>",
+        "",
+    ]
+    (work / "apache2.conf").write_text("\n".join(lines))
+    argv = [binary, "-f", str(work / "apache2.conf"), "-DFOREGROUND"]
+    with _translated("apache2"):
+        proc = fx._Process(argv, work / "apache.out")
+        proc.wait_ready(fx.port_open(port), "apache2")
+    try:
+        yield Server(
+            "dav",
+            f"127.0.0.1:{port}",
+            root,
+            {"username": WEBDAV_USER, "password": WEBDAV_PASSWORD},
+            ca_file=cert,
+            owner="www-data",
+        )
+    finally:
+        proc.stop()
