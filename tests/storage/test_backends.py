@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage import Storage
-from tests.storage.conftest import Case
+from haul.storage import Storage, open_storage
+from tests.storage.conftest import Case, make_case
 
 
 def write(storage: Storage, path: str, data: bytes) -> None:
@@ -101,6 +102,31 @@ def test_mkdir_parents(case: Case) -> None:
     assert err.value.code is ErrorCode.NOT_FOUND
     if case.local:
         assert case.local(f"{b}/x/y/z").is_dir()
+
+
+@pytest.mark.parametrize("name", ["file", "sftp", "root", "webdav", "s3"])
+def test_mkdir_races_with_itself(name: str, request: pytest.FixtureRequest) -> None:
+    """Elements of one job create the same directories at once, one connection
+    per worker thread; the losers of that race must see "already there", not an
+    error (Apache's mod_dav answers a losing MKCOL 403)."""
+    case = make_case(request, name)
+    if name == "file":
+        storages = [case.storage] * 4
+    else:
+        server = request.getfixturevalue(
+            {"sftp": "sftp_server", "root": "xrootd_server"}.get(name, f"{name}_server")
+        )
+        storages = [open_storage(server.endpoint_url, server.credential) for _ in range(4)]
+    try:
+        for n in range(5):
+            target = f"{case.base}/race{n}/a/b"
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda s, t=target: s.mkdir(t, parents=True), storages))
+            assert case.storage.stat(target).is_dir
+    finally:
+        if name != "file":
+            for s in storages:
+                s.close()
 
 
 def test_remove(case: Case) -> None:

@@ -297,8 +297,10 @@ class WebDAVStorage(BaseStorage):
                 if not self.stat(path).is_dir:
                     raise
             except wd.HTTPError as exc:
-                if exc.status_code == 405 and self.stat(path).is_dir:
-                    return  # created by a peer between our stat and MKCOL
+                # Created by a peer between our stat and MKCOL: RFC 4918 says
+                # 405, Apache's mod_dav answers the loser of the race 403.
+                if exc.status_code in (403, 405) and self._is_existing_dir(path):
+                    return
                 raise
 
     def remove(self, path: str) -> None:
