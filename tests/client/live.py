@@ -63,7 +63,9 @@ def live_haul(db_url: str, base: Path, concurrency: int = 2) -> Iterator[Live]:
             worker = subprocess.Popen(
                 [*worker_command(srv.url, token),
                  "--heartbeat-seconds", "1", "--concurrency", str(concurrency),
-                 "--file-root", str(root)],
+                 # --prefetch 0: the steering tests need elements no worker holds
+                 # yet beside running ones; by default a worker leases ahead.
+                 "--prefetch", "0", "--file-root", str(root)],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
             yield Live(srv, root, token)
