@@ -138,7 +138,10 @@ def main() -> None:
             db_url = stack.enter_context(postgres_database(args.db))
         else:
             db_url = f"sqlite+pysqlite:///{home}/haul.db"
-        srv = ServerProcess(home=home, db_url=db_url).start()
+        # HAUL_BENCH_SERVER_ARGS: extra `haul server` flags, to test a hypothesis
+        # (e.g. "--reaper-seconds 3600" keeps the periodic tasks out of a run).
+        extra = os.environ.get("HAUL_BENCH_SERVER_ARGS", "").split()
+        srv = ServerProcess(home=home, db_url=db_url, extra_args=extra).start()
         stack.callback(srv.stop)
         assert srv.proc is not None
         if args.server_pid_file:
