@@ -239,32 +239,24 @@ class Executor:
             run.progress = p
             on_progress(run)
 
-        # Server to server when both ends can (the log says which, and why not).
-        tpc = third_party_copy(
-            src.storage,
-            src.path,
-            dst.storage,
-            dst.path,
-            checksum=algorithm,
-            overwrite=overwrite,
-            verify=bool(opts.get("verify", True)),
-            progress=progress,
-            cancelled=run.cancel.is_set,
-            temp_tag=temp_tag(run.element),
-            say=run.say,
-        )
+        # The same copy either way: server to server when both ends can (the
+        # log says which, and why not), else streamed through this worker.
+        same = {
+            "checksum": algorithm,
+            "overwrite": overwrite,
+            "verify": bool(opts.get("verify", True)),
+            "progress": progress,
+            "cancelled": run.cancel.is_set,
+            "temp_tag": temp_tag(run.element),
+        }
+        tpc = third_party_copy(src.storage, src.path, dst.storage, dst.path, say=run.say, **same)
         res = tpc or copy_file(
             src.storage,
             src.path,
             dst.storage,
             dst.path,
-            checksum=algorithm,
-            overwrite=overwrite,
-            verify=bool(opts.get("verify", True)),
-            progress=progress,
-            cancelled=run.cancel.is_set,
-            temp_tag=temp_tag(run.element),
             dirs=self.dirs.of(run.element["job_id"], dst.url),
+            **same,
         )
         if tpc is None:
             run.say(res.verification())
