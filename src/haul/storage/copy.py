@@ -159,7 +159,7 @@ def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
             dst.remove(temp)
 
 
-def _reread(
+def read_back(
     dst: Storage, path: str, algorithm: str, chunk_size: int, expect: int
 ) -> tuple[str, int]:
     """The checksum and size of what `path` holds, by reading it back."""
@@ -194,7 +194,7 @@ def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
         return dst.open_write(temp)
 
 
-def _publish(dst: Storage, temp: str, dst_path: str, overwrite: bool) -> None:
+def publish(dst: Storage, temp: str, dst_path: str, overwrite: bool) -> None:
     """Gives the verified temporary its final name; never replaces a file unless `overwrite`."""
     if overwrite:
         dst.rename(temp, dst_path)
@@ -353,7 +353,9 @@ def copy_file(
                 landed_sum = dst.checksum(temp, algorithm)
                 verified = "destination checksum"
                 if landed_sum is None:
-                    landed_sum, landed_size = _reread(dst, temp, algorithm, chunk_size, transferred)
+                    landed_sum, landed_size = read_back(
+                        dst, temp, algorithm, chunk_size, transferred
+                    )
                     _check_size(transferred, temp, landed_size)
                     verified = "read back"
                 if normalize_value(algorithm, landed_sum) != digest:
@@ -367,7 +369,7 @@ def copy_file(
         if landed_size is None:  # not read back: ask the storage
             _check_size(transferred, temp, dst.stat(temp).size)
         check_cancel()
-        _publish(dst, temp, dst_path, overwrite)
+        publish(dst, temp, dst_path, overwrite)
     except TransferError as exc:
         _discard(dst, writer, temp)
         _forget_dir(dirs, dst_path, exc)

@@ -24,8 +24,15 @@ from typing import Any, Protocol, runtime_checkable
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Storage, normpath, parent
-from haul.storage.checksums import new_hasher, normalize_algorithm, normalize_value
-from haul.storage.copy import DEFAULT_CHUNK_SIZE, CopyResult, Progress, temp_name_for
+from haul.storage.checksums import normalize_algorithm, normalize_value
+from haul.storage.copy import (
+    DEFAULT_CHUNK_SIZE,
+    CopyResult,
+    Progress,
+    publish,
+    read_back,
+    temp_name_for,
+)
 
 
 @runtime_checkable
@@ -103,11 +110,7 @@ def third_party_copy(
         digest = _verify(dst, temp, size, algorithm, src_sum, verify, say)
         if is_cancelled():
             raise TransferError(ErrorCode.CANCELLED, "copy cancelled")
-        if not overwrite and dst.exists(dst_path):
-            raise TransferError(
-                ErrorCode.EXISTS, f"{dst_path}: appeared during the copy", retryable=False
-            )
-        dst.rename(temp, dst_path)
+        publish(dst, temp, dst_path, overwrite)  # the engine's rule: never replaces
     except TransferError as exc:
         _remove(dst, temp)
         if exc.code is not ErrorCode.CANCELLED:
@@ -174,7 +177,8 @@ def _verify(
     reported = dst.checksum(temp, algorithm)
     how = "by the destination server's checksum query, no read back"
     if reported is None:
-        reported, how = _read_back(dst, temp, algorithm), "by reading it back through the worker"
+        reported, _ = read_back(dst, temp, algorithm, DEFAULT_CHUNK_SIZE, size)
+        how = "by reading it back through the worker"
     if normalize_value(algorithm, reported) != expected:
         raise TransferError(
             ErrorCode.CHECKSUM_MISMATCH,
@@ -182,14 +186,6 @@ def _verify(
         )
     say(f"destination verified: {algorithm} {expected} {how}")
     return expected
-
-
-def _read_back(dst: Storage, path: str, algorithm: str) -> str:
-    hasher = new_hasher(algorithm)
-    with dst.open_read(path) as stream:
-        while chunk := stream.read(DEFAULT_CHUNK_SIZE):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def _remove(dst: Storage, temp: str) -> None:

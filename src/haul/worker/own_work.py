@@ -23,7 +23,7 @@ from typing import Any
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import Storage
-from haul.storage.checksums import new_hasher, normalize_algorithm, normalize_value
+from haul.storage.checksums import checksum_stream, normalize_algorithm, normalize_value
 from haul.storage.copy import remove_temporaries
 
 # Seconds a destination's mtime may precede the job's submission and still be
@@ -62,11 +62,8 @@ def digest(storage: Storage, path: str, algorithm: str) -> str:
     own = storage.checksum(path, algorithm)
     if own is not None:
         return normalize_value(algorithm, own)
-    hasher = new_hasher(algorithm)
     with storage.open_read(path) as stream:
-        while chunk := stream.read(4 << 20):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+        return checksum_stream(stream, algorithm)
 
 
 def already_copied(
