@@ -77,23 +77,37 @@ def take_leases(
     for job_id, element_id, token in sorted(keys):
         by_job[job_id].append((element_id, token))
     won: set[tuple[int, int]] = set()
-    step = CHUNK // 2  # two parameters per element
     for job_id, items in by_job.items():
-        for start in range(0, len(items), step):
-            part = items[start : start + step]
-            stmt = (
-                update(ELEMENTS)
-                .where(
-                    E.job_id == job_id,
-                    E.id.in_([i for i, _ in part]),
-                    E.lease_token.in_([t for _, t in part]),
-                    E.status.in_(LEASED),
-                )
-                .values(timestamp=now)
-                .returning(E.id)
-            )
-            won.update((job_id, i) for i in session.scalars(stmt))
+        won.update((job_id, i) for i in update_leased(session, job_id, items, {"timestamp": now}))
     return won
+
+
+def update_leased(
+    session: Session, job_id: int, items: list[tuple[int, str]], values: dict[str, Any]
+) -> list[int]:
+    """Sets ``values`` on the job's elements still leased under their token; their ids.
+
+    The one guarded ``UPDATE ... RETURNING`` that every report path writes
+    through, in chunks (two parameters per element). Callers pass items in
+    element order, the order every writer locks rows in.
+    """
+    done: list[int] = []
+    step = CHUNK // 2
+    for start in range(0, len(items), step):
+        part = items[start : start + step]
+        stmt = (
+            update(ELEMENTS)
+            .where(
+                E.job_id == job_id,
+                E.id.in_([i for i, _ in part]),
+                E.lease_token.in_([t for _, t in part]),
+                E.status.in_(LEASED),
+            )
+            .values(values)
+            .returning(E.id)
+        )
+        done.extend(session.scalars(stmt))
+    return done
 
 
 def rowcount(result: Any, expected: int) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
@@ -28,12 +28,12 @@ from haul.services.judging import ATTEMPT_COLUMNS as ATTEMPT_COLUMNS
 from haul.services.judging import ATTEMPTS as ATTEMPTS
 from haul.services.judging import Result as Result
 from haul.services.judging import check_text, is_plain, is_simple_success, judge, success_attempt
-from haul.services.leases import GUARD, LEASED, leased, rowcount, take_leases
+from haul.services.leases import GUARD, leased, rowcount, take_leases, update_leased
 from haul.services.leases import Policy as Policy
 from haul.services.listings import check_listing, store_listing
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
-from haul.store.element_rows import CHUNK, ELEMENTS, keyed_update, load_rows
+from haul.store.element_rows import keyed_update, load_rows
 from haul.store.tables import Element, Job
 
 _E = Element.__table__.c
@@ -229,22 +229,9 @@ def _write_plain(session: Session, items: list[_Judged], now: datetime) -> set[t
     for j in sorted(items, key=lambda j: (j.r.job_id, j.r.element_id)):
         plain[(j.r.job_id, int(j.status))].append((j.r.element_id, j.r.token))
     won: set[tuple[int, int]] = set()
-    step = CHUNK // 2  # two parameters per element
     for (job_id, status_value), keyed in plain.items():
-        for start in range(0, len(keyed), step):
-            part = keyed[start : start + step]
-            stmt = (
-                update(ELEMENTS)
-                .where(
-                    _E.job_id == job_id,
-                    _E.id.in_([i for i, _ in part]),
-                    _E.lease_token.in_([t for _, t in part]),
-                    _E.status.in_(LEASED),
-                )
-                .values(_plain_values(status_value, now))
-                .returning(_E.id)
-            )
-            won.update((job_id, i) for i in session.scalars(stmt))
+        ids = update_leased(session, job_id, keyed, _plain_values(status_value, now))
+        won.update((job_id, i) for i in ids)
     return won
 
 
