@@ -66,61 +66,22 @@ def _need(binary: str, *candidates: str) -> str:
 
 @contextlib.contextmanager
 def sshd(work: Path) -> Iterator[Server]:
-    """OpenSSH's sshd as in tests/servers/fixtures.py: own host key, config,
-    authorized_keys and an empty HOME (so no shell profile runs per session)."""
-    binary = _need("sshd", "/usr/sbin/sshd")
-    keygen = _need("ssh-keygen")
-    if os.geteuid() != 0:
-        raise NotAvailable("sshd needs root (it switches users)")
-    work.mkdir(parents=True, exist_ok=True)
-    host_key, client_key = work / "host_ed25519", work / "client_ed25519"
-    for key in (host_key, client_key):
-        key.unlink(missing_ok=True)
-        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    (work / "authorized_keys").write_text(Path(f"{client_key}.pub").read_text())
-    (work / "authorized_keys").chmod(0o600)
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    port = fx.free_port()
-    (work / "sshd_config").write_text(
-        "\n".join(
-            [
-                f"Port {port}",
-                "ListenAddress 127.0.0.1",
-                f"HostKey {host_key}",
-                f"PidFile {work / 'sshd.pid'}",
-                f"AuthorizedKeysFile {work / 'authorized_keys'}",
-                "PermitRootLogin prohibit-password",
-                "PubkeyAuthentication yes",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "UsePAM no",
-                "StrictModes no",
-                "UseDNS no",
-                "PrintMotd no",
-                "MaxSessions 50",
-                "MaxStartups 50:30:100",
-                "Subsystem sftp internal-sftp",
-                "LogLevel ERROR",
-                "",
-            ]
-        )
-    )
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(work)}
-    argv = [binary, "-D", "-e", "-f", str(work / "sshd_config")]
-    with _translated("sshd"):
-        proc = fx._Process(argv, work / "sshd.log", env=env)
-        proc.wait_ready(fx.port_open(port), "sshd")
-    try:
+    """The tests' sshd (tests/servers/fixtures.py ``run_sshd``: own host key,
+    config, authorized_keys and an empty HOME). It serves the whole file
+    system, so the bench's absolute paths work; ``work`` is unused."""
+    del work
+    with contextlib.ExitStack() as stack:
+        with _translated("sshd"):  # start-up only: later errors are the caller's
+            server = stack.enter_context(fx.run_sshd())
+        host_port = server.endpoint_url.split("@", 1)[1].split("/", 1)[0]
         yield Server(
             "sftp",
-            f"127.0.0.1:{port}",
+            host_port,
             None,
-            {"username": "root", "private_key": client_key.read_text()},
-            key_file=client_key,
+            dict(server.credential),
+            key_file=server.root.parent / "client_ed25519",  # written by run_sshd
             owner="root",
         )
-    finally:
-        proc.stop()
 
 
 # Both XRootD servers serve third-party copies: the destination runs xrdcp to
