@@ -29,6 +29,21 @@ TERMINAL = {"DONE", "FAILED", "CANCELLED"}
 PG_URL = os.environ.get("HAUL_TEST_POSTGRES_URL")
 
 
+def fast_recovery_args(backoff: float = 1.0) -> list[str]:
+    """Server flags for tests that kill workers: short leases, a fast reaper and
+    short backoffs, so a dead worker's leases come back within seconds."""
+    return [
+        "--lease-seconds",
+        "5",
+        "--reaper-seconds",
+        "0.5",
+        "--backoff-base",
+        str(backoff),
+        "--backoff-cap",
+        str(backoff),
+    ]
+
+
 def skip_or_fail(what: str) -> None:
     """A missing test service skips, except under CI=true, where it fails."""
     if os.environ.get("CI", "").lower() == "true":

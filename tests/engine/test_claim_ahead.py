@@ -21,6 +21,7 @@ from tests.engine.helpers import (
     attempt_output,
     elements,
     failure_report,
+    fast_recovery_args,
     fresh_server,
     start_worker,
     submit,
@@ -30,16 +31,7 @@ from tests.engine.helpers import (
 from tests.harness import ServerProcess
 
 # Short leases, a fast reaper and short backoffs: a dead worker's leases come back quickly.
-ARGS = [
-    "--lease-seconds",
-    "5",
-    "--reaper-seconds",
-    "0.5",
-    "--backoff-base",
-    "1",
-    "--backoff-cap",
-    "1",
-]
+ARGS = fast_recovery_args()
 SLOW_FILES = "files={n}&size=8000&speed=80000"  # 0.1 s per file, whatever the machine
 
 

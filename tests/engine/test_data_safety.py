@@ -26,6 +26,7 @@ from tests.engine.helpers import (
     element,
     elements,
     failure_report,
+    fast_recovery_args,
     fresh_server,
     running_workers,
     start_worker,
@@ -35,16 +36,7 @@ from tests.engine.helpers import (
 )
 from tests.harness import ServerProcess, User
 
-ARGS = [
-    "--lease-seconds",
-    "5",
-    "--reaper-seconds",
-    "0.5",
-    "--backoff-base",
-    "1",
-    "--backoff-cap",
-    "1",
-]
+ARGS = fast_recovery_args()
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from tests.engine.helpers import (
     element,
     elements,
     failure_report,
+    fast_recovery_args,
     fresh_server,
     running_workers,
     start_worker,
@@ -39,16 +40,7 @@ from tests.engine.helpers import (
 from tests.harness import ServerProcess, User
 
 BACKOFF = 3.0  # --backoff-base = --backoff-cap: a retry waits 1.5-3 s (equal jitter)
-FAULT_ARGS = [
-    "--lease-seconds",
-    "5",
-    "--reaper-seconds",
-    "0.5",
-    "--backoff-base",
-    str(BACKOFF),
-    "--backoff-cap",
-    str(BACKOFF),
-]
+FAULT_ARGS = fast_recovery_args(BACKOFF)
 BIG = 60_000_000
 SPEED = 10_000_000
 
