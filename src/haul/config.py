@@ -39,6 +39,9 @@ class Settings:
     upload_retention_seconds: float = 7 * 24 * 3600
     login_token_seconds: int = 7 * 24 * 3600
     reaper_seconds: float = 5.0
+    # Retention and upload clean-up work on a scale of days: they run on their
+    # own, slower tick, not on every reaper pass.
+    housekeeping_seconds: float = 300.0
     sample_seconds: float = 60.0
     # Load samples older than this are thinned to one tick per load_bucket_seconds.
     load_keep_seconds: float = 2 * 24 * 3600

@@ -25,7 +25,7 @@ RETENTION_DAYS = 2.5 / 86400
 def short_memory(db_url: str, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[ServerProcess]:
     home = tmp_path_factory.mktemp("retention")
-    args = ["--retention-days", str(RETENTION_DAYS), "--reaper-seconds", "0.3"]
+    args = ["--retention-days", str(RETENTION_DAYS), "--housekeeping-seconds", "0.3"]
     with dedicated_server(db_url, home, args) as srv:
         yield srv
 

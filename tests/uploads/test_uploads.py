@@ -32,7 +32,8 @@ def _serve(url: str, tmp: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server = ServerProcess(
         home=tmp.mktemp("uphome"),
         db_url=url,
-        extra_args=["--upload-retention-seconds", "2", "--reaper-seconds", "0.5"],
+        extra_args=["--upload-retention-seconds", "2", "--reaper-seconds", "0.5",
+                    "--housekeeping-seconds", "0.5"],
     )
     server.start()
     yield server

@@ -33,6 +33,13 @@ def server(
     lease_seconds: Annotated[
         int, typer.Option("--lease-seconds", help="default lease a worker gets per claim")
     ] = 120,
+    housekeeping_seconds: Annotated[
+        float,
+        typer.Option(
+            "--housekeeping-seconds",
+            help="how often old attempts, listings, tokens and uploads are pruned",
+        ),
+    ] = 300.0,
     reaper_seconds: Annotated[
         float, typer.Option("--reaper-seconds", help="how often expired leases are reaped")
     ] = 5.0,
@@ -77,6 +84,7 @@ def server(
         file_roots=[os.path.realpath(r) for r in (file_root or [])],
         lease_seconds=lease_seconds,
         reaper_seconds=reaper_seconds,
+        housekeeping_seconds=housekeeping_seconds,
         backoff_base=backoff_base,
         backoff_cap=backoff_cap,
         upload_retention_seconds=upload_retention_seconds,

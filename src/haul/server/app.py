@@ -17,7 +17,7 @@ from haul.server import errors, metrics, web
 from haul.server.auth_gate import AuthGate, GateRules
 from haul.server.body_limit import BodyLimit
 from haul.server.login_throttle import LoginThrottle
-from haul.server.periodic import REAPER_LOCK, Periodic
+from haul.server.periodic import HOUSEKEEPING_LOCK, REAPER_LOCK, Periodic
 from haul.server.routers import (
     bans,
     control,
@@ -65,13 +65,18 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
             db,
             settings.reaper_seconds,
             REAPER_LOCK,
+            lambda s: (lose_expired(s, policy), expire_waits(s)),
+            "lease-reaper",
+        ),
+        Periodic(
+            db,
+            settings.housekeeping_seconds,
+            HOUSEKEEPING_LOCK,
             lambda s: (
-                lose_expired(s, policy),
-                expire_waits(s),
                 cleanup(s, settings.home, settings.upload_retention_seconds),
                 prune(s, settings.retention_days),
             ),
-            "lease-reaper",
+            "housekeeping",
         ),
         Periodic(
             db,

@@ -19,6 +19,7 @@ from haul.store.database import Database
 log = logging.getLogger("haul.periodic")
 
 REAPER_LOCK = 0x4A01
+HOUSEKEEPING_LOCK = 0x4A03  # retention and upload clean-up
 
 
 def holds_lock(session: Session, key: int) -> bool:
