@@ -111,6 +111,7 @@ async def poller(
         while time.monotonic() < until:
             path = paths[i % len(paths)]
             i += 1
+            counted = time.monotonic() >= measure_from
             start = time.perf_counter()
             try:
                 code = str(await conn.get(path))
@@ -119,8 +120,8 @@ async def poller(
                 await conn.close()
                 conn = RawConnection(url.host, url.port or 80, token)
             elapsed = time.perf_counter() - start
-            if time.monotonic() < measure_from:
-                continue  # warming up: connections, threads, the pool fill
+            if not counted:
+                continue  # started while warming up: connections, threads, the pool fill
             codes[path][code] += 1
             if code == "200":
                 samples[path].append(elapsed)
@@ -256,6 +257,12 @@ def main() -> None:
             t0 = min((s[1] for s in slow), default=0.0)
             for elapsed, started, path in sorted(slow, reverse=True)[: args.show_slow]:
                 print(f"    slow: {elapsed * 1000:7.1f} ms at +{started - t0:6.2f} s {path}")
+            worst: dict[int, float] = {}
+            for elapsed, started, _ in slow:
+                second = int(started - t0)
+                worst[second] = max(worst.get(second, 0.0), elapsed)
+            line = " ".join(f"{worst.get(i, 0) * 1000:.0f}" for i in range(max(worst) + 1))
+            print(f"    worst per second (ms): {line}")
 
 
 if __name__ == "__main__":
