@@ -66,6 +66,7 @@ class Candidate:
     attempt_seq: int  # every attempt ever: names temporaries, tells a retry (own_work.py)
     max_tries: int
     mode: str | None
+    spec: dict[str, Any] | None = None  # a listed file's expectations (file_jobs.py)
 
 
 def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
@@ -171,6 +172,7 @@ def _candidates(
             Element.attempt_seq,
             Element.max_tries,
             Element.mode,
+            Element.spec,
         )
         .join(Job, Job.id == Element.job_id)
         .where(claimable, Element.priority == priority, Element.user_id == user_id)
@@ -301,6 +303,13 @@ def site_payload(
     }
 
 
+def _expectation(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not spec:
+        return None
+    out = {k: spec[k] for k in ("checksum", "filesize") if spec.get(k) is not None}
+    return out or None
+
+
 def lease_payload(
     session: Session,
     box: SecretBox,
@@ -354,6 +363,8 @@ def lease_payload(
                         "max_tries": c.max_tries,
                         "depth": depth if c.type == JobType.LIST else None,
                         "mode": c.mode,
+                        # What the source must match ({checksum, filesize}), if listed so.
+                        "expect": _expectation(c.spec),
                         "token": f"{token}.{c.id}",
                         "lease_expires": lease_expires,
                     }

@@ -19,6 +19,7 @@ from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.domain.job_status import job_status
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
+from haul.services import file_jobs
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
@@ -41,6 +42,8 @@ class JobSpec:
     metadata: dict[str, Any] | None = None
     submission_id: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # COPY and REMOVE: the files themselves, instead of src_filepath/dst_filepath.
+    files: list[Any] | None = None
 
 
 @dataclass
@@ -111,16 +114,19 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
         opts = validate_options(spec.type, spec.extra_opts)
     except OptionsError as exc:
         raise BadRequest(str(exc)) from exc
+    if spec.files is not None:
+        file_jobs.check_listing(spec.type, spec.files, spec.src_filepath, spec.dst_filepath)
     if spec.src_siteid is None:
         raise BadRequest("src_siteid: field required")
-    src_path = _path(spec.src_filepath, "src_filepath")
+    listed = spec.files is not None
+    src_path = None if listed else _path(spec.src_filepath, "src_filepath")
     src = _site(session, user, spec.src_siteid, "src_siteid")
     dst: SiteView | None = None
     dst_path: str | None = None
     if spec.type == JobType.COPY:
         if spec.dst_siteid is None:
             raise BadRequest("dst_siteid: field required for COPY")
-        dst_path = _path(spec.dst_filepath, "dst_filepath")
+        dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
         dst = _site(session, user, spec.dst_siteid, "dst_siteid")
     elif spec.type == JobType.RENAME:
         dst_path = _path(spec.dst_filepath, "dst_filepath")
@@ -153,6 +159,10 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     )
     session.add(job)
     session.flush()
+    if spec.files is not None:
+        file_jobs.add_listed(session, job, spec.files)
+        session.flush()
+        return job, True
     first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST
     session.add(
         Element(

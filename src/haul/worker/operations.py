@@ -18,6 +18,7 @@ from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file
+from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
 from haul.storage.third_party import third_party_copy
@@ -90,11 +91,7 @@ class Executor:
         url = pick_endpoint(site, run.job.get("protocol"))
         scheme, prefix = _url_parts(url)
         resolved = resolve_path(prefix, site.get("def_path") or "/", path)
-        if (
-            scheme == "file"
-            and self.file_roots
-            and not under_root(resolved, self.file_roots)
-        ):
+        if scheme == "file" and self.file_roots and not under_root(resolved, self.file_roots):
             raise TransferError(
                 ErrorCode.PERMISSION_DENIED,
                 f"{resolved}: outside this worker's --file-root directories",
@@ -211,6 +208,9 @@ class Executor:
         src = self._src(run, places)
         dst = self._dst(run, places)
         algorithm = opts.get("checksum", "adler32")
+        expect = Expectation.from_lease(run.element.get("expect"))
+        if expect is not None and expect.algorithm is not None:
+            algorithm = expect.algorithm  # one pass hashes for both checks
         if run.element.get("mode") == "verify":
             return {"verdict": self._verify(run, src, dst, algorithm)}
         if run.element.get("mode") == "overwrite":
@@ -249,13 +249,20 @@ class Executor:
             "cancelled": run.cancel.is_set,
             "temp_tag": temp_tag(run.element),
         }
-        tpc = third_party_copy(src.storage, src.path, dst.storage, dst.path, say=run.say, **same)
+        # A listed file's expected checksum is checked on the bytes read, so
+        # it is streamed through here rather than copied server to server.
+        tpc = None
+        if expect is None:
+            tpc = third_party_copy(
+                src.storage, src.path, dst.storage, dst.path, say=run.say, **same
+            )
         res = tpc or copy_file(
             src.storage,
             src.path,
             dst.storage,
             dst.path,
             dirs=self.dirs.of(run.element["job_id"], dst.url),
+            expect=expect,
             **same,
         )
         if tpc is None:

@@ -1,0 +1,93 @@
+"""The elements of a job that lists its files: one per file, made at submission.
+
+No LIST runs for such a job: the caller named every file, so each becomes an
+element in the order given (element ``i`` is ``files[i]``) and the job is
+expanded from the start. Rows go in batches as the list is checked, so a
+100,000-file request never holds a second copy of itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from haul.domain import file_lists
+from haul.domain.enums import JobStatus, JobType
+from haul.services.errors import BadRequest, TooLarge
+from haul.store.bulk import insert_rows
+from haul.store.clock import utcnow
+from haul.store.tables import Element, Job
+
+BATCH = 5000
+_COLUMNS = (
+    "job_id",
+    "id",
+    "user_id",
+    "type",
+    "status",
+    "priority",
+    "src_filepath",
+    "dst_filepath",
+    "size",
+    "max_tries",
+    "stage",
+    "attempts",
+    "attempt_seq",
+    "timestamp",
+    "spec",
+)
+
+
+def check_listing(job_type: JobType, files: Any, src_filepath: Any, dst_filepath: Any) -> None:
+    """The refusals that need no database: wrong type, both forms, empty, too many."""
+    if job_type not in (JobType.COPY, JobType.REMOVE):
+        raise BadRequest(f"files: only COPY and REMOVE take a list of files, not {job_type.name}")
+    if src_filepath is not None or dst_filepath is not None:
+        raise BadRequest("files: give either files or src_filepath/dst_filepath, not both")
+    try:
+        file_lists.check_count(files)
+    except file_lists.TooManyFiles as exc:
+        raise TooLarge(str(exc)) from exc
+    except file_lists.FileListError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def add_listed(session: Session, job: Job, files: list[Any]) -> int:
+    """Inserts one element per listed file; returns how many. Bad input is a 400."""
+    element_type = JobType(job.type)
+    new, now = int(JobStatus.NEW), utcnow()
+    rows: list[tuple[Any, ...]] = []
+    n = 0
+    try:
+        for n, f in enumerate(file_lists.parse(files, copy=element_type == JobType.COPY)):
+            spec = f.expectation()
+            if f.metadata is not None:
+                spec = (spec or {}) | {"metadata": f.metadata}
+            rows.append(
+                (
+                    job.id,
+                    n,
+                    job.user_id,
+                    int(element_type),
+                    new,
+                    job.priority,
+                    f.src_filepath,
+                    f.dst_filepath,
+                    f.filesize or 0,
+                    job.max_tries,
+                    0,
+                    0,
+                    0,
+                    now,
+                    spec,
+                )
+            )
+            if len(rows) >= BATCH:
+                insert_rows(session, Element.__table__, _COLUMNS, rows)
+                rows = []
+    except file_lists.FileListError as exc:
+        raise BadRequest(str(exc)) from exc
+    insert_rows(session, Element.__table__, _COLUMNS, rows)
+    job.expanded = True
+    return n + 1
