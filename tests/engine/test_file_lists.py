@@ -115,3 +115,47 @@ def test_a_listed_remove_removes_files_and_empty_directories_without_recursion(
     assert status == {"/a.txt": "DONE", "/b c.txt": "DONE", "/empty": "DONE", "/full": "FAILED"}
     assert sorted(p.name for p in base.iterdir()) == ["full"]
     assert (base / "full" / "keep.txt").read_text() == "stays"
+
+
+def test_a_listed_file_falls_back_to_its_other_replicas_in_order(
+    setup: tuple[ServerProcess, Path], tmp_path: Path
+) -> None:
+    srv, root = setup
+    base = root / f"replicas-{tmp_path.name}"
+    for d in ("first", "second", "third", "dst"):
+        (base / d).mkdir(parents=True)
+    (base / "third" / "data.bin").write_bytes(b"the good copy")
+    (base / "second" / "data.bin").write_bytes(b"a different file")
+    (base / "first" / "here.txt").write_text("primary has this one")
+    user = srv.new_user()
+    first, second, third, dst = (
+        user.site(endpoints=[f"file://{base / d}"]) for d in ("first", "second", "third", "dst")
+    )
+    good = adler32(b"the good copy")
+    files = [
+        # Missing at the first site; the second has the wrong bytes; the third serves.
+        {"src_filepath": "/data.bin", "dst_filepath": "/data.bin", "checksum": good,
+         "sources": [{"siteid": second, "filepath": "/data.bin"},
+                     {"siteid": third, "filepath": "/data.bin"}]},
+        # The job's own source serves: the replicas are never touched.
+        {"src_filepath": "/here.txt", "dst_filepath": "/here.txt",
+         "sources": [{"siteid": third, "filepath": "/nowhere"}]},
+        # Missing everywhere.
+        {"src_filepath": "/gone", "dst_filepath": "/gone",
+         "sources": [{"siteid": second, "filepath": "/gone-too"}]},
+    ]
+    with user.client() as c, running_workers(srv, tmp_path, extra_args=["--file-root", str(root)]):
+        job_id = submit(c, type="COPY", src_siteid=first, dst_siteid=dst, files=files)
+        assert wait_job(c, job_id, timeout=90)["status"] == "FAILED"
+        out = {o["elementid"]: o for o in c.get(f"/workqueue/api/v1.0/jobs/{job_id}/output").json()}
+    assert out[0]["status"] == "DONE", out[0]
+    log = out[0]["log"]
+    assert "trying replica 2 of 3" in log and "CHECKSUM_MISMATCH" in log, log
+    assert "served by replica 3" in log, log
+    assert out[1]["status"] == "DONE" and "trying replica" not in out[1]["log"], out[1]["log"]
+    assert out[2]["status"] == "FAILED"
+    assert out[2]["error"]["scope"] == "SOURCE"
+    assert "every replica failed" in out[2]["error"]["message"], out[2]["error"]
+    assert (base / "dst" / "data.bin").read_bytes() == b"the good copy"
+    assert (base / "dst" / "here.txt").read_text() == "primary has this one"
+    assert not (base / "dst" / "gone").exists()

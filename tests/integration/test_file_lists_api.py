@@ -131,3 +131,27 @@ def test_more_files_than_allowed_is_a_413_that_says_how_many(
     r = post(alice, "copy", {"src_siteid": src, "dst_siteid": dst, "files": files})
     assert r.status_code == 413, r.text[:300]
     assert f"at most {MAX_FILES}" in r.json()["detail"]
+
+
+def test_replicas_must_be_sites_the_submitter_may_use(
+    server: ServerProcess, alice: User, sites: tuple[int, int]
+) -> None:
+    src, dst = sites
+    private = server.new_user().site(endpoints=["dummy://someone-elses/"])
+    one = {"src_filepath": "/a", "dst_filepath": "/x"}
+    for sources, detail in [
+        ([{"siteid": private, "filepath": "/a"}], "files[0].sources[0].siteid"),
+        ([{"siteid": src}], "files[0].sources[0].filepath: field required"),
+        ("nope", "files[0].sources: must be a non-empty list"),
+        ([{"siteid": src, "filepath": "/b"}] * 11, "files[0].sources: at most 10"),
+    ]:
+        r = post(alice, "copy", {"src_siteid": src, "dst_siteid": dst,
+                                 "files": [one | {"sources": sources}]})
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"].startswith(detail), r.text
+    r = post(alice, "remove", {"src_siteid": src, "files": [
+        {"src_filepath": "/a", "sources": [{"siteid": src, "filepath": "/b"}]}]})
+    assert r.status_code == 400 and "a REMOVE lists only src_filepath" in r.json()["detail"]
+    r = post(alice, "copy", {"src_siteid": src, "dst_siteid": dst, "files": [
+        one | {"sources": [{"siteid": dst, "filepath": "/elsewhere/a"}]}]})
+    assert r.status_code == 200, r.text

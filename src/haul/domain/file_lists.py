@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from haul.domain.limits import MAX_FILE_METADATA_BYTES, MAX_FILES_PER_JOB
+from haul.domain.limits import MAX_FILE_METADATA_BYTES, MAX_FILES_PER_JOB, MAX_REPLICAS
 from haul.domain.paths import PathError, validate_submitted_path
 
 # Algorithm -> hex digits of its value (adler32 may be given without leading zeros).
@@ -41,6 +41,9 @@ class ListedFile:
     checksum: str | None  # "algo:hex", normalised
     filesize: int | None
     metadata: dict[str, Any] | None
+    # Other replicas of the source, tried in order when the one before fails
+    # with a SOURCE error: (site id, path) pairs.
+    sources: tuple[tuple[int, str], ...] = ()
 
     def expectation(self) -> dict[str, Any] | None:
         """What the worker checks the source against, or None."""
@@ -101,6 +104,25 @@ def _metadata(value: Any, where: str) -> dict[str, Any] | None:
     return value
 
 
+def _sources(value: Any, where: str) -> tuple[tuple[int, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise FileListError(f"{where}.sources: must be a non-empty list of {{siteid, filepath}}")
+    if len(value) > MAX_REPLICAS:
+        raise FileListError(f"{where}.sources: at most {MAX_REPLICAS} alternative replicas")
+    out = []
+    for j, replica in enumerate(value):
+        at = f"{where}.sources[{j}]"
+        if not isinstance(replica, dict):
+            raise FileListError(f"{at}: must be an object with siteid and filepath")
+        site = replica.get("siteid")
+        if isinstance(site, bool) or not isinstance(site, int) or site < 0:
+            raise FileListError(f"{at}.siteid: must be a site id")
+        out.append((site, _path(replica, "filepath", at)))
+    return tuple(out)
+
+
 def check_count(files: Any) -> int:
     if not isinstance(files, list):
         raise FileListError("files: must be a list of {src_filepath, ...} objects")
@@ -128,11 +150,7 @@ def parse(files: Any, *, copy: bool) -> Iterator[ListedFile]:
             for key in ("dst_filepath", "checksum", "filesize", "sources"):
                 if item.get(key) is not None:
                     raise FileListError(f"{where}.{key}: a REMOVE lists only src_filepath")
-        if copy and item.get("sources") is not None:
-            raise FileListError(
-                f"{where}.sources: alternative replicas are not supported yet; "
-                "list the file once, from one source"
-            )
+        sources = _sources(item.get("sources"), where) if copy else ()
         target = dst if dst is not None else src
         if target in seen:
             what = "destination" if copy else "path"
@@ -145,4 +163,5 @@ def parse(files: Any, *, copy: bool) -> Iterator[ListedFile]:
             checksum=None if checksum is None else parse_checksum(checksum, f"{where}.checksum"),
             filesize=_filesize(item.get("filesize"), where),
             metadata=_metadata(item.get("metadata"), where),
+            sources=sources,
         )

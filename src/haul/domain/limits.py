@@ -32,3 +32,5 @@ MAX_OFFSET = 2**62
 MAX_FILES_PER_JOB = 100_000
 # Each listed file's own metadata, as JSON.
 MAX_FILE_METADATA_BYTES = 1024
+# Alternative replicas one listed file may name (``sources``).
+MAX_REPLICAS = 10

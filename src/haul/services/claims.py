@@ -193,8 +193,10 @@ def _round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
 
 
 def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidate]:
-    limit = req.limit if req.limit is not None else (
-        DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH
+    limit = (
+        req.limit
+        if req.limit is not None
+        else (DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH)
     )
     count_cap = min(limit, MAX_BATCH)
     chosen: list[Candidate] = []
@@ -310,6 +312,26 @@ def _expectation(spec: dict[str, Any] | None) -> dict[str, Any] | None:
     return out or None
 
 
+def _replicas(
+    session: Session,
+    box: SecretBox,
+    spec: dict[str, Any] | None,
+    user_id: int,
+    sites: dict[tuple[int | None, int], Any],
+) -> list[dict[str, Any]] | None:
+    """A listed file's other replicas, each with its site (and the owner's credential)."""
+    if not spec or not spec.get("sources"):
+        return None
+    out = []
+    for replica in spec["sources"]:
+        key = (replica["siteid"], user_id)
+        if key not in sites:
+            sites[key] = site_payload(session, box, replica["siteid"], user_id)
+        if sites[key] is not None:  # a site deleted since: skipped
+            out.append({**replica, "site": sites[key]})
+    return out
+
+
 def lease_payload(
     session: Session,
     box: SecretBox,
@@ -365,6 +387,7 @@ def lease_payload(
                         "mode": c.mode,
                         # What the source must match ({checksum, filesize}), if listed so.
                         "expect": _expectation(c.spec),
+                        "sources": _replicas(session, box, c.spec, job.user_id, sites),
                         "token": f"{token}.{c.id}",
                         "lease_expires": lease_expires,
                     }

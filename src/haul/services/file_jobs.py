@@ -8,6 +8,7 @@ expanded from the start. Rows go in batches as the list is checked, so a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -53,8 +54,15 @@ def check_listing(job_type: JobType, files: Any, src_filepath: Any, dst_filepath
         raise BadRequest(str(exc)) from exc
 
 
-def add_listed(session: Session, job: Job, files: list[Any]) -> int:
-    """Inserts one element per listed file; returns how many. Bad input is a 400."""
+def add_listed(
+    session: Session, job: Job, files: list[Any], check_site: Callable[[int, str], None]
+) -> int:
+    """Inserts one element per listed file; returns how many. Bad input is a 400.
+
+    ``check_site(site_id, field)``: refuses a replica's site the submitter may
+    not read from (as for the job's own source); each site is checked once.
+    """
+    checked: set[int] = {job.src_siteid} if job.src_siteid is not None else set()
     element_type = JobType(job.type)
     new, now = int(JobStatus.NEW), utcnow()
     rows: list[tuple[Any, ...]] = []
@@ -64,6 +72,14 @@ def add_listed(session: Session, job: Job, files: list[Any]) -> int:
             spec = f.expectation()
             if f.metadata is not None:
                 spec = (spec or {}) | {"metadata": f.metadata}
+            if f.sources:
+                for j, (site_id, _) in enumerate(f.sources):
+                    if site_id not in checked:
+                        check_site(site_id, f"files[{n}].sources[{j}].siteid")
+                        checked.add(site_id)
+                spec = (spec or {}) | {
+                    "sources": [{"siteid": s, "filepath": p} for s, p in f.sources]
+                }
             rows.append(
                 (
                     job.id,

@@ -160,7 +160,13 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     session.add(job)
     session.flush()
     if spec.files is not None:
-        file_jobs.add_listed(session, job, spec.files)
+
+        def check_replica(site_id: int, field_name: str) -> None:
+            view = _site(session, user, site_id, field_name)
+            check_submit(session, [site_id])
+            require_credential(session, user, view, field_name)
+
+        file_jobs.add_listed(session, job, spec.files, check_replica)
         session.flush()
         return job, True
     first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST

@@ -33,6 +33,7 @@ from haul.worker.own_work import (
     sweep_temporaries,
     temp_tag,
 )
+from haul.worker.replicas import Replica, from_replicas
 from haul.worker.running import Running
 from haul.worker.site_storage import HostKeyPins, StorageCache, site_access
 from haul.worker.upload_source import UploadSource
@@ -84,8 +85,16 @@ class Executor:
         # The worker loop sets its `report`: pins a site's SSH host key on the server.
         self.pins = HostKeyPins()
 
-    def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
-        site = run.job.get(f"{which}_site")
+    def _place(
+        self,
+        run: Running,
+        which: str,
+        path: str,
+        scope: ErrorScope,
+        site: dict[str, Any] | None = None,
+    ) -> Place:
+        """``site``: another site than the job's ``which`` one (a listed file's replica)."""
+        site = site or run.job.get(f"{which}_site")
         if not site:
             raise TransferError(ErrorCode.INVALID, f"lease has no {which} site", scope=scope)
         url = pick_endpoint(site, run.job.get("protocol"))
@@ -204,9 +213,25 @@ class Executor:
         return lister.run(0 if depth is None else int(depth))
 
     def _copy(self, run: Running, places: list[Place], on_progress: Callable[[Running], None]):
-        opts = dict(run.job.get("extra_opts") or {})
-        src = self._src(run, places)
         dst = self._dst(run, places)
+
+        def from_source(replica: Replica | None) -> dict[str, Any]:
+            if replica is None:
+                src = self._src(run, places)
+            else:
+                src = self._place(
+                    run, "src", replica["filepath"], ErrorScope.SOURCE, site=replica["site"]
+                )
+                places.append(src)
+                src = self._confined(src)
+            return self._copy_from(run, src, dst, on_progress)
+
+        return from_replicas(run.element.get("sources") or [], from_source, run.say)
+
+    def _copy_from(
+        self, run: Running, src: Place, dst: Place, on_progress: Callable[[Running], None]
+    ) -> dict[str, Any]:
+        opts = dict(run.job.get("extra_opts") or {})
         algorithm = opts.get("checksum", "adler32")
         expect = Expectation.from_lease(run.element.get("expect"))
         if expect is not None and expect.algorithm is not None:
