@@ -65,6 +65,9 @@ def add_listed(
     checked: set[int] = {job.src_siteid} if job.src_siteid is not None else set()
     element_type = JobType(job.type)
     new, now = int(JobStatus.NEW), utcnow()
+    # Per-job values, read once: ORM attribute access per row adds up.
+    job_id, user_id, priority, max_tries = job.id, job.user_id, job.priority, job.max_tries
+    kind = int(element_type)
     rows: list[tuple[Any, ...]] = []
     n = 0
     try:
@@ -82,16 +85,16 @@ def add_listed(
                 }
             rows.append(
                 (
-                    job.id,
+                    job_id,
                     n,
-                    job.user_id,
-                    int(element_type),
+                    user_id,
+                    kind,
                     new,
-                    job.priority,
+                    priority,
                     f.src_filepath,
                     f.dst_filepath,
                     f.filesize or 0,
-                    job.max_tries,
+                    max_tries,
                     0,
                     0,
                     0,
