@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
@@ -127,7 +127,8 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
         if spec.dst_siteid is None:
             raise BadRequest("dst_siteid: field required for COPY")
         dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
-        dst = _site(session, user, spec.dst_siteid, "dst_siteid")
+        same = spec.dst_siteid == spec.src_siteid
+        dst = src if same else _site(session, user, spec.dst_siteid, "dst_siteid")
     elif spec.type == JobType.RENAME:
         dst_path = _path(spec.dst_filepath, "dst_filepath")
         if spec.dst_siteid is not None and spec.dst_siteid != spec.src_siteid:
@@ -170,21 +171,28 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
         session.flush()
         return job, True
     first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST
-    session.add(
-        Element(
-            job_id=job.id,
-            id=0,
-            user_id=user.id,
-            type=int(first_type),
-            status=int(JobStatus.NEW),
-            priority=spec.priority,
-            src_filepath=src_path,
-            dst_filepath=dst_path if spec.type == JobType.MKDIR else None,
-            max_tries=spec.max_tries,
-        )
+    # One INSERT, not the unit of work's: submitting is the hot path of many-job workloads.
+    session.execute(
+        insert(Element),
+        {
+            "job_id": job.id,
+            "id": 0,
+            "user_id": user.id,
+            "type": int(first_type),
+            "status": int(JobStatus.NEW),
+            "priority": spec.priority,
+            "src_filepath": src_path,
+            "dst_filepath": dst_path if spec.type == JobType.MKDIR else None,
+            "max_tries": spec.max_tries,
+        },
     )
-    session.flush()
     return job, True
+
+
+def new_view(job: Job) -> JobView:
+    """A job just created: every element it has is NEW, so no count is read back."""
+    n = int((job.params or {}).get("files", 1))
+    return JobView(job, {JobStatus.NEW: n})
 
 
 def counts_for(session: Session, job_ids: list[int]) -> dict[int, dict[JobStatus, int]]:

@@ -135,8 +135,8 @@ def _submit(
         | ({"files": len(body.files)} if body.files is not None else {}),
         files=body.files,
     )
-    job, _created = job_service.submit(session, user, spec)
-    view = job_service.get_job(session, user, job.id)
+    job, created = job_service.submit(session, user, spec)
+    view = job_service.new_view(job) if created else job_service.get_job(session, user, job.id)
     return JSONResponse(job_json(view), status_code=200)
 
 
