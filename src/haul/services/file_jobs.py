@@ -16,28 +16,13 @@ from sqlalchemy.orm import Session
 from haul.domain import file_lists
 from haul.domain.enums import JobStatus, JobType
 from haul.services.errors import BadRequest, TooLarge
+from haul.services.expansion import COLUMNS
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job
 
 BATCH = 5000
-_COLUMNS = (
-    "job_id",
-    "id",
-    "user_id",
-    "type",
-    "status",
-    "priority",
-    "src_filepath",
-    "dst_filepath",
-    "size",
-    "max_tries",
-    "stage",
-    "attempts",
-    "attempt_seq",
-    "timestamp",
-    "spec",
-)
+_COLUMNS = (*COLUMNS, "spec")
 
 
 def check_listing(job_type: JobType, files: Any, src_filepath: Any, dst_filepath: Any) -> None:
