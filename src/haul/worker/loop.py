@@ -269,7 +269,7 @@ class Worker:
             self.results.append(result)
             self.urgent = self.urgent or "listing" in result
             self.completed += 1
-            self.ahead.finished(ended, int(result.get("bytes") or 0))
+            self.ahead.finished(ended, int(result.get("bytes") or 0), ended - began)
         self.results_ready.set()
 
     # -- reporter -------------------------------------------------------------
