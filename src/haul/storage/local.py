@@ -164,6 +164,16 @@ class LocalStorage(BaseStorage):
         with _translated(path):  # a directory: IsADirectoryError, IS_A_DIRECTORY
             return open(path, "rb")  # noqa: SIM115 - the caller owns the stream
 
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
+        """The open file and its fstat: the size of what is being read, no second lookup."""
+        stream = self.open_read(path)
+        try:
+            st = os.fstat(stream.fileno())
+        except OSError as exc:
+            stream.close()
+            raise from_oserror(exc, path) from exc
+        return stream, _entry(normpath(path), st)
+
     def open_write(self, path: str) -> BinaryIO:
         """Creates or truncates `path`, never through a link planted at that name."""
         path = normpath(path)

@@ -361,21 +361,28 @@ class S3Storage(BaseStorage):
                 yield Entry(join(path, name), name, False, int(obj["Size"]), mtime)
 
     def open_read(self, path: str) -> BinaryIO:
+        return self.open_sized(path)[0]
+
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
+        """The GET's body and the size and time its headers carry: no HEAD first."""
         path = normpath(path)
         bucket, key = _split(path)
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
         try:
             with _translated(path):
-                body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
+                answer = self._client.get_object(Bucket=bucket, Key=key)
         except TransferError as exc:
             if exc.code is ErrorCode.NOT_FOUND and self.exists(path):
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory") from exc
             raise
+        body = answer["Body"]
         raw = IteratorReader(
             body.iter_chunks(1024 * 1024), body.close, lambda e: _translate(e, path)
         )
-        return io.BufferedReader(raw, 1024 * 1024)  # type: ignore[return-value]
+        mtime = answer["LastModified"].timestamp() if "LastModified" in answer else None
+        entry = Entry(path, basename(path), False, int(answer["ContentLength"]), mtime)
+        return io.BufferedReader(raw, 1024 * 1024), entry  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)
