@@ -40,6 +40,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage import _s3_timestamps as s3_timestamps
 from haul.storage._base import (
     BaseStorage,
     Entry,
@@ -222,6 +223,7 @@ def sealed_session() -> botocore.session.Session:
         "credential_provider", botocore.credentials.CredentialResolver(providers=[])
     )
     session.register_component("token_provider", botocore.tokens.TokenProviderChain(providers=[]))
+    s3_timestamps.install(session)
     return session
 
 
@@ -285,6 +287,9 @@ class S3Storage(BaseStorage):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             proxies={},  # not the worker's HTTP(S)_PROXY
+            # haul builds every request itself; checking each against the API
+            # model costs CPU per request and catches nothing here.
+            parameter_validation=False,
         )
         signed = bool(credential.get("access_key") and credential.get("secret_key"))
         if not signed:
