@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
-from haul.storage._base import Storage, basename, join, normpath, parent
+from haul.storage._base import Entry, Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
 from haul.storage.chunks import chunk_reader
 from haul.storage.expectation import Expectation
@@ -195,6 +195,23 @@ def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
         return dst.open_write(temp)
 
 
+def _open_source(src: Storage, path: str) -> tuple[BinaryIO, Entry]:
+    """The source stream and its stat, in one call where the backend can."""
+    opener = getattr(src, "open_sized", None)
+    if opener is not None:
+        return opener(path)
+    entry = src.stat(path)  # a Storage that is not a BaseStorage
+    if entry.is_dir:
+        raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+    return src.open_read(path), entry
+
+
+def _close(stream: BinaryIO | None) -> None:
+    if stream is not None:
+        with contextlib.suppress(Exception):  # closing what we only read from
+            stream.close()
+
+
 def publish(dst: Storage, temp: str, dst_path: str, overwrite: bool) -> None:
     """Gives the verified temporary its final name; never replaces a file unless `overwrite`."""
     if overwrite:
@@ -265,11 +282,12 @@ def copy_file(
             raise TransferError(ErrorCode.CANCELLED, "copy cancelled", scope=ErrorScope.TRANSFER)
 
     scope = ErrorScope.SOURCE
+    reader: BinaryIO | None = None
     try:
         src_path = normpath(src_path)
-        source = src.stat(src_path)
-        if source.is_dir:
-            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory")
+        # Opened first: where the open answers the size (XRootD, S3, local),
+        # the stat a copy needs costs no round trip of its own.
+        reader, source = _open_source(src, src_path)
         if expect is not None:
             expect.check_size(src_path, source.size)
         scope = ErrorScope.DESTINATION
@@ -295,11 +313,15 @@ def copy_file(
                 dirs.add(dst_dir)
         check_cancel()
     except TransferError as exc:
+        _close(reader)
         if exc.code is not ErrorCode.CANCELLED:
             exc.with_scope(scope)
         raise
-    except Exception as exc:
-        raise _scoped(scope, exc, "preparing copy") from exc
+    except BaseException as exc:
+        _close(reader)
+        if isinstance(exc, Exception):
+            raise _scoped(scope, exc, "preparing copy") from exc
+        raise
 
     temp = temp_name_for(dst_path, temp_tag)
     writer: BinaryIO | None = None
@@ -307,8 +329,6 @@ def copy_file(
     hasher: Hasher | None = new_hasher(algorithm) if algorithm else None
     transferred = 0
     try:
-        scope = ErrorScope.SOURCE
-        reader = src.open_read(src_path)
         try:
             scope = ErrorScope.DESTINATION
             writer = _open_temp(dst, temp, dirs if parents else None)
@@ -333,8 +353,7 @@ def copy_file(
             scope = ErrorScope.DESTINATION
             writer.close()
         finally:
-            with contextlib.suppress(Exception):  # the data is already read
-                reader.close()
+            _close(reader)  # the data is already read
 
         # Verification, on the temporary, before anything has the final name.
         if transferred != source.size:

@@ -35,7 +35,7 @@ from haul.worker.own_work import (
 )
 from haul.worker.replicas import Replica, from_replicas
 from haul.worker.running import Running
-from haul.worker.site_storage import HostKeyPins, StorageCache, site_access
+from haul.worker.site_storage import HostKeyPins, StorageCache
 from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
@@ -116,9 +116,7 @@ class Executor:
             source = UploadSource(lambda uid: fetch(uid, e["job_id"], e["id"], e["token"]))
             return Place(source, "/" + path.strip("/"), url)  # type: ignore[arg-type]
         try:
-            storage = self.storages.get(
-                url, site.get("credential"), site_access(site, self.allow_networks)
-            )
+            storage = self.storages.for_site(url, site, self.allow_networks)
         except TransferError as exc:
             raise exc.with_scope(scope) from None
         try:
