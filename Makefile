@@ -29,13 +29,15 @@ test: install
 	$(BIN)/ruff check src tests bench && $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile
 
 # Transfer benchmark (bench/RESULTS.md): installs the servers and peer tools
-# (scripts/bench-apt-packages.txt; needs root), then runs both benchmarks.
+# (scripts/bench-apt-packages.txt; needs root), then runs the benchmarks
+# (bench/many_jobs.py without its PgQueuer peer, which needs PostgreSQL).
 # BENCH_ARGS is passed to bench/transfers.py, e.g. BENCH_ARGS="--cases sftp-small --runs 1".
 BENCH_ARGS ?= --json bench-transfers.json
 bench: install
 	./scripts/install-bench-deps.sh $(BIN)
 	$(BIN)/python bench/transfers.py $(BENCH_ARGS)
 	$(BIN)/python bench/queue_throughput.py --elements 20000 --workers 2
+	$(BIN)/python bench/many_jobs.py --jobs 2000 --files 10000
 
 lint: install
 	$(BIN)/ruff check src tests bench
