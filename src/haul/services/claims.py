@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.enums import JobProtocol, JobStatus, JobType
-from haul.server.secrets_box import SecretBox
+from haul.security.secret_box import SecretBox
 from haul.services.bans import banned_sites
 from haul.services.job_types import blocked_types, type_name
 from haul.services.sites import credential_material, endpoints_of

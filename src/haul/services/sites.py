@@ -19,7 +19,7 @@ from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
 from haul.domain.enums import CREDENTIAL_SCHEMES, SCHEME_PROTOCOLS, JobProtocol, JobStatus
 from haul.domain.host_keys import HostKeyError, normalize_host_key
 from haul.domain.paths import PathError, refuse_bidi, validate_submitted_path
-from haul.server.secrets_box import SecretBox
+from haul.security.secret_box import SecretBox
 from haul.services.errors import BadRequest, Conflict, CredentialNeeded, Forbidden, NotFound
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Credential, Element, Job, Site, SiteEndpoint, User

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from haul.server.passwords import hash_password, hash_token, new_token, verify_password
+from haul.security.passwords import hash_password, verify_password
+from haul.security.tokens import hash_token, new_token
 from haul.services.errors import BadRequest, Conflict, NotFound, Unauthorized
 from haul.store.clock import as_utc, utcnow
 from haul.store.database import Database
