@@ -33,6 +33,10 @@ class JobStatus(IntEnum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+# An element a worker holds: claimed (SUBMITTED) or reported on (RUNNING).
+LEASED_STATUSES = frozenset({JobStatus.SUBMITTED, JobStatus.RUNNING})
+# An element that can still run: queued or leased (its stage is not drained).
+RUNNABLE_STATUSES = frozenset({JobStatus.NEW, *LEASED_STATUSES})
 
 
 class JobProtocol(IntEnum):

@@ -13,17 +13,20 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import TERMINAL_STATUSES, JobStatus
+from haul.domain.enums import JobStatus
+from haul.domain.transitions import CANCEL_PENDING
 from haul.services.errors import BadRequest, Forbidden, NotFound
+from haul.services.stages import after_element_change
+from haul.services.steering import cancel_queued, signal_running
 from haul.services.users import find_user
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Ban, Element, Job, Site, SiteEndpoint, User
 
 NEW = int(JobStatus.NEW)
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+_PENDING = sorted(int(s) for s in CANCEL_PENDING)
 
 
 def _origin(url: str) -> str:
@@ -84,25 +87,13 @@ def _cancel_elements(session: Session, job_ids: list[int]) -> list[int]:
             select(Element.job_id)
             .where(
                 Element.job_id.in_(job_ids),
-                Element.status.not_in([int(s) for s in TERMINAL_STATUSES]),
+                Element.status.in_(_PENDING),
             )
             .distinct()
         )
     )
-    session.execute(
-        update(Element)
-        .where(Element.job_id.in_(job_ids), Element.status == NEW)
-        .values(status=int(JobStatus.CANCELLED), timestamp=utcnow()),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        update(Element)
-        .where(Element.job_id.in_(job_ids), Element.status.in_(LEASED))
-        .values(command="cancel"),
-        execution_options={"synchronize_session": False},
-    )
-    from haul.services.reports import after_element_change
-
+    cancel_queued(session, job_ids)
+    signal_running(session, job_ids)
     for job in session.scalars(select(Job).where(Job.id.in_(list(affected)))):
         after_element_change(session, job)
     return sorted(affected)

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
 from haul.domain.paths import PathError, refuse_bidi
+from haul.domain.transitions import set_by_hand
+from haul.services.control import load, settle
 from haul.services.errors import BadRequest, Conflict
 from haul.services.job_types import get_type
 from haul.store.clock import utcnow
@@ -121,8 +123,6 @@ def set_state(
     has_data: bool = False,
 ) -> None:
     """Seed 004's set_job: moves a custom job's element by hand, guarded."""
-    from haul.services.control import _settle, load
-
     view = load(session, user, job_id)
     job = view.job
     if job.type_name is None:
@@ -135,24 +135,19 @@ def set_state(
     ):
         raise Conflict(f"job {job_id} is {view.status.name}; cannot set it {state}")
     target = SEED004_STATES[state][-1]
-    values: dict[str, Any] = {"status": int(target), "timestamp": utcnow()}
+    values = set_by_hand(target) | {"status": int(target), "timestamp": utcnow()}
     if target == JobStatus.NEW:
-        values |= {"attempts": 0, "not_before": None, "lease_token": None, "lease_expires": None}
         job.cancelled = False
-    elif target in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED):
-        values |= {"lease_token": None, "lease_expires": None}
     session.execute(
         update(Element).where(Element.job_id == job_id).values(**values),
         execution_options={"synchronize_session": False},
     )
     if has_data:
         job.result = {**(job.result or {}), "data": data}
-    _settle(session, job)
+    settle(session, job)
 
 
 def update_result(session: Session, user: User, job_id: int, data: Any) -> None:
-    from haul.services.control import load
-
     job = load(session, user, job_id).job
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; it has no custom result")
