@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from haul.domain.enums import LEASED_STATUSES, TERMINAL_STATUSES, JobStatus
+from haul.domain.enums import LEASED, TERMINAL_STATUSES, Command, ElementMode, JobStatus
 
-VERIFY = "verify"  # mode of a recover check: compare the destination, copy nothing
-OVERWRITE = "overwrite"  # mode of a re-copy a check asked for
-CANCEL_COMMAND = "cancel"  # what a heartbeat answer tells a worker to stop with
+VERIFY = ElementMode.VERIFY
+OVERWRITE = ElementMode.OVERWRITE
 
 
 class NotBefore(Enum):
@@ -46,7 +45,7 @@ class Ended:
 
 def cancelling(job_cancelled: bool, command: str | None) -> bool:
     """Whether the element is being cancelled: its job was, or a worker was told to stop."""
-    return job_cancelled or command == CANCEL_COMMAND
+    return job_cancelled or command == Command.CANCEL
 
 
 def _attempt_status(status: JobStatus) -> JobStatus:
@@ -135,7 +134,7 @@ class Cancel(Enum):
 def on_cancel(status: JobStatus) -> Cancel:
     if status == JobStatus.NEW:
         return Cancel.NOW
-    if status in LEASED_STATUSES:
+    if status in LEASED:
         return Cancel.SIGNAL
     return Cancel.NOTHING
 

@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED_STATUSES, TERMINAL_STATUSES, JobStatus, JobType
+from haul.domain.enums import LEASED, TERMINAL_STATUSES, JobStatus, JobType, Role
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.transitions import Requeue
 from haul.services.errors import BadRequest, Conflict, NotFound
-from haul.services.jobs import MAX_TRIES_LIMIT, JobView, counts_for
+from haul.services.jobs import JobView, counts_for
 from haul.services.stages import after_element_change
 from haul.services.steering import cancel_queued, requeue_elements, signal_running
 from haul.store.tables import Element, Job, User
@@ -31,7 +32,7 @@ def load(session: Session, user: User, job_id: int, *, admin_any: bool = True) -
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     job = session.scalar(q)
-    if job is None or (job.user_id != user.id and not (admin_any and user.role == "admin")):
+    if job is None or (job.user_id != user.id and not (admin_any and user.role == Role.ADMIN)):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
 
@@ -94,13 +95,18 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
         )
     if "priority" in params:
         p = params["priority"]
-        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 9:
-            raise BadRequest("new_params.priority: must be an integer between 0 and 9")
+        if not isinstance(p, int) or isinstance(p, bool) or not PRIORITY.holds(p):
+            raise BadRequest(
+                "new_params.priority: must be an integer between "
+                f"{PRIORITY.low} and {PRIORITY.high}"
+            )
         job.priority = p
     if "max_tries" in params:
         m = params["max_tries"]
-        if not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= MAX_TRIES_LIMIT:
-            raise BadRequest(f"new_params.max_tries: must be between 1 and {MAX_TRIES_LIMIT}")
+        if not isinstance(m, int) or isinstance(m, bool) or not MAX_TRIES.holds(m):
+            raise BadRequest(
+                f"new_params.max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}"
+            )
         job.max_tries = m
     if "extra_opts" in params and job.type_name is None:
         try:
@@ -181,7 +187,7 @@ def command(session: Session, user: User, job_id: int, element_id: int, text: st
     element = session.get(Element, (job_id, element_id))
     if element is None:
         raise NotFound(f"job {job_id} has no element {element_id}")
-    if element.status not in LEASED_STATUSES:
+    if element.status not in LEASED:
         raise Conflict(
             f"element {job_id}.{element_id} is {JobStatus(element.status).name}; "
             "commands reach only leased elements"

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.paths import PathError, refuse_bidi
 from haul.domain.transitions import set_by_hand
 from haul.services.control import load, settle
@@ -75,10 +76,12 @@ def submit_custom(
         raise BadRequest(f"request: larger than {MAX_REQUEST_BYTES} bytes of JSON")
     prio = row.priority if priority is None else priority
     tries = row.max_tries if max_tries is None else max_tries
-    if not 0 <= prio <= 9:
-        raise BadRequest("priority: must be between 0 (most urgent) and 9")
-    if not 1 <= tries <= 100:
-        raise BadRequest("max_tries: must be between 1 and 100")
+    if not PRIORITY.holds(prio):
+        raise BadRequest(
+            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
+        )
+    if not MAX_TRIES.holds(tries):
+        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     element_type = CUSTOM_BASE + row.id
     job = Job(
         user_id=user.id,

@@ -9,10 +9,11 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
+from haul.domain.enums import LEASED
 from haul.domain.errors import ErrorCode, ErrorScope
 from haul.domain.transitions import NotBefore, cancelling, on_lease_lost
 from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS
-from haul.services.leases import GUARD, LEASED, E, Policy
+from haul.services.leases import GUARD, E, Policy
 from haul.services.stages import after_element_change
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow

@@ -14,15 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import RUNNABLE_STATUSES, JobStatus, JobType
-from haul.domain.transitions import VERIFY, Requeue
+from haul.domain.enums import RUNNABLE, ElementMode, JobStatus, JobType
+from haul.domain.transitions import Requeue
 from haul.services.control import load, settle
 from haul.services.errors import Conflict, NotFound
 from haul.services.steering import requeue_elements
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job, User
-
-_PENDING = sorted(int(s) for s in RUNNABLE_STATUSES)
 
 
 def request(session: Session, user: User, job_id: int, dry_run: bool) -> dict[str, Any]:
@@ -76,8 +74,8 @@ def report(session: Session, user: User, job_id: int) -> dict[str, Any]:
         session.scalar(
             select(func.count()).where(
                 Element.job_id == job_id,
-                Element.mode == VERIFY,
-                Element.status.in_(_PENDING),
+                Element.mode == ElementMode.VERIFY,
+                Element.status.in_(RUNNABLE),
             )
         )
         or 0

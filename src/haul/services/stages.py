@@ -12,11 +12,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import RUNNABLE_STATUSES
+from haul.domain.enums import RUNNABLE
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job
-
-_RUNNABLE = sorted(int(s) for s in RUNNABLE_STATUSES)
 
 
 def after_element_change(session: Session, job: Job) -> bool:
@@ -30,7 +28,7 @@ def after_element_change(session: Session, job: Job) -> bool:
     busy = session.scalar(
         select(Element.id)
         .where(
-            Element.job_id == job.id, Element.status.in_(_RUNNABLE), Element.stage == job.stage
+            Element.job_id == job.id, Element.status.in_(RUNNABLE), Element.stage == job.stage
         )
         .limit(1)
     )
@@ -39,7 +37,7 @@ def after_element_change(session: Session, job: Job) -> bool:
         return False
     later = session.scalar(
         select(func.min(Element.stage)).where(
-            Element.job_id == job.id, Element.status.in_(_RUNNABLE)
+            Element.job_id == job.id, Element.status.in_(RUNNABLE)
         )
     )
     if later is None:

@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus
+from haul.domain.enums import Command, JobStatus
 from haul.domain.transitions import (
-    CANCEL_COMMAND,
     CANCEL_NOW,
     CANCEL_SIGNAL,
     Requeue,
@@ -56,7 +55,7 @@ def signal_running(session: Session, job_ids: list[int], ids: list[int] | None =
         return 0
     q = _scoped(update(Element).where(_status_in(_SIGNAL)), job_ids, ids)
     return session.execute(
-        q.values(command=CANCEL_COMMAND), execution_options=_QUIET
+        q.values(command=Command.CANCEL), execution_options=_QUIET
     ).rowcount
 
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from haul.domain import limits
-from haul.domain.enums import JobStatus, JobType, parse_enum
+from haul.domain.enums import JobStatus, JobType, Role, parse_enum
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.server import submission_schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
@@ -118,9 +119,9 @@ def _submit(
         src_filepath=src_filepath,
         dst_filepath=body.dst_filepath,
         extra_opts=body.extra_opts or {},
-        priority=5 if body.priority is None else body.priority,
+        priority=PRIORITY.default if body.priority is None else body.priority,
         protocol=body.protocol,
-        max_tries=2 if body.max_tries is None else body.max_tries,
+        max_tries=MAX_TRIES.default if body.max_tries is None else body.max_tries,
         metadata=body.metadata,
         submission_id=body.submission_id,
         params=body.model_dump(mode="json", exclude_none=True) | {"type": job_type.name},
@@ -145,7 +146,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
             owner = find_user(session, body.user)
         except NotFound as exc:
             raise BadRequest(f"user: {exc.detail}") from exc
-        if owner.id != user.id and user.role != "admin":
+        if owner.id != user.id and user.role != Role.ADMIN:
             raise Forbidden("user: only admins create jobs on behalf of other users")
         user = owner
     submission_schema.validate(
