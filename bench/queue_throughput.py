@@ -38,6 +38,26 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def _spy(out: Path | None, server: int, workers: list[int]) -> list[subprocess.Popen[bytes]]:
+    if out is None:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    targets = [(server, out / "server.txt")]
+    targets += [(pid, out / f"worker-{i}.txt") for i, pid in enumerate(workers)]
+    procs = [
+        subprocess.Popen(
+            [spy, "record", "-p", str(pid), "-f", "raw", "-o", str(path), "--gil"]
+            + ["--threads", "--rate", "250", "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid, path in targets
+    ]
+    time.sleep(0.5)  # attached before the job starts
+    return procs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--elements", type=int, default=20_000)
@@ -48,6 +68,12 @@ def main() -> None:
     # "default" passes none: the worker's own claim-ahead rule (docs/cli.md).
     ap.add_argument("--prefetch", default="2000")
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="record the server and the workers with py-spy (GIL holders only, so the "
+        "samples are CPU) into DIR/server.txt and DIR/worker-N.txt",
+    )
     args = ap.parse_args()
     # Turn SIGTERM (e.g. from `timeout`) into an exception so the servers we started stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -81,10 +107,11 @@ def main() -> None:
                 start_new_session=True,
             )
             workers.append(p)
-        stack.callback(lambda: [os.killpg(p.pid, signal.SIGKILL) for p in workers])
+        stack.callback(lambda: [os.killpg(p.pid, signal.SIGTERM) for p in workers])
         time.sleep(1.5)  # let the workers start polling
         # CPU from here on: start-up imports are not per-element work.
         server_cpu0 = cpu_seconds(srv.proc.pid)  # type: ignore[union-attr]
+        spies = _spy(args.profile, srv.proc.pid, [p.pid for p in workers])  # type: ignore[union-attr]
         worker_cpu0 = sum(cpu_seconds(p.pid) for p in workers)
         with user.client() as c:
             t0 = time.monotonic()
@@ -108,6 +135,9 @@ def main() -> None:
                 time.sleep(0.1)
             elapsed = time.monotonic() - t0
         server_cpu = cpu_seconds(srv.proc.pid) - server_cpu0  # type: ignore[union-attr]
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         worker_cpu = sum(cpu_seconds(p.pid) for p in workers) - worker_cpu0
         done = st["num_done"]
         print(f"status {st['status']}: {done}/{st['num_elements']} elements in {elapsed:.2f} s")

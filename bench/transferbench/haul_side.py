@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,11 @@ from .servers import S3_BUCKET, Server
 
 WQ = "/workqueue/api/v1.0"
 WORKER_ARGS = ["--concurrency", "4", "--allow-network", "127.0.0.0/8"]
-POLL_SECONDS = 0.05
+# The run ends when the server records the job's last result (the latest
+# element timestamp, read once after DONE), not when a poll sees DONE: a poll
+# every 50 ms cost the server as much CPU as a fifth of the elements' own
+# reports on this 2-core machine, and quantised each run to the poll.
+POLL_SECONDS = 0.25
 
 
 def _status_kib(pid: int, key: str) -> int:
@@ -53,6 +58,15 @@ def _rchar(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far (0.0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -110,6 +124,10 @@ class HaulRun:
     error: str | None
     rss_mb: float
     worker_read_mb: float = 0.0
+    # CPU each process used during the run: on 2 cores, small files are bound
+    # by the sum, not by either one's wall time.
+    worker_cpu: float = 0.0
+    server_cpu: float = 0.0
 
 
 @dataclass
@@ -236,7 +254,10 @@ class HaulRig:
             RssSampler(self.worker_pid) as rss,
             self._profiled(label),
         ):
-            t0 = time.monotonic()
+            assert self.server is not None and self.server.proc is not None
+            server_pid = self.server.proc.pid
+            cpu0 = cpu_seconds(self.worker_pid), cpu_seconds(server_pid)
+            t0, wall0 = time.monotonic(), time.time()
             r = c.post(f"{WQ}/jobs", json=body)
             r.raise_for_status()
             job_id = int(r.json()["id"])
@@ -249,34 +270,63 @@ class HaulRig:
                     return HaulRun(timeout, "TIMEOUT", f"not done after {timeout:.0f} s", 0.0)
                 time.sleep(POLL_SECONDS)
             seconds = time.monotonic() - t0
+            cpu = cpu_seconds(self.worker_pid) - cpu0[0], cpu_seconds(server_pid) - cpu0[1]
+            seconds = self._ended(c, job_id, wall0, seconds)
             error = None if view["status"] == "DONE" else self._failures(c, job_id)
-        return HaulRun(seconds, view["status"], error, rss.peak_mb, rss.read_bytes / 1e6)
+        return HaulRun(
+            seconds, view["status"], error, rss.peak_mb, rss.read_bytes / 1e6, *cpu
+        )
 
     @contextlib.contextmanager
     def _profiled(self, label: str) -> Iterator[None]:
-        """py-spy's samples of the worker (all threads, idle ones too, so waits on
-        the network show) as collapsed stacks, one file per run."""
+        """py-spy's samples of the worker and of the server (all threads, idle ones
+        too, so waits on the network show) as collapsed stacks, one file per run
+        and process (``LABEL.txt`` the worker, ``LABEL-server.txt`` the server):
+        with 1,000 elements done in about a second, the server's CPU per element
+        counts as much as the worker's."""
         if self.profile_dir is None:
             yield
             return
+        assert self.server is not None and self.server.proc is not None
         self.profile_dir.mkdir(parents=True, exist_ok=True)
-        out = self.profile_dir / f"{label}.txt"
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        argv = [spy, "record", "-p", str(self.worker_pid), "-f", "raw", "-o", str(out)]
-        proc = subprocess.Popen(
-            [*argv, "--idle", "--threads", "--rate", "50", "--nonblocking"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        procs = []
+        for pid, out in (
+            (self.worker_pid, self.profile_dir / f"{label}.txt"),
+            (self.server.proc.pid, self.profile_dir / f"{label}-server.txt"),
+        ):
+            argv = [spy, "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
+            procs.append(
+                subprocess.Popen(
+                    # $HAUL_BENCH_SPY="--gil" samples only the GIL holder (CPU, not waits)
+                    [*argv, *os.environ.get("HAUL_BENCH_SPY", "--idle").split(), "--threads"]
+                    + ["--rate", "100", "--nonblocking"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         time.sleep(0.5)  # attached before the job starts
         try:
             yield
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    @staticmethod
+    def _ended(c: httpx.Client, job_id: int, wall0: float, polled: float) -> float:
+        """Seconds from submission to the job's last recorded result (server and
+        bench share this machine's clock), or `polled` if that cannot be read."""
+        r = c.get(f"{WQ}/jobs/{job_id}/elements", params={"limit": 10_000})
+        if r.status_code != 200:
+            return polled
+        stamps = [datetime.fromisoformat(e["timestamp"]).timestamp() for e in r.json()]
+        seconds = max(stamps, default=0.0) - wall0
+        return seconds if 0 < seconds <= polled else polled
 
     @staticmethod
     def _failures(c: httpx.Client, job_id: int) -> str:

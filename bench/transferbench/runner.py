@@ -130,6 +130,7 @@ class Bench:
         }
         rss: list[float] = []
         read_mb: list[float] = []  # what the worker read per run (TPC: should be ~0)
+        cpu: list[tuple[float, float]] = []  # haul's (worker, server) CPU seconds per run
         for round_no in range(1, runs + 1):
             for tool in tools:
                 if rows[tool].get("not_run"):
@@ -143,6 +144,7 @@ class Bench:
                     seconds, error = h.seconds, h.error if h.status != "DONE" else None
                     rss.append(h.rss_mb)
                     read_mb.append(h.worker_read_mb)
+                    cpu.append((round(h.worker_cpu, 2), round(h.server_cpu, 2)))
                 else:
                     try:
                         seconds, error = self._peer(tool, src, dst)
@@ -155,6 +157,8 @@ class Bench:
                 error = error or datasets.check(ds, fs)
                 rows[tool]["runs"].append({"seconds": round(seconds, 3), "error": error})
                 shown = error or f"{_figure(case, ds, seconds):,.1f} {case.unit}"
+                if tool == HAUL:
+                    shown += f" (CPU: worker {cpu[-1][0]:.2f} s, server {cpu[-1][1]:.2f} s)"
                 print(
                     f"  {case.name} round {round_no} {tool}: {seconds:.2f} s, {shown}",
                     file=log,
@@ -169,6 +173,7 @@ class Bench:
                 row["figure"] = round(_figure(case, ds, row["median_seconds"]), 1)
         result.update(status="ok", tools=rows, worker_peak_rss_mb=max(rss, default=None))
         result["worker_read_mb"] = [round(x, 1) for x in read_mb]
+        result["haul_cpu_seconds"] = [{"worker": w, "server": s} for w, s in cpu]
         result.update(_verdict(case, rows, runs))
         if case.dst == "root2" and read_mb and max(read_mb) > ds.bytes / 2e6:
             # Third-party copy means the bytes never pass through the worker.

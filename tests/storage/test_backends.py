@@ -180,3 +180,21 @@ def test_relative_path_is_refused(case: Case) -> None:
     with pytest.raises(TransferError) as err:
         case.storage.stat("relative/path")
     assert err.value.code is ErrorCode.INVALID
+
+
+def test_open_sized_gives_the_stream_and_its_stat(case: Case) -> None:
+    """What the copy engine opens sources with: one call where the protocol allows."""
+    s, b = case.storage, case.base
+    data = os.urandom(70_000)
+    write(s, f"{b}/sized.bin", data)
+    s.mkdir(f"{b}/adir")
+    write(s, f"{b}/adir/inside", b"x")  # object stores: a directory is a prefix
+    stream, entry = s.open_sized(f"{b}/sized.bin")  # type: ignore[attr-defined]
+    with stream:
+        assert stream.read() == data
+    assert (entry.size, entry.is_dir, entry.name) == (len(data), False, "sized.bin")
+    assert entry.size == s.stat(f"{b}/sized.bin").size
+    for path, code in ((f"{b}/adir", ErrorCode.IS_A_DIRECTORY), (f"{b}/nope", ErrorCode.NOT_FOUND)):
+        with pytest.raises(TransferError) as err:
+            s.open_sized(path)  # type: ignore[attr-defined]
+        assert err.value.code is code, (path, err.value)

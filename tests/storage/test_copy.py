@@ -191,6 +191,10 @@ class _FailingReads:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    def open_sized(self, path: str) -> tuple[BinaryIO, Any]:
+        # The copy engine opens sources through open_sized: break that stream too.
+        return self.open_read(path), self._inner.stat(path)
+
     def open_read(self, path: str) -> BinaryIO:
         inner = self._inner.open_read(path)
         after = self._after

@@ -96,3 +96,36 @@ def test_an_idle_spell_forgets_old_pace() -> None:
     now = _run(rule, per_second=1000, nbytes=0, seconds=3)
     assert rule.target(now)[0] == 2000
     assert rule.target(now + 60)[0] == 4  # back to one per slot
+
+
+def test_a_starved_worker_is_sized_from_its_busy_time_not_its_throughput() -> None:
+    """Slots that waited for claims finish few elements; the queue follows the
+    rate the slots work at when busy, so the next claims end the waiting."""
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    # 100 copies of 10 ms each in the last second: 100/s of throughput, but the
+    # four slots were busy 1 s in all, a quarter of their time: 400/s when busy.
+    for i in range(100):
+        rule.finished(i / 100, 64 * 1024, 0.01)
+    count, nbytes = rule.target(1.0)
+    assert count == 500  # 400/s for 2 s is 800: the cap
+    assert nbytes is not None and nbytes >= 500 * 64 * 1024
+    # Without durations it is the throughput, as before: 100/s for 2 s.
+    plain = ClaimAhead(concurrency=4, max_queued=500)
+    for i in range(100):
+        plain.finished(i / 100, 64 * 1024)
+    assert plain.target(1.0)[0] == 200
+
+
+def test_a_busy_worker_is_sized_from_its_throughput() -> None:
+    """Every slot busy all the time: busy time equals wall time, nothing changes."""
+    rule = ClaimAhead(concurrency=4, max_queued=10_000)
+    for i in range(400):  # 100/s, each taking 4 slots x 10 ms = 40 ms
+        rule.finished(i / 100, 0, 0.04)
+    assert rule.target(4.0)[0] == 200
+
+
+def test_slow_elements_are_not_queued_by_their_duration() -> None:
+    """Elements that run longer than the window: the wall time is the shorter span."""
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    rule.finished(10.0, 256 * MIB, 10.0)
+    assert rule.target(10.5)[0] == 4  # one per slot, as with no durations

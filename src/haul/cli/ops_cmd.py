@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 import haul.client as haul
+from haul.cli import file_lists
 from haul.cli.output import (
     JsonOpt,
     ServerOpt,
@@ -199,10 +200,24 @@ def list_cmd(
 # ------------------------------------------------------------ submitting
 
 
+FilesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--files",
+        metavar="LIST",
+        help="a file of the paths to work on, one per line ('-': stdin); the sites are named alone",
+    ),
+]
+
+
 @command
 def copy_cmd(
-    source: Annotated[str, typer.Argument(metavar="SRC", help="SITE:PATH to copy from")],
-    destination: Annotated[str, typer.Argument(metavar="DST", help="SITE:PATH to copy to")],
+    source: Annotated[
+        str, typer.Argument(metavar="SRC", help="SITE:PATH to copy from (with --files: SITE)")
+    ],
+    destination: Annotated[
+        str, typer.Argument(metavar="DST", help="SITE:PATH to copy to (with --files: SITE)")
+    ],
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace existing files")] = False,
     checksum: Annotated[
         str | None, typer.Option("--checksum", help="adler32, md5, sha256 or none")
@@ -214,12 +229,31 @@ def copy_cmd(
     max_tries: TriesOpt = None,
     metadata: MetadataOpt = None,
     submission_id: SubmissionOpt = None,
+    files: FilesOpt = None,
     wait: WaitOpt = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Copy a file or a directory tree from one site to another."""
+    """Copy a file or a directory tree from one site to another.
+
+    With --files LIST, copy the files LIST names instead: one SRC<TAB>DST pair
+    per line, with an optional third column ALGO:HEX that the source must match.
+    """
+    if files is not None:
+        src_site = file_lists.site_only(source, "SRC")
+        dst_site = file_lists.site_only(destination, "DST")
+        listed = file_lists.read_pairs(files)
+        with connect(server, token) as ctx:
+            sites = Sites(ctx)
+            body = haul.new_copy_files(
+                sites.id_of(src_site), sites.id_of(dst_site), listed,
+                overwrite=overwrite or None, checksum=checksum,
+                verify=False if no_verify else None, priority=priority, max_tries=max_tries,
+                metadata=_metadata(metadata), submission_id=submission_id,
+            )
+            report(ctx, haul.submit_job(ctx, body), sites, wait, json_out)
+        return
     src, dst = parse_target(source, "SRC"), parse_target(destination, "DST")
     with connect(server, token) as ctx:
         sites = Sites(ctx)
@@ -234,17 +268,35 @@ def copy_cmd(
 
 @command
 def remove_cmd(
-    target: Annotated[str, typer.Argument(metavar="SITE:PATH", help="file or directory")],
+    target: Annotated[
+        str, typer.Argument(metavar="SITE:PATH", help="file or directory (with --files: SITE)")
+    ],
     priority: PriorityOpt = None,
     max_tries: TriesOpt = None,
     metadata: MetadataOpt = None,
     submission_id: SubmissionOpt = None,
+    files: FilesOpt = None,
     wait: WaitOpt = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove a file or a directory tree."""
+    """Remove a file or a directory tree.
+
+    With --files LIST, remove the paths LIST names (one per line): files or
+    empty directories, nothing recursive.
+    """
+    if files is not None:
+        site = file_lists.site_only(target, "SITE")
+        listed = file_lists.read_paths(files)
+        with connect(server, token) as ctx:
+            sites = Sites(ctx)
+            body = haul.new_remove_files(
+                sites.id_of(site), listed, priority=priority, max_tries=max_tries,
+                metadata=_metadata(metadata), submission_id=submission_id,
+            )
+            report(ctx, haul.submit_job(ctx, body), sites, wait, json_out)
+        return
     t = parse_target(target)
     with connect(server, token) as ctx:
         sites = Sites(ctx)

@@ -184,6 +184,18 @@ class BaseStorage(ABC):
             raise TransferError(ErrorCode.EXISTS, f"{dst}: exists")
         self.rename(src, dst)
 
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
+        """`open_read` and the file's stat, which a copy needs both of.
+
+        This default is a stat, then the open. Backends whose open answers the
+        size itself (XRootD's open, S3's GET, a local fstat) override it and
+        spare a round trip per file.
+        """
+        entry = self.stat(path)
+        if entry.is_dir:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{entry.path}: is a directory")
+        return self.open_read(path), entry
+
     def exists(self, path: str) -> bool:
         try:
             self.stat(path)

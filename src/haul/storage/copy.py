@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
-from haul.storage._base import Storage, basename, join, normpath, parent
+from haul.storage._base import Entry, Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
 from haul.storage.chunks import chunk_reader
+from haul.storage.expectation import Expectation
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 PROGRESS_INTERVAL = 0.5
@@ -194,6 +195,23 @@ def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
         return dst.open_write(temp)
 
 
+def _open_source(src: Storage, path: str) -> tuple[BinaryIO, Entry]:
+    """The source stream and its stat, in one call where the backend can."""
+    opener = getattr(src, "open_sized", None)
+    if opener is not None:
+        return opener(path)
+    entry = src.stat(path)  # a Storage that is not a BaseStorage
+    if entry.is_dir:
+        raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+    return src.open_read(path), entry
+
+
+def _close(stream: BinaryIO | None) -> None:
+    if stream is not None:
+        with contextlib.suppress(Exception):  # closing what we only read from
+            stream.close()
+
+
 def publish(dst: Storage, temp: str, dst_path: str, overwrite: bool) -> None:
     """Gives the verified temporary its final name; never replaces a file unless `overwrite`."""
     if overwrite:
@@ -230,6 +248,7 @@ def copy_file(
     parents: bool = True,
     temp_tag: str | None = None,
     dirs: set[str] | None = None,
+    expect: Expectation | None = None,
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
@@ -246,6 +265,11 @@ def copy_file(
     first file checks and makes it; the destination is stat only if it
     exists; the final rename refuses an existing destination itself where
     the storage can (`rename_noreplace`), instead of a check before it.
+
+    `expect`: what the job said the source is (a listed file's size and
+    checksum, in `checksum`'s algorithm). A source that differs fails with
+    SIZE_MISMATCH or CHECKSUM_MISMATCH, scope SOURCE, not retried (reading it
+    again gives the same bytes), and nothing is published under its name.
     """
     try:
         algorithm = normalize_algorithm(checksum)
@@ -258,11 +282,14 @@ def copy_file(
             raise TransferError(ErrorCode.CANCELLED, "copy cancelled", scope=ErrorScope.TRANSFER)
 
     scope = ErrorScope.SOURCE
+    reader: BinaryIO | None = None
     try:
         src_path = normpath(src_path)
-        source = src.stat(src_path)
-        if source.is_dir:
-            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory")
+        # Opened first: where the open answers the size (XRootD, S3, local),
+        # the stat a copy needs costs no round trip of its own.
+        reader, source = _open_source(src, src_path)
+        if expect is not None:
+            expect.check_size(src_path, source.size)
         scope = ErrorScope.DESTINATION
         dst_path = normpath(dst_path)
         # exists, then stat only if it does: the usual absent destination costs
@@ -286,11 +313,15 @@ def copy_file(
                 dirs.add(dst_dir)
         check_cancel()
     except TransferError as exc:
+        _close(reader)
         if exc.code is not ErrorCode.CANCELLED:
             exc.with_scope(scope)
         raise
-    except Exception as exc:
-        raise _scoped(scope, exc, "preparing copy") from exc
+    except BaseException as exc:
+        _close(reader)
+        if isinstance(exc, Exception):
+            raise _scoped(scope, exc, "preparing copy") from exc
+        raise
 
     temp = temp_name_for(dst_path, temp_tag)
     writer: BinaryIO | None = None
@@ -298,8 +329,6 @@ def copy_file(
     hasher: Hasher | None = new_hasher(algorithm) if algorithm else None
     transferred = 0
     try:
-        scope = ErrorScope.SOURCE
-        reader = src.open_read(src_path)
         try:
             scope = ErrorScope.DESTINATION
             writer = _open_temp(dst, temp, dirs if parents else None)
@@ -324,8 +353,7 @@ def copy_file(
             scope = ErrorScope.DESTINATION
             writer.close()
         finally:
-            with contextlib.suppress(Exception):  # the data is already read
-                reader.close()
+            _close(reader)  # the data is already read
 
         # Verification, on the temporary, before anything has the final name.
         if transferred != source.size:
@@ -341,6 +369,8 @@ def copy_file(
         if hasher is not None and algorithm is not None:
             digest = hasher.hexdigest()
             scope = ErrorScope.SOURCE
+            if expect is not None:
+                expect.check_checksum(src_path, algorithm, digest)
             reported = src.checksum(src_path, algorithm)
             if reported is not None and normalize_value(algorithm, reported) != digest:
                 raise TransferError(

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from haul.domain.endpoints import under_root
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage._errors import from_oserror
@@ -83,12 +82,20 @@ class LocalStorage(BaseStorage):
     reusable_write_buffers = True  # os.write copies into the page cache before returning
 
     def __init__(self, roots: Sequence[str] | None = None) -> None:
-        self.roots: list[str] = [os.path.realpath(r) for r in roots or []]
+        self.roots: list[str] = []
+        self._prefixes: tuple[tuple[str, str], ...] = ()
+        self._set_roots(roots or [])
+
+    def _set_roots(self, roots: Sequence[str]) -> None:
+        # Each root real and normalised once, with its "dir/" prefix: a small
+        # file's copy checks about seven paths, so the test must be cheap.
+        self.roots = [os.path.realpath(r) for r in roots]
+        self._prefixes = tuple((r, r.rstrip("/") + "/") for r in self.roots)
 
     def confine(self, roots: Sequence[str]) -> LocalStorage:
         """Keeps every later operation inside `roots`; cheap to repeat per element."""
         if roots and not self.roots:
-            self.roots = [os.path.realpath(r) for r in roots]
+            self._set_roots(roots)
         return self
 
     def _inside(self, path: str, follow: bool) -> None:
@@ -104,12 +111,14 @@ class LocalStorage(BaseStorage):
         if not self.roots:
             return
         real = resolved(path) if follow else join(resolved(parent(path)), basename(path))
-        if not under_root(real, self.roots):
-            shown = path if real == path else f"{path} (resolves to {real})"
-            raise TransferError(
-                ErrorCode.PERMISSION_DENIED,
-                f"{shown}: outside this worker's --file-root directories",
-            )
+        real = os.path.normpath(real)
+        for root, prefix in self._prefixes:
+            if real == root or real.startswith(prefix):
+                return
+        shown = path if real == path else f"{path} (resolves to {real})"
+        raise TransferError(
+            ErrorCode.PERMISSION_DENIED, f"{shown}: outside this worker's --file-root directories"
+        )
 
     def realpath(self, path: str) -> str:
         return resolved(normpath(path))
@@ -119,6 +128,19 @@ class LocalStorage(BaseStorage):
         self._inside(path, follow=True)
         with _translated(path):
             return _entry(path, os.stat(path))
+
+    def exists(self, path: str) -> bool:
+        # The base class's stat-and-catch builds a TransferError for every
+        # absent path, and a copy's destination is usually absent.
+        path = normpath(path)
+        self._inside(path, follow=True)
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise from_oserror(exc, path) from exc
+        return True
 
     def lstat(self, path: str) -> Entry:
         path = normpath(path)
@@ -139,10 +161,18 @@ class LocalStorage(BaseStorage):
     def open_read(self, path: str) -> BinaryIO:
         path = normpath(path)
         self._inside(path, follow=True)
-        with _translated(path):
-            if os.path.isdir(path):
-                raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+        with _translated(path):  # a directory: IsADirectoryError, IS_A_DIRECTORY
             return open(path, "rb")  # noqa: SIM115 - the caller owns the stream
+
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
+        """The open file and its fstat: the size of what is being read, no second lookup."""
+        stream = self.open_read(path)
+        try:
+            st = os.fstat(stream.fileno())
+        except OSError as exc:
+            stream.close()
+            raise from_oserror(exc, path) from exc
+        return stream, _entry(normpath(path), st)
 
     def open_write(self, path: str) -> BinaryIO:
         """Creates or truncates `path`, never through a link planted at that name."""

@@ -293,6 +293,10 @@ class SFTPStorage(BaseStorage):
         return self._run(scan(), path)
 
     def open_read(self, path: str) -> BinaryIO:
+        return self.open_sized(path)[0]
+
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
+        """The stream and the stat that planned its reads: asked together, one round trip."""
         path = normpath(path)
 
         known = self._fresh_stat(path)
@@ -302,7 +306,7 @@ class SFTPStorage(BaseStorage):
         async def given() -> asyncssh.SFTPAttrs | None:
             return known
 
-        async def start() -> PipelinedReader:
+        async def start() -> tuple[PipelinedReader, asyncssh.SFTPAttrs]:
             # stat and open in one round trip; the stat plans the reads.
             attrs, handle = await asyncio.gather(
                 given() if known is not None else self._sftp.stat(path),
@@ -320,9 +324,10 @@ class SFTPStorage(BaseStorage):
                 handle, path, int(attrs.size or 0), self._read_block, translate
             )
             await reader.prefill()
-            return reader
+            return reader, attrs
 
-        return ReadStream(self._run(start(), path))  # type: ignore[return-value]
+        reader, attrs = self._run(start(), path)
+        return ReadStream(reader), self._entry(path, attrs)  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)

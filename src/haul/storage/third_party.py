@@ -53,6 +53,19 @@ class Pulling(Protocol):
     def describe(self) -> str: ...
 
 
+_PULLS: dict[type, bool] = {}
+
+
+def _pulls(storage: object) -> bool:
+    """isinstance(storage, Pulling), answered once per class: a runtime Protocol
+    check inspects every member, about 50 us, and every copy asks."""
+    kind = type(storage)
+    known = _PULLS.get(kind)
+    if known is None:
+        known = _PULLS[kind] = isinstance(storage, Pulling)
+    return known
+
+
 def third_party_copy(
     src: Storage,
     src_path: str,
@@ -68,7 +81,7 @@ def third_party_copy(
     say: Callable[[str], None] = lambda _line: None,
 ) -> CopyResult | None:
     """Copies server to server and answers the result, or None: stream instead."""
-    if type(src) is not type(dst) or not isinstance(dst, Pulling):
+    if type(src) is not type(dst) or not _pulls(dst):
         return None  # different protocols: nothing to decide, nothing to log
     is_cancelled = cancelled or (lambda: False)
     try:

@@ -102,6 +102,9 @@ class XRootDStorage(BaseStorage):
             yield self._entry(join(path, item.name), item.statinfo)
 
     def open_read(self, path: str) -> BinaryIO:
+        return self.open_sized(path)[0]
+
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
         # One round trip: the open's answer carries the file's stat, so no
         # separate stat first (a directory fails the open with errno 3016).
         path = normpath(path)
@@ -112,7 +115,8 @@ class XRootDStorage(BaseStorage):
         if not status.ok or info is None:
             handle.close(timeout=_TIMEOUT)
             _fail(status, path)
-        return Reader(handle, path, int(info.size), _TIMEOUT)  # type: ignore[return-value]
+        reader = Reader(handle, path, int(info.size), _TIMEOUT)
+        return reader, self._entry(path, info)  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)

@@ -20,6 +20,14 @@ measured (docs/cli.md, "Claiming ahead"):
 Throughput, not a per-element average, because the elements of one worker
 differ: a LIST that takes a millisecond says nothing about the slow copies
 it makes, and a queue sized from its duration would take the whole job.
+But throughput counted over wall time undersells a worker whose slots wait
+for claims: a small queue starves the slots, the starved slots finish less,
+and the next queue is sized from that (a job of small files was claimed 7,
+7, 16, 20, 44... at a time for its first seconds). So the span the
+completions stand for is the time the slots were busy (the elements'
+summed durations over the slots), when that is shorter than the wall time:
+the rate of a busy worker, not of a waiting one. MIN_SPAN still bounds it,
+so one fast LIST sizes nothing.
 """
 
 from __future__ import annotations
@@ -49,13 +57,20 @@ class ClaimAhead:
         self.concurrency = max(1, concurrency)
         self.max_queued = max(0, max_queued)
         self.lease_seconds: float | None = None  # as the server grants them
-        self._done: deque[tuple[float, int]] = deque()  # (monotonic end, bytes)
+        # (monotonic end, bytes, seconds it ran; None: unknown)
+        self._done: deque[tuple[float, int, float | None]] = deque()
         self._done_bytes = 0
+        self._busy = 0.0  # summed seconds of the elements in _done that say how long they ran
+        self._timed = 0  # how many of them say so
 
-    def finished(self, now: float, nbytes: int) -> None:
-        """Records one element that ended at monotonic time `now`, having moved `nbytes`."""
-        self._done.append((now, nbytes))
+    def finished(self, now: float, nbytes: int, seconds: float | None = None) -> None:
+        """Records one element that ended at monotonic time `now`, having moved
+        `nbytes` in `seconds` (how long it ran, when known)."""
+        self._done.append((now, nbytes, seconds))
         self._done_bytes += nbytes
+        if seconds is not None:
+            self._busy += max(0.0, seconds)
+            self._timed += 1
         self._forget(now)
 
     def window(self) -> float:
@@ -67,7 +82,13 @@ class ClaimAhead:
         since = now - self.window()
         done = self._done
         while done and done[0][0] < since:
-            self._done_bytes -= done.popleft()[1]
+            _, nbytes, seconds = done.popleft()
+            self._done_bytes -= nbytes
+            if seconds is not None:
+                self._busy -= max(0.0, seconds)
+                self._timed -= 1
+        if not done:
+            self._busy, self._timed = 0.0, 0  # no float residue
 
     def target(self, now: float) -> tuple[int, int | None]:
         """(elements, bytes) to hold queued; bytes is None while sizes say nothing."""
@@ -77,7 +98,10 @@ class ClaimAhead:
         # Seconds of work the completions stand for: the whole window once it is
         # full, else the stretch since the first of them (so the queue is sized
         # from the first tenths of a second of work, not grown claim by claim).
-        span = max(MIN_SPAN, now - done[0][0]) if done else window
+        span = now - done[0][0] if done else window
+        if done and self._timed == len(done):
+            span = min(span, self._busy / self.concurrency)  # the slots' busy time
+        span = max(MIN_SPAN, span)
         scale = window / min(window, span)
         count = min(self.max_queued, max(self.concurrency, math.ceil(len(done) * scale)))
         if self._done_bytes < 1:

@@ -8,6 +8,20 @@ from typing import Any
 
 from haul.storage import Progress
 
+_last_stamp: tuple[int, str] = (-1, "")
+
+
+def _stamp() -> str:
+    """The log lines' UTC time to the second, formatted once a second, not per line
+    (a small file's copy logs about five lines)."""
+    global _last_stamp
+    now = int(time.time())
+    second, text = _last_stamp
+    if second != now:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        _last_stamp = (now, text)
+    return text
+
 
 class CancelFlag:
     """``set``/``is_set`` as on ``threading.Event``, without the Condition an Event
@@ -52,8 +66,7 @@ class Running:
         return (self.element["job_id"], self.element["id"])
 
     def say(self, text: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        self.lines.append(f"{stamp} {text}")
+        self.lines.append(f"{_stamp()} {text}")
 
     def stop(self, error: dict[str, Any]) -> None:
         """Cancels the element for the worker's own reason; `error` is what it reports."""

@@ -76,6 +76,13 @@ class HostKeyPins:
         say(f"pinned SSH host key {offered} on {site_label(site)}")
 
 
+SITES_KEPT = 256  # site dicts remembered (a few per claim in flight)
+
+
+def _credential_key(credential: dict[str, Any] | None) -> str:
+    return json.dumps(credential, sort_keys=True) if credential else ""
+
+
 class StorageCache:
     """Open storages kept per thread, so a worker reuses its SSH/HTTP connections.
 
@@ -88,6 +95,9 @@ class StorageCache:
         self._local = threading.local()
         self._all: list[Storage] = []
         self._lock = threading.Lock()
+        # Per lease payload (every element of a claim shares its site dicts):
+        # the site's access and credential key, worked out once, not per file.
+        self._sites: dict[int, tuple[dict[str, Any], SiteAccess, str]] = {}
 
     def _map(self) -> dict[tuple[str, str, SiteAccess], Storage]:
         m = getattr(self._local, "m", None)
@@ -98,7 +108,25 @@ class StorageCache:
     def get(self, url: str, credential: dict[str, Any] | None, access: SiteAccess) -> Storage:
         # The access is part of the key: a trusted and an untrusted site on the
         # same URL must not share a connection, nor a pinned and an unpinned one.
-        key = (url, json.dumps(credential, sort_keys=True) if credential else "", access)
+        return self._get(url, credential, access, _credential_key(credential))
+
+    def for_site(
+        self, url: str, site: dict[str, Any], allow_networks: tuple[Network, ...]
+    ) -> Storage:
+        """`get` for a lease's site dict, its access and key computed once per dict."""
+        entry = self._sites.get(id(site))
+        if entry is None or entry[0] is not site:  # the entry holds the dict: ids stay unique
+            if len(self._sites) >= SITES_KEPT:
+                self._sites.clear()
+            access = site_access(site, allow_networks)
+            entry = (site, access, _credential_key(site.get("credential")))
+            self._sites[id(site)] = entry
+        return self._get(url, site.get("credential"), entry[1], entry[2])
+
+    def _get(
+        self, url: str, credential: dict[str, Any] | None, access: SiteAccess, cred_key: str
+    ) -> Storage:
+        key = (url, cred_key, access)
         m = self._map()
         storage = m.get(key)
         if storage is None:
