@@ -27,6 +27,7 @@ from haul.cli.output import (
 )
 from haul.cli.targets import Sites, parse_job_ref
 from haul.client._wait import snapshot
+from haul.domain.limits import MAX_TRIES, PRIORITY
 
 JobArg = Annotated[str, typer.Argument(metavar="JOB", help="job id")]
 ELEMENTS_SHOWN = 100
@@ -218,8 +219,10 @@ def finish(
 @command
 def retry(
     job: JobArg,
-    priority: Annotated[int | None, typer.Option("--priority", "-p", min=0, max=9)] = None,
-    max_tries: Annotated[int | None, typer.Option("--max-tries", min=1)] = None,
+    priority: Annotated[
+        int | None, typer.Option("--priority", "-p", min=PRIORITY.low, max=PRIORITY.high)
+    ] = None,
+    max_tries: Annotated[int | None, typer.Option("--max-tries", min=MAX_TRIES.low)] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     json_out: JsonOpt = False,

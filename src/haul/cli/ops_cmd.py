@@ -30,13 +30,22 @@ from haul.cli.output import (
 )
 from haul.cli.targets import UPLOAD, Sites, parse_target
 from haul.client._wait import snapshot
+from haul.domain.limits import MAX_TRIES, PRIORITY
 
 WaitOpt = Annotated[bool, typer.Option("--wait", "-w", help="follow the job until it ends")]
 PriorityOpt = Annotated[
-    int | None, typer.Option("--priority", "-p", min=0, max=9, help="0 (most urgent) to 9")
+    int | None,
+    typer.Option(
+        "--priority",
+        "-p",
+        min=PRIORITY.low,
+        max=PRIORITY.high,
+        help=f"{PRIORITY.low} (most urgent) to {PRIORITY.high}",
+    ),
 ]
 TriesOpt = Annotated[
-    int | None, typer.Option("--max-tries", min=1, help="attempts per file before it fails")
+    int | None,
+    typer.Option("--max-tries", min=MAX_TRIES.low, help="attempts per file before it fails"),
 ]
 MetadataOpt = Annotated[
     str | None, typer.Option("--metadata", help="a JSON object kept with the job")

@@ -6,7 +6,7 @@ in any case, and always answers with the name.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
 
@@ -33,6 +33,49 @@ class JobStatus(IntEnum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+# Element status groups, as integers so one tuple serves SQL ``IN`` lists and
+# membership tests of JobStatus values alike.
+# Leased: a worker holds the element, claimed (SUBMITTED) or reported on (RUNNING).
+LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+# Runnable: queued or leased, so its stage (and its job) has not drained.
+RUNNABLE = (int(JobStatus.NEW), *LEASED)
+
+
+class Command(StrEnum):
+    """What haul itself tells a leased element's worker (users may send free text too)."""
+
+    CANCEL = "cancel"  # stop, and report the element CANCELLED
+
+
+class ElementMode(StrEnum):
+    """What a COPY element does besides copying; None (no mode) is the copy itself."""
+
+    VERIFY = "verify"  # a recover check: compare the destination, copy nothing
+    OVERWRITE = "overwrite"  # a re-copy replacing what a check found wrong
+
+
+class BanKind(StrEnum):
+    """FTS3's two kinds of ban."""
+
+    STORAGE = "se"  # a storage endpoint (a site id or scheme://host:port)
+    USER = "dn"  # a user (FTS3's distinguished name)
+
+
+class BanAction(StrEnum):
+    """What a storage ban does to the queued work touching it."""
+
+    CANCEL = "cancel"
+    WAIT = "wait"  # held, not claimable, until lifted or its timeout passes
+
+
+class Role(StrEnum):
+    """An account's role; a token acts with its account's role."""
+
+    USER = "user"
+    ADMIN = "admin"  # also a user
+    WORKER = "worker"  # only the worker protocol
+    METRICS = "metrics"  # only /metrics
+    SYSTEM = "system"  # owns the server's own things; can never authenticate
 
 
 class JobProtocol(IntEnum):

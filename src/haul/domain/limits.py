@@ -1,4 +1,6 @@
-"""How much one answer may hold: each paged route's default and maximum page size.
+"""Every bound of the API in one place: page sizes, a job's priority and its tries.
+
+How much one answer may hold: each paged route's default and maximum page size.
 
 A job can have a million elements and a LIST a million entries; no answer
 returns all of them at once. Each route takes ``limit`` and ``offset`` (the
@@ -34,3 +36,21 @@ MAX_FILES_PER_JOB = 100_000
 MAX_FILE_METADATA_BYTES = 1024
 # Alternative replicas one listed file may name (``sources``).
 MAX_REPLICAS = 10
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An integer setting's accepted range and its default when none is given."""
+
+    low: int
+    high: int
+    default: int
+
+    def holds(self, value: int) -> bool:
+        return self.low <= value <= self.high
+
+
+# A job's priority: 0 is the most urgent. The scheduler's fair share orders by it.
+PRIORITY = Bound(low=0, high=9, default=5)
+# Tries of one element before it fails (a retry or reactivate starts a fresh budget).
+MAX_TRIES = Bound(low=1, high=100, default=2)

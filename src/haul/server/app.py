@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from haul import __version__
 from haul.config import Settings
+from haul.security.secret_box import SecretBox
 from haul.server import errors, metrics, web
 from haul.server.auth_gate import AuthGate, GateRules
 from haul.server.body_limit import BodyLimit
@@ -31,7 +32,6 @@ from haul.server.routers import (
     users,
     worker,
 )
-from haul.server.secrets_box import SecretBox
 from haul.server.work_signal import WorkSignal
 from haul.services import load
 from haul.services.bans import expire_waits

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from haul.config import Settings
-from haul.server.secrets_box import SecretBox
+from haul.security.secret_box import SecretBox
 from haul.server.work_signal import signal_if_work_added
 from haul.services.errors import Forbidden, Unauthorized
 from haul.services.users import Authenticated, authenticate_token

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from haul.domain.enums import JobProtocol, JobType, parse_enum
+from haul.domain.limits import MAX_TRIES, PRIORITY
 
 # Ids are 32-bit INTEGER columns: a larger number cannot name a row, and sending
 # it to the database would fail there (a 500) instead of here (a 422).
@@ -104,9 +105,14 @@ class JobSubmission(_Body):
         description="COPY/REMOVE: [{src_filepath, dst_filepath, checksum, filesize, metadata}]",
     )
     extra_opts: dict[str, Any] | None = None
-    priority: int | None = Field(default=None, description="0 (most urgent) .. 9, default 5")
+    priority: int | None = Field(
+        default=None,
+        description=f"{PRIORITY.low} (most urgent) .. {PRIORITY.high}, default {PRIORITY.default}",
+    )
     protocol: Annotated[JobProtocol | None, _enum_reader(JobProtocol, "protocol")] = None
-    max_tries: int | None = Field(default=None, description="default 2 (custom: the type's)")
+    max_tries: int | None = Field(
+        default=None, description=f"default {MAX_TRIES.default} (custom: the type's)"
+    )
     metadata: dict[str, Any] | None = None
     submission_id: str | None = Field(default=None, max_length=200)
     # Custom job types (seed 004 / Scale): which version, a label, and the request.
@@ -120,8 +126,10 @@ class JobSubmission(_Body):
     @field_validator("priority")
     @classmethod
     def _priority(cls, v: int | None) -> int | None:
-        if v is not None and (isinstance(v, bool) or not 0 <= v <= 9):
-            raise ValueError("priority: must be between 0 (most urgent) and 9")
+        if v is not None and (isinstance(v, bool) or not PRIORITY.holds(v)):
+            raise ValueError(
+                f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
+            )
         return v
 
     @field_validator("metadata")

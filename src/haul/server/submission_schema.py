@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from haul.domain.enums import JobType
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OPTIONS_BY_TYPE
 from haul.server.schemas import MAX_DB_INT
 from haul.services.errors import BadRequest
@@ -26,8 +27,13 @@ class _Common(BaseModel):
     # Server-owned fields (id, user_id, log_uid, attempts, status) are ignored.
     model_config = ConfigDict(extra="ignore")
 
-    priority: int = Field(default=5, ge=0, le=9, description="0 is most urgent")
-    max_tries: int = Field(default=2, ge=1, le=100)
+    priority: int = Field(
+        default=PRIORITY.default,
+        ge=PRIORITY.low,
+        le=PRIORITY.high,
+        description=f"{PRIORITY.low} is most urgent",
+    )
+    max_tries: int = Field(default=MAX_TRIES.default, ge=MAX_TRIES.low, le=MAX_TRIES.high)
     metadata: dict[str, Any] | None = Field(default=None, description="at most 4 KiB of JSON")
     submission_id: str | None = Field(default=None, max_length=200)
 

@@ -13,17 +13,20 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import TERMINAL_STATUSES, JobStatus
+from haul.domain.enums import BanAction, BanKind, JobStatus
+from haul.domain.transitions import CANCEL_PENDING
 from haul.services.errors import BadRequest, Forbidden, NotFound
+from haul.services.stages import after_element_change
+from haul.services.steering import cancel_queued, signal_running
 from haul.services.users import find_user
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Ban, Element, Job, Site, SiteEndpoint, User
 
 NEW = int(JobStatus.NEW)
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
+_PENDING = sorted(int(s) for s in CANCEL_PENDING)
 
 
 def _origin(url: str) -> str:
@@ -51,7 +54,7 @@ def sites_for(session: Session, target: str) -> set[int]:
 def banned_sites(session: Session, *, for_submit: bool = False) -> set[int]:
     """Sites no element may be claimed on (or, for_submit, no job submitted to)."""
     out: set[int] = set()
-    for ban in session.scalars(select(Ban).where(Ban.kind == "se")):
+    for ban in session.scalars(select(Ban).where(Ban.kind == BanKind.STORAGE)):
         if for_submit and ban.allow_submit:
             continue
         out |= sites_for(session, ban.target)
@@ -84,25 +87,13 @@ def _cancel_elements(session: Session, job_ids: list[int]) -> list[int]:
             select(Element.job_id)
             .where(
                 Element.job_id.in_(job_ids),
-                Element.status.not_in([int(s) for s in TERMINAL_STATUSES]),
+                Element.status.in_(_PENDING),
             )
             .distinct()
         )
     )
-    session.execute(
-        update(Element)
-        .where(Element.job_id.in_(job_ids), Element.status == NEW)
-        .values(status=int(JobStatus.CANCELLED), timestamp=utcnow()),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        update(Element)
-        .where(Element.job_id.in_(job_ids), Element.status.in_(LEASED))
-        .values(command="cancel"),
-        execution_options={"synchronize_session": False},
-    )
-    from haul.services.reports import after_element_change
-
+    cancel_queued(session, job_ids)
+    signal_running(session, job_ids)
     for job in session.scalars(select(Job).where(Job.id.in_(list(affected)))):
         after_element_change(session, job)
     return sorted(affected)
@@ -117,7 +108,7 @@ def ban_se(
     allow_submit: bool,
     message: str = "",
 ) -> dict[str, Any]:
-    if status not in ("cancel", "wait"):
+    if status not in tuple(BanAction):
         raise BadRequest("status: expected 'cancel' or 'wait'")
     if timeout is not None and timeout < 0:
         raise BadRequest("timeout: must be zero or more seconds")
@@ -127,15 +118,15 @@ def ban_se(
     sites = sites_for(session, target)
     if target.isdigit() and not sites:
         raise NotFound(f"storage: no site {target}")
-    ban = session.scalar(select(Ban).where(Ban.kind == "se", Ban.target == target))
+    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.STORAGE, Ban.target == target))
     if ban is None:
-        ban = Ban(kind="se", target=target)
+        ban = Ban(kind=BanKind.STORAGE.value, target=target)
         session.add(ban)
     ban.status, ban.timeout, ban.allow_submit = status, timeout, allow_submit
     ban.message, ban.created_by, ban.created = message, admin.id, utcnow()
     session.flush()
     jobs = _touching(session, sites)
-    if status == "cancel":
+    if status == BanAction.CANCEL:
         affected = _cancel_elements(session, jobs)
     else:
         affected = (
@@ -156,7 +147,7 @@ def ban_se(
 
 def unban_se(session: Session, storage: str) -> dict[str, Any]:
     target = normalise_storage(storage)
-    ban = session.scalar(select(Ban).where(Ban.kind == "se", Ban.target == target))
+    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.STORAGE, Ban.target == target))
     if ban is None:
         raise NotFound(f"storage {target} is not banned")
     session.delete(ban)
@@ -169,9 +160,11 @@ def ban_dn(session: Session, admin: User, user_ref: str | int, message: str = ""
         raise BadRequest("user: you cannot ban yourself")
     user.banned = True
     target = str(user.id)
-    ban = session.scalar(select(Ban).where(Ban.kind == "dn", Ban.target == target))
+    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.USER, Ban.target == target))
     if ban is None:
-        session.add(Ban(kind="dn", target=target, message=message, created_by=admin.id))
+        session.add(
+            Ban(kind=BanKind.USER.value, target=target, message=message, created_by=admin.id)
+        )
     jobs = list(session.scalars(select(Job.id).where(Job.user_id == user.id)))
     affected = _cancel_elements(session, jobs)
     for job in session.scalars(select(Job).where(Job.id.in_(affected))):
@@ -181,7 +174,7 @@ def ban_dn(session: Session, admin: User, user_ref: str | int, message: str = ""
 
 def unban_dn(session: Session, user_ref: str | int) -> dict[str, Any]:
     user = find_user(session, user_ref)
-    ban = session.scalar(select(Ban).where(Ban.kind == "dn", Ban.target == str(user.id)))
+    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.USER, Ban.target == str(user.id)))
     if ban is None and not user.banned:
         raise NotFound(f"user {user.email} is not banned")
     if ban is not None:
@@ -190,7 +183,7 @@ def unban_dn(session: Session, user_ref: str | int) -> dict[str, Any]:
     return {"user": user.email, "user_id": user.id, "unbanned": True}
 
 
-def list_bans(session: Session, kind: str) -> list[dict[str, Any]]:
+def list_bans(session: Session, kind: BanKind) -> list[dict[str, Any]]:
     out = []
     for ban in session.scalars(select(Ban).where(Ban.kind == kind).order_by(Ban.id)):
         entry: dict[str, Any] = {
@@ -198,7 +191,7 @@ def list_bans(session: Session, kind: str) -> list[dict[str, Any]]:
             "created": as_utc(ban.created).isoformat() if ban.created else None,
             "created_by": ban.created_by,
         }
-        if kind == "se":
+        if kind == BanKind.STORAGE:
             entry |= {
                 "storage": ban.target,
                 "status": ban.status,
@@ -217,11 +210,12 @@ def expire_waits(session: Session) -> int:
     """A ``wait`` ban whose timeout passed cancels what it held, and becomes ``cancel``."""
     now = utcnow()
     n = 0
-    for ban in session.scalars(select(Ban).where(Ban.kind == "se", Ban.status == "wait")):
+    waiting = select(Ban).where(Ban.kind == BanKind.STORAGE, Ban.status == BanAction.WAIT)
+    for ban in session.scalars(waiting):
         created = as_utc(ban.created)
         if ban.timeout is None or created is None or created + timedelta(seconds=ban.timeout) > now:
             continue
         _cancel_elements(session, _touching(session, sites_for(session, ban.target)))
-        ban.status = "cancel"
+        ban.status = BanAction.CANCEL.value
         n += 1
     return n

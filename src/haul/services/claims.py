@@ -24,8 +24,8 @@ from sqlalchemy import String, and_, cast, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.claim_limits import MAX_BATCH
-from haul.domain.enums import JobProtocol, JobStatus, JobType
-from haul.server.secrets_box import SecretBox
+from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType, Role
+from haul.security.secret_box import SecretBox
 from haul.services.bans import banned_sites
 from haul.services.job_types import blocked_types, type_name
 from haul.services.sites import credential_material, endpoints_of
@@ -35,7 +35,6 @@ from haul.store.tables import Element, Job, Site, User
 
 DEFAULT_LIMIT = 20
 DEFAULT_SIZE = 150_000_000
-ACTIVE = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 @dataclass
@@ -150,7 +149,7 @@ def _levels_distinct(session: Session) -> dict[int, list[int]]:
 def _leased_counts(session: Session) -> dict[int, int]:
     rows = session.execute(
         select(Element.user_id, func.count())
-        .where(Element.status.in_(ACTIVE))
+        .where(Element.status.in_(LEASED))
         .group_by(Element.user_id)
     )
     return {u: n for u, n in rows}
@@ -299,7 +298,7 @@ def site_payload(
         "credential": credential_material(session, box, user_id, site.id) or None,
         # Registered by an admin (or the server's own): workers skip their
         # network policy (loopback/private addresses) for it.
-        "trusted": owner is None or owner.role == "admin",
+        "trusted": owner is None or owner.role == Role.ADMIN,
         # SFTP: the key the server must present (pinned on first use).
         "host_key": site.host_key,
     }

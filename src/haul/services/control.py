@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import TERMINAL_STATUSES, JobStatus, JobType
+from haul.domain.enums import LEASED, TERMINAL_STATUSES, JobStatus, JobType, Role
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
+from haul.domain.transitions import Requeue
 from haul.services.errors import BadRequest, Conflict, NotFound
-from haul.services.jobs import MAX_TRIES_LIMIT, JobView, counts_for
-from haul.services.reports import after_element_change
-from haul.store.clock import utcnow
+from haul.services.jobs import JobView, counts_for
+from haul.services.stages import after_element_change
+from haul.services.steering import cancel_queued, requeue_elements, signal_running
 from haul.store.tables import Element, Job, User
 
-NEW = int(JobStatus.NEW)
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 MAX_COMMAND = 250
 
 
@@ -32,7 +32,7 @@ def load(session: Session, user: User, job_id: int, *, admin_any: bool = True) -
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     job = session.scalar(q)
-    if job is None or (job.user_id != user.id and not (admin_any and user.role == "admin")):
+    if job is None or (job.user_id != user.id and not (admin_any and user.role == Role.ADMIN)):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
 
@@ -41,34 +41,15 @@ def _refuse(view: JobView, verb: str) -> Conflict:
     return Conflict(f"job {view.job.id} is {view.status.name}; cannot {verb} it")
 
 
-def _cancel_queued(session: Session, job_id: int, ids: list[int] | None = None) -> int:
-    q = update(Element).where(Element.job_id == job_id, Element.status == NEW)
-    if ids is not None:
-        q = q.where(Element.id.in_(ids))
-    return session.execute(
-        q.values(status=int(JobStatus.CANCELLED), timestamp=utcnow()),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-
-
-def _signal_running(session: Session, job_id: int, ids: list[int] | None = None) -> int:
-    q = update(Element).where(Element.job_id == job_id, Element.status.in_(LEASED))
-    if ids is not None:
-        q = q.where(Element.id.in_(ids))
-    return session.execute(
-        q.values(command="cancel"), execution_options={"synchronize_session": False}
-    ).rowcount
-
-
 def cancel(session: Session, user: User, job_id: int) -> JobView:
     view = load(session, user, job_id)
     if view.status.terminal:
         raise _refuse(view, "cancel")
     view.job.cancelled = True
     view.job.paused = False
-    _cancel_queued(session, job_id)
-    _signal_running(session, job_id)
-    return _settle(session, view.job)
+    cancel_queued(session, [job_id])
+    signal_running(session, [job_id])
+    return settle(session, view.job)
 
 
 def finish(session: Session, user: User, job_id: int, soft: bool) -> JobView:
@@ -76,12 +57,12 @@ def finish(session: Session, user: User, job_id: int, soft: bool) -> JobView:
     if view.status.terminal:
         raise _refuse(view, "finish")
     view.job.paused = False
-    _cancel_queued(session, job_id)
+    cancel_queued(session, [job_id])
     if not soft:
-        _signal_running(session, job_id)
+        signal_running(session, [job_id])
     # No more expansion: a finished job takes on no new work.
     view.job.expanded = True
-    return _settle(session, view.job)
+    return settle(session, view.job)
 
 
 def pause(session: Session, user: User, job_id: int) -> JobView:
@@ -89,7 +70,7 @@ def pause(session: Session, user: User, job_id: int) -> JobView:
     if view.status.terminal or view.job.paused:
         raise _refuse(view, "pause")
     view.job.paused = True
-    return _settle(session, view.job)
+    return settle(session, view.job)
 
 
 def resume(session: Session, user: User, job_id: int) -> JobView:
@@ -97,7 +78,7 @@ def resume(session: Session, user: User, job_id: int) -> JobView:
     if not view.job.paused or view.status.terminal:
         raise _refuse(view, "resume")
     view.job.paused = False
-    return _settle(session, view.job)
+    return settle(session, view.job)
 
 
 def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] | None) -> JobView:
@@ -114,13 +95,18 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
         )
     if "priority" in params:
         p = params["priority"]
-        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 9:
-            raise BadRequest("new_params.priority: must be an integer between 0 and 9")
+        if not isinstance(p, int) or isinstance(p, bool) or not PRIORITY.holds(p):
+            raise BadRequest(
+                "new_params.priority: must be an integer between "
+                f"{PRIORITY.low} and {PRIORITY.high}"
+            )
         job.priority = p
     if "max_tries" in params:
         m = params["max_tries"]
-        if not isinstance(m, int) or isinstance(m, bool) or not 1 <= m <= MAX_TRIES_LIMIT:
-            raise BadRequest(f"new_params.max_tries: must be between 1 and {MAX_TRIES_LIMIT}")
+        if not isinstance(m, int) or isinstance(m, bool) or not MAX_TRIES.holds(m):
+            raise BadRequest(
+                f"new_params.max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}"
+            )
         job.max_tries = m
     if "extra_opts" in params and job.type_name is None:
         try:
@@ -133,32 +119,16 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
     job.cancelled = False
     job.paused = False
     job.ended = None
+    fresh = {"priority": job.priority, "max_tries": job.max_tries}
     if _never_expanded(session, job):
-        # Cancelled before its LIST could be expanded: list again, then expand.
+        # Cancelled before its LIST could be expanded: list again (whatever
+        # the LIST's state), then expand.
         job.expanded = False
-        session.execute(
-            update(Element)
-            .where(Element.job_id == job_id, Element.id == 0)
-            .values(status=int(JobStatus.CANCELLED)),
-            execution_options={"synchronize_session": False},
+        requeue_elements(
+            session, job_id, Requeue.REACTIVATE, where=(Element.id == 0,), extra=fresh
         )
-    session.execute(
-        update(Element)
-        .where(
-            Element.job_id == job_id,
-            Element.status.in_([int(JobStatus.FAILED), int(JobStatus.CANCELLED)]),
-        )
-        .values(
-            status=NEW,
-            attempts=0,
-            not_before=None,
-            command=None,
-            priority=job.priority,
-            max_tries=job.max_tries,
-        ),
-        execution_options={"synchronize_session": False},
-    )
-    return _settle(session, job)
+    requeue_elements(session, job_id, Requeue.RETRY, extra=fresh)
+    return settle(session, job)
 
 
 def _never_expanded(session: Session, job: Job) -> bool:
@@ -181,13 +151,8 @@ def reactivate(session: Session, user: User, job_id: int) -> JobView:
     job.paused = False
     job.ended = None
     job.stage = 0
-    session.execute(
-        update(Element)
-        .where(Element.job_id == job_id)
-        .values(status=NEW, attempts=0, not_before=None, command=None),
-        execution_options={"synchronize_session": False},
-    )
-    return _settle(session, job)
+    requeue_elements(session, job_id, Requeue.REACTIVATE)
+    return settle(session, job)
 
 
 def remove_job(session: Session, user: User, job_id: int) -> None:
@@ -207,9 +172,9 @@ def kill_elements(session: Session, user: User, job_id: int, ids: list[int]) -> 
     missing = sorted(set(ids) - found)
     if missing:
         raise NotFound(f"job {job_id} has no element {missing[0]}")
-    queued = _cancel_queued(session, job_id, ids)
-    running = _signal_running(session, job_id, ids)
-    _settle(session, view.job)
+    queued = cancel_queued(session, [job_id], ids)
+    running = signal_running(session, [job_id], ids)
+    settle(session, view.job)
     return {"jobid": job_id, "cancelled": queued, "signalled": running}
 
 
@@ -230,7 +195,8 @@ def command(session: Session, user: User, job_id: int, element_id: int, text: st
     element.command = text
 
 
-def _settle(session: Session, job: Job) -> JobView:
+def settle(session: Session, job: Job) -> JobView:
+    """After a verb's writes: advance the job's stage, and answer its view."""
     session.flush()
     after_element_change(session, job)
     session.flush()

@@ -14,7 +14,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.paths import PathError, refuse_bidi
+from haul.domain.transitions import set_by_hand
+from haul.services.control import load, settle
 from haul.services.errors import BadRequest, Conflict
 from haul.services.job_types import get_type
 from haul.store.clock import utcnow
@@ -73,10 +76,12 @@ def submit_custom(
         raise BadRequest(f"request: larger than {MAX_REQUEST_BYTES} bytes of JSON")
     prio = row.priority if priority is None else priority
     tries = row.max_tries if max_tries is None else max_tries
-    if not 0 <= prio <= 9:
-        raise BadRequest("priority: must be between 0 (most urgent) and 9")
-    if not 1 <= tries <= 100:
-        raise BadRequest("max_tries: must be between 1 and 100")
+    if not PRIORITY.holds(prio):
+        raise BadRequest(
+            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
+        )
+    if not MAX_TRIES.holds(tries):
+        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     element_type = CUSTOM_BASE + row.id
     job = Job(
         user_id=user.id,
@@ -121,8 +126,6 @@ def set_state(
     has_data: bool = False,
 ) -> None:
     """Seed 004's set_job: moves a custom job's element by hand, guarded."""
-    from haul.services.control import _settle, load
-
     view = load(session, user, job_id)
     job = view.job
     if job.type_name is None:
@@ -135,24 +138,19 @@ def set_state(
     ):
         raise Conflict(f"job {job_id} is {view.status.name}; cannot set it {state}")
     target = SEED004_STATES[state][-1]
-    values: dict[str, Any] = {"status": int(target), "timestamp": utcnow()}
+    values = set_by_hand(target) | {"status": int(target), "timestamp": utcnow()}
     if target == JobStatus.NEW:
-        values |= {"attempts": 0, "not_before": None, "lease_token": None, "lease_expires": None}
         job.cancelled = False
-    elif target in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED):
-        values |= {"lease_token": None, "lease_expires": None}
     session.execute(
         update(Element).where(Element.job_id == job_id).values(**values),
         execution_options={"synchronize_session": False},
     )
     if has_data:
         job.result = {**(job.result or {}), "data": data}
-    _settle(session, job)
+    settle(session, job)
 
 
 def update_result(session: Session, user: User, job_id: int, data: Any) -> None:
-    from haul.services.control import load
-
     job = load(session, user, job_id).job
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; it has no custom result")

@@ -17,14 +17,12 @@ from typing import Any
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus, JobType
+from haul.domain.enums import LEASED, JobStatus, JobType, Role
 from haul.services import jobs as jobs_service
 from haul.services.errors import NotFound
 from haul.services.jobs import JobView
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Attempt, Element, Job, Site, User
-
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 @dataclass
@@ -125,7 +123,7 @@ def list_jobs(
     limit: int = 100,
 ) -> list[JobSummary]:
     """Newest first; admins see every user's jobs unless ``all_users`` is off."""
-    owner = "all" if all_users and user.role == "admin" else None
+    owner = "all" if all_users and user.role == Role.ADMIN else None
     views, _ = jobs_service.list_jobs(
         session, user, statuses=statuses, types=types, limit=limit, owner=owner
     )

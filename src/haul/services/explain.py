@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobProtocol, JobStatus
+from haul.domain.enums import LEASED, JobProtocol, JobStatus, Role
 from haul.services import load, workers_seen
 from haul.services.bans import banned_sites
 from haul.services.errors import NotFound
@@ -27,7 +27,6 @@ from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Element, Job, User
 
 NEW = int(JobStatus.NEW)
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -91,7 +90,7 @@ def _position(session: Session, first: Element) -> dict[str, int]:
 
 def _load_job(session: Session, user: User, job_id: int) -> JobView:
     job = session.get(Job, job_id)
-    if job is None or (job.user_id != user.id and user.role != "admin"):
+    if job is None or (job.user_id != user.id and user.role != Role.ADMIN):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus
+from haul.domain.enums import LEASED, Command, JobStatus
 from haul.services.errors import Conflict, NotFound
-from haul.services.leases import GUARD, LEASED, Policy, leased, rowcount
+from haul.services.leases import GUARD, Policy, leased, rowcount
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update, load_rows
 from haul.store.tables import Element, Job
@@ -74,9 +74,9 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
             )
             continue
         command = row.command
-        keep = command if command == "cancel" else None  # a user's command is delivered once
+        keep = command if command == Command.CANCEL else None  # a user's command is delivered once
         if hb.job_id in cancelled:
-            command = "cancel"
+            command = Command.CANCEL.value
         updates.append(
             {
                 "k_job": hb.job_id,

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import CUSTOM_BASE, JobStatus, JobType
+from haul.domain.enums import CUSTOM_BASE, LEASED, JobType
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.store.tables import Element, JobTypeRow
 
@@ -30,7 +31,6 @@ EDITABLE = (
     "is_active",
     "max_scheduled",
 )
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 def element_type(row: JobTypeRow) -> int:
@@ -76,10 +76,10 @@ def get_type(session: Session, name: str, version: str | None = None) -> JobType
 
 
 def _check(fields: dict[str, Any]) -> None:
-    if "priority" in fields and not 0 <= int(fields["priority"]) <= 9:
-        raise BadRequest("priority: must be between 0 and 9")
-    if "max_tries" in fields and not 1 <= int(fields["max_tries"]) <= 100:
-        raise BadRequest("max_tries: must be between 1 and 100")
+    if "priority" in fields and not PRIORITY.holds(int(fields["priority"])):
+        raise BadRequest(f"priority: must be between {PRIORITY.low} and {PRIORITY.high}")
+    if "max_tries" in fields and not MAX_TRIES.holds(int(fields["max_tries"])):
+        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     for key in ("timeout", "max_scheduled"):
         if fields.get(key) is not None and int(fields[key]) < 1:
             raise BadRequest(f"{key}: must be at least 1")

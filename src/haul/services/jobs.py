@@ -15,8 +15,9 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
 from haul.domain.job_status import job_status
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
 from haul.services import file_jobs
@@ -24,8 +25,6 @@ from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
 from haul.store.tables import Attempt, Element, Job, User
-
-MAX_TRIES_LIMIT = 100
 
 
 @dataclass
@@ -36,9 +35,9 @@ class JobSpec:
     src_filepath: str | None = None
     dst_filepath: str | None = None
     extra_opts: dict[str, Any] = field(default_factory=dict)
-    priority: int = 5
+    priority: int = PRIORITY.default
     protocol: JobProtocol | None = None
-    max_tries: int = 2
+    max_tries: int = MAX_TRIES.default
     metadata: dict[str, Any] | None = None
     submission_id: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -106,10 +105,12 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
         )
         if existing is not None:
             return existing, False
-    if not 0 <= spec.priority <= 9:
-        raise BadRequest("priority: must be between 0 (most urgent) and 9")
-    if not 1 <= spec.max_tries <= MAX_TRIES_LIMIT:
-        raise BadRequest(f"max_tries: must be between 1 and {MAX_TRIES_LIMIT}")
+    if not PRIORITY.holds(spec.priority):
+        raise BadRequest(
+            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
+        )
+    if not MAX_TRIES.holds(spec.max_tries):
+        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     try:
         opts = validate_options(spec.type, spec.extra_opts)
     except OptionsError as exc:
@@ -222,7 +223,7 @@ _COUNTS_OF_ONE = (
 def get_job(session: Session, user: User, job_id: int) -> JobView:
     job = session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
     # Admins read every job (they may steer any job too); a user only their own.
-    if job is None or (job.user_id != user.id and user.role != "admin"):
+    if job is None or (job.user_id != user.id and user.role != Role.ADMIN):
         raise NotFound(f"job {job_id}: no such job")
     rows = session.execute(_COUNTS_OF_ONE, {"job_id": job_id})
     return JobView(job, {JobStatus(status): n for status, n in rows})
@@ -244,7 +245,7 @@ def list_jobs(
 
     ``owner`` (admins only): a user id, or "all"; everyone else sees only their own.
     """
-    if owner is not None and user.role != "admin":
+    if owner is not None and user.role != Role.ADMIN:
         raise Forbidden("all and user_id: only admins list other users' jobs")
     q = select(Job)
     if owner is None:

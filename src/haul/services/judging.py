@@ -16,6 +16,7 @@ from haul.domain.backoff import backoff_seconds
 from haul.domain.enums import JobStatus, JobType
 from haul.domain.errors import ErrorCode, ErrorScope
 from haul.domain.logs import cap_log
+from haul.domain.transitions import Ended, NotBefore, cancelling, on_check, on_result
 from haul.services.errors import BadRequest
 from haul.services.leases import Policy
 from haul.services.recover import record_check
@@ -100,25 +101,27 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def is_simple_success(row: Any, job: Job, r: Result) -> bool:
-    """A success that _judge would turn into a plain DONE (see _is_plain)."""
-    return (
-        r.returncode == 0
-        and row.mode is None
-        and row.type != JobType.LIST
-        and job.type_name is None
-        and not r.checksum
-        and (r.size is None or r.size < 0 or r.size == row.size)
-    )
+def simple_success(row: Any, job: Job, r: Result) -> Ended | None:
+    """A success that judge would write as a plain DONE, without judging it item by item."""
+    if (
+        r.returncode != 0
+        or row.type == JobType.LIST
+        or job.type_name is not None
+        or r.checksum
+        or not (r.size is None or r.size < 0 or r.size == row.size)
+    ):
+        return None
+    ended = _ended(row, job, r, None)
+    return ended if ended.plain else None
 
 
-def success_attempt(row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
-    """The attempt row _judge would build for a simple success, in ATTEMPT_COLUMNS order."""
+def success_attempt(ended: Ended, row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
+    """The attempt row judge would build for a simple success, in ATTEMPT_COLUMNS order."""
     return (
         r.job_id,
         r.element_id,
-        row.attempt_seq + 1,
-        int(JobStatus.DONE),
+        ended.attempt_seq,
+        int(ended.attempt_status),
         0,
         r.host[:255],
         cap_log(r.log or ""),
@@ -130,59 +133,47 @@ def success_attempt(row: Any, r: Result, now: datetime) -> tuple[Any, ...]:
     )
 
 
-def is_plain(row: Any, upd: dict[str, Any]) -> bool:
-    """An outcome that changes nothing but status, counters and lease (most of them).
-
-    Those are written with one ``UPDATE ... WHERE id IN (...)`` per job and
-    status rather than one parameter set per element.
-    """
-    return (
-        upd["v_checksum"] == row.checksum
-        and upd["v_size"] == row.size
-        and upd["v_not_before"] == row.not_before
-        and upd["v_mode"] == row.mode
-        and upd["v_attempts"] == row.attempts + 1
-        and upd["v_seq"] == row.attempt_seq + 1
+def _ended(row: Any, job: Job, r: Result, error: dict[str, Any] | None) -> Ended:
+    return on_result(
+        attempts=row.attempts,
+        attempt_seq=row.attempt_seq,
+        max_tries=row.max_tries,
+        mode=row.mode,
+        cancelling=cancelling(job.cancelled, row.command),
+        succeeded=r.returncode == 0,
+        cancelled=error is not None and error["code"] == ErrorCode.CANCELLED.value,
+        retryable=error is None or error["retryable"],
     )
 
 
 def judge(
     row: Any, job: Job, r: Result, policy: Policy, now: datetime
-) -> tuple[JobStatus, dict[str, Any], dict[str, Any]]:
-    """Decides an attempt's outcome; raises BadRequest before anything is written."""
+) -> tuple[JobStatus, dict[str, Any], dict[str, Any] | None]:
+    """Decides an attempt's outcome (by ``domain.transitions``) and what to write.
+
+    Returns the element's new status, its attempt row, and the element's new
+    values, or None for a plain outcome: only status and counters change,
+    which ``reports`` writes with one UPDATE per job and status rather than
+    one parameter set per element. Raises BadRequest before anything is written.
+    """
     if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
         raise BadRequest("listing: a successful LIST result needs its listing")
-    tries = row.attempts + 1
-    number = row.attempt_seq + 1
     error = None if r.returncode == 0 else error_dict(r.error)
-    if r.returncode == 0:
-        status = JobStatus.DONE
-    elif (
-        job.cancelled
-        or row.command == "cancel"
-        or (error and error["code"] == ErrorCode.CANCELLED.value)
-    ):
-        status = JobStatus.CANCELLED
-    elif error and error["retryable"] and tries < row.max_tries:
-        status = JobStatus.NEW
-    else:
-        status = JobStatus.FAILED
-    not_before = row.not_before
-    mode = row.mode
-    if row.mode == "verify" and status == JobStatus.DONE:
-        mode = record_check(job, row, r.verdict or {"same": False, "reason": "no verdict"})
-        if mode == "overwrite":
-            status, tries, not_before = JobStatus.NEW, 0, None  # re-copy at once
-    elif row.mode == "overwrite" and status == JobStatus.DONE:
-        mode = None
-    elif status == JobStatus.NEW:
-        delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
+    ended = _ended(row, job, r, error)
+    if ended.check:
+        verdict = r.verdict or {"same": False, "reason": "no verdict"}
+        ended = on_check(ended, repair=record_check(job, row, verdict))
+    status = ended.status
+    if ended.not_before is NotBefore.BACKOFF:
+        delay = backoff_seconds(ended.attempts, policy.backoff_base, policy.backoff_cap, policy.rng)
         not_before = now + timedelta(seconds=delay)
+    else:
+        not_before = row.not_before if ended.not_before is NotBefore.KEEP else None
     attempt = {
         "job_id": r.job_id,
         "element_id": r.element_id,
-        "attempt": number,
-        "status": int(status if status != JobStatus.NEW else JobStatus.FAILED),
+        "attempt": ended.attempt_seq,
+        "status": int(ended.attempt_status),
         "returncode": r.returncode,
         "host": r.host[:255],
         "log": cap_log(r.log or ""),
@@ -196,12 +187,13 @@ def judge(
         "k_job": r.job_id,
         "k_id": r.element_id,
         "v_status": int(status),
-        "v_attempts": tries,
-        "v_seq": number,
+        "v_attempts": ended.attempts,
+        "v_seq": ended.attempt_seq,
         "v_now": now,
         "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
         "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
         "v_not_before": not_before,
-        "v_mode": mode,
+        "v_mode": ended.mode,
     }
-    return status, attempt, upd
+    plain = ended.plain and upd["v_checksum"] == row.checksum and upd["v_size"] == row.size
+    return status, attempt, None if plain else upd

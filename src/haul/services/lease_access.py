@@ -10,10 +10,8 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus
+from haul.domain.enums import LEASED, Role
 from haul.store.tables import Element, Job, User
-
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 def holds_lease(worker: User, element: Element | None, token: str) -> bool:
@@ -21,13 +19,13 @@ def holds_lease(worker: User, element: Element | None, token: str) -> bool:
         element is not None
         and element.lease_token == token
         and element.status in LEASED
-        and (worker.role == "admin" or element.worker_id == worker.id)
+        and (worker.role == Role.ADMIN or element.worker_id == worker.id)
     )
 
 
 def site_in_leases(session: Session, worker: User, site_id: int) -> bool:
     """Whether the worker holds a lease on an element of a job using this site."""
-    if worker.role == "admin":
+    if worker.role == Role.ADMIN:
         return True
     found = session.scalar(
         select(Element.id)

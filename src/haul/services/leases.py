@@ -19,12 +19,11 @@ from typing import Any
 from sqlalchemy import bindparam, literal_column, update
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus
+from haul.domain.enums import LEASED, JobStatus
 from haul.services.errors import Conflict, NotFound
 from haul.store.element_rows import CHUNK, ELEMENTS
 from haul.store.tables import Element
 
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 E = Element.__table__.c
 # Every element UPDATE of a report names the lease token and the statuses it
 # expects: a row that changed meanwhile is not matched (and is answered 409).

@@ -33,7 +33,8 @@ from typing import Any
 from sqlalchemy import delete, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus, JobType
+from haul.domain.enums import LEASED, JobStatus, JobType
+from haul.domain.limits import PRIORITY
 from haul.services.claims import ClaimRequest, _claimable
 from haul.services.errors import BadRequest
 from haul.services.job_types import blocked_types, element_type
@@ -42,7 +43,6 @@ from haul.store.tables import Element, Job, JobTypeRow
 from haul.store.tables_queue import LoadSample
 
 NEW = int(JobStatus.NEW)
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 MAX_RANGE = timedelta(days=31)
 DEFAULT_SPAN = timedelta(days=7)
 MAX_PAGE_SIZE = 1000
@@ -57,7 +57,7 @@ class JobTypeInfo:
     title: str = ""
     description: str = ""
     category: str = ""
-    priority: int = 5
+    priority: int = PRIORITY.default
     is_active: bool = True
     is_paused: bool = False
     builtin: bool = False

@@ -9,10 +9,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
-from haul.domain.enums import JobStatus
+from haul.domain.enums import LEASED
 from haul.domain.errors import ErrorCode, ErrorScope
-from haul.services.leases import GUARD, LEASED, E, Policy
-from haul.services.reports import ATTEMPT_COLUMNS, ATTEMPTS, after_element_change
+from haul.domain.transitions import NotBefore, cancelling, on_lease_lost
+from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS
+from haul.services.leases import GUARD, E, Policy
+from haul.services.stages import after_element_change
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update
@@ -24,6 +26,7 @@ _LOSE_COLUMNS = (
     E.attempt_seq,
     E.max_tries,
     E.command,
+    E.mode,
     E.started,
 )
 _LOSE_UPDATE = keyed_update(
@@ -62,18 +65,20 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
     jobs: dict[int, Job] = {}
     attempts: list[tuple[Any, ...]] = []
     for row in rows:
-        tries = row.attempts + 1
-        number = row.attempt_seq + 1
         job = jobs.get(row.job_id) or session.get(Job, row.job_id)
         assert job is not None
-        final = (
-            JobStatus.CANCELLED
-            if job.cancelled or row.command == "cancel"
-            else (JobStatus.NEW if tries < row.max_tries else JobStatus.FAILED)
+        ended = on_lease_lost(
+            attempts=row.attempts,
+            attempt_seq=row.attempt_seq,
+            max_tries=row.max_tries,
+            mode=row.mode,
+            cancelling=cancelling(job.cancelled, row.command),
         )
         not_before = None
-        if final == JobStatus.NEW:
-            delay = backoff_seconds(tries, policy.backoff_base, policy.backoff_cap, policy.rng)
+        if ended.not_before is NotBefore.BACKOFF:
+            delay = backoff_seconds(
+                ended.attempts, policy.backoff_base, policy.backoff_cap, policy.rng
+            )
             not_before = now + timedelta(seconds=delay)
         changed = session.execute(
             _LOSE_UPDATE,
@@ -81,9 +86,9 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
                 "k_job": row.job_id,
                 "k_id": row.id,
                 "k_token": row.lease_token,
-                "v_status": int(final),
-                "v_attempts": tries,
-                "v_seq": number,
+                "v_status": int(ended.status),
+                "v_attempts": ended.attempts,
+                "v_seq": ended.attempt_seq,
                 "v_now": now,
                 "v_not_before": not_before,
             },
@@ -96,8 +101,8 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
             (
                 row.job_id,
                 row.id,
-                number,
-                int(JobStatus.FAILED),
+                ended.attempt_seq,
+                int(ended.attempt_status),
                 None,
                 "",
                 "lease expired without a result from the worker",

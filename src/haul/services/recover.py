@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus, JobType
+from haul.domain.enums import RUNNABLE, ElementMode, JobStatus, JobType
+from haul.domain.transitions import Requeue
+from haul.services.control import load, settle
 from haul.services.errors import Conflict, NotFound
+from haul.services.steering import requeue_elements
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job, User
 
-CHECKABLE = (int(JobStatus.DONE), int(JobStatus.FAILED))
-
 
 def request(session: Session, user: User, job_id: int, dry_run: bool) -> dict[str, Any]:
-    from haul.services.control import _settle, load  # control imports reports imports us
-
     view = load(session, user, job_id)
     job = view.job
     if job.type != JobType.COPY or job.type_name is not None:
@@ -32,18 +31,9 @@ def request(session: Session, user: User, job_id: int, dry_run: bool) -> dict[st
         raise Conflict(f"job {job_id} is a {kind} job; only COPY jobs recover")
     if view.status not in (JobStatus.DONE, JobStatus.FAILED):
         raise Conflict(f"job {job_id} is {view.status.name}; recover needs a DONE or FAILED job")
-    n = session.execute(
-        update(Element)
-        .where(
-            Element.job_id == job_id,
-            Element.type == int(JobType.COPY),
-            Element.status.in_(CHECKABLE),
-        )
-        .values(
-            status=int(JobStatus.NEW), mode="verify", attempts=0, not_before=None, command=None
-        ),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    n = requeue_elements(
+        session, job_id, Requeue.RECOVER, where=(Element.type == int(JobType.COPY),)
+    )
     job.recover = {
         "dry_run": dry_run,
         "requested": utcnow().isoformat(),
@@ -51,16 +41,16 @@ def request(session: Session, user: User, job_id: int, dry_run: bool) -> dict[st
         "differing": [],
     }
     job.ended = None
-    _settle(session, job)
+    settle(session, job)
     return report(session, user, job_id) | {"checking": n}
 
 
-def record_check(job: Job, element: Any, verdict: dict[str, Any]) -> str | None:
-    """Applies a worker's verdict; returns the element's next mode (None = done)."""
+def record_check(job: Job, element: Any, verdict: dict[str, Any]) -> bool:
+    """Records a worker's verdict in the job's report; returns whether to re-copy."""
     rec = dict(job.recover or {"dry_run": True, "differing": [], "checked": 0})
     rec["checked"] = int(rec.get("checked", 0)) + 1
     same = bool(verdict.get("same"))
-    next_mode = None
+    repair = False
     if not same:
         entry = {
             "elementid": element.id,
@@ -70,14 +60,12 @@ def record_check(job: Job, element: Any, verdict: dict[str, Any]) -> str | None:
         }
         rec["differing"] = [*rec.get("differing", []), entry]
         if not rec.get("dry_run"):
-            next_mode = "overwrite"
+            repair = True
     job.recover = rec
-    return next_mode
+    return repair
 
 
 def report(session: Session, user: User, job_id: int) -> dict[str, Any]:
-    from haul.services.control import load
-
     view = load(session, user, job_id)
     rec = view.job.recover
     if rec is None:
@@ -86,10 +74,8 @@ def report(session: Session, user: User, job_id: int) -> dict[str, Any]:
         session.scalar(
             select(func.count()).where(
                 Element.job_id == job_id,
-                Element.mode == "verify",
-                Element.status.in_(
-                    [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]
-                ),
+                Element.mode == ElementMode.VERIFY,
+                Element.status.in_(RUNNABLE),
             )
         )
         or 0

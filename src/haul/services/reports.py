@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
@@ -27,10 +27,11 @@ from haul.services.heartbeats import heartbeats as heartbeats
 from haul.services.judging import ATTEMPT_COLUMNS as ATTEMPT_COLUMNS
 from haul.services.judging import ATTEMPTS as ATTEMPTS
 from haul.services.judging import Result as Result
-from haul.services.judging import check_text, is_plain, is_simple_success, judge, success_attempt
+from haul.services.judging import check_text, judge, simple_success, success_attempt
 from haul.services.leases import GUARD, leased, rowcount, take_leases, update_leased
 from haul.services.leases import Policy as Policy
 from haul.services.listings import check_listing, store_listing
+from haul.services.stages import after_element_change
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update, load_rows
@@ -153,11 +154,12 @@ def record_results(
             row = leased(session, r.job_id, r.element_id, r.token, rows)
             check_text(r)
             job = jobs[r.job_id]
-            if is_simple_success(row, job, r):
+            simple = simple_success(row, job, r)
+            if simple is not None:
                 # Most results: a file copied, removed or made. Nothing but
                 # status, counters and lease changes, so no per-item judging.
                 item = _Judged(
-                    index, r, row, job, JobStatus.DONE, success_attempt(row, r, now), None
+                    index, r, row, job, simple.status, success_attempt(simple, row, r, now), None
                 )
             else:
                 status, attempt, upd = judge(row, job, r, policy, now)
@@ -171,7 +173,7 @@ def record_results(
                     job,
                     status,
                     tuple(attempt[c] for c in ATTEMPT_COLUMNS),
-                    None if is_plain(row, upd) else upd,
+                    upd,
                     entries,
                     attempt["error"],
                 )
@@ -254,6 +256,7 @@ def _write_judged(session: Session, taken: list[_Judged]) -> None:
 
 
 def _plain_values(status: int, now: datetime) -> dict[str, Any]:
+    """A plain outcome's values: one more try and attempt (transitions.on_result's count)."""
     return {
         "status": status,
         "attempts": _E.attempts + 1,
@@ -277,36 +280,3 @@ def _custom_outcome(
             f"attempt {number}: {err['code']}: {err['message']}",
         ][-50:]
     job.result = kept
-
-
-ACTIVE = [int(JobStatus.NEW), int(JobStatus.SUBMITTED), int(JobStatus.RUNNING)]
-
-
-def after_element_change(session: Session, job: Job) -> bool:
-    """Advances the job's stage when the current one has drained; stamps its end.
-
-    Returns whether a later stage's elements became claimable.
-
-    Runs after every batch of results, so the common case (the current stage
-    still has work) is one indexed probe, not a scan of the job's elements.
-    """
-    busy = session.scalar(
-        select(Element.id)
-        .where(Element.job_id == job.id, Element.status.in_(ACTIVE), Element.stage == job.stage)
-        .limit(1)
-    )
-    if busy is not None:
-        job.ended = None
-        return False
-    later = session.scalar(
-        select(func.min(Element.stage)).where(Element.job_id == job.id, Element.status.in_(ACTIVE))
-    )
-    if later is None:
-        if job.ended is None:
-            job.ended = utcnow()
-        return False
-    job.ended = None
-    if later > job.stage:
-        job.stage = later
-        return True
-    return False

@@ -16,10 +16,10 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
-from haul.domain.enums import CREDENTIAL_SCHEMES, SCHEME_PROTOCOLS, JobProtocol, JobStatus
+from haul.domain.enums import CREDENTIAL_SCHEMES, LEASED, SCHEME_PROTOCOLS, JobProtocol, Role
 from haul.domain.host_keys import HostKeyError, normalize_host_key
 from haul.domain.paths import PathError, refuse_bidi, validate_submitted_path
-from haul.server.secrets_box import SecretBox
+from haul.security.secret_box import SecretBox
 from haul.services.errors import BadRequest, Conflict, CredentialNeeded, Forbidden, NotFound
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Credential, Element, Job, Site, SiteEndpoint, User
@@ -63,12 +63,12 @@ class SiteView:
 
 
 def is_admin(user: User) -> bool:
-    return user.role == "admin"
+    return user.role == Role.ADMIN
 
 
 def visible_sites(session: Session, user: User) -> list[Site]:
     q = select(Site).order_by(Site.id)
-    if not is_admin(user) and user.role != "worker":
+    if not is_admin(user) and user.role != Role.WORKER:
         q = q.where(or_(Site.public.is_(True), Site.owner_id == user.id))
     return list(session.scalars(q))
 
@@ -76,7 +76,7 @@ def visible_sites(session: Session, user: User) -> list[Site]:
 def get_site(session: Session, user: User, site_id: int, field: str = "site") -> SiteView:
     site = session.get(Site, site_id)
     if site is None or not (
-        site.public or site.owner_id == user.id or is_admin(user) or user.role == "worker"
+        site.public or site.owner_id == user.id or is_admin(user) or user.role == Role.WORKER
     ):
         raise NotFound(f"{field} {site_id}: no such site")
     return SiteView(site, endpoints_of(session, site.id))
@@ -186,7 +186,6 @@ def set_host_key(session: Session, user: User, site_id: int, host_key: str | Non
     return view.site
 
 
-ACTIVE_LEASE = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
 
 def pin_host_key(
@@ -209,7 +208,7 @@ def pin_host_key(
             Element.job_id == job_id,
             Element.id == element_id,
             Element.lease_token == token,
-            Element.status.in_(ACTIVE_LEASE),
+            Element.status.in_(LEASED),
         )
     )
     if job is None:

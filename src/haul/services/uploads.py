@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobType
+from haul.domain.enums import JobType, Role
 from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from haul.services.lease_access import holds_lease
 from haul.store.clock import as_utc, utcnow
@@ -38,7 +38,7 @@ MAX_UPLOAD_BYTES = 10 * 1000 * 1000
 UPLOAD_SITE = "upload"
 UPLOAD_URL = "upload://server/"
 SERVER_ACCOUNT = "system:server"
-SERVER_ROLE = "system"  # owns the server's own things; can never authenticate
+SERVER_ROLE = Role.SYSTEM.value
 
 
 def upload_dir(home: Path) -> Path:
@@ -205,7 +205,7 @@ def save(session: Session, home: Path, user: User, name: str, data: bytes) -> Up
 
 def get(session: Session, user: User, upload_id: str) -> Upload:
     row = session.get(Upload, upload_id.strip("/"))
-    if row is None or (row.user_id != user.id and user.role != "admin"):
+    if row is None or (row.user_id != user.id and user.role != Role.ADMIN):
         raise NotFound(f"no upload {upload_id}")
     return row
 

@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from haul.server.passwords import hash_password, hash_token, new_token, verify_password
+from haul.domain.enums import Role
+from haul.security.passwords import hash_password, verify_password
+from haul.security.tokens import hash_token, new_token
 from haul.services.errors import BadRequest, Conflict, NotFound, Unauthorized
 from haul.store.clock import as_utc, utcnow
 from haul.store.database import Database
@@ -25,8 +27,8 @@ from haul.store.tables import Token, User
 
 # "worker" tokens may use only the worker protocol, "metrics" tokens only /metrics
 # (server/deps.py enforces both).
-ROLES = ("user", "admin", "worker", "metrics")
-SERVICE_ROLES = ("worker", "metrics")
+ROLES = tuple(r.value for r in Role if r is not Role.SYSTEM)  # what an account may be given
+SERVICE_ROLES = (Role.WORKER, Role.METRICS)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 8
 MAX_TOKEN_SECONDS = 5 * 365 * 24 * 3600
@@ -46,8 +48,8 @@ def check_password(password: str) -> None:
 
 
 def roles_of(user: User) -> list[str]:
-    if user.role == "admin":
-        return ["user", "admin"]
+    if user.role == Role.ADMIN:
+        return [Role.USER.value, Role.ADMIN.value]
     return [user.role]
 
 
@@ -56,7 +58,7 @@ def create_user(
     email: str,
     password: str | None,
     *,
-    role: str = "user",
+    role: str = Role.USER.value,
     name: str = "",
 ) -> User:
     if role not in ROLES:
@@ -148,7 +150,7 @@ def issue_token(
     than that token has left gets a 400 naming the limit; one asking for no
     particular lifetime gets the default cut down to it. Admins are exempt.
     """
-    left = None if user.role == "admin" else remaining_seconds(minted_by_expires)
+    left = None if user.role == Role.ADMIN else remaining_seconds(minted_by_expires)
     if lifetime is None:
         lifetime = default_lifetime if left is None else min(default_lifetime, left)
     if lifetime <= 0 or lifetime > MAX_TOKEN_SECONDS:

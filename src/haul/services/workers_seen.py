@@ -22,13 +22,12 @@ from typing import Any
 from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobStatus, JobType
+from haul.domain.enums import LEASED, JobStatus, JobType, Role
 from haul.services.job_types import type_name
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Element, User
 from haul.store.tables_queue import WorkerActivity, WorkerBytes, WorkerTransfer
 
-LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 ACTIVE_SECONDS = 60
 RATE_WINDOW = timedelta(seconds=60)
 KEEP_BYTES = timedelta(minutes=10)
@@ -242,7 +241,7 @@ def workers(session: Session, now: datetime | None = None) -> list[dict[str, Any
     rows = session.execute(
         select(User, WorkerActivity)
         .outerjoin(WorkerActivity, WorkerActivity.worker_id == User.id)
-        .where(or_(User.role == "worker", User.id.in_(seen_ids)))
+        .where(or_(User.role == Role.WORKER, User.id.in_(seen_ids)))
         .order_by(User.id)
     ).all()
     ids = [u.id for u, _ in rows]

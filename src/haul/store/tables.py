@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.store.clock import utcnow
 
 NAMING = {
@@ -117,8 +118,8 @@ class JobTypeRow(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(100), default="")
-    priority: Mapped[int] = mapped_column(Integer, default=5)
-    max_tries: Mapped[int] = mapped_column(Integer, default=2)
+    priority: Mapped[int] = mapped_column(Integer, default=PRIORITY.default)
+    max_tries: Mapped[int] = mapped_column(Integer, default=MAX_TRIES.default)
     timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_paused: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -147,9 +148,9 @@ class Job(Base):
     src_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
     dst_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
     extra_opts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    priority: Mapped[int] = mapped_column(Integer, default=5)
+    priority: Mapped[int] = mapped_column(Integer, default=PRIORITY.default)
     protocol: Mapped[int] = mapped_column(Integer)
-    max_tries: Mapped[int] = mapped_column(Integer, default=2)
+    max_tries: Mapped[int] = mapped_column(Integer, default=MAX_TRIES.default)
     log_uid: Mapped[str] = mapped_column(String(64))
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)
     ended: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -183,11 +184,11 @@ class Element(Base):
     user_id: Mapped[int] = mapped_column(Integer)  # denormalised for fair share
     type: Mapped[int] = mapped_column(Integer)
     status: Mapped[int] = mapped_column(Integer, default=0)
-    priority: Mapped[int] = mapped_column(Integer, default=5)
+    priority: Mapped[int] = mapped_column(Integer, default=PRIORITY.default)
     src_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
     dst_filepath: Mapped[str | None] = mapped_column(Text, nullable=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
-    max_tries: Mapped[int] = mapped_column(Integer, default=2)
+    max_tries: Mapped[int] = mapped_column(Integer, default=MAX_TRIES.default)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # tries of the current budget
     attempt_seq: Mapped[int] = mapped_column(Integer, default=0)  # numbers every attempt ever
     timestamp: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from haul.domain.enums import BanKind
 from haul.server.deps import AdminUser, ReadSession, WriteSession
 from haul.services import bans
 
@@ -50,7 +51,7 @@ def unban_se(
 
 @router.get("/se")
 def list_se(admin: AdminUser, session: ReadSession) -> list[dict[str, Any]]:
-    return bans.list_bans(session, "se")
+    return bans.list_bans(session, BanKind.STORAGE)
 
 
 @router.post("/dn")
@@ -67,4 +68,4 @@ def unban_dn(
 
 @router.get("/dn")
 def list_dn(admin: AdminUser, session: ReadSession) -> list[dict[str, Any]]:
-    return bans.list_bans(session, "dn")
+    return bans.list_bans(session, BanKind.USER)

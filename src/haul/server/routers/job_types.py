@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.server.deps import AdminUser, CurrentUser, ReadSession, WriteSession
 from haul.services import job_types
 
@@ -22,8 +23,8 @@ class NewJobType(BaseModel):
     title: str = ""
     description: str = ""
     category: str = ""
-    priority: int = Field(default=5, ge=0, le=9)
-    max_tries: int = Field(default=2, ge=1, le=100)
+    priority: int = Field(default=PRIORITY.default, ge=PRIORITY.low, le=PRIORITY.high)
+    max_tries: int = Field(default=MAX_TRIES.default, ge=MAX_TRIES.low, le=MAX_TRIES.high)
     timeout: int | None = Field(default=None, ge=1)
     is_paused: bool = False
     is_active: bool = True
@@ -36,8 +37,8 @@ class JobTypePatch(BaseModel):
     title: str | None = None
     description: str | None = None
     category: str | None = None
-    priority: int | None = Field(default=None, ge=0, le=9)
-    max_tries: int | None = Field(default=None, ge=1, le=100)
+    priority: int | None = Field(default=None, ge=PRIORITY.low, le=PRIORITY.high)
+    max_tries: int | None = Field(default=None, ge=MAX_TRIES.low, le=MAX_TRIES.high)
     timeout: int | None = Field(default=None, ge=1)
     is_paused: bool | None = None
     is_active: bool | None = None

@@ -9,7 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from haul.domain import limits
-from haul.domain.enums import JobStatus, JobType, parse_enum
+from haul.domain.enums import JobStatus, JobType, Role, parse_enum
+from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.server import submission_schema
 from haul.server.deps import (
     ROLE_RULES,
@@ -134,9 +135,9 @@ def _submit(
         src_filepath=src_filepath,
         dst_filepath=body.dst_filepath,
         extra_opts=body.extra_opts or {},
-        priority=5 if body.priority is None else body.priority,
+        priority=PRIORITY.default if body.priority is None else body.priority,
         protocol=body.protocol,
-        max_tries=2 if body.max_tries is None else body.max_tries,
+        max_tries=MAX_TRIES.default if body.max_tries is None else body.max_tries,
         metadata=body.metadata,
         submission_id=body.submission_id,
         params=body.model_dump(mode="json", exclude_none=True, exclude={"files"})
@@ -164,7 +165,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
             owner = find_user(session, body.user)
         except NotFound as exc:
             raise BadRequest(f"user: {exc.detail}") from exc
-        if owner.id != user.id and user.role != "admin":
+        if owner.id != user.id and user.role != Role.ADMIN:
             raise Forbidden("user: only admins create jobs on behalf of other users")
         user = owner
     submission_schema.validate(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
+from haul.domain.enums import Role
 from haul.server.deps import (
     NEEDS_USER,
     USER_ROLES,
@@ -68,7 +69,7 @@ def register(
     """Open registration, or an admin creating an account (argon2 outside the write)."""
     with db.read() as session:
         caller = _caller_if_any(session, authorization, x_token)
-    if not settings.open_registration and (caller is None or caller.role != "admin"):
+    if not settings.open_registration and (caller is None or caller.role != Role.ADMIN):
         raise Forbidden("registration is closed on this server; ask an admin for an account")
     user = user_service.register(db, body.email, body.passwd, name=body.name)
     return JSONResponse(user_json(user), status_code=201)

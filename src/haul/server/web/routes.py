@@ -26,9 +26,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType, parse_enum
+from haul.security.tokens import hash_token
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
 from haul.server.login_throttle import TooManyLogins, throttled_login
-from haul.server.passwords import hash_token
 from haul.services import bans, dashboard, load, workers_seen
 from haul.services import sites as site_service
 from haul.services import users as user_service

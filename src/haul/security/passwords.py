@@ -1,14 +1,6 @@
-"""Password and token hashing.
-
-Passwords use argon2 (slow on purpose). API tokens are 256 random bits, so a
-fast SHA-256 is enough to store them and lets every request find its token by
-an indexed equality lookup.
-"""
+"""Password hashing: argon2, slow on purpose so a stolen table is costly to crack."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,11 +19,3 @@ def verify_password(stored: str | None, password: str) -> bool:
         return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def new_token() -> str:
-    return "haul_" + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
