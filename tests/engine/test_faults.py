@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from haul.storage.copy import is_temp_name
 from haul.storage.dummy import pattern_bytes
+from haul.storage.temporaries import is_temp_name
 from tests.engine.helpers import (
     WORKER,
     WQ,

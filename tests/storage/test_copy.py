@@ -11,7 +11,7 @@ import pytest
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage import Progress, Storage, copy_file
-from haul.storage.copy import is_temp_name
+from haul.storage.temporaries import is_temp_name
 from tests.storage.conftest import BACKENDS, Case, make_case
 from tests.storage.test_backends import read, write
 

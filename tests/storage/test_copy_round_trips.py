@@ -15,8 +15,8 @@ import pytest
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import copy_file, noreplace
-from haul.storage.copy import is_temp_name
 from haul.storage.local import LocalStorage
+from haul.storage.temporaries import is_temp_name
 from tests.storage.conftest import make_case
 from tests.storage.test_backends import read, write
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from haul.storage.copy import is_temp_name, temp_name_for
+from haul.storage.temporaries import is_temp_name, temp_name_for
 from haul.worker.operations import Executor, Running
 from haul.worker.own_work import CLOCK_SLACK_SECONDS
 

@@ -13,22 +13,20 @@ scoped to the side that failed.
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
-from haul.storage._base import Entry, Storage, basename, join, normpath, parent
+from haul.storage._base import Entry, Storage, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
 from haul.storage.chunks import chunk_reader
 from haul.storage.expectation import Expectation
+from haul.storage.temporaries import temp_name_for
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 PROGRESS_INTERVAL = 0.5
-_PART_MARK = ".haul-part-"
-_MAX_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -60,51 +58,6 @@ class CopyResult:
         if self.verified == "read back":
             return f"destination verified: {self.algorithm} by reading it back"
         return f"destination verified: {self.verified}"
-
-
-# Temporary names need uniqueness, not secrecy; a seeded PRNG spares a
-# getrandom() system call per file on the hot path of small-file copies.
-_NAMES = random.Random()
-
-
-def temp_name_for(dst_path: str, tag: str | None = None) -> str:
-    """A hidden sibling of `dst_path`: same directory, so the final rename stays
-    server-side and atomic on every protocol that has an atomic rename.
-
-    `tag` (e.g. ``<job>-<element>-<attempt>``) makes the name deterministic, so
-    a retry can compute and remove the temporaries of earlier attempts; without
-    it the name is random (one-off copies outside a job).
-    """
-    name = basename(dst_path)
-    suffix = f"{_PART_MARK}{tag if tag is not None else f'{_NAMES.getrandbits(48):012x}'}"
-    room = _MAX_NAME - len(suffix) - 1
-    encoded = name.encode()
-    if len(encoded) > room:
-        name = encoded[:room].decode(errors="ignore")
-    return join(parent(dst_path), f".{name}{suffix}")
-
-
-def is_temp_name(path: str) -> bool:
-    name = basename(path)
-    return name.startswith(".") and _PART_MARK in name
-
-
-def remove_temporaries(dst: Storage, dst_path: str, tags: list[str]) -> list[str]:
-    """Best effort: removes the temporaries `dst_path` had under `tags`.
-
-    Returns the names removed. A temporary that is not there (the usual case:
-    the earlier attempt finished or never started writing) is skipped, and so
-    is one that cannot be removed: the sweep must never fail the copy.
-    """
-    removed = []
-    for tag in tags:
-        temp = temp_name_for(dst_path, tag)
-        try:
-            dst.remove(temp)
-        except TransferError:
-            continue
-        removed.append(temp)
-    return removed
 
 
 class _Reporter:

@@ -31,8 +31,8 @@ from haul.storage.copy import (
     Progress,
     publish,
     read_back,
-    temp_name_for,
 )
+from haul.storage.temporaries import temp_name_for
 
 
 @runtime_checkable

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import posixpath
 import socket
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from haul.domain.endpoints import under_root
-from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.paths import resolve_path
-from haul.storage import Progress, Storage, copy_file
+from haul.storage import Progress, copy_file
 from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
@@ -33,37 +30,13 @@ from haul.worker.own_work import (
     sweep_temporaries,
     temp_tag,
 )
+from haul.worker.places import Place, pick_endpoint, url_parts
 from haul.worker.replicas import Replica, from_replicas
 from haul.worker.running import Running
 from haul.worker.site_storage import HostKeyPins, StorageCache
 from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
-
-
-@dataclass
-class Place:
-    storage: Storage
-    path: str
-    url: str
-
-
-def pick_endpoint(site: dict[str, Any], protocol: str | None) -> str:
-    endpoints = site.get("endpoints") or []
-    if not endpoints:
-        raise TransferError(ErrorCode.INVALID, f"site {site.get('site_name')}: has no endpoints")
-    if protocol:
-        for url in endpoints:
-            if SCHEME_PROTOCOLS.get(_url_parts(url)[0]) == JobProtocol[protocol]:
-                return url
-    return endpoints[0]
-
-
-@functools.lru_cache(maxsize=1024)
-def _url_parts(url: str) -> tuple[str, str]:
-    """An endpoint's scheme and path prefix; the same few URLs come with every element."""
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.path or "/"
 
 
 class Executor:
@@ -98,7 +71,7 @@ class Executor:
         if not site:
             raise TransferError(ErrorCode.INVALID, f"lease has no {which} site", scope=scope)
         url = pick_endpoint(site, run.job.get("protocol"))
-        scheme, prefix = _url_parts(url)
+        scheme, prefix = url_parts(url)
         resolved = resolve_path(prefix, site.get("def_path") or "/", path)
         if scheme == "file" and self.file_roots and not under_root(resolved, self.file_roots):
             raise TransferError(

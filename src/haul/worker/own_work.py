@@ -24,7 +24,7 @@ from typing import Any
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import Storage
 from haul.storage.checksums import checksum_stream, normalize_algorithm, normalize_value
-from haul.storage.copy import remove_temporaries
+from haul.storage.temporaries import remove_temporaries
 
 # Seconds a destination's mtime may precede the job's submission and still be
 # this job's work: the storage's clock and the server's are not the same clock.
