@@ -179,7 +179,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--interval", type=float, default=0.5, help="each poller's pause, seconds")
-    ap.add_argument("--warmup", type=float, default=2.0, help="seconds not counted first")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds not counted first")
     ap.add_argument("--files", type=int, default=0, help="give the job this many elements")
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--server-pid-file", default=None)
