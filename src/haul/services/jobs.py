@@ -15,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType
 from haul.domain.job_status import job_status
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
@@ -77,8 +77,12 @@ def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobP
         if not common:
             # Cross-protocol copies are fine: the worker reads with one, writes with another.
             common = set(src.protocols)
+    usable = src.protocols | (dst.protocols if dst else set())
+    if spec.protocol == PDM_DEFAULT_PROTOCOL and spec.protocol not in usable:
+        # pdm's WorkqueueClient sends GRIDFTP on every call whatever the sites
+        # are; haul serves no GridFTP, so that default means "what they speak".
+        return min(common)
     if spec.protocol is not None:
-        usable = src.protocols | (dst.protocols if dst else set())
         if spec.protocol not in usable:
             names = ", ".join(sorted(p.name for p in usable))
             raise BadRequest(
