@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from haul.cli import serve, work
 from haul.cli.admin import admin_app, db_app
 
 app = typer.Typer(help="haul: a data-movement work queue.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"haul {version('haul')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from haul import __version__
+
+            typer.echo(f"haul {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="print haul's version and exit"),
+    ] = False,
+) -> None:
+    """haul: a data-movement work queue."""
 app.command("server")(serve.server)
 app.command("run")(serve.run)
 app.command("worker")(work.worker)
