@@ -1,6 +1,7 @@
 """`haul list|copy|remove|rename|mkdir|put`: submit an operation on ``SITE:PATH`` arguments.
 
-Each prints the job it queued; ``--wait`` follows it to its end with
+Each prints the id of the job it queued alone on stdout (what it is on
+stderr), so ``JOB=$(haul copy ...)`` works; ``--wait`` follows it to its end with
 progress bars on stderr and exits 1 unless it ended DONE. `haul list` always
 waits (the listing is the point) unless told ``--no-wait``.
 """
@@ -81,7 +82,12 @@ def outcome(job: haul.Job, elements: list[haul.Element] | None = None) -> str:
 
 def follow(ctx: haul.Context, job_id: int, json_out: bool) -> haul.Job:
     """Waits for the job (bars on stderr unless --json) and exits 1 unless it ended DONE."""
-    final = haul.wait(ctx, job_id, progress=not json_out)
+    try:
+        final = haul.wait(ctx, job_id, progress=not json_out)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: job {job_id} keeps running on the server; follow it with "
+                  f"`haul watch {job_id}`, or stop it with `haul cancel {job_id}`", markup=False)
+        raise typer.Exit(130) from None
     if json_out:
         emit_json(final)
     else:
@@ -113,7 +119,9 @@ def report(ctx: haul.Context, job: haul.Job, sites: Sites, wait: bool, json_out:
     elif json_out:
         emit_json(job)
     else:
-        out.print(f"job {job['id']} submitted: {describe(job, sites)}", markup=False)
+        # The id alone on stdout, so JOB=$(haul copy ...) works; the note on stderr.
+        err.print(f"job {job['id']} submitted: {describe(job, sites)}", markup=False)
+        out.print(str(job["id"]), markup=False)
 
 
 # ------------------------------------------------------------------ list

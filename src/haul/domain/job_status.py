@@ -8,8 +8,11 @@ while an element can still run.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from haul.domain.enums import JobStatus
+
+LEASED_STATUSES = frozenset({JobStatus.SUBMITTED, JobStatus.RUNNING})
 
 
 def job_status(
@@ -43,6 +46,44 @@ def job_status(
     if running:
         return JobStatus.RUNNING
     if submitted:
-        return JobStatus.SUBMITTED
+        # Leased elements after some finished: the job is moving. Elements that
+        # take less than a heartbeat go from leased to done without ever being
+        # seen RUNNING, so waiting for a RUNNING one would show a job at 43%
+        # as SUBMITTED.
+        return JobStatus.RUNNING if (done or failed or cancelled_n) else JobStatus.SUBMITTED
     # Only NEW elements left: SUBMITTED once the job has made any progress.
     return JobStatus.SUBMITTED if (done or failed or cancelled_n) else JobStatus.NEW
+
+
+def attempts_shown(status: int, attempts: int) -> int:
+    """Tries of an element including the one under way: a leased element is being tried.
+
+    ``attempts`` in the store counts finished tries; showing ``0 of 2`` for an
+    element a worker is copying read as if nothing had started.
+    """
+    return attempts + 1 if status in LEASED_STATUSES else attempts
+
+
+@dataclass(frozen=True)
+class FileTally:
+    """A job's files: its elements of the job's own type, without the LIST that expands it.
+
+    pdm's counters (``num_elements``, ``num_done``...) count every element,
+    the expanding LIST of a COPY, REMOVE or RENAME included, so 30 copied
+    files read as 31 elements; these count what the user asked to move. A
+    REMOVE's files include the directories it removes. Bytes are a COPY's:
+    the sizes its listing found, and of those the bytes of finished files
+    plus what running ones reported so far (None for other types).
+    """
+
+    num_files: int = 0
+    files_done: int = 0
+    files_failed: int = 0
+    bytes_total: int | None = None
+    bytes_done: int | None = None
+
+
+class ElementCounts(dict[JobStatus, int]):
+    """Elements by status (pdm's counters), carrying the job's FileTally beside them."""
+
+    files: FileTally = FileTally()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.domain.job_status import attempts_shown
 from haul.domain.limits import LISTING
 from haul.services.job_types import type_name
 from haul.services.jobs import JobView
@@ -63,6 +64,14 @@ def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
         out["num_elements"] = sum(view.counts.values())
         for status, name in COUNT_FIELDS.items():
             out[name] = view.counts.get(status, 0)
+        # What the user asked to move, without the LIST that expands a job
+        # (domain.job_status.FileTally); pdm's counters above stay as they were.
+        files = view.files
+        out["num_files"] = files.num_files
+        out["files_done"] = files.files_done
+        out["files_failed"] = files.files_failed
+        out["bytes_total"] = files.bytes_total
+        out["bytes_done"] = files.bytes_done
     return out
 
 
@@ -105,7 +114,7 @@ def element_json(
         "dst_filepath": element.dst_filepath,
         "size": element.size,
         "max_tries": element.max_tries,
-        "attempts": element.attempts,
+        "attempts": attempts_shown(element.status, element.attempts),
         "type": type_name(session, element.type),
         "status": JobStatus(element.status).name,
         "timestamp": iso(element.timestamp),

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType
-from haul.domain.job_status import job_status
+from haul.domain.job_status import LEASED_STATUSES, ElementCounts, FileTally, job_status
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
 from haul.services.bans import check_submit
@@ -47,6 +47,10 @@ class JobSpec:
 class JobView:
     job: Job
     counts: dict[JobStatus, int]
+
+    @property
+    def files(self) -> FileTally:
+        return getattr(self.counts, "files", None) or FileTally()
 
     @property
     def status(self) -> JobStatus:
@@ -175,17 +179,61 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     return job, True
 
 
-def counts_for(session: Session, job_ids: list[int]) -> dict[int, dict[JobStatus, int]]:
-    out: dict[int, dict[JobStatus, int]] = defaultdict(dict)
+def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]:
+    """Each job's elements by status, with its FileTally, in one grouped query.
+
+    A second, small query reads the byte counts of running COPY elements, and
+    only when some job has one (they are at most the workers' slots).
+    """
+    out: dict[int, ElementCounts] = defaultdict(ElementCounts)
     if not job_ids:
         return out
+    is_file = (Element.type == Job.type).label("is_file")
     rows = session.execute(
-        select(Element.job_id, Element.status, func.count())
+        select(Element.job_id, Job.type, Element.status, is_file, func.count(),
+               func.sum(Element.size))
+        .join(Job, Job.id == Element.job_id)
         .where(Element.job_id.in_(job_ids))
-        .group_by(Element.job_id, Element.status)
+        .group_by(Element.job_id, Job.type, Element.status, is_file)
     )
-    for job_id, status, n in rows:
-        out[job_id][JobStatus(status)] = n
+    tallies: dict[int, dict[str, int]] = {}
+    copying: list[int] = []
+    for job_id, job_type, status, file_row, n, size in rows:
+        counts = out[job_id]
+        counts[JobStatus(status)] = counts.get(JobStatus(status), 0) + n
+        t = tallies.setdefault(job_id, {"files": 0, "done": 0, "failed": 0, "total": 0,
+                                        "moved": 0, "copy": int(job_type == JobType.COPY)})
+        if not file_row:
+            continue
+        t["files"] += n
+        t["total"] += int(size or 0)
+        if status == JobStatus.DONE:
+            t["done"] += n
+            t["moved"] += int(size or 0)
+        elif status == JobStatus.FAILED:
+            t["failed"] += n
+        elif status in LEASED_STATUSES and t["copy"]:
+            copying.append(job_id)
+    if copying:
+        for job_id, progress in session.execute(
+            select(Element.job_id, Element.progress).where(
+                Element.job_id.in_(copying),
+                Element.status.in_([int(s) for s in LEASED_STATUSES]),
+                Element.type == int(JobType.COPY),
+                Element.progress.is_not(None),
+            )
+        ):
+            moved = (progress or {}).get("transferred") if isinstance(progress, dict) else None
+            if isinstance(moved, int | float) and moved > 0:
+                tallies[job_id]["moved"] += int(moved)
+    for job_id, t in tallies.items():
+        out[job_id].files = FileTally(
+            num_files=t["files"],
+            files_done=t["done"],
+            files_failed=t["failed"],
+            bytes_total=t["total"] if t["copy"] else None,
+            bytes_done=min(t["moved"], t["total"]) if t["copy"] else None,
+        )
     return out
 
 

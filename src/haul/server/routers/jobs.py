@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from haul.domain import limits
 from haul.domain.enums import JobStatus, JobType, parse_enum
+from haul.domain.job_status import attempts_shown
 from haul.server import submission_schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
@@ -253,7 +254,7 @@ def get_element_status(
         "jobid": job_id,
         "elementid": element_id,
         "status": JobStatus(e.status).name,
-        "attempts": e.attempts,
+        "attempts": attempts_shown(e.status, e.attempts),  # the try under way counts
     }
 
 
