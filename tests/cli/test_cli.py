@@ -212,7 +212,7 @@ def test_mkdir_rename_remove(sites: dict[str, str], haul_cli: Run, tree: dict[st
     haul_cli("mkdir", f"{dst}:/m/n", "--wait")
     haul_cli("rename", f"{dst}:/m/n", "/m/renamed", "--wait")
     assert (tree["dst"] / "m" / "renamed").is_dir()
-    done = as_json(haul_cli("remove", f"{dst}:/m", "--wait", "--json"))
+    done = as_json(haul_cli("remove", f"{dst}:/m", "--yes", "--wait", "--json"))
     assert done["status"] == "DONE" and not (tree["dst"] / "m").exists()
 
 

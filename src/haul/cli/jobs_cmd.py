@@ -74,10 +74,33 @@ def jobs(
         for j in rows:
             to = (sites.place(j.get("dst_siteid"), j.get("dst_filepath"))
                   if j.get("dst_siteid") is not None else "")
-            table.add_row(str(j["id"]), j.get("type", ""), j.get("status", ""),
+            table.add_row(str(j["id"]), j.get("type", ""), _status_cell(ctx, j),
                           sites.place(j.get("src_siteid"), j.get("src_filepath")), to,
                           _progress_cell(j), short_time(j.get("timestamp")))
         out.print(table)
+
+
+def _status_cell(ctx: haul.Context, job: haul.Job) -> str:
+    """A job with failed files names its main error: "FAILED NOT_FOUND x412"."""
+    status = job.get("status", "")
+    if not (job.get("num_failed") or 0):
+        return status
+    groups = haul.get_job_errors(ctx, int(job["id"]))
+    if not groups:
+        return status
+    main = groups[0]
+    more = f" +{len(groups) - 1}" if len(groups) > 1 else ""
+    return f"{status} {main['code']} x{main['count']}{more}"
+
+
+def error_lines(groups: list[dict[str, Any]]) -> list[str]:
+    """One line per error code: how many files, an example path, its message."""
+    lines = []
+    for g in groups:
+        example = f", e.g. {g['example_path']}" if g.get("example_path") else ""
+        message = f": {g['message']}" if g.get("message") else ""
+        lines.append(f"  {g['count']} x {g['code']}{example}{message}")
+    return lines
 
 
 def _print_job(ctx: haul.Context, job_id: int) -> None:
@@ -90,11 +113,18 @@ def _print_job(ctx: haul.Context, job_id: int) -> None:
               f"protocol {job.get('protocol')}, submitted {short_time(job.get('timestamp'))}")
     if job.get("metadata"):
         out.print(f"metadata: {job.get('metadata')}", markup=False)
-    table = Table("ELEMENT", "TYPE", "STATUS", "SIZE", "TRIES", "SOURCE", "DESTINATION")
+    if job.get("num_failed"):
+        out.print("failed, by error:")
+        for line in error_lines(haul.get_job_errors(ctx, job_id)):
+            out.print(line, markup=False)
+    table = Table("ELEMENT", "TYPE", "STATUS", "SIZE", "TRIES", "SOURCE", "DESTINATION",
+                  "ERROR")
     for e in elements:
+        error = e.get("error") or {}
         table.add_row(f"{job_id}.{e['id']}", e.get("type", ""), e.get("status", ""),
                       size(e.get("size")), f"{e.get('attempts')}/{e.get('max_tries')}",
-                      e.get("src_filepath", ""), e.get("dst_filepath") or "")
+                      e.get("src_filepath", ""), e.get("dst_filepath") or "",
+                      str(error.get("code") or ""))
     out.print(table)
     more = job.get("num_elements", 0) - len(elements)
     if more > 0:
@@ -110,6 +140,10 @@ def _print_element(element: haul.Element) -> None:
     out.print(f"size         {size(element.get('size'))}")
     out.print(f"attempts     {element.get('attempts')} of {element.get('max_tries')}")
     out.print(f"updated      {short_time(element.get('timestamp'))}")
+    error = element.get("error")
+    if error:
+        out.print(f"error        {error.get('code')} ({error.get('scope')}): "
+                  f"{error.get('message')}", markup=False)
     progress = element.get("progress")
     if progress:
         out.print(f"progress     {size(progress.get('transferred'))} at "
@@ -187,11 +221,40 @@ def watch(job: JobArg, server: ServerOpt = None, token: TokenOpt = None,
         follow(ctx, _job_id(job), json_out)
 
 
-def _show_verb(job: dict[str, Any], json_out: bool, what: str) -> None:
+def _leased(job: dict[str, Any]) -> int:
+    return int(job.get("num_running") or 0) + int(job.get("num_submitted") or 0)
+
+
+def _elements(n: int) -> str:
+    return f"{n} running element{'s' if n != 1 else ''}"
+
+
+def _show_verb(job: dict[str, Any], json_out: bool, verb: str, soft: bool = False) -> None:
+    """Says what will happen next, not only the status the job has at this instant."""
     if json_out:
         emit_json(job)
+        return
+    job_id = job.get("id", job.get("jobid"))
+    status = str(job.get("status"))
+    leased = _leased(job)
+    finished = status in ("DONE", "FAILED", "CANCELLED")
+    if verb == "cancel":
+        said = (f"job {job_id} cancelled" if finished or not leased else
+                f"job {job_id} cancelling: queued files are cancelled; {_elements(leased)} "
+                "will stop at their next heartbeat, then the job ends CANCELLED")
+    elif verb == "finish":
+        said = (f"job {job_id} finished: {status}" if finished or not leased else
+                f"job {job_id} finishing: nothing new starts; {_elements(leased)} will "
+                + ("complete" if soft else "stop at their next heartbeat")
+                + ", then the job ends CANCELLED")
+    elif verb == "pause":
+        said = (f"job {job_id} paused: nothing new starts until `haul resume {job_id}`"
+                + (f"; {_elements(leased)} will finish" if leased else ""))
+    elif verb == "retry":
+        said = f"job {job_id} retried: its failed and cancelled files are queued again ({status})"
     else:
-        out.print(f"job {job.get('id', job.get('jobid'))} {what}: now {job.get('status')}")
+        said = f"job {job_id} {verb}d: now {status}"
+    out.print(said, markup=False)
 
 
 @command
@@ -199,7 +262,7 @@ def cancel(job: JobArg, server: ServerOpt = None, token: TokenOpt = None,
            json_out: JsonOpt = False) -> None:
     """Cancel a job: queued files now, running ones at their next heartbeat."""
     with connect(server, token) as ctx:
-        _show_verb(dict(haul.cancel(ctx, _job_id(job))), json_out, "cancelled")
+        _show_verb(dict(haul.cancel(ctx, _job_id(job))), json_out, "cancel")
 
 
 @command
@@ -212,7 +275,7 @@ def finish(
 ) -> None:
     """Finish a job early: nothing new starts; --soft lets running files complete."""
     with connect(server, token) as ctx:
-        _show_verb(dict(haul.finish_task(ctx, _job_id(job), soft)), json_out, "finished")
+        _show_verb(dict(haul.finish_task(ctx, _job_id(job), soft)), json_out, "finish", soft)
 
 
 @command
@@ -220,15 +283,28 @@ def retry(
     job: JobArg,
     priority: Annotated[int | None, typer.Option("--priority", "-p", min=0, max=9)] = None,
     max_tries: Annotated[int | None, typer.Option("--max-tries", min=1)] = None,
+    overwrite: Annotated[
+        bool | None,
+        typer.Option("--overwrite/--no-overwrite",
+                     help="COPY/RENAME: replace what exists (retry EXISTS failures as a fix)"),
+    ] = None,
+    checksum: Annotated[
+        str | None, typer.Option("--checksum", help="COPY: adler32, md5, sha256 or none")
+    ] = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run a job's failed and cancelled files again, optionally with new settings."""
-    params = {k: v for k, v in (("priority", priority), ("max_tries", max_tries)) if v is not None}
+    params: dict[str, Any] = {
+        k: v for k, v in (("priority", priority), ("max_tries", max_tries)) if v is not None
+    }
+    opts = {k: v for k, v in (("overwrite", overwrite), ("checksum", checksum)) if v is not None}
+    if opts:
+        params["extra_opts"] = opts  # merged into the job's options by the server
     with connect(server, token) as ctx:
         answer = haul.retry_task(ctx, _job_id(job), params or None)
-    _show_verb(dict(answer), json_out, "retried")
+    _show_verb(dict(answer), json_out, "retry")
 
 
 @command
@@ -236,7 +312,7 @@ def pause(job: JobArg, server: ServerOpt = None, token: TokenOpt = None,
           json_out: JsonOpt = False) -> None:
     """Pause a job: no new files start; running ones finish."""
     with connect(server, token) as ctx:
-        _show_verb(dict(haul.pause_task(ctx, _job_id(job))), json_out, "paused")
+        _show_verb(dict(haul.pause_task(ctx, _job_id(job))), json_out, "pause")
 
 
 @command
@@ -244,7 +320,7 @@ def resume(job: JobArg, server: ServerOpt = None, token: TokenOpt = None,
            json_out: JsonOpt = False) -> None:
     """Resume a paused job."""
     with connect(server, token) as ctx:
-        _show_verb(dict(haul.resume_task(ctx, _job_id(job))), json_out, "resumed")
+        _show_verb(dict(haul.resume_task(ctx, _job_id(job))), json_out, "resume")
 
 
 @command

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ import typer
 
 import haul.client as haul
 from haul.cli.output import (
+    Failed,
     JsonOpt,
     ServerOpt,
     TokenOpt,
@@ -26,6 +28,7 @@ from haul.cli.output import (
     emit_json,
     err,
     out,
+    size,
     usage,
 )
 from haul.cli.targets import UPLOAD, Sites, parse_target
@@ -231,9 +234,29 @@ def copy_cmd(
         report(ctx, job, sites, wait, json_out)
 
 
+def _listing_of(ctx: haul.Context, site_id: int, path: str) -> dict[str, list[dict[str, Any]]]:
+    """The whole tree under ``path`` (a LIST job, waited for); fails if the LIST does."""
+    job = haul.list(ctx, site_id, path, 0)
+    final = haul.wait(ctx, int(job["id"]))
+    outputs = haul.get_job_output(ctx, int(job["id"]))
+    if final.get("status") != "DONE":
+        reason = first_error(outputs)
+        raise Failed(f"list job {job['id']} ended {final.get('status')}"
+                     f"{': ' + reason if reason else ''}")
+    listing: dict[str, list[dict[str, Any]]] = {}
+    for o in outputs:
+        for directory, entries in (o.get("listing") or {}).items():
+            listing.setdefault(directory, []).extend(entries)
+    return listing
+
+
 @command
 def remove_cmd(
     target: Annotated[str, typer.Argument(metavar="SITE:PATH", help="file or directory")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="remove without asking")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list what would be removed; remove nothing")
+    ] = False,
     priority: PriorityOpt = None,
     max_tries: TriesOpt = None,
     metadata: MetadataOpt = None,
@@ -243,10 +266,33 @@ def remove_cmd(
     token: TokenOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove a file or a directory tree."""
+    """Remove a file or a directory tree (asks first, unless --yes)."""
     t = parse_target(target)
     with connect(server, token) as ctx:
         sites = Sites(ctx)
+        if dry_run:
+            listing = _listing_of(ctx, sites.id_of(t.site), t.path)
+            entries = [e for v in listing.values() for e in v]
+            files = [e for e in entries if not e.get("is_dir")]
+            summary = {"would_remove": target, "files": len(files),
+                       "directories": len(entries) - len(files),
+                       "bytes": sum(int(e.get("size") or 0) for e in files)}
+            if json_out:
+                emit_json(summary | {"listing": listing})
+                return
+            print_tree(listing)
+            out.print(f"would remove {target}: {summary['files']} files and "
+                      f"{summary['directories']} directories ({size(summary['bytes'])}); "
+                      "nothing was removed", markup=False)
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                usage(f"not removing {target} without confirmation: pass --yes "
+                      "(--dry-run shows what would go)")
+            if not typer.confirm(f"remove {target} and everything under it?", default=False,
+                                 err=True):
+                err.print("nothing removed")
+                raise typer.Exit(1)
         job = haul.remove(ctx, sites.id_of(t.site), t.path, priority=priority,
                           max_tries=max_tries, metadata=_metadata(metadata),
                           submission_id=submission_id)

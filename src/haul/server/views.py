@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.domain.job_status import attempts_shown
 from haul.domain.limits import LISTING
+from haul.services.job_errors import last_errors
 from haul.services.job_types import type_name
 from haul.services.jobs import JobView
 from haul.services.listings import render_listing
@@ -75,6 +76,12 @@ def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
     return out
 
 
+def error_json(error: Any) -> dict[str, Any] | None:
+    if not isinstance(error, dict):
+        return None
+    return {k: error.get(k) for k in ("code", "scope", "message", "retryable") if k in error}
+
+
 def _latest_attempt_no(session: Session, element: Element) -> int | None:
     return session.scalar(
         select(Attempt.attempt)
@@ -97,8 +104,14 @@ class ListingPage:
 
 
 def element_json(
-    session: Session, element: Element, page: ListingPage = ListingPage()
+    session: Session,
+    element: Element,
+    page: ListingPage = ListingPage(),
+    errors: dict[tuple[int, int], Any] | None = None,
 ) -> dict[str, Any]:
+    """``errors``: last_errors() of a whole page, so a page costs one query, not one each."""
+    if errors is None:
+        errors = last_errors(session, [element])
     listing = None
     total = None
     if element.type == JobType.LIST and element.status == JobStatus.DONE:
@@ -121,6 +134,8 @@ def element_json(
         "listing": listing,
         "listing_total": total,  # entries in the whole listing; ``listing`` may be a page
         "progress": element.progress,
+        # The latest attempt's error ({code, scope, message, retryable}), or None.
+        "error": error_json(errors.get((element.job_id, element.id))),
     }
 
 

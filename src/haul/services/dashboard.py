@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
@@ -64,42 +64,26 @@ class JobSummary:
         return 100.0 if self.status == JobStatus.DONE else 0.0
 
 
-def _not_listing_phase() -> Any:
-    """The LIST that expands a COPY/REMOVE/RENAME is bookkeeping, not one of its files."""
-    return not_(
-        and_(Element.id == 0, Element.type == int(JobType.LIST), Job.type != int(JobType.LIST))
-    )
-
-
 def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
+    """Files and bytes come from each view's FileTally (the API's num_files...), one rule."""
     if not views:
         return []
     ids = [v.job.id for v in views]
     out = {v.job.id: JobSummary(v) for v in views}
-    rows = session.execute(
-        select(
-            Element.job_id, Element.status, func.count(), func.coalesce(func.sum(Element.size), 0)
+    for s in out.values():
+        files = s.view.files
+        s.files_total, s.files_done, s.files_failed = (
+            files.num_files, files.files_done, files.files_failed
         )
-        .join(Job, Job.id == Element.job_id)
-        .where(Element.job_id.in_(ids), _not_listing_phase())
-        .group_by(Element.job_id, Element.status)
-    )
-    for job_id, status, n, size in rows:
-        s = out[job_id]
-        s.files_total += n
-        s.bytes_total += int(size)
-        if status == JobStatus.DONE:
-            s.files_done += n
-            s.bytes_done += int(size)
-        elif status == JobStatus.FAILED:
-            s.files_failed += n
-    for e in session.scalars(
-        select(Element).where(Element.job_id.in_(ids), Element.status.in_(LEASED))
+        s.bytes_total, s.bytes_done = files.bytes_total or 0, files.bytes_done or 0
+    for job_id, progress in session.execute(
+        select(Element.job_id, Element.progress).where(
+            Element.job_id.in_(ids), Element.status.in_(LEASED)
+        )
     ):
-        s = out[e.job_id]
+        s = out[job_id]
         s.running += 1
-        p = e.progress or {}
-        s.bytes_done += min(int(p.get("transferred") or 0), e.size or 0)
+        p = progress if isinstance(progress, dict) else {}
         s.rate += float(p.get("instant") or p.get("average") or 0.0)
     site_ids = {sid for v in views for sid in (v.job.src_siteid, v.job.dst_siteid) if sid}
     names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())

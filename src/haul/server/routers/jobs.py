@@ -19,6 +19,7 @@ from haul.server.work_signal import work_added
 from haul.services import custom_jobs, uploads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest, Forbidden, NotFound
+from haul.services.job_errors import error_summary, error_summary_json, last_errors
 from haul.services.load import parse_when
 from haul.services.users import find_user
 from haul.store.clock import utcnow
@@ -226,7 +227,8 @@ def list_elements(
     rows, total = job_service.list_elements(session, user, job_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     page = ListingPage(listing_offset, listing_limit)
-    return [element_json(session, e, page) for e in rows]
+    errors = last_errors(session, rows)
+    return [element_json(session, e, page, errors) for e in rows]
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}")
@@ -242,6 +244,14 @@ def get_element(
     """An element; a LIST's ``listing`` is a page of ``listing_total`` entries."""
     element = job_service.get_element(session, user, job_id, element_id)
     return element_json(session, element, ListingPage(listing_offset, listing_limit))
+
+
+@router.get("/jobs/{job_id}/errors")
+@in_thread
+def get_job_errors(job_id: PathId, user: CurrentUser, session: ReadSession) -> list[dict]:
+    """The job's FAILED elements by their last error's code, most frequent first, each
+    with how many, an example path and element, and that element's message."""
+    return error_summary_json(error_summary(session, user, job_id))
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}/status")
