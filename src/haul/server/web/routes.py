@@ -25,8 +25,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType, parse_enum
+from haul.domain.job_status import attempts_shown
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
-from haul.services import bans, dashboard, load, workers_seen
+from haul.services import bans, dashboard, job_errors, load, workers_seen
 from haul.services import sites as site_service
 from haul.services import users as user_service
 from haul.services.errors import NotFound, Unauthorized
@@ -122,7 +123,13 @@ def status_name(value: int) -> str:
     return JobStatus(value).name
 
 
+def tries(element: Any) -> int:
+    """Attempts an element shows: the try under way counts (as in the API)."""
+    return attempts_shown(element.status, element.attempts)
+
+
 templates.env.filters.update(
+    tries=tries,
     bytes=human_bytes,
     rate=human_rate,
     age=human_age,
@@ -246,10 +253,18 @@ def _job_context(
     with _db(request).read() as session:
         summary = dashboard.get_job(session, caller.user, job_id)
         rows, total = dashboard.elements(session, caller.user, job_id, limit=limit, offset=offset)
+        errors = job_errors.last_errors(session, rows)
+        failures = (
+            job_errors.error_summary(session, caller.user, job_id)
+            if summary.view.counts.get(JobStatus.FAILED)
+            else []
+        )
     return {
         "s": summary,
         "job": summary.job,
         "elements": rows,
+        "errors": errors,
+        "failures": failures,
         "total": total,
         "offset": offset,
         "limit": limit,

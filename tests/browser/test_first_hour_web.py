@@ -1,0 +1,82 @@
+"""The dashboard parts of issue 14 in headless Chromium: signing in with an API token,
+and a failed job that says why its files failed (error column, summary by code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Dashboard
+from tests.browser.test_dashboard import WAIT_MS, page, shot  # noqa: F401 - the page fixture
+from tests.harness import User, until
+from tests.integration.api import W
+
+
+@pytest.fixture(scope="module")
+def newcomer(dashboard: Dashboard) -> User:
+    return dashboard.server.new_user()
+
+
+def test_sign_in_with_an_api_token(
+    page: Any, dashboard: Dashboard, newcomer: User, output_dir: Path  # noqa: F811
+) -> None:
+    base = dashboard.server.url
+    page.goto(f"{base}/web/login")
+    page.fill("#api-token", "haul_not-a-token")
+    page.click("#token-submit")
+    assert "invalid or revoked token" in page.inner_text("#login-error")
+    page.fill("#api-token", newcomer.token)
+    shot(page, output_dir, "login-token")
+    page.click("#token-submit")
+    page.wait_for_url(f"{base}/web/jobs")
+    assert newcomer.email in page.inner_text("#whoami")
+    # Logging out ends the dashboard's session, not the API token that opened it.
+    page.click("header form.who button")
+    page.wait_for_url(f"{base}/web/login")
+    with newcomer.client() as c:
+        assert c.get("/whoami").status_code == 200
+
+
+def test_a_failed_job_says_why(
+    page: Any, dashboard: Dashboard, newcomer: User, output_dir: Path  # noqa: F811
+) -> None:
+    base, root = dashboard.server.url, dashboard.root
+    src, dst = root / "fail-src", root / "fail-dst"
+    src.mkdir()
+    dst.mkdir()
+    for i in range(3):
+        (src / f"f{i}.dat").write_text(f"new {i}")
+        (dst / f"f{i}.dat").write_text(f"old {i}")
+    (src / "fresh.dat").write_text("fresh")
+    s = newcomer.site(endpoints=[f"file://{src}"])
+    d = newcomer.site(endpoints=[f"file://{dst}"])
+    with newcomer.client() as c:
+        r = c.post(f"{W}/copy", json={"src_siteid": s, "src_filepath": "/", "dst_siteid": d,
+                                      "dst_filepath": "/", "max_tries": 1})
+        assert r.status_code == 200, r.text
+        job_id = r.json()["id"]
+        until(lambda: c.get(f"{W}/jobs/{job_id}/status").json()["status"] == "FAILED",
+              timeout=60, what="the copy to fail")
+        job = c.get(f"{W}/jobs/{job_id}").json()
+    assert (job["num_files"], job["files_done"], job["files_failed"]) == (4, 1, 3)
+
+    page.goto(f"{base}/web/login")
+    page.fill("#api-token", newcomer.token)
+    page.click("#token-submit")
+    page.wait_for_url(f"{base}/web/jobs")
+    row = page.locator(f"#job-{job_id}")
+    row.wait_for(timeout=WAIT_MS)
+    assert "1/4 files, 3 failed" in row.inner_text()
+    page.goto(f"{base}/web/jobs/{job_id}")
+    summary = page.locator("#job-failures tr.failure")
+    assert summary.count() == 1
+    text = summary.first.inner_text()
+    assert "EXISTS" in text and "3" in text and "/f" in text, text
+    failed_rows = page.locator("#elements-table tr[data-status=FAILED]")
+    assert failed_rows.count() == 3
+    assert "EXISTS" in failed_rows.first.locator("td.error-cell").inner_text()
+    done_row = page.locator("#elements-table tr[data-status=DONE]", has_text="fresh.dat")
+    assert done_row.locator("td.error-cell").inner_text().strip() == ""
+    shot(page, output_dir, "job-failed")
