@@ -108,3 +108,26 @@ def test_cancel_says_what_will_happen(
     assert f"job {job_id} cancelling:" in said and "will stop at their next heartbeat" in said
     assert "now RUNNING" not in said
     haul_cli("watch", job_id, code=1)
+
+
+def test_help_lines_read_like_shell_usage(haul_cli: Run) -> None:  # noqa: F811
+    shown = haul_cli("copy", "--help").stdout
+    assert "Usage: haul copy [OPTIONS] SRC DST" in shown and "{SRC}" not in shown
+    assert "<bool>" not in shown and "--wait" in shown
+    assert "<int range>" in shown  # options with values keep their type
+
+
+def test_manners_of_list_jobs_and_a_missing_server(
+    sites: dict[str, str], haul_cli: Run, tree: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    listed = haul_cli("list", f"{sites['src']}:", "--depth", "0").stdout
+    assert f"{sites['src']}:~ (the site's default path):" in listed, listed
+    assert "123.5 kB" in listed and "123456" not in listed  # sub/b.bin, human by default
+    exact = haul_cli("list", f"{sites['src']}:/sub", "--bytes").stdout
+    assert "123456" in exact and f"{sites['src']}:/sub:" in exact, exact
+    refused = haul_cli("jobs", "--all", code=1)
+    assert "--all: only admins" in refused.stderr and "user_id" not in refused.stderr
+    from tests.cli.test_cli import runner
+    nowhere = runner(tmp_path / "no-login")("jobs", code=2)
+    assert "--server" in nowhere.stderr and "pass one" not in nowhere.stderr

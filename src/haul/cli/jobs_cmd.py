@@ -14,6 +14,7 @@ from rich.table import Table
 import haul.client as haul
 from haul.cli.ops_cmd import describe, follow, outcome
 from haul.cli.output import (
+    Failed,
     JsonOpt,
     ServerOpt,
     TokenOpt,
@@ -26,6 +27,7 @@ from haul.cli.output import (
     usage,
 )
 from haul.cli.targets import Sites, parse_job_ref
+from haul.client import ClientException
 from haul.client._wait import snapshot
 
 JobArg = Annotated[str, typer.Argument(metavar="JOB", help="job id")]
@@ -65,7 +67,12 @@ def jobs(
 ) -> None:
     """List your jobs, newest first, with their progress."""
     with connect(server, token) as ctx:
-        rows = haul.list_jobs(ctx, status=status, type=type, limit=limit, all=all_users)
+        try:
+            rows = haul.list_jobs(ctx, status=status, type=type, limit=limit, all=all_users)
+        except ClientException as exc:
+            if all_users and exc.status_code == 403:
+                raise Failed("--all: only admins can list other users' jobs") from None
+            raise
         if json_out:
             emit_json(rows)
             return
@@ -353,5 +360,15 @@ def recover(
     if json_out:
         emit_json(answer)
         return
-    out.print(f"job {job_id}: recovery {'checked (dry run)' if dry_run else 'requested'}")
-    out.print_json(data=answer)
+    differing = answer.get("differing") or []
+    if dry_run:
+        out.print(f"job {job_id}: checked {answer.get('checked', 0)} files (dry run); "
+                  f"{len(differing)} missing or different"
+                  + ("; run `haul recover " + str(job_id) + "` to copy them again"
+                     if differing else ""), markup=False)
+    else:
+        out.print(f"job {job_id}: recovery requested ({answer.get('state')}); the files that "
+                  f"are missing or differ are copied again: follow with `haul watch {job_id}`",
+                  markup=False)
+    for d in differing:
+        out.print(f"  {d.get('dst_filepath')}: {d.get('reason')}", markup=False)

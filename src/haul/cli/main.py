@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from haul.cli import serve, work
+from haul.cli import help_format, serve, work
 from haul.cli.admin import admin_app, db_app
 
+help_format.install()
 app = typer.Typer(help="haul: a data-movement work queue.", no_args_is_help=True)
 
 

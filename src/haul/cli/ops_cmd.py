@@ -130,18 +130,25 @@ def report(ctx: haul.Context, job: haul.Job, sites: Sites, wait: bool, json_out:
 # ------------------------------------------------------------------ list
 
 
-def _entry_line(entry: dict[str, Any], indent: int) -> str:
+def _entry_line(entry: dict[str, Any], indent: int, exact: bool = False) -> str:
     is_dir = bool(entry.get("is_dir"))
     mtime = entry.get("mtime")
     when = (datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M")
             if isinstance(mtime, int | float) else "-               ")
-    size = "-" if is_dir else str(entry.get("size", 0))
+    n = int(entry.get("size", 0) or 0)
+    shown = "-" if is_dir else (str(n) if exact else size(n))
     name = str(entry.get("name", "")) + ("/" if is_dir else "")
-    return f"{'d' if is_dir else '-'} {size:>14} {when}  {'  ' * indent}{name}"
+    return f"{'d' if is_dir else '-'} {shown:>14} {when}  {'  ' * indent}{name}"
 
 
-def print_tree(listing: dict[str, list[dict[str, Any]]]) -> None:
-    """ls -l columns, with each listed subdirectory's entries indented under it."""
+def print_tree(
+    listing: dict[str, list[dict[str, Any]]], exact: bool = False, site: str | None = None
+) -> None:
+    """ls -l columns, with each listed subdirectory's entries indented under it.
+
+    Each top directory is headed ``SITE:PATH``; the site's default path (an
+    empty path, or ``~``) is named as such rather than as a bare ``~``.
+    """
     children = {
         posixpath.join(d, str(e.get("name"))) for d, entries in listing.items() for e in entries
     }
@@ -149,14 +156,17 @@ def print_tree(listing: dict[str, list[dict[str, Any]]]) -> None:
 
     def show(directory: str, indent: int) -> None:
         for entry in sorted(listing.get(directory, []), key=lambda e: str(e.get("name"))):
-            out.print(_entry_line(entry, indent), markup=False, highlight=False)
+            out.print(_entry_line(entry, indent, exact), markup=False, highlight=False)
             sub = posixpath.join(directory, str(entry.get("name")))
             if entry.get("is_dir") and sub in listing:
                 show(sub, indent + 1)
 
     for root in roots:
         total = sum(int(e.get("size", 0) or 0) for e in listing[root] if not e.get("is_dir"))
-        out.print(f"{root}:  ({len(listing[root])} entries, {total} bytes)", markup=False)
+        amount = f"{total} bytes" if exact else size(total)
+        where = root if root not in ("", "~") else "~ (the site's default path)"
+        shown = f"{site}:{where}" if site else where
+        out.print(f"{shown}:  ({len(listing[root])} entries, {amount})", markup=False)
         show(root, 0)
 
 
@@ -168,6 +178,9 @@ def list_cmd(
     ] = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="only submit; read it later with `haul log`")
+    ] = False,
+    exact: Annotated[
+        bool, typer.Option("--bytes", help="sizes in bytes (default: kB, MB, GB)")
     ] = False,
     server: ServerOpt = None,
     token: TokenOpt = None,
@@ -195,7 +208,7 @@ def list_cmd(
                   f"{': ' + reason if reason else ''}", markup=False)
         raise typer.Exit(1)
     if not json_out:
-        print_tree(listing)
+        print_tree(listing, exact, t.site)
 
 
 # ------------------------------------------------------------ submitting
