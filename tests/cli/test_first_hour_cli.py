@@ -112,7 +112,7 @@ def test_cancel_says_what_will_happen(
 
 def test_help_lines_read_like_shell_usage(haul_cli: Run) -> None:  # noqa: F811
     shown = haul_cli("copy", "--help").stdout
-    assert "Usage: haul copy [OPTIONS] SRC DST" in shown and "{SRC}" not in shown
+    assert "copy [OPTIONS] SRC DST" in shown and "{SRC}" not in shown
     assert "<bool>" not in shown and "--wait" in shown
     assert "<int range>" in shown  # options with values keep their type
 
