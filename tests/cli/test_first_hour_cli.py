@@ -126,6 +126,8 @@ def test_manners_of_list_jobs_and_a_missing_server(
     assert "123.5 kB" in listed and "123456" not in listed  # sub/b.bin, human by default
     exact = haul_cli("list", f"{sites['src']}:/sub", "--bytes").stdout
     assert "123456" in exact and f"{sites['src']}:/sub:" in exact, exact
+    table = haul_cli("sites").stdout
+    assert "SCHEMES" in table and "file" in table and "FILE" not in table, table
     refused = haul_cli("jobs", "--all", code=1)
     assert "--all: only admins" in refused.stderr and "user_id" not in refused.stderr
     from tests.cli.test_cli import runner

@@ -161,7 +161,9 @@ def output_json(
     return out
 
 
-def site_json(view: SiteView, *, caller_id: int, with_endpoints: bool) -> dict[str, Any]:
+def site_json(
+    view: SiteView, *, caller_id: int, with_endpoints: bool, owner: str | None = None
+) -> dict[str, Any]:
     s = view.site
     out: dict[str, Any] = {
         "site_id": s.id,
@@ -171,7 +173,9 @@ def site_json(view: SiteView, *, caller_id: int, with_endpoints: bool) -> dict[s
         "public": s.public,
         "is_owner": s.owner_id == caller_id,
         "requires_credential": s.requires_credential,
-        "protocols": sorted(p.name for p in view.protocols),
+        "protocols": sorted(p.name for p in view.protocols),  # pdm's enum names (sftp: SSH)
+        "schemes": sorted(view.schemes),  # what the endpoints say: sftp, davs, upload...
+        "owner": owner,
         "host_key": s.host_key,
     }
     if with_endpoints:
