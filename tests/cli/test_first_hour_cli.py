@@ -133,3 +133,20 @@ def test_manners_of_list_jobs_and_a_missing_server(
     from tests.cli.test_cli import runner
     nowhere = runner(tmp_path / "no-login")("jobs", code=2)
     assert "--server" in nowhere.stderr and "pass one" not in nowhere.stderr
+
+
+def test_a_trailing_slash_copies_into_a_directory(
+    sites: dict[str, str], haul_cli: Run, tree: dict[str, Path]  # noqa: F811
+) -> None:
+    into = tree["dst"] / f"into-{uuid.uuid4().hex[:6]}"
+    into.mkdir()
+    haul_cli("copy", f"{sites['src']}:/a.txt", f"{sites['dst']}:/{into.name}/", "--wait")
+    haul_cli("copy", f"{sites['src']}:/sub", f"{sites['dst']}:/{into.name}/", "--wait")
+    assert (into / "a.txt").read_text() == "hello\n"
+    assert (into / "sub" / "b.bin").stat().st_size == 123_456
+    # Without the slash the destination names the copy itself.
+    haul_cli("copy", f"{sites['src']}:/a.txt", f"{sites['dst']}:/{into.name}/renamed.txt",
+             "--wait")
+    assert (into / "renamed.txt").read_text() == "hello\n"
+    assert haul.into_directory("/x/run1/", "/d/") == "/d/run1"
+    assert haul.into_directory("~", "/d/") == "/d/"

@@ -217,7 +217,9 @@ def list_cmd(
 @command
 def copy_cmd(
     source: Annotated[str, typer.Argument(metavar="SRC", help="SITE:PATH to copy from")],
-    destination: Annotated[str, typer.Argument(metavar="DST", help="SITE:PATH to copy to")],
+    destination: Annotated[
+        str, typer.Argument(metavar="DST", help="SITE:PATH to copy to; SITE:DIR/ copies into DIR")
+    ],
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace existing files")] = False,
     checksum: Annotated[
         str | None, typer.Option("--checksum", help="adler32, md5, sha256 or none")
@@ -389,6 +391,8 @@ def put_cmd(
         if not json_out:
             err.print(f"uploaded {local.name} ({upload.get('size')} bytes, "
                       f"checksum {upload.get('checksum')})", markup=False)
-        job = haul.copy(ctx, UPLOAD, str(upload["id"]), dst_id, dst.path,
+        # SITE:DIR/ puts the file into DIR under its own name (haul copy's rule).
+        dst_path = dst.path + local.name if dst.path.endswith("/") else dst.path
+        job = haul.copy(ctx, UPLOAD, str(upload["id"]), dst_id, dst_path,
                         overwrite=overwrite or None)
         report(ctx, job, sites, wait, json_out)

@@ -264,7 +264,7 @@
       document.getElementById("dst-label").textContent = t === "RENAME" ? "New path" : "Into directory";
       document.getElementById("dst-help").textContent = t === "RENAME"
         ? "The full new path of the file or directory."
-        : "Each chosen source lands under this directory with its own name.";
+        : "Each chosen source lands under this directory with its own name (as `haul copy SRC DIR/` does).";
       document.querySelectorAll(".opt-copy").forEach((el) => { el.hidden = t !== "COPY" && !(t === "RENAME" && el.classList.contains("opt-rename")); });
       document.querySelectorAll(".opt-list").forEach((el) => { el.hidden = t !== "LIST"; });
     }
