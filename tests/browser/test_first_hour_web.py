@@ -80,3 +80,34 @@ def test_a_failed_job_says_why(
     done_row = page.locator("#elements-table tr[data-status=DONE]", has_text="fresh.dat")
     assert done_row.locator("td.error-cell").inner_text().strip() == ""
     shot(page, output_dir, "job-failed")
+
+
+def test_api_reference_pages_render_without_a_cdn(
+    page: Any, dashboard: Dashboard, output_dir: Path  # noqa: F811
+) -> None:
+    base = dashboard.server.url
+    with dashboard.server.client() as c:
+        for route, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+            html = c.get(route).text
+            assert f"/docs-assets/{asset}" in html and "cdn.jsdelivr" not in html, html
+            served = c.get(f"/docs-assets/{asset}")
+            assert served.status_code == 200 and len(served.content) > 100_000
+    outside: list[str] = []
+
+    def note(request: Any) -> None:
+        # Scripts, styles and fonts must come from this server. ReDoc's sidebar
+        # links its maker's logo image from the web; offline it is just missing.
+        if not request.url.startswith((base, "blob:", "data:")) and (
+            request.resource_type in ("script", "stylesheet", "font", "fetch", "xhr")
+        ):
+            outside.append(request.url)
+
+    page.on("request", note)
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".swagger-ui .info .title >> text=haul")
+    page.wait_for_selector(".opblock-tag >> text=jobs")
+    shot(page, output_dir, "api-docs")
+    page.goto(f"{base}/redoc")
+    page.wait_for_selector("h1 >> text=haul")
+    shot(page, output_dir, "api-redoc")
+    assert outside == [], outside
