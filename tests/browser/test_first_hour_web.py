@@ -111,3 +111,57 @@ def test_api_reference_pages_render_without_a_cdn(
     page.wait_for_selector("h1 >> text=haul")
     shot(page, output_dir, "api-redoc")
     assert outside == [], outside
+
+
+def test_favicon_upload_names_and_round_plot_ticks(
+    page: Any, dashboard: Dashboard, newcomer: User, output_dir: Path  # noqa: F811
+) -> None:
+    base, root = dashboard.server.url, dashboard.root
+    (root / "up-dst").mkdir()
+    dst = newcomer.site(endpoints=[f"file://{root}/up-dst"])
+    with newcomer.client() as c:
+        up = c.post(f"{W}/files", params={"name": "notes-from-laptop.txt"}, content=b"hi\n")
+        assert up.status_code in (200, 201), up.text
+        r = c.post(f"{W}/copy", json={"src_siteid": "upload", "src_filepath": up.json()["id"],
+                                      "dst_siteid": dst, "dst_filepath": "/notes.txt"})
+        assert r.status_code == 200, r.text
+        job_id = r.json()["id"]
+        assert c.get("/web/static/favicon.svg").headers["content-type"].startswith("image/svg")
+    page.goto(f"{base}/web/login")
+    page.fill("#api-token", newcomer.token)
+    page.click("#token-submit")
+    page.wait_for_url(f"{base}/web/jobs")
+    icon = page.evaluate("() => document.querySelector('link[rel=icon]')?.getAttribute('href')")
+    assert icon == "/web/static/favicon.svg", page.content()[:600]
+    row = page.locator(f"#job-{job_id}")
+    row.wait_for()
+    assert "notes-from-laptop.txt" in row.inner_text()
+    assert up.json()["id"] not in row.inner_text()
+    page.wait_for_selector(f"#job-{job_id}[data-status=DONE]")
+
+    admin = page.context.browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        apage = admin.new_page()
+        apage.goto(f"{base}/web/login")
+        apage.fill("#email", dashboard.admin_email)
+        apage.fill("#passwd", dashboard.admin_password)
+        apage.click("#login-submit")
+        apage.wait_for_url(f"{base}/web/jobs*")
+        # The admin's table keeps Age and Rate on one line.
+        cells = apage.locator("#jobs-rows tr td.nowrap")
+        assert cells.count() >= 2
+        assert apage.evaluate(
+            "() => [...document.querySelectorAll('#jobs-rows td.nowrap')]"
+            ".every((td) => getComputedStyle(td).whiteSpace === 'nowrap')"
+        )
+        shot(apage, output_dir, "jobs-admin")
+        apage.goto(f"{base}/web/queue")
+        apage.select_option("#load-range", "PT15M")
+        apage.wait_for_selector("#load-plot svg[data-ticks]")
+        ticks = [int(t) for t in
+                 (apage.get_attribute("#load-plot svg", "data-ticks") or "").split(",")]
+        step = ticks[1] - ticks[0]
+        assert ticks[0] == 0 and all(b - a == step for a, b in zip(ticks, ticks[1:], strict=False))
+        assert str(step).rstrip("0") in ("1", "2", "5"), ticks
+    finally:
+        admin.close()

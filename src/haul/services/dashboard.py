@@ -22,7 +22,7 @@ from haul.services import jobs as jobs_service
 from haul.services.errors import NotFound
 from haul.services.jobs import JobView
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Attempt, Element, Job, Site, User
+from haul.store.tables import Attempt, Element, Job, Site, Upload, User
 
 LEASED = (int(JobStatus.SUBMITTED), int(JobStatus.RUNNING))
 
@@ -40,6 +40,7 @@ class JobSummary:
     bytes_done: int = 0
     rate: float = 0.0
     running: int = 0
+    upload_name: str = ""  # an upload's file name, for jobs copying one (their path is its id)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -92,11 +93,28 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
             select(User.id, User.email).where(User.id.in_({v.job.user_id for v in views}))
         ).all()
     )
+    _name_uploads(session, list(out.values()))
     for s in out.values():
         s.src_site = names.get(s.job.src_siteid, "") if s.job.src_siteid else ""
         s.dst_site = names.get(s.job.dst_siteid, "") if s.job.dst_siteid else ""
         s.owner = owners.get(s.job.user_id, "")
     return [out[i] for i in ids]
+
+
+def _name_uploads(session: Session, summaries: list[JobSummary]) -> None:
+    """Jobs copying an upload show its file name instead of its opaque id."""
+    from haul.services.uploads import upload_site_id
+
+    site = upload_site_id(session)
+    ours = [s for s in summaries if site and s.job.src_siteid == site]
+    wanted = {s.job.src_filepath.lstrip("/") for s in ours}  # stored as "/<id>"
+    if not wanted:
+        return
+    names = dict(
+        session.execute(select(Upload.id, Upload.name).where(Upload.id.in_(wanted))).all()
+    )
+    for s in ours:
+        s.upload_name = names.get(s.job.src_filepath.lstrip("/"), "")
 
 
 def list_jobs(
