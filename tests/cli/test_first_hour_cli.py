@@ -53,16 +53,20 @@ def test_a_failure_is_shown_where_the_files_are_and_retry_fixes_it(
     element = as_json(haul_cli("status", f"{job_id}.1", "--json"))
     assert element["error"]["code"] == "EXISTS" and element["error"]["message"]
     shown = haul_cli("status", f"{job_id}.1").stdout
-    assert "error        EXISTS" in shown, shown
+    assert f"error        EXISTS (DESTINATION) at {sites['dst']}:/taken.txt: " in shown, shown
     page = haul_cli("status", str(job_id)).stdout
-    assert "failed, by error:" in page and "1 x EXISTS, e.g. /a.txt" in page, page
+    # Paths as the user wrote them (SITE:PATH), the worker's resolved path after.
+    assert "failed, by error:" in page, page
+    assert f"1 x EXISTS at {sites['dst']}:/taken.txt: " in page, page
+    assert str(tree["dst"] / "taken.txt") in page
     jobs = haul_cli("jobs").stdout
     assert any(f" {job_id} " in line and "FAILED EXISTS x1" in line
                for line in jobs.splitlines()), jobs
     with user_ctx(live, user) as ctx:
         groups = haul.get_job_errors(ctx, job_id)
     assert groups == [{"code": "EXISTS", "count": 1, "example_path": "/a.txt",
-                       "example_element": 1, "message": groups[0]["message"]}]
+                       "example_dst_path": "/taken.txt", "example_element": 1,
+                       "scope": "DESTINATION", "message": groups[0]["message"]}]
 
     retried = haul_cli("retry", str(job_id), "--overwrite")
     assert f"job {job_id} retried" in retried.stdout
@@ -150,3 +154,13 @@ def test_a_trailing_slash_copies_into_a_directory(
     assert (into / "renamed.txt").read_text() == "hello\n"
     assert haul.into_directory("/x/run1/", "/d/") == "/d/run1"
     assert haul.into_directory("~", "/d/") == "/d/"
+
+
+def test_a_missing_source_is_named_as_the_user_wrote_it(
+    sites: dict[str, str], haul_cli: Run, tree: dict[str, Path]  # noqa: F811
+) -> None:
+    proc = haul_cli("copy", f"{sites['src']}:/not-there", f"{sites['dst']}:/x", "--max-tries",
+                    "1", "--wait", code=1)
+    error = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
+    assert f"NOT_FOUND at {sites['src']}:/not-there: " in error, error
+    assert str(tree["src"] / "not-there") in error  # the resolved path follows

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 import haul.client as haul
+from haul.cli.failures import error_lines
 from haul.cli.ops_cmd import describe, follow, outcome
 from haul.cli.output import (
     Failed,
@@ -100,16 +101,6 @@ def _status_cell(ctx: haul.Context, job: haul.Job) -> str:
     return f"{status} {main['code']} x{main['count']}{more}"
 
 
-def error_lines(groups: list[dict[str, Any]]) -> list[str]:
-    """One line per error code: how many files, an example path, its message."""
-    lines = []
-    for g in groups:
-        example = f", e.g. {g['example_path']}" if g.get("example_path") else ""
-        message = f": {g['message']}" if g.get("message") else ""
-        lines.append(f"  {g['count']} x {g['code']}{example}{message}")
-    return lines
-
-
 def _print_job(ctx: haul.Context, job_id: int) -> None:
     job = haul.get_job(ctx, job_id)
     elements = haul.get_job_elements(ctx, job_id, limit=ELEMENTS_SHOWN)
@@ -122,7 +113,7 @@ def _print_job(ctx: haul.Context, job_id: int) -> None:
         out.print(f"metadata: {job.get('metadata')}", markup=False)
     if job.get("num_failed"):
         out.print("failed, by error:")
-        for line in error_lines(haul.get_job_errors(ctx, job_id)):
+        for line in error_lines(job, haul.get_job_errors(ctx, job_id), sites):
             out.print(line, markup=False)
     table = Table("ELEMENT", "TYPE", "STATUS", "SIZE", "TRIES", "SOURCE", "DESTINATION",
                   "ERROR")
@@ -138,7 +129,7 @@ def _print_job(ctx: haul.Context, job_id: int) -> None:
         out.print(f"... and {more} more elements (`haul status {job_id} --json` shows all)")
 
 
-def _print_element(element: haul.Element) -> None:
+def _print_element(element: haul.Element, job: haul.Job, sites: Sites) -> None:
     out.print(f"element {element.get('job_id')}.{element.get('id')}: {element.get('type')} "
               f"{element.get('status')}", markup=False)
     out.print(f"source       {element.get('src_filepath')}", markup=False)
@@ -149,7 +140,10 @@ def _print_element(element: haul.Element) -> None:
     out.print(f"updated      {short_time(element.get('timestamp'))}")
     error = element.get("error")
     if error:
-        out.print(f"error        {error.get('code')} ({error.get('scope')}): "
+        dst = error.get("scope") == "DESTINATION" and element.get("dst_filepath")
+        where = (sites.place(job.get("dst_siteid"), element.get("dst_filepath")) if dst
+                 else sites.place(job.get("src_siteid"), element.get("src_filepath")))
+        out.print(f"error        {error.get('code')} ({error.get('scope')}) at {where}: "
                   f"{error.get('message')}", markup=False)
     progress = element.get("progress")
     if progress:
@@ -172,7 +166,7 @@ def status(
             if json_out:
                 emit_json(element)
             else:
-                _print_element(element)
+                _print_element(element, haul.get_job(ctx, job_id), Sites(ctx))
         elif json_out:
             emit_json(haul.get_job_status(ctx, job_id, list_files=True))
         else:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 import haul.client as haul
+from haul.cli.failures import main_reason
 from haul.cli.output import (
     Failed,
     JsonOpt,
@@ -98,20 +99,11 @@ def follow(ctx: haul.Context, job_id: int, json_out: bool) -> haul.Job:
         elements = haul.get_job_elements(ctx, job_id, limit=ELEMENT_PAGE) if small else None
         out.print(outcome(final, elements), markup=False)
     if final.get("status") != "DONE":
-        reason = first_error(haul.get_job_output(ctx, job_id))
+        reason = main_reason(ctx, final, Sites(ctx))
         err.print(f"error: job {job_id} ended {final.get('status')}"
                   f"{': ' + reason if reason else ''} (see `haul log {job_id}`)", markup=False)
         raise typer.Exit(1)
     return final
-
-
-def first_error(outputs: list[haul.Output]) -> str | None:
-    """The first failed attempt's message: usually enough to see what went wrong."""
-    for o in outputs:
-        error = o.get("error")
-        if o.get("status") == "FAILED" and error:
-            return f"{error.get('code')}: {error.get('message')}"
-    return None
 
 
 def report(ctx: haul.Context, job: haul.Job, sites: Sites, wait: bool, json_out: bool) -> None:
@@ -203,7 +195,7 @@ def list_cmd(
     if json_out:
         emit_json({"job": final, "listing": listing})
     if final.get("status") != "DONE":
-        reason = first_error(outputs)
+        reason = main_reason(ctx, final, sites)
         err.print(f"error: list job {job['id']} ended {final.get('status')}"
                   f"{': ' + reason if reason else ''}", markup=False)
         raise typer.Exit(1)
@@ -249,13 +241,15 @@ def copy_cmd(
         report(ctx, job, sites, wait, json_out)
 
 
-def _listing_of(ctx: haul.Context, site_id: int, path: str) -> dict[str, list[dict[str, Any]]]:
+def _listing_of(
+    ctx: haul.Context, sites: Sites, site_id: int, path: str
+) -> dict[str, list[dict[str, Any]]]:
     """The whole tree under ``path`` (a LIST job, waited for); fails if the LIST does."""
     job = haul.list(ctx, site_id, path, 0)
     final = haul.wait(ctx, int(job["id"]))
     outputs = haul.get_job_output(ctx, int(job["id"]))
     if final.get("status") != "DONE":
-        reason = first_error(outputs)
+        reason = main_reason(ctx, final, sites)
         raise Failed(f"list job {job['id']} ended {final.get('status')}"
                      f"{': ' + reason if reason else ''}")
     listing: dict[str, list[dict[str, Any]]] = {}
@@ -286,7 +280,7 @@ def remove_cmd(
     with connect(server, token) as ctx:
         sites = Sites(ctx)
         if dry_run:
-            listing = _listing_of(ctx, sites.id_of(t.site), t.path)
+            listing = _listing_of(ctx, sites, sites.id_of(t.site), t.path)
             entries = [e for v in listing.values() for e in v]
             files = [e for e in entries if not e.get("is_dir")]
             summary = {"would_remove": target, "files": len(files),

@@ -60,6 +60,8 @@ class ErrorGroup:
     example_path: str | None
     example_element: int
     message: str | None
+    scope: str | None = None  # SOURCE, DESTINATION or TRANSFER: which path the code is about
+    example_dst_path: str | None = None
 
 
 def error_summary(session: Session, user: User, job_id: int) -> list[ErrorGroup]:
@@ -93,12 +95,15 @@ def error_summary(session: Session, user: User, job_id: int) -> list[ErrorGroup]
             select(Attempt.error).where(Attempt.job_id == job_id, Attempt.element_id == example)
             .order_by(Attempt.attempt.desc()).limit(1)
         )
+        error = attempt if isinstance(attempt, dict) else {}
         groups.append(ErrorGroup(
             code=code_value or "UNKNOWN",
             count=n,
             example_path=element.src_filepath if element is not None else None,
             example_element=example,
-            message=attempt.get("message") if isinstance(attempt, dict) else None,
+            message=error.get("message"),
+            scope=error.get("scope"),
+            example_dst_path=element.dst_filepath if element is not None else None,
         ))
     if failed > counted:  # failed without an attempt (e.g. a ban, an expansion refusal)
         groups.append(ErrorGroup("NO_ATTEMPT", failed - counted, None, -1, None))
@@ -109,7 +114,8 @@ def error_summary(session: Session, user: User, job_id: int) -> list[ErrorGroup]
 def error_summary_json(groups: list[ErrorGroup]) -> list[dict[str, Any]]:
     return [
         {"code": g.code, "count": g.count, "example_path": g.example_path,
+         "example_dst_path": g.example_dst_path,
          "example_element": g.example_element if g.example_element >= 0 else None,
-         "message": g.message}
+         "scope": g.scope, "message": g.message}
         for g in groups
     ]
