@@ -67,6 +67,8 @@ def check_job(job: dict[str, Any], *, counts: bool = False) -> None:
         assert job["num_files"] <= job["num_elements"]
         if job["bytes_total"] is not None:
             assert 0 <= job["bytes_done"] <= job["bytes_total"]
+        assert job["rate"] is None or job["rate"] >= 0
+        assert job["eta_seconds"] is None or job["eta_seconds"] >= 0
 
 
 def check_element(element: dict[str, Any]) -> None:

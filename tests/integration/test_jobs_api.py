@@ -825,6 +825,8 @@ def test_copy_expansion_counts_and_element_paging(
         assert job["status"] == "RUNNING"
         assert (job["num_files"], job["files_done"]) == (5, 1)
         assert job["bytes_done"] == sizes[k3[1]] + 5  # finished files plus running bytes
+        # The job's average rate since its first file started, and the time left at it.
+        assert job["rate"] > 0 and job["eta_seconds"] > 0
         # A leased element counts the try under way (0 of 2 read as "not started").
         assert c.get(f"{W}/jobs/{jid}/elements/{k1[1]}").json()["attempts"] == 1
         assert c.get(f"{W}/jobs/{jid}/elements/{k2[1]}/status").json()["attempts"] == 1
@@ -855,6 +857,7 @@ def test_copy_expansion_counts_and_element_paging(
         done = c.get(f"{W}/jobs/{jid}").json()
         assert (done["num_elements"], done["num_done"]) == (6, 6)
         assert (done["num_files"], done["files_done"], done["bytes_done"]) == (5, 5, 60)
+        assert done["rate"] > 0 and done["eta_seconds"] is None
         assert c.get(f"{W}/jobs/{jid}/elements/{k1[1]}").json()["attempts"] == 1
         job = c.get(f"{W}/jobs", params={"type": "COPY", "status": "DONE"}).json()
         assert [(j["id"], j["num_done"]) for j in job] == [(jid, 6)]

@@ -145,10 +145,19 @@ def _print_element(element: haul.Element, job: haul.Job, sites: Sites) -> None:
                  else sites.place(job.get("src_siteid"), element.get("src_filepath")))
         out.print(f"error        {error.get('code')} ({error.get('scope')}) at {where}: "
                   f"{error.get('message')}", markup=False)
-    progress = element.get("progress")
-    if progress:
-        out.print(f"progress     {size(progress.get('transferred'))} at "
-                  f"{size(int(progress.get('average') or 0))}/s")
+    progress = element.get("progress") or {}
+    moved = int(progress.get("transferred") or 0)
+    speed = float(progress.get("instant") or progress.get("average") or 0)
+    if element.get("status") in ("SUBMITTED", "RUNNING"):
+        if moved or speed:
+            left = element.get("size") or 0
+            eta = f", about {int((left - moved) / speed)} s left" if speed and left > moved else ""
+            out.print(f"progress     {size(moved)} of {size(element.get('size'))} at "
+                      f"{size(int(speed))}/s{eta}")
+        else:
+            out.print("progress     started, no bytes reported yet")
+    elif moved:
+        out.print(f"moved        {size(moved)} (last report)")
 
 
 @command

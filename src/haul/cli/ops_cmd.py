@@ -81,6 +81,13 @@ def outcome(job: haul.Job, elements: list[haul.Element] | None = None) -> str:
         files += f", {snap.files_failed} failed"
     if job.get("num_cancelled"):
         files += f", {job.get('num_cancelled')} cancelled"
+    if job.get("bytes_total"):
+        files += f" · {size(job.get('bytes_done') or 0)} of {size(job.get('bytes_total'))}"
+    if job.get("rate"):
+        files += f" at {size(int(job['rate']))}/s"
+    if job.get("eta_seconds") is not None and job.get("status") not in ("DONE", "FAILED",
+                                                                         "CANCELLED"):
+        files += f", about {int(job['eta_seconds'])} s left"
     return f"job {job.get('id')} {job.get('status')}: {files}"
 
 

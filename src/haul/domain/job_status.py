@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from haul.domain.enums import JobStatus
 
@@ -81,6 +82,25 @@ class FileTally:
     files_failed: int = 0
     bytes_total: int | None = None
     bytes_done: int | None = None
+    started: datetime | None = None  # when its first file was leased
+
+    def rate(self, now: datetime, ended: datetime | None) -> float | None:
+        """Bytes per second since the first file started (to the end, once ended).
+
+        An average over the job, not the last beats' instant rates: small files
+        finish between heartbeats and would show no rate at all.
+        """
+        if not self.bytes_done or self.started is None:
+            return None
+        seconds = ((ended or now) - self.started).total_seconds()
+        return self.bytes_done / seconds if seconds > 0 else None
+
+    def eta_seconds(self, now: datetime, ended: datetime | None) -> float | None:
+        """Seconds left at the average rate, where the size is known and work remains."""
+        rate = self.rate(now, ended)
+        if ended is not None or not rate or self.bytes_total is None or self.bytes_done is None:
+            return None
+        return max(self.bytes_total - self.bytes_done, 0) / rate
 
 
 class ElementCounts(dict[JobStatus, int]):

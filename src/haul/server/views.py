@@ -17,7 +17,7 @@ from haul.services.job_types import type_name
 from haul.services.jobs import JobView
 from haul.services.listings import render_listing
 from haul.services.sites import SiteView
-from haul.store.clock import as_utc
+from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Attempt, Element
 
 COUNT_FIELDS = {
@@ -73,6 +73,11 @@ def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
         out["files_failed"] = files.files_failed
         out["bytes_total"] = files.bytes_total
         out["bytes_done"] = files.bytes_done
+        now, ended = utcnow(), as_utc(job.ended)
+        rate = files.rate(now, ended)
+        eta = files.eta_seconds(now, ended)
+        out["rate"] = round(rate, 1) if rate is not None else None  # bytes/s, job average
+        out["eta_seconds"] = round(eta, 1) if eta is not None else None
     return out
 
 

@@ -40,6 +40,7 @@ class JobSummary:
     bytes_done: int = 0
     rate: float = 0.0
     running: int = 0
+    eta: float | None = None  # seconds left at the job's average rate, size known
     upload_name: str = ""  # an upload's file name, for jobs copying one (their path is its id)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +87,13 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
         s.running += 1
         p = progress if isinstance(progress, dict) else {}
         s.rate += float(p.get("instant") or p.get("average") or 0.0)
+    now = utcnow()
+    for s in out.values():
+        # The job's average since its first file started (the API's "rate"): the
+        # running elements' instant rates miss files that finish between beats.
+        ended = as_utc(s.job.ended)
+        s.rate = s.view.files.rate(now, ended) or s.rate
+        s.eta = s.view.files.eta_seconds(now, ended)
     site_ids = {sid for v in views for sid in (v.job.src_siteid, v.job.dst_siteid) if sid}
     names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
     owners = dict(

@@ -22,6 +22,7 @@ from haul.domain.paths import PathError, validate_submitted_path
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
+from haul.store.clock import as_utc
 from haul.store.tables import Attempt, Element, Job, User
 
 MAX_TRIES_LIMIT = 100
@@ -191,20 +192,24 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]
     is_file = (Element.type == Job.type).label("is_file")
     rows = session.execute(
         select(Element.job_id, Job.type, Element.status, is_file, func.count(),
-               func.sum(Element.size))
+               func.sum(Element.size), func.min(Element.started))
         .join(Job, Job.id == Element.job_id)
         .where(Element.job_id.in_(job_ids))
         .group_by(Element.job_id, Job.type, Element.status, is_file)
     )
     tallies: dict[int, dict[str, int]] = {}
+    started: dict[int, datetime] = {}
     copying: list[int] = []
-    for job_id, job_type, status, file_row, n, size in rows:
+    for job_id, job_type, status, file_row, n, size, first in rows:
         counts = out[job_id]
         counts[JobStatus(status)] = counts.get(JobStatus(status), 0) + n
         t = tallies.setdefault(job_id, {"files": 0, "done": 0, "failed": 0, "total": 0,
                                         "moved": 0, "copy": int(job_type == JobType.COPY)})
         if not file_row:
             continue
+        first = as_utc(first)
+        if first is not None and (job_id not in started or first < started[job_id]):
+            started[job_id] = first
         t["files"] += n
         t["total"] += int(size or 0)
         if status == JobStatus.DONE:
@@ -233,6 +238,7 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]
             files_failed=t["failed"],
             bytes_total=t["total"] if t["copy"] else None,
             bytes_done=min(t["moved"], t["total"]) if t["copy"] else None,
+            started=started.get(job_id),
         )
     return out
 
