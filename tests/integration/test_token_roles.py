@@ -80,3 +80,31 @@ def test_metrics_need_an_admin_or_a_metrics_token(server: ServerProcess) -> None
         for r in (c.get("/whoami"), c.get(f"{S}/site"), c.post(f"{W}/worker/jobs", json={})):
             assert r.status_code == 403, (r.request.url, r.text)
         assert c.get("/whoami").json()["detail"] == METRICS_ONLY
+
+
+def test_polled_reads_check_token_role_and_owner_in_their_own_transaction(
+    server: ServerProcess, worker_token: str
+) -> None:
+    """Job status and detail look the token up on the handler's own hop (server/threaded.py):
+    the same answers as every other route, for every kind of caller."""
+    owner, other = server.new_user(), server.new_user()
+    src = owner.site(f"poll-{uuid.uuid4().hex[:6]}", endpoints=["dummy://poll/?files=1&size=0"])
+    with owner.client() as oc:
+        r = oc.post(f"{W}/copy", json={"src_siteid": src, "src_filepath": "/",
+                                       "dst_siteid": src, "dst_filepath": "/out"})
+        assert r.status_code in (200, 201), r.text
+        job = r.json()["id"]
+    for path in (f"{W}/jobs/{job}/status", f"{W}/jobs/{job}"):
+        assert httpx.get(f"{server.url}{path}").status_code == 401
+        bad = httpx.get(f"{server.url}{path}", headers={"Authorization": "Bearer haul_nope"})
+        assert bad.status_code == 401 and bad.json()["detail"] == "invalid or revoked token"
+        with server.client(worker_token) as wc:
+            r = wc.get(path)
+            assert r.status_code == 403 and r.json()["detail"] == WORKER_ONLY
+        with other.client() as xc:
+            assert xc.get(path).status_code == 404
+        r = httpx.get(f"{server.url}{path}", headers={"X-Token": owner.token})
+        key = "jobid" if path.endswith("status") else "id"
+        assert r.status_code == 200 and r.json()[key] == job
+        with server.admin() as ac:
+            assert ac.get(path).status_code == 200

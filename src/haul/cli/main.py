@@ -42,16 +42,16 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 
 # User commands over the HTTP API (haul.client).
-from haul.cli import jobs_cmd, ops_cmd, sites_cmd, userops  # noqa: E402
+from haul.cli import jobs_cmd, ops_cmd, sites_cmd, tree_cmd, userops  # noqa: E402
 
 app.command("login")(userops.login)
 app.command("logout")(userops.logout)
 app.command("whoami")(userops.whoami)
 app.command("sites")(sites_cmd.sites)
 app.add_typer(sites_cmd.site_app, name="site")
-app.command("list")(ops_cmd.list_cmd)
+app.command("list")(tree_cmd.list_cmd)
 app.command("copy")(ops_cmd.copy_cmd)
-app.command("remove")(ops_cmd.remove_cmd)
+app.command("remove")(tree_cmd.remove_cmd)
 app.command("rename")(ops_cmd.rename_cmd)
 app.command("mkdir")(ops_cmd.mkdir_cmd)
 app.command("put")(ops_cmd.put_cmd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from haul.client._context import USERS, WORKQUEUE, Context
@@ -224,6 +225,73 @@ def new_copy(
         extra_opts={k: v for k, v in opts.items() if v is not None} or None,
         priority=priority, max_tries=max_tries, metadata=metadata, submission_id=submission_id,
     )
+
+
+FileLike = dict[str, Any] | Sequence[Any] | str
+
+
+def _listed(item: FileLike, i: int, *, copy: bool) -> dict[str, Any]:
+    """One ``files`` entry from a dict, a (src, dst[, checksum]) tuple, or (REMOVE) a path."""
+    if isinstance(item, dict):
+        return item
+    if isinstance(item, str):
+        if copy:
+            raise ValueError(f"files[{i}]: a COPY lists (src, dst) pairs, not one path")
+        return {"src_filepath": item}
+    parts = list(item)
+    if copy and len(parts) in (2, 3):
+        out = {"src_filepath": parts[0], "dst_filepath": parts[1]}
+        if len(parts) == 3 and parts[2]:
+            out["checksum"] = parts[2]
+        return out
+    raise ValueError(f"files[{i}]: expected (src, dst) or (src, dst, checksum), got {item!r}")
+
+
+def new_copy_files(
+    src_siteid: int | str,
+    dst_siteid: int | str,
+    files: Iterable[FileLike],
+    *,
+    overwrite: bool | None = None,
+    checksum: str | None = None,
+    verify: bool | None = None,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> dict[str, Any]:
+    """A COPY of the files listed (FTS3-style): one element per file, no LIST.
+
+    Each file is ``{"src_filepath", "dst_filepath", "checksum"?, "filesize"?,
+    "metadata"?}`` or a ``(src, dst)`` / ``(src, dst, "ALGO:HEX")`` tuple. A
+    file's checksum and size are what its source must match.
+    """
+    job = new_copy(
+        src_siteid, "", dst_siteid, "", overwrite=overwrite, checksum=checksum, verify=verify,
+        priority=priority, max_tries=max_tries, metadata=metadata, submission_id=submission_id,
+    )
+    del job["src_filepath"], job["dst_filepath"]
+    job["files"] = [_listed(f, i, copy=True) for i, f in enumerate(files)]
+    return job
+
+
+def new_remove_files(
+    siteid: int | str,
+    files: Iterable[FileLike],
+    *,
+    priority: int | None = None,
+    max_tries: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    submission_id: str | None = None,
+) -> dict[str, Any]:
+    """A REMOVE of the paths listed (files or empty directories; nothing recursive)."""
+    job = new_job(
+        "REMOVE", siteid, "", priority=priority, max_tries=max_tries, metadata=metadata,
+        submission_id=submission_id,
+    )
+    del job["src_filepath"]
+    job["files"] = [_listed(f, i, copy=False) for i, f in enumerate(files)]
+    return job
 
 
 def submit(ctx: Context, job: dict[str, Any]) -> int:

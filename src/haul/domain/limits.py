@@ -27,3 +27,10 @@ STATUS_FILES = Page(default=10_000, maximum=100_000)
 # The entries of a listing embedded in an element's or an output's JSON.
 LISTING = Page(default=10_000, maximum=100_000)
 MAX_OFFSET = 2**62
+
+# Files one COPY or REMOVE may list (``files``): a request with more is a 413.
+MAX_FILES_PER_JOB = 100_000
+# Each listed file's own metadata, as JSON.
+MAX_FILE_METADATA_BYTES = 1024
+# Alternative replicas one listed file may name (``sources``).
+MAX_REPLICAS = 10

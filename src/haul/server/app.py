@@ -44,6 +44,9 @@ from haul.store.database import THREADS, Database
 from haul.store.migrate import upgrade
 
 WORKQUEUE = "/workqueue/api/v1.0"
+# A COPY listing 100,000 files with checksums is ~30 MB of JSON; the auth gate
+# checks the token before any of it is read.
+MAX_SUBMISSION_BYTES = 64 << 20
 SITES = "/site/api/v1.0"
 USERS = "/users/api/v1.0"
 
@@ -143,6 +146,8 @@ def asgi(settings: Settings, db: Database | None = None) -> BodyLimit:
     overrides = {
         f"{WORKQUEUE}/worker/": settings.max_worker_body_bytes,
         f"{WORKQUEUE}/files": MAX_UPLOAD_BYTES + (64 << 10),  # room for multipart framing
+        # Submissions that list their files (up to domain.limits.MAX_FILES_PER_JOB).
+        **{f"{WORKQUEUE}/{route}$": MAX_SUBMISSION_BYTES for route in ("jobs", "copy", "remove")},
     }
     rules = GateRules(
         guarded=(WORKQUEUE, SITES, USERS),

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from haul.server.deps import AUTH_STATE_KEY, WORKER_ROLES, lookup, require_role, token_of
+from haul.server.deps import (
+    AUTH_STATE_KEY,
+    NEEDS_WORKER,
+    WORKER_ROLES,
+    lookup,
+    require_role,
+    token_of,
+)
 from haul.services.errors import ServiceError, Unauthorized
 from haul.services.users import Authenticated
 from haul.store.database import Database
@@ -64,7 +71,7 @@ class AuthGate:
         try:
             auth = await self._authenticate(scope["headers"])
             if scope["path"].startswith(self.rules.worker_prefix):
-                require_role(auth.user, WORKER_ROLES, "this needs the worker role")
+                require_role(auth.user, WORKER_ROLES, NEEDS_WORKER)
         except ServiceError as exc:
             await _refuse(send, exc.status, exc.detail)
             return

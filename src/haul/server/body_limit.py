@@ -23,6 +23,9 @@ class BodyLimit:
         self.overrides = overrides  # path prefix -> its own limit (listings, uploads)
 
     def _limit(self, path: str) -> int:
+        exact = self.overrides.get(path.rstrip("/") + "$")  # "$": this path only
+        if exact is not None:
+            return exact
         for prefix, limit in self.overrides.items():
             if path.startswith(prefix):
                 return limit

@@ -17,6 +17,7 @@ its answer is reused instead of looked up again.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -37,11 +38,14 @@ WORKER_ONLY = "worker tokens may only use the worker protocol"
 METRICS_ONLY = "metrics tokens may only read /metrics"
 NEEDS_USER = "this needs a user token"
 NEEDS_METRICS = "reading /metrics needs an admin or metrics token"
+NEEDS_ADMIN = "this needs the admin role"
+NEEDS_WORKER = "this needs the worker role"
 _LIMITED = {"worker": WORKER_ONLY, "metrics": METRICS_ONLY}
 
 USER_ROLES = frozenset({"user", "admin"})
 WORKER_ROLES = frozenset({"worker", "admin"})
 METRICS_ROLES = frozenset({"metrics", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
 
 
 async def database(request: Request) -> Database:
@@ -96,18 +100,46 @@ async def authenticated(
     return await run_in_threadpool(lookup, db, token)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who calls, before the token is looked up (server/threaded.py looks it up
+    in the handler's own read transaction, on the handler's thread)."""
+
+    db: Database
+    token: str | None
+    known: Authenticated | None  # the auth gate's answer, when it already checked
+
+    def authenticate(self, session: Session) -> Authenticated:
+        if self.known is not None:
+            return self.known
+        assert self.token is not None  # caller() refuses a request without one
+        return authenticate_token(session, self.token)
+
+
+async def caller(request: Request) -> Caller:
+    # Headers are read here rather than declared as parameters: on the polled
+    # routes each declared parameter costs a validation pass per request.
+    known = request.scope.get("state", {}).get(AUTH_STATE_KEY)
+    headers = request.headers
+    token = None
+    if known is None:
+        token = token_of(headers.get("authorization"), headers.get("x-token"))
+    if known is None and token is None:
+        raise Unauthorized("no token: send 'Authorization: Bearer <token>' or 'X-Token'")
+    db = request.app.state.db
+    return Caller(db, token, known)
+
+
 async def current_user(auth: Annotated[Authenticated, Depends(authenticated)]) -> User:
     return require_role(auth.user, USER_ROLES, NEEDS_USER)
 
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
-    if user.role != "admin":
-        raise Forbidden("this needs the admin role")
-    return user
+    return require_role(user, ADMIN_ROLES, NEEDS_ADMIN)
 
 
 async def worker_user(auth: Annotated[Authenticated, Depends(authenticated)]) -> User:
-    return require_role(auth.user, WORKER_ROLES, "this needs the worker role")
+    return require_role(auth.user, WORKER_ROLES, NEEDS_WORKER)
 
 
 async def metrics_reader(auth: Annotated[Authenticated, Depends(authenticated)]) -> User:
@@ -135,6 +167,16 @@ def write_session(
     signal_if_work_added(request)  # after the commit, so woken claims see the rows
 
 
+# The roles each caller dependency admits, and the refusal for the others:
+# what server/threaded.py applies when it looks the token up itself.
+ROLE_RULES: dict[object, tuple[frozenset[str], str]] = {
+    current_user: (USER_ROLES, NEEDS_USER),
+    admin_user: (ADMIN_ROLES, NEEDS_ADMIN),
+    worker_user: (WORKER_ROLES, NEEDS_WORKER),
+    metrics_reader: (METRICS_ROLES, NEEDS_METRICS),
+}
+
+CallerArg = Annotated[Caller, Depends(caller)]
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentAuth = Annotated[Authenticated, Depends(user_auth)]
 AdminUser = Annotated[User, Depends(admin_user)]

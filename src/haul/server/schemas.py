@@ -97,6 +97,12 @@ class JobSubmission(_Body):
     dst_siteid: BodyId | None = None
     src_filepath: str | None = None
     dst_filepath: str | None = None
+    # COPY and REMOVE: the files themselves (FTS3-style), checked item by item
+    # in domain/file_lists.py; kept as plain JSON so 100,000 items cost no models.
+    files: list[Any] | None = Field(
+        default=None,
+        description="COPY/REMOVE: [{src_filepath, dst_filepath, checksum, filesize, metadata}]",
+    )
     extra_opts: dict[str, Any] | None = None
     priority: int | None = Field(default=None, description="0 (most urgent) .. 9, default 5")
     protocol: Annotated[JobProtocol | None, _enum_reader(JobProtocol, "protocol")] = None

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from haul.domain.enums import JobType
+from haul.domain.limits import MAX_FILES_PER_JOB
 from haul.domain.options import OPTIONS_BY_TYPE
 from haul.server.schemas import MAX_DB_INT
 from haul.services.errors import BadRequest
@@ -58,6 +59,46 @@ def _file_model(t: JobType) -> type[BaseModel]:
 
 FILE_MODELS: dict[JobType, type[BaseModel]] = {t: _file_model(t) for t in JobType}
 
+_CHECKSUM = r"^(?i:adler32|md5|sha256):[0-9a-fA-F]+$"
+
+
+class ListedFile(BaseModel):
+    """One file of a COPY's or REMOVE's ``files`` (domain/file_lists.py checks them)."""
+
+    src_filepath: str = Field(min_length=1, max_length=4096)
+    dst_filepath: str | None = Field(default=None, description="COPY: required")
+    checksum: str | None = Field(
+        default=None, pattern=_CHECKSUM, description="'ALGO:HEX' the source must match"
+    )
+    filesize: int | None = Field(default=None, ge=0, description="bytes the source must have")
+    metadata: dict[str, Any] | None = Field(default=None, description="at most 1 KiB of JSON")
+
+
+def _listed_model(t: JobType, *, for_schema: bool) -> type[BaseModel]:
+    """A COPY or REMOVE that lists its files. Validation leaves ``files`` out
+    (the service checks 100,000 items one by one, naming the index); the
+    published schema has it."""
+    fields: dict[str, Any] = {
+        "type": (Literal[t.name], ...),  # type: ignore[valid-type]
+        "src_siteid": (SiteId, ...),
+        "extra_opts": (OPTIONS_BY_TYPE[t] | None, None),
+        "protocol": (PROTOCOLS | None, None),
+    }
+    if t == JobType.COPY:
+        fields["dst_siteid"] = (SiteId, ...)
+    if for_schema:
+        fields["files"] = (
+            list[ListedFile],
+            Field(min_length=1, max_length=MAX_FILES_PER_JOB),
+        )
+    suffix = "" if for_schema else "Check"
+    return create_model(f"{t.name.title()}FilesSubmission{suffix}", __base__=_Common, **fields)
+
+
+LISTED_MODELS: dict[JobType, type[BaseModel]] = {
+    t: _listed_model(t, for_schema=False) for t in (JobType.COPY, JobType.REMOVE)
+}
+
 
 def custom_model(name: str, versions: Sequence[str] = ()) -> type[BaseModel]:
     """A custom type's submission; ``versions`` (the schema's) narrows ``version`` to them.
@@ -92,7 +133,11 @@ def schema(custom_types: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     One variant per name, however many versions: ``oneOf`` fails a document
     that two identical variants both match.
     """
-    models = [*FILE_MODELS.values(), *(custom_model(n, v) for n, v in custom_types.items())]
+    models = [
+        *FILE_MODELS.values(),
+        *(_listed_model(t, for_schema=True) for t in LISTED_MODELS),
+        *(custom_model(n, v) for n, v in custom_types.items()),
+    ]
     defs: dict[str, Any] = {}
     variants = []
     for m in models:

@@ -68,6 +68,8 @@ def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
         # What the user asked to move, without the LIST that expands a job
         # (domain.job_status.FileTally); pdm's counters above stay as they were.
         files = view.files
+        if files is None:
+            return out
         out["num_files"] = files.num_files
         out["files_done"] = files.files_done
         out["files_failed"] = files.files_failed

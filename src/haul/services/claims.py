@@ -66,6 +66,7 @@ class Candidate:
     attempt_seq: int  # every attempt ever: names temporaries, tells a retry (own_work.py)
     max_tries: int
     mode: str | None
+    spec: dict[str, Any] | None = None  # a listed file's expectations (file_jobs.py)
 
 
 def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
@@ -171,6 +172,7 @@ def _candidates(
             Element.attempt_seq,
             Element.max_tries,
             Element.mode,
+            Element.spec,
         )
         .join(Job, Job.id == Element.job_id)
         .where(claimable, Element.priority == priority, Element.user_id == user_id)
@@ -191,8 +193,10 @@ def _round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
 
 
 def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidate]:
-    limit = req.limit if req.limit is not None else (
-        DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH
+    limit = (
+        req.limit
+        if req.limit is not None
+        else (DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH)
     )
     count_cap = min(limit, MAX_BATCH)
     chosen: list[Candidate] = []
@@ -301,6 +305,33 @@ def site_payload(
     }
 
 
+def _expectation(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not spec:
+        return None
+    out = {k: spec[k] for k in ("checksum", "filesize") if spec.get(k) is not None}
+    return out or None
+
+
+def _replicas(
+    session: Session,
+    box: SecretBox,
+    spec: dict[str, Any] | None,
+    user_id: int,
+    sites: dict[tuple[int | None, int], Any],
+) -> list[dict[str, Any]] | None:
+    """A listed file's other replicas, each with its site (and the owner's credential)."""
+    if not spec or not spec.get("sources"):
+        return None
+    out = []
+    for replica in spec["sources"]:
+        key = (replica["siteid"], user_id)
+        if key not in sites:
+            sites[key] = site_payload(session, box, replica["siteid"], user_id)
+        if sites[key] is not None:  # a site deleted since: skipped
+            out.append({**replica, "site": sites[key]})
+    return out
+
+
 def lease_payload(
     session: Session,
     box: SecretBox,
@@ -354,6 +385,9 @@ def lease_payload(
                         "max_tries": c.max_tries,
                         "depth": depth if c.type == JobType.LIST else None,
                         "mode": c.mode,
+                        # What the source must match ({checksum, filesize}), if listed so.
+                        "expect": _expectation(c.spec),
+                        "sources": _replicas(session, box, c.spec, job.user_id, sites),
                         "token": f"{token}.{c.id}",
                         "lease_expires": lease_expires,
                     }

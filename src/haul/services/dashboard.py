@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
+from haul.domain.job_status import FileTally
 from haul.services import jobs as jobs_service
 from haul.services.errors import NotFound
 from haul.services.jobs import JobView
@@ -73,7 +74,7 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
     ids = [v.job.id for v in views]
     out = {v.job.id: JobSummary(v) for v in views}
     for s in out.values():
-        files = s.view.files
+        files = s.view.files or FileTally()
         s.files_total, s.files_done, s.files_failed = (
             files.num_files, files.files_done, files.files_failed
         )
@@ -92,8 +93,9 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
         # The job's average since its first file started (the API's "rate"): the
         # running elements' instant rates miss files that finish between beats.
         ended = as_utc(s.job.ended)
-        s.rate = s.view.files.rate(now, ended) or s.rate
-        s.eta = s.view.files.eta_seconds(now, ended)
+        files = s.view.files or FileTally()
+        s.rate = files.rate(now, ended) or s.rate
+        s.eta = files.eta_seconds(now, ended)
     site_ids = {sid for v in views for sid in (v.job.src_siteid, v.job.dst_siteid) if sid}
     names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
     owners = dict(
@@ -143,7 +145,7 @@ def list_jobs(
 
 
 def get_job(session: Session, user: User, job_id: int) -> JobSummary:
-    return summarise(session, [jobs_service.get_job(session, user, job_id)])[0]
+    return summarise(session, [jobs_service.get_job(session, user, job_id, files=True)])[0]
 
 
 def elements(

@@ -16,7 +16,8 @@ from haul.store.tables import Element, Job
 
 BATCH = 5000
 _ELEMENTS = Element.__table__
-_COLUMNS = (
+# The columns every planned element is inserted with (file_jobs.py adds its spec).
+COLUMNS = (
     "job_id",
     "id",
     "user_id",
@@ -97,8 +98,8 @@ def expand(
         next_id += 1
         n += 1
         if len(rows) >= BATCH:
-            insert_rows(session, _ELEMENTS, _COLUMNS, rows)
+            insert_rows(session, _ELEMENTS, COLUMNS, rows)
             rows = []
-    insert_rows(session, _ELEMENTS, _COLUMNS, rows)
+    insert_rows(session, _ELEMENTS, COLUMNS, rows)
     job.expanded = True
     return n

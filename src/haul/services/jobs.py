@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType
 from haul.domain.job_status import LEASED_STATUSES, ElementCounts, FileTally, job_status
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
+from haul.services import file_jobs
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
@@ -42,6 +43,8 @@ class JobSpec:
     metadata: dict[str, Any] | None = None
     submission_id: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # COPY and REMOVE: the files themselves, instead of src_filepath/dst_filepath.
+    files: list[Any] | None = None
 
 
 @dataclass
@@ -50,8 +53,9 @@ class JobView:
     counts: dict[JobStatus, int]
 
     @property
-    def files(self) -> FileTally:
-        return getattr(self.counts, "files", None) or FileTally()
+    def files(self) -> FileTally | None:
+        """None when only the status counts were read (status polls, ownership checks)."""
+        return getattr(self.counts, "files", None)
 
     @property
     def status(self) -> JobStatus:
@@ -120,17 +124,21 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
         opts = validate_options(spec.type, spec.extra_opts)
     except OptionsError as exc:
         raise BadRequest(str(exc)) from exc
+    if spec.files is not None:
+        file_jobs.check_listing(spec.type, spec.files, spec.src_filepath, spec.dst_filepath)
     if spec.src_siteid is None:
         raise BadRequest("src_siteid: field required")
-    src_path = _path(spec.src_filepath, "src_filepath")
+    listed = spec.files is not None
+    src_path = None if listed else _path(spec.src_filepath, "src_filepath")
     src = _site(session, user, spec.src_siteid, "src_siteid")
     dst: SiteView | None = None
     dst_path: str | None = None
     if spec.type == JobType.COPY:
         if spec.dst_siteid is None:
             raise BadRequest("dst_siteid: field required for COPY")
-        dst_path = _path(spec.dst_filepath, "dst_filepath")
-        dst = _site(session, user, spec.dst_siteid, "dst_siteid")
+        dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
+        same = spec.dst_siteid == spec.src_siteid
+        dst = src if same else _site(session, user, spec.dst_siteid, "dst_siteid")
     elif spec.type == JobType.RENAME:
         dst_path = _path(spec.dst_filepath, "dst_filepath")
         if spec.dst_siteid is not None and spec.dst_siteid != spec.src_siteid:
@@ -162,22 +170,48 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     )
     session.add(job)
     session.flush()
+    if spec.files is not None:
+
+        def check_replica(site_id: int, field_name: str) -> None:
+            view = _site(session, user, site_id, field_name)
+            check_submit(session, [site_id])
+            require_credential(session, user, view, field_name)
+
+        file_jobs.add_listed(session, job, spec.files, check_replica)
+        session.flush()
+        return job, True
     first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST
-    session.add(
-        Element(
-            job_id=job.id,
-            id=0,
-            user_id=user.id,
-            type=int(first_type),
-            status=int(JobStatus.NEW),
-            priority=spec.priority,
-            src_filepath=src_path,
-            dst_filepath=dst_path if spec.type == JobType.MKDIR else None,
-            max_tries=spec.max_tries,
-        )
+    # One INSERT, not the unit of work's: submitting is the hot path of many-job workloads.
+    session.execute(
+        insert(Element),
+        {
+            "job_id": job.id,
+            "id": 0,
+            "user_id": user.id,
+            "type": int(first_type),
+            "status": int(JobStatus.NEW),
+            "priority": spec.priority,
+            "src_filepath": src_path,
+            "dst_filepath": dst_path if spec.type == JobType.MKDIR else None,
+            "max_tries": spec.max_tries,
+        },
     )
-    session.flush()
     return job, True
+
+
+def new_view(job: Job) -> JobView:
+    """A job just created: every element it has is NEW, so no count is read back."""
+    n = int((job.params or {}).get("files", 1))
+    counts = ElementCounts({JobStatus.NEW: n})
+    # Its files: a LIST or MKDIR is its one element, a job listing its files has
+    # them all; anything else has only the LIST that will find them.
+    listed = job.type in (JobType.LIST, JobType.MKDIR) or "files" in (job.params or {})
+    counts.files = FileTally(
+        num_files=n if listed else 0,
+        bytes_total=0 if job.type == JobType.COPY else None,
+        bytes_done=0 if job.type == JobType.COPY else None,
+    )
+    return JobView(job, counts)
 
 
 def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]:
@@ -243,12 +277,30 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]
     return out
 
 
-def get_job(session: Session, user: User, job_id: int) -> JobView:
-    job = session.get(Job, job_id)
+# One job and its element counts, built once: job status is the most polled
+# read, and building a statement (or Session.get's own) costs more than running it.
+_ONE_JOB = select(Job).where(Job.id == bindparam("job_id"))
+_COUNTS_OF_ONE = (
+    select(Element.status, func.count())
+    .where(Element.job_id == bindparam("job_id"))
+    .group_by(Element.status)
+)
+
+
+def get_job(session: Session, user: User, job_id: int, *, files: bool = False) -> JobView:
+    """The job with its element counts; with ``files`` its FileTally too.
+
+    Status polls and ownership checks take the cheap path (one prebuilt count
+    statement); answers that carry the job's JSON ask for ``files``.
+    """
+    job = session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
     # Admins read every job (they may steer any job too); a user only their own.
     if job is None or (job.user_id != user.id and user.role != "admin"):
         raise NotFound(f"job {job_id}: no such job")
-    return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
+    if files:
+        return JobView(job, counts_for(session, [job_id]).get(job_id, ElementCounts()))
+    rows = session.execute(_COUNTS_OF_ONE, {"job_id": job_id})
+    return JobView(job, {JobStatus(status): n for status, n in rows})
 
 
 def list_jobs(

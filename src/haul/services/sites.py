@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
@@ -90,12 +90,16 @@ def get_site(session: Session, user: User, site_id: int, field: str = "site") ->
     return SiteView(site, endpoints_of(session, site.id))
 
 
+# Built once: every submission reads its sites' endpoints.
+_ENDPOINTS = (
+    select(SiteEndpoint)
+    .where(SiteEndpoint.site_id == bindparam("site_id"))
+    .order_by(SiteEndpoint.id)
+)
+
+
 def endpoints_of(session: Session, site_id: int) -> list[SiteEndpoint]:
-    return list(
-        session.scalars(
-            select(SiteEndpoint).where(SiteEndpoint.site_id == site_id).order_by(SiteEndpoint.id)
-        )
-    )
+    return list(session.scalars(_ENDPOINTS, {"site_id": site_id}))
 
 
 def create_site(

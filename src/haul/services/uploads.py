@@ -47,14 +47,26 @@ def upload_dir(home: Path) -> Path:
     return path
 
 
+# The upload site of each database, once found: every submission asks (an upload
+# may be its source) and the site never changes (system:server owns it; no one
+# can delete it).
+_UPLOAD_SITE: dict[str, int] = {}
+
+
 def upload_site_id(session: Session) -> int | None:
-    return session.scalar(
+    key = str(session.get_bind().url)
+    if key in _UPLOAD_SITE:
+        return _UPLOAD_SITE[key]
+    found = session.scalar(
         select(Site.id)
         .join(SiteEndpoint, SiteEndpoint.site_id == Site.id)
         .where(SiteEndpoint.scheme == "upload")
         .order_by(Site.id)
         .limit(1)
     )
+    if found is not None:
+        _UPLOAD_SITE[key] = found
+    return found
 
 
 def server_account(session: Session) -> User:

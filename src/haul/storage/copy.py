@@ -23,6 +23,7 @@ from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Storage, basename, join, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
 from haul.storage.chunks import chunk_reader
+from haul.storage.expectation import Expectation
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 PROGRESS_INTERVAL = 0.5
@@ -230,6 +231,7 @@ def copy_file(
     parents: bool = True,
     temp_tag: str | None = None,
     dirs: set[str] | None = None,
+    expect: Expectation | None = None,
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
@@ -246,6 +248,11 @@ def copy_file(
     first file checks and makes it; the destination is stat only if it
     exists; the final rename refuses an existing destination itself where
     the storage can (`rename_noreplace`), instead of a check before it.
+
+    `expect`: what the job said the source is (a listed file's size and
+    checksum, in `checksum`'s algorithm). A source that differs fails with
+    SIZE_MISMATCH or CHECKSUM_MISMATCH, scope SOURCE, not retried (reading it
+    again gives the same bytes), and nothing is published under its name.
     """
     try:
         algorithm = normalize_algorithm(checksum)
@@ -263,6 +270,8 @@ def copy_file(
         source = src.stat(src_path)
         if source.is_dir:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory")
+        if expect is not None:
+            expect.check_size(src_path, source.size)
         scope = ErrorScope.DESTINATION
         dst_path = normpath(dst_path)
         # exists, then stat only if it does: the usual absent destination costs
@@ -341,6 +350,8 @@ def copy_file(
         if hasher is not None and algorithm is not None:
             digest = hasher.hexdigest()
             scope = ErrorScope.SOURCE
+            if expect is not None:
+                expect.check_checksum(src_path, algorithm, digest)
             reported = src.checksum(src_path, algorithm)
             if reported is not None and normalize_value(algorithm, reported) != digest:
                 raise TransferError(

@@ -69,10 +69,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("haul_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: every request begins a transaction, and a
+        # statement through SQLAlchemy's execution path costs ~50x the BEGIN.
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("haul_write") else "BEGIN"
+        conn.connection.driver_connection.execute(sql)
 
 
 @dataclass

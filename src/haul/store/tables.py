@@ -203,6 +203,9 @@ class Element(Base):
     # None: the operation itself; "verify": a recover check of a COPY's
     # destination; "overwrite": a re-copy that replaces what the check found.
     mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # A file listed in a job's ``files``: {"checksum": "algo:hex", "filesize": n,
+    # "metadata": {...}}, what its source must match (domain/file_lists.py).
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Attempt(Base):

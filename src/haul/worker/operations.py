@@ -18,6 +18,7 @@ from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.paths import resolve_path
 from haul.storage import Progress, Storage, copy_file
+from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
 from haul.storage.third_party import third_party_copy
@@ -32,6 +33,7 @@ from haul.worker.own_work import (
     sweep_temporaries,
     temp_tag,
 )
+from haul.worker.replicas import Replica, from_replicas
 from haul.worker.running import Running
 from haul.worker.site_storage import HostKeyPins, StorageCache, site_access
 from haul.worker.upload_source import UploadSource
@@ -83,18 +85,22 @@ class Executor:
         # The worker loop sets its `report`: pins a site's SSH host key on the server.
         self.pins = HostKeyPins()
 
-    def _place(self, run: Running, which: str, path: str, scope: ErrorScope) -> Place:
-        site = run.job.get(f"{which}_site")
+    def _place(
+        self,
+        run: Running,
+        which: str,
+        path: str,
+        scope: ErrorScope,
+        site: dict[str, Any] | None = None,
+    ) -> Place:
+        """``site``: another site than the job's ``which`` one (a listed file's replica)."""
+        site = site or run.job.get(f"{which}_site")
         if not site:
             raise TransferError(ErrorCode.INVALID, f"lease has no {which} site", scope=scope)
         url = pick_endpoint(site, run.job.get("protocol"))
         scheme, prefix = _url_parts(url)
         resolved = resolve_path(prefix, site.get("def_path") or "/", path)
-        if (
-            scheme == "file"
-            and self.file_roots
-            and not under_root(resolved, self.file_roots)
-        ):
+        if scheme == "file" and self.file_roots and not under_root(resolved, self.file_roots):
             raise TransferError(
                 ErrorCode.PERMISSION_DENIED,
                 f"{resolved}: outside this worker's --file-root directories",
@@ -207,10 +213,29 @@ class Executor:
         return lister.run(0 if depth is None else int(depth))
 
     def _copy(self, run: Running, places: list[Place], on_progress: Callable[[Running], None]):
-        opts = dict(run.job.get("extra_opts") or {})
-        src = self._src(run, places)
         dst = self._dst(run, places)
+
+        def from_source(replica: Replica | None) -> dict[str, Any]:
+            if replica is None:
+                src = self._src(run, places)
+            else:
+                src = self._place(
+                    run, "src", replica["filepath"], ErrorScope.SOURCE, site=replica["site"]
+                )
+                places.append(src)
+                src = self._confined(src)
+            return self._copy_from(run, src, dst, on_progress)
+
+        return from_replicas(run.element.get("sources") or [], from_source, run.say)
+
+    def _copy_from(
+        self, run: Running, src: Place, dst: Place, on_progress: Callable[[Running], None]
+    ) -> dict[str, Any]:
+        opts = dict(run.job.get("extra_opts") or {})
         algorithm = opts.get("checksum", "adler32")
+        expect = Expectation.from_lease(run.element.get("expect"))
+        if expect is not None and expect.algorithm is not None:
+            algorithm = expect.algorithm  # one pass hashes for both checks
         if run.element.get("mode") == "verify":
             return {"verdict": self._verify(run, src, dst, algorithm)}
         if run.element.get("mode") == "overwrite":
@@ -249,13 +274,20 @@ class Executor:
             "cancelled": run.cancel.is_set,
             "temp_tag": temp_tag(run.element),
         }
-        tpc = third_party_copy(src.storage, src.path, dst.storage, dst.path, say=run.say, **same)
+        # A listed file's expected checksum is checked on the bytes read, so
+        # it is streamed through here rather than copied server to server.
+        tpc = None
+        if expect is None:
+            tpc = third_party_copy(
+                src.storage, src.path, dst.storage, dst.path, say=run.say, **same
+            )
         res = tpc or copy_file(
             src.storage,
             src.path,
             dst.storage,
             dst.path,
             dirs=self.dirs.of(run.element["job_id"], dst.url),
+            expect=expect,
             **same,
         )
         if tpc is None:

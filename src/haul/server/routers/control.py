@@ -132,7 +132,7 @@ def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -
     out: list[dict[str, Any]] = []
     for job_id in body.ids:
         try:
-            view = job_service.get_job(session, user, job_id)
+            view = job_service.get_job(session, user, job_id, files=True)
         except NotFound as exc:
             out.append({"id": job_id, "status": "NOT_FOUND", "detail": exc.detail})
             continue

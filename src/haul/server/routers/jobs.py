@@ -16,7 +16,7 @@ from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
 from haul.server.work_signal import work_added
-from haul.services import custom_jobs, uploads
+from haul.services import custom_jobs, file_jobs, uploads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.job_errors import error_summary, error_summary_json, last_errors
@@ -109,7 +109,14 @@ def _submit(
         return _submit_custom(user, session, body, job_type)
     if body.request is not None:
         raise BadRequest("request: only custom job types take a request")
-    submission_schema.validate(submission_schema.FILE_MODELS[job_type], _as_named(body, job_type))
+    if body.files is not None:
+        # Before the type's model, whose first complaint would be a missing path.
+        file_jobs.check_listing(job_type, body.files, body.src_filepath, body.dst_filepath)
+        # The files themselves are checked item by item by the service.
+        model = submission_schema.LISTED_MODELS[job_type]
+    else:
+        model = submission_schema.FILE_MODELS[job_type]
+    submission_schema.validate(model, _as_named(body, job_type))
     src_siteid, src_filepath = uploads.copy_source(
         session, user, job_type, body.src_siteid, body.src_filepath, body.dst_siteid
     )
@@ -125,16 +132,21 @@ def _submit(
         max_tries=2 if body.max_tries is None else body.max_tries,
         metadata=body.metadata,
         submission_id=body.submission_id,
-        params=body.model_dump(mode="json", exclude_none=True) | {"type": job_type.name},
+        params=body.model_dump(mode="json", exclude_none=True, exclude={"files"})
+        | {"type": job_type.name}
+        | ({"files": len(body.files)} if body.files is not None else {}),
+        files=body.files,
     )
-    job, _created = job_service.submit(session, user, spec)
-    view = job_service.get_job(session, user, job.id)
+    job, created = job_service.submit(session, user, spec)
+    view = job_service.new_view(job) if created else job_service.get_job(
+        session, user, job.id, files=True
+    )
     return JSONResponse(job_json(view), status_code=200)
 
 
 def _as_named(body: JobSubmission, type_name: JobType | str) -> dict[str, Any]:
     """The submission as its type's model reads it: enums by name, defaults unset."""
-    d = body.model_dump(exclude_unset=True)
+    d = body.model_dump(exclude_unset=True, exclude={"files"})
     d["type"] = type_name if isinstance(type_name, str) else type_name.name
     if body.protocol is not None:
         d["protocol"] = body.protocol.name
@@ -156,7 +168,8 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
     if body.submission_id is not None:
         existing = job_service.find_submission(session, user, body.submission_id)
         if existing is not None:
-            return JSONResponse(job_json(job_service.get_job(session, user, existing.id)))
+            view = job_service.get_job(session, user, existing.id, files=True)
+            return JSONResponse(job_json(view))
     try:
         job = custom_jobs.submit_custom(
             session,
@@ -173,7 +186,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
         )
     except NotFound as exc:
         raise BadRequest(f"type: {exc.detail}") from exc
-    return JSONResponse(job_json(job_service.get_job(session, user, job.id)))
+    return JSONResponse(job_json(job_service.get_job(session, user, job.id, files=True)))
 
 
 @router.post("/jobs")
@@ -201,7 +214,7 @@ for _t in JobType:
 @router.get("/jobs/{job_id}")
 @in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
-    return job_json(job_service.get_job(session, user, job_id))
+    return job_json(job_service.get_job(session, user, job_id, files=True))
 
 
 @router.get("/jobs/{job_id}/status")
