@@ -114,7 +114,7 @@ def _print_job(ctx: haul.Context, job_id: int) -> None:
     if job.get("num_failed"):
         out.print("failed, by error:")
         for line in error_lines(job, haul.get_job_errors(ctx, job_id), sites):
-            out.print(line, markup=False)
+            out.print(line, markup=False, soft_wrap=True)
     table = Table("ELEMENT", "TYPE", "STATUS", "SIZE", "TRIES", "SOURCE", "DESTINATION",
                   "ERROR")
     for e in elements:
@@ -264,7 +264,7 @@ def _show_verb(job: dict[str, Any], json_out: bool, verb: str, soft: bool = Fals
         said = f"job {job_id} retried: its failed and cancelled files are queued again ({status})"
     else:
         said = f"job {job_id} {verb}d: now {status}"
-    out.print(said, markup=False)
+    out.print(said, markup=False, soft_wrap=True)
 
 
 @command

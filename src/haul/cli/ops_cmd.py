@@ -105,7 +105,8 @@ def follow(ctx: haul.Context, job_id: int, json_out: bool) -> haul.Job:
     if final.get("status") != "DONE":
         reason = main_reason(ctx, final, Sites(ctx))
         err.print(f"error: job {job_id} ended {final.get('status')}"
-                  f"{': ' + reason if reason else ''} (see `haul log {job_id}`)", markup=False)
+                  f"{': ' + reason if reason else ''} (see `haul log {job_id}`)",
+                  markup=False, soft_wrap=True)
         raise typer.Exit(1)
     return final
 

@@ -209,7 +209,7 @@ def remove_cmd(
             print_tree(listing)
             out.print(f"would remove {target}: {summary['files']} files and "
                       f"{summary['directories']} directories ({size(summary['bytes'])}); "
-                      "nothing was removed", markup=False)
+                      "nothing was removed", markup=False, soft_wrap=True)
             return
         _confirm(f"{target} and everything under it", yes)
         job = haul.remove(ctx, sites.id_of(t.site), t.path, priority=priority,
