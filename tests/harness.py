@@ -127,7 +127,9 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.admin_token:
-            out = self.cli("admin", "add-user", f"admin-{uuid.uuid4().hex[:6]}@test.org", "--admin")
+            out = self.cli(
+                "admin", "add-user", f"admin-{uuid.uuid4().hex[:6]}@test.org", "--admin", "--create"
+            )
             self.admin_token = out.stdout.strip().splitlines()[-1]
         self.log_path = self.home / "server.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process

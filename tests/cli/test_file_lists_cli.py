@@ -88,7 +88,7 @@ def test_remove_files_from_stdin(setup: dict[str, Any]) -> None:
     dst, names = setup["dst"], setup["names"]
     (dst / "gone").mkdir()
     (dst / "x.txt").write_text("x")
-    done = as_json(run("remove", "--files", "-", names["dst"], "--wait", "--json",
+    done = as_json(run("remove", "--files", "-", names["dst"], "--yes", "--wait", "--json",
                        input="/x.txt\n/gone\n"))
     assert done["status"] == "DONE", done
     assert not (dst / "x.txt").exists() and not (dst / "gone").exists()

@@ -62,6 +62,13 @@ def check_job(job: dict[str, Any], *, counts: bool = False) -> None:
         for name in COUNT_FIELDS:
             assert isinstance(job[name], int) and job[name] >= 0, name
         assert job["num_elements"] == sum(job[n] for n in COUNT_FIELDS[1:])
+        # haul's own: the files, without the LIST that expands a job.
+        assert 0 <= job["files_done"] + job["files_failed"] <= job["num_files"]
+        assert job["num_files"] <= job["num_elements"]
+        if job["bytes_total"] is not None:
+            assert 0 <= job["bytes_done"] <= job["bytes_total"]
+        assert job["rate"] is None or job["rate"] >= 0
+        assert job["eta_seconds"] is None or job["eta_seconds"] >= 0
 
 
 def check_element(element: dict[str, Any]) -> None:

@@ -810,6 +810,10 @@ def test_copy_expansion_counts_and_element_paging(
         job = c.get(f"{W}/jobs").json()[0]
         assert job["id"] == jid and job["status"] == "SUBMITTED"
         assert (job["num_elements"], job["num_done"], job["num_new"]) == (6, 1, 5)
+        # The files, without the LIST that expanded them (pdm's counters stay as they were).
+        assert (job["num_files"], job["files_done"], job["files_failed"]) == (5, 0, 0)
+        assert (job["bytes_total"], job["bytes_done"]) == (60, 0)
+        sizes = {e["id"]: e["size"] for e in copies}
 
         # Two copies leased, one of them reporting progress (RUNNING), one done.
         leases = worker.claim_elements(["COPY"], limit=3)
@@ -819,6 +823,13 @@ def test_copy_expansion_counts_and_element_paging(
         worker.succeed(*k3, t3, log="copied", checksum="adler32:00000001")
         job = c.get(f"{W}/jobs/{jid}").json()
         assert job["status"] == "RUNNING"
+        assert (job["num_files"], job["files_done"]) == (5, 1)
+        assert job["bytes_done"] == sizes[k3[1]] + 5  # finished files plus running bytes
+        # The job's average rate since its first file started, and the time left at it.
+        assert job["rate"] > 0 and job["eta_seconds"] > 0
+        # A leased element counts the try under way (0 of 2 read as "not started").
+        assert c.get(f"{W}/jobs/{jid}/elements/{k1[1]}").json()["attempts"] == 1
+        assert c.get(f"{W}/jobs/{jid}/elements/{k2[1]}/status").json()["attempts"] == 1
         listed = c.get(f"{W}/jobs", params={"status": "running"}).json()
         assert [j["id"] for j in listed] == [jid]
         counts = {k: listed[0][k] for k in COUNT_FIELDS}
@@ -843,5 +854,10 @@ def test_copy_expansion_counts_and_element_paging(
             assert j == jid
             worker.succeed(j, e, t)
         assert c.get(f"{W}/jobs/{jid}/status").json()["status"] == "DONE"
+        done = c.get(f"{W}/jobs/{jid}").json()
+        assert (done["num_elements"], done["num_done"]) == (6, 6)
+        assert (done["num_files"], done["files_done"], done["bytes_done"]) == (5, 5, 60)
+        assert done["rate"] > 0 and done["eta_seconds"] is None
+        assert c.get(f"{W}/jobs/{jid}/elements/{k1[1]}").json()["attempts"] == 1
         job = c.get(f"{W}/jobs", params={"type": "COPY", "status": "DONE"}).json()
         assert [(j["id"], j["num_done"]) for j in job] == [(jid, 6)]

@@ -117,7 +117,8 @@ def test_upgrade_empty_then_again_changes_nothing(empty_db: str, tmp_path: Path)
 def test_upgrade_keeps_data(empty_db: str, tmp_path: Path) -> None:
     """Upgrading a database in use keeps its rows (the server upgrades at every start)."""
     home = tmp_path / "home"
-    out = run_cli("admin", "add-user", "keep@test.org", "--home", str(home), "--db", empty_db)
+    out = run_cli("admin", "add-user", "keep@test.org", "--home", str(home), "--db", empty_db,
+                  "--create")
     assert out.stdout.strip().splitlines()[-1].startswith("haul_")
     run_cli("db", "upgrade", "--home", str(home), "--db", empty_db)
     engine = make_engine(empty_db)

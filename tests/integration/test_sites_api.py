@@ -185,13 +185,17 @@ def test_file_endpoints_need_admin_or_an_allowed_root(
         assert c.get(f"{S}/site/{sid}").json()["endpoints"] == [f"file://{tmp_path}"]
 
 
-def test_visibility_public_and_private(ac: httpx.Client, bob: User) -> None:
+def test_visibility_public_and_private(ac: httpx.Client, alice: User, bob: User) -> None:
     private = create(ac, ["dummy://p/"])
     public = create(ac, ["dummy://q/"], public=True)
+    sftp = create(ac, ["sftp://storage.invalid:2222/data"], public=True)
     with bob.client() as bc:
         seen = {s["site_id"]: s for s in bc.get(f"{S}/site").json()}
         assert private not in seen
         assert public in seen and seen[public]["is_owner"] is False
+        # A public site names its owner; schemes say what its endpoints are.
+        assert seen[public]["owner"] == alice.email
+        assert (seen[sftp]["schemes"], seen[sftp]["protocols"]) == (["sftp"], ["SSH"])
         assert bc.get(f"{S}/site/{private}").status_code == 404
         site = bc.get(f"{S}/site/{public}").json()
         assert site["endpoints"] == ["dummy://q/"] and site["is_owner"] is False

@@ -16,7 +16,8 @@ def mode(path: Path) -> int:
 def test_home_database_and_key_are_private_even_when_they_were_not(tmp_path: Path) -> None:
     home, old_umask = tmp_path / "home", os.umask(0o022)  # usually files 0644, dirs 0755
     try:
-        out = run_cli("admin", "add-user", "modes@test.org", "--admin", "--home", str(home))
+        out = run_cli("admin", "add-user", "modes@test.org", "--admin", "--home", str(home),
+                      "--create")
         db = home / "haul.db"
         assert (mode(home), mode(db)) == (0o700, 0o600)  # `haul admin` on a new home
         # State from an older version, or copied in, with looser modes.

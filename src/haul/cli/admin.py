@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from haul.cli.common import DbOpt, HomeOpt, open_store
+from haul.cli.common import CreateOpt, DbOpt, HomeOpt, open_admin_store, open_store
 from haul.services.errors import ServiceError
 
 admin_app = typer.Typer(help="Administer accounts (direct database access).", no_args_is_help=True)
@@ -25,12 +25,13 @@ def add_user(
     ] = False,
     home: HomeOpt = None,
     db: DbOpt = None,
+    create: CreateOpt = False,
 ) -> None:
     """Create a user and print an API token as the last line."""
     from haul.services.users import create_user, issue_token
 
     secret = getpass.getpass("password: ") if password else None
-    _, database = open_store(home, db)
+    _, database = open_admin_store(home, db, create=create)
     try:
         with database.write() as session:
             user = create_user(session, email, secret, role="admin" if admin else "user")
@@ -43,11 +44,13 @@ def add_user(
 
 
 @admin_app.command("add-worker")
-def add_worker(name: str, home: HomeOpt = None, db: DbOpt = None) -> None:
+def add_worker(
+    name: str, home: HomeOpt = None, db: DbOpt = None, create: CreateOpt = False
+) -> None:
     """Create a worker account and print its token as the last line."""
     from haul.services.users import create_user, issue_token
 
-    _, database = open_store(home, db)
+    _, database = open_admin_store(home, db, create=create)
     try:
         with database.write() as session:
             user = create_user(session, f"worker:{name}", None, role="worker", name=name)
@@ -64,6 +67,7 @@ def add_metrics_token(
     name: Annotated[str, typer.Argument(help="who scrapes, e.g. prometheus")] = "prometheus",
     home: HomeOpt = None,
     db: DbOpt = None,
+    create: CreateOpt = False,
 ) -> None:
     """Print a token that can read /metrics and nothing else (last line).
 
@@ -75,7 +79,7 @@ def add_metrics_token(
     from haul.services.users import create_user, issue_token
     from haul.store.tables import User
 
-    _, database = open_store(home, db)
+    _, database = open_admin_store(home, db, create=create)
     try:
         with database.write() as session:
             user = session.scalar(select(User).where(User.email == f"metrics:{name}"))
@@ -89,6 +93,50 @@ def add_metrics_token(
         raise typer.Exit(1) from None
     typer.echo(f"metrics token for {name} (account id {user.id}); it can read /metrics only")
     typer.echo(token)
+
+
+@admin_app.command("init")
+def init(home: HomeOpt = None, db: DbOpt = None) -> None:
+    """Create a haul home and database (the other admin commands never do on their own)."""
+    from haul.store.migrate import current_revision
+
+    _, database = open_admin_store(home, db, create=True)
+    typer.echo(f"database at revision {current_revision(database)}")
+
+
+@admin_app.command("set-password")
+def set_password(
+    email: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin's first line")
+    ] = False,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Set or reset an account's password for `haul login` and the dashboard.
+
+    The account's tokens keep working (this is how an account made without
+    ``--password``, such as `haul run`'s admin, gets one); to lock out a
+    leaked token, revoke it or ban the account.
+    """
+    import sys
+
+    from haul.services.users import set_password as store_password
+
+    if password_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != secret:
+            typer.echo("error: the two passwords differ", err=True)
+            raise typer.Exit(1)
+    _, database = open_admin_store(home, db)
+    try:
+        user = store_password(database, email, secret)
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"password set for {user.email} (id {user.id}); its tokens still work")
 
 
 @db_app.command("upgrade")

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from haul.cli import serve, work
+from haul.cli import help_format, serve, work
 from haul.cli.admin import admin_app, db_app
 
+help_format.install()
 app = typer.Typer(help="haul: a data-movement work queue.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"haul {version('haul')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from haul import __version__
+
+            typer.echo(f"haul {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="print haul's version and exit"),
+    ] = False,
+) -> None:
+    """haul: a data-movement work queue."""
 app.command("server")(serve.server)
 app.command("run")(serve.run)
 app.command("worker")(work.worker)
@@ -15,16 +42,16 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 
 # User commands over the HTTP API (haul.client).
-from haul.cli import jobs_cmd, ops_cmd, sites_cmd, userops  # noqa: E402
+from haul.cli import jobs_cmd, ops_cmd, sites_cmd, tree_cmd, userops  # noqa: E402
 
 app.command("login")(userops.login)
 app.command("logout")(userops.logout)
 app.command("whoami")(userops.whoami)
 app.command("sites")(sites_cmd.sites)
 app.add_typer(sites_cmd.site_app, name="site")
-app.command("list")(ops_cmd.list_cmd)
+app.command("list")(tree_cmd.list_cmd)
 app.command("copy")(ops_cmd.copy_cmd)
-app.command("remove")(ops_cmd.remove_cmd)
+app.command("remove")(tree_cmd.remove_cmd)
 app.command("rename")(ops_cmd.rename_cmd)
 app.command("mkdir")(ops_cmd.mkdir_cmd)
 app.command("put")(ops_cmd.put_cmd)

@@ -1,6 +1,7 @@
 """`haul list|copy|remove|rename|mkdir|put`: submit an operation on ``SITE:PATH`` arguments.
 
-Each prints the job it queued; ``--wait`` follows it to its end with
+Each prints the id of the job it queued alone on stdout (what it is on
+stderr), so ``JOB=$(haul copy ...)`` works; ``--wait`` follows it to its end with
 progress bars on stderr and exits 1 unless it ended DONE. `haul list` always
 waits (the listing is the point) unless told ``--no-wait``.
 """
@@ -8,8 +9,6 @@ waits (the listing is the point) unless told ``--no-wait``.
 from __future__ import annotations
 
 import json
-import posixpath
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ import typer
 
 import haul.client as haul
 from haul.cli import file_lists
+from haul.cli.failures import main_reason
 from haul.cli.output import (
     JsonOpt,
     ServerOpt,
@@ -26,6 +26,7 @@ from haul.cli.output import (
     emit_json,
     err,
     out,
+    size,
     usage,
 )
 from haul.cli.targets import UPLOAD, Sites, parse_target
@@ -86,12 +87,24 @@ def outcome(job: haul.Job, elements: list[haul.Element] | None = None) -> str:
         files += f", {snap.files_failed} failed"
     if job.get("num_cancelled"):
         files += f", {job.get('num_cancelled')} cancelled"
+    if job.get("bytes_total"):
+        files += f" · {size(job.get('bytes_done') or 0)} of {size(job.get('bytes_total'))}"
+    if job.get("rate"):
+        files += f" at {size(int(job['rate']))}/s"
+    if job.get("eta_seconds") is not None and job.get("status") not in ("DONE", "FAILED",
+                                                                         "CANCELLED"):
+        files += f", about {int(job['eta_seconds'])} s left"
     return f"job {job.get('id')} {job.get('status')}: {files}"
 
 
 def follow(ctx: haul.Context, job_id: int, json_out: bool) -> haul.Job:
     """Waits for the job (bars on stderr unless --json) and exits 1 unless it ended DONE."""
-    final = haul.wait(ctx, job_id, progress=not json_out)
+    try:
+        final = haul.wait(ctx, job_id, progress=not json_out)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: job {job_id} keeps running on the server; follow it with "
+                  f"`haul watch {job_id}`, or stop it with `haul cancel {job_id}`", markup=False)
+        raise typer.Exit(130) from None
     if json_out:
         emit_json(final)
     else:
@@ -99,20 +112,12 @@ def follow(ctx: haul.Context, job_id: int, json_out: bool) -> haul.Job:
         elements = haul.get_job_elements(ctx, job_id, limit=ELEMENT_PAGE) if small else None
         out.print(outcome(final, elements), markup=False)
     if final.get("status") != "DONE":
-        reason = first_error(haul.get_job_output(ctx, job_id))
+        reason = main_reason(ctx, final, Sites(ctx))
         err.print(f"error: job {job_id} ended {final.get('status')}"
-                  f"{': ' + reason if reason else ''} (see `haul log {job_id}`)", markup=False)
+                  f"{': ' + reason if reason else ''} (see `haul log {job_id}`)",
+                  markup=False, soft_wrap=True)
         raise typer.Exit(1)
     return final
-
-
-def first_error(outputs: list[haul.Output]) -> str | None:
-    """The first failed attempt's message: usually enough to see what went wrong."""
-    for o in outputs:
-        error = o.get("error")
-        if o.get("status") == "FAILED" and error:
-            return f"{error.get('code')}: {error.get('message')}"
-    return None
 
 
 def report(ctx: haul.Context, job: haul.Job, sites: Sites, wait: bool, json_out: bool) -> None:
@@ -123,78 +128,9 @@ def report(ctx: haul.Context, job: haul.Job, sites: Sites, wait: bool, json_out:
     elif json_out:
         emit_json(job)
     else:
-        out.print(f"job {job['id']} submitted: {describe(job, sites)}", markup=False)
-
-
-# ------------------------------------------------------------------ list
-
-
-def _entry_line(entry: dict[str, Any], indent: int) -> str:
-    is_dir = bool(entry.get("is_dir"))
-    mtime = entry.get("mtime")
-    when = (datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M")
-            if isinstance(mtime, int | float) else "-               ")
-    size = "-" if is_dir else str(entry.get("size", 0))
-    name = str(entry.get("name", "")) + ("/" if is_dir else "")
-    return f"{'d' if is_dir else '-'} {size:>14} {when}  {'  ' * indent}{name}"
-
-
-def print_tree(listing: dict[str, list[dict[str, Any]]]) -> None:
-    """ls -l columns, with each listed subdirectory's entries indented under it."""
-    children = {
-        posixpath.join(d, str(e.get("name"))) for d, entries in listing.items() for e in entries
-    }
-    roots = [d for d in listing if d not in children]
-
-    def show(directory: str, indent: int) -> None:
-        for entry in sorted(listing.get(directory, []), key=lambda e: str(e.get("name"))):
-            out.print(_entry_line(entry, indent), markup=False, highlight=False)
-            sub = posixpath.join(directory, str(entry.get("name")))
-            if entry.get("is_dir") and sub in listing:
-                show(sub, indent + 1)
-
-    for root in roots:
-        total = sum(int(e.get("size", 0) or 0) for e in listing[root] if not e.get("is_dir"))
-        out.print(f"{root}:  ({len(listing[root])} entries, {total} bytes)", markup=False)
-        show(root, 0)
-
-
-@command
-def list_cmd(
-    target: Annotated[str, typer.Argument(metavar="SITE:PATH", help="what to list")],
-    depth: Annotated[
-        int | None, typer.Option("--depth", "-d", min=0, help="levels to list; 0 = all")
-    ] = None,
-    no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="only submit; read it later with `haul log`")
-    ] = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """List a directory on a site (waits, then prints an ls -l-like tree)."""
-    t = parse_target(target)
-    with connect(server, token) as ctx:
-        sites = Sites(ctx)
-        job = haul.list(ctx, sites.id_of(t.site), t.path, depth)
-        if no_wait:
-            report(ctx, job, sites, False, json_out)
-            return
-        final = haul.wait(ctx, int(job["id"]))
-        outputs = haul.get_job_output(ctx, int(job["id"]))
-    listing: dict[str, list[dict[str, Any]]] = {}
-    for o in outputs:
-        for directory, entries in (o.get("listing") or {}).items():
-            listing.setdefault(directory, []).extend(entries)
-    if json_out:
-        emit_json({"job": final, "listing": listing})
-    if final.get("status") != "DONE":
-        reason = first_error(outputs)
-        err.print(f"error: list job {job['id']} ended {final.get('status')}"
-                  f"{': ' + reason if reason else ''}", markup=False)
-        raise typer.Exit(1)
-    if not json_out:
-        print_tree(listing)
+        # The id alone on stdout, so JOB=$(haul copy ...) works; the note on stderr.
+        err.print(f"job {job['id']} submitted: {describe(job, sites)}", markup=False)
+        out.print(str(job["id"]), markup=False)
 
 
 # ------------------------------------------------------------ submitting
@@ -216,7 +152,8 @@ def copy_cmd(
         str, typer.Argument(metavar="SRC", help="SITE:PATH to copy from (with --files: SITE)")
     ],
     destination: Annotated[
-        str, typer.Argument(metavar="DST", help="SITE:PATH to copy to (with --files: SITE)")
+        str, typer.Argument(metavar="DST", help="SITE:PATH to copy to; SITE:DIR/ copies into "
+                            "DIR (with --files: SITE)")
     ],
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace existing files")] = False,
     checksum: Annotated[
@@ -263,46 +200,6 @@ def copy_cmd(
             priority=priority, max_tries=max_tries, metadata=_metadata(metadata),
             submission_id=submission_id,
         )
-        report(ctx, job, sites, wait, json_out)
-
-
-@command
-def remove_cmd(
-    target: Annotated[
-        str, typer.Argument(metavar="SITE:PATH", help="file or directory (with --files: SITE)")
-    ],
-    priority: PriorityOpt = None,
-    max_tries: TriesOpt = None,
-    metadata: MetadataOpt = None,
-    submission_id: SubmissionOpt = None,
-    files: FilesOpt = None,
-    wait: WaitOpt = False,
-    server: ServerOpt = None,
-    token: TokenOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Remove a file or a directory tree.
-
-    With --files LIST, remove the paths LIST names (one per line): files or
-    empty directories, nothing recursive.
-    """
-    if files is not None:
-        site = file_lists.site_only(target, "SITE")
-        listed = file_lists.read_paths(files)
-        with connect(server, token) as ctx:
-            sites = Sites(ctx)
-            body = haul.new_remove_files(
-                sites.id_of(site), listed, priority=priority, max_tries=max_tries,
-                metadata=_metadata(metadata), submission_id=submission_id,
-            )
-            report(ctx, haul.submit_job(ctx, body), sites, wait, json_out)
-        return
-    t = parse_target(target)
-    with connect(server, token) as ctx:
-        sites = Sites(ctx)
-        job = haul.remove(ctx, sites.id_of(t.site), t.path, priority=priority,
-                          max_tries=max_tries, metadata=_metadata(metadata),
-                          submission_id=submission_id)
         report(ctx, job, sites, wait, json_out)
 
 
@@ -383,6 +280,8 @@ def put_cmd(
         if not json_out:
             err.print(f"uploaded {local.name} ({upload.get('size')} bytes, "
                       f"checksum {upload.get('checksum')})", markup=False)
-        job = haul.copy(ctx, UPLOAD, str(upload["id"]), dst_id, dst.path,
+        # SITE:DIR/ puts the file into DIR under its own name (haul copy's rule).
+        dst_path = dst.path + local.name if dst.path.endswith("/") else dst.path
+        job = haul.copy(ctx, UPLOAD, str(upload["id"]), dst_id, dst_path,
                         overwrite=overwrite or None)
         report(ctx, job, sites, wait, json_out)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import socket
 import sys
-import time
 from typing import Annotated
 
 import typer
@@ -74,6 +72,7 @@ def server(
     """Run the haul server (migrates the database first)."""
     import uvicorn
 
+    check_port(host, port)
     from haul.config import Settings
     from haul.server.app import asgi
 
@@ -101,6 +100,30 @@ def server(
     )
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None when it can (checked before anything)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_port(host: str, port: int) -> None:
+    problem = port_in_use(host, port)
+    if problem is not None:
+        typer.echo(
+            f"error: cannot listen on {host}:{port}: {problem}. Another server (perhaps "
+            f"another `haul run`) is using port {port}: stop it, or pick another port with "
+            f"--port (`make run PORT=9000`).",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 def run(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
@@ -110,80 +133,33 @@ def run(
     concurrency: Annotated[int, typer.Option("--concurrency", help="worker threads")] = 4,
 ) -> None:
     """Start a server and a local worker, print the admin token and URLs, and serve."""
-    import httpx
-
     from haul.cli.common import open_store
+    from haul.cli.local_run import LocalRun
     from haul.services.bootstrap import admin_token, local_worker_token
+    from haul.services.web_signin import SIGNIN_LINK_SECONDS, issue_signin_link
 
+    check_port(host, port)
     settings, database = open_store(home, db)
-    with database.write() as session:
-        token = admin_token(session)
-        worker_token = local_worker_token(session)
-    database.dispose()
     base = f"http://{host}:{port}"
-    server_args = [
-        sys.executable,
-        "-m",
-        "haul",
-        "server",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--home",
-        str(settings.home),
-        "--db",
-        settings.db_url,
-    ]
-    for root in file_root or []:
-        server_args += ["--file-root", root]
-    procs = [subprocess.Popen(server_args)]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/hello", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if procs[0].poll() is not None:
-                raise typer.Exit(procs[0].returncode or 1) from None
-            time.sleep(0.2)
-    worker_env = {**os.environ, "HAUL_TOKEN": worker_token}
-    procs.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "haul",
-                "worker",
-                "--server",
-                base,
-                "--concurrency",
-                str(concurrency),
-            ],
-            env=worker_env,
-        )
+    with database.write() as session:
+        admin = admin_token(session)
+        worker_token = local_worker_token(session)
+        link = issue_signin_link(session, admin.user, base)
+    database.dispose()
+    local = LocalRun(settings, host, port, file_root or [], concurrency, worker_token)
+    local.start()
+    rotated = (
+        f"(new; the {admin.revoked} token(s) earlier `haul run`s printed no longer work)"
+        if admin.revoked
+        else "(new)"
     )
     typer.echo(f"haul home:      {settings.home}")
     typer.echo(f"API:            {base}/  (docs at {base}/docs)")
     typer.echo(f"dashboard:      {base}/web")
-    typer.echo(f"admin token:    {token}")
-    typer.echo("a worker is running beside the server; stop both with Ctrl-C", err=False)
+    typer.echo(f"sign in:        {link}")
+    typer.echo(f"                (opens the dashboard as {admin.user.email}; works once, "
+               f"for {SIGNIN_LINK_SECONDS // 60} minutes)")
+    typer.echo(f"admin token:    {admin.token} {rotated}")
+    typer.echo("a worker is running beside the server; stop both with Ctrl-C")
     sys.stdout.flush()
-
-    def stop(*_: object) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    stop()
-    for p in procs:
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    raise typer.Exit(local.serve())

@@ -46,16 +46,19 @@ def sites(server: ServerOpt = None, token: TokenOpt = None, json_out: JsonOpt = 
         emit_json([s | {"credential_expiry": (creds.get(s["site_id"]) or {}).get("expiry")}
                    for s in rows])
         return
-    table = Table("ID", "NAME", "PROTOCOLS", "PUBLIC", "OWNER", "CREDENTIAL", "DESCRIPTION")
+    table = Table("ID", "NAME", "SCHEMES", "PUBLIC", "OWNER", "CREDENTIAL", "DESCRIPTION")
     for s in rows:
         cred = creds.get(s["site_id"])
         if cred:
             state = f"until {short_time(cred.get('expiry'))}"
         else:
             state = "needed" if s.get("requires_credential") else "-"
-        table.add_row(str(s["site_id"]), s.get("site_name", ""), ",".join(s.get("protocols", [])),
-                      "yes" if s.get("public") else "no", "you" if s.get("is_owner") else "",
-                      state, s.get("site_desc", ""))
+        # Endpoint schemes (sftp, davs, upload) read as users wrote them; pdm's
+        # protocol names (SSH, HTTPS) stay in --json as "protocols".
+        schemes = s.get("schemes") or [p.lower() for p in s.get("protocols", [])]
+        owner = "you" if s.get("is_owner") else (s.get("owner") or "-")
+        table.add_row(str(s["site_id"]), s.get("site_name", ""), ",".join(schemes),
+                      "yes" if s.get("public") else "no", owner, state, s.get("site_desc", ""))
     out.print(table)
 
 

@@ -28,6 +28,12 @@ from haul.cli.output import (
 from haul.client._login import StoredLogin, forget_login, load_login, save_login
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
+NO_PASSWORD_HINT = (
+    "Accounts made without --password (`haul admin add-user`, and `haul run`'s "
+    "admin@localhost) have no password: log in with `haul login --token TOKEN`, using "
+    "the token printed when the account was made, or have an admin run "
+    "`haul admin set-password EMAIL`"
+)
 
 
 @command
@@ -73,7 +79,10 @@ def login(
         try:
             answer = haul.login(anonymous, email, password, lifetime)
         except haul.Unauthorized as exc:  # the generic hint ("run haul login") would loop
-            raise Failed(exc.detail) from None
+            # The server does not say whether the account exists or has a password
+            # (that would tell a stranger which emails have accounts), so the hint
+            # covers the common case: an account made with no password at all.
+            raise Failed(f"{exc.detail}. {NO_PASSWORD_HINT}") from None
         token, expires = answer["token"], answer.get("expires")
         with haul.Context(url, token=token) as ctx:
             me = haul.whoami(ctx)

@@ -45,6 +45,7 @@ from haul.client._jobs import (
     get_element_output,
     get_job,
     get_job_elements,
+    get_job_errors,
     get_job_ids,
     get_job_output,
     get_job_status,
@@ -63,7 +64,7 @@ from haul.client._jobs import (
     submit_job,
     whoami,
 )
-from haul.client._operations import copy, list, mkdir, remove, rename
+from haul.client._operations import copy, into_directory, list, mkdir, remove, rename
 from haul.client._seed004 import (
     create_job,
     find_job,
@@ -146,6 +147,8 @@ __all__ = [
     "get_job",
     "get_job_elements",
     "get_job_ids",
+    "get_job_errors",
+    "into_directory",
     "get_job_output",
     "get_job_status",
     "get_jobs_statuses",

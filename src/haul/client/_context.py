@@ -60,7 +60,8 @@ class Context:
             endpoint = os.environ.get("HAUL_SERVER") or (stored.server if stored else None)
         if not endpoint:
             raise BadEndpoint(
-                "no endpoint: pass one, set $HAUL_SERVER, or run `haul login --server URL`"
+                "no haul server known: pass --server URL (Context(endpoint) in Python), set "
+                "$HAUL_SERVER, or run `haul login --server URL` once"
             )
         if not endpoint.startswith(("http://", "https://")):
             raise BadEndpoint(f"endpoint {endpoint!r}: must start with http:// or https://")

@@ -149,6 +149,12 @@ def get_element(ctx: Context, job_id: int, element_id: int) -> Element:
     return cast(Element, ctx.get(f"{WORKQUEUE}/jobs/{job_id}/elements/{element_id}"))
 
 
+def get_job_errors(ctx: Context, job_id: int) -> list[dict[str, Any]]:
+    """The job's failed elements by error code, most frequent first:
+    ``[{"code", "count", "example_path", "example_element", "message"}]``."""
+    return cast(list[dict[str, Any]], ctx.get(f"{WORKQUEUE}/jobs/{job_id}/errors"))
+
+
 def get_job_output(ctx: Context, job_id: int) -> list[Output]:
     """The latest attempt's log of every element that has run (LIST ones carry the listing)."""
     return cast(list[Output], ctx.get(f"{WORKQUEUE}/jobs/{job_id}/output"))

@@ -6,13 +6,30 @@ here nothing else needs the builtin by that name.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any, cast
 
 from haul.client._context import WORKQUEUE, Context
 from haul.client._jobs import new_copy, new_job
 from haul.client._types import Job
 
-__all__ = ["copy", "list", "mkdir", "remove", "rename"]
+__all__ = ["copy", "into_directory", "list", "mkdir", "remove", "rename"]
+
+
+def into_directory(src_path: str, dst_path: str) -> str:
+    """The destination a COPY means: a trailing ``/`` copies *into* that directory.
+
+    ``copy data:/run1 archive:/2026/`` makes ``/2026/run1``, as rsync and
+    rclone read a trailing slash; ``copy data:/run1 archive:/2026/run1``
+    names the copy itself. The dashboard's "Into directory" field is the
+    first form. Without a trailing slash the path is used as given.
+    """
+    if not dst_path.endswith("/"):
+        return dst_path
+    name = posixpath.basename(src_path.rstrip("/"))
+    if not name or name in ("~", ".", ".."):
+        return dst_path  # the source is a site's top: its contents go where asked
+    return dst_path + name
 
 
 def _post(ctx: Context, route: str, job: dict[str, Any]) -> Job:
@@ -59,8 +76,12 @@ def copy(
 ) -> Job:
     """Queues a copy of a file or a whole directory tree; ``src_site`` may be ``"upload"``.
 
-    With ``src_site="upload"`` the source is a file id from `put_file`.
+    With ``src_site="upload"`` the source is a file id from `put_file` (name the
+    destination file in full). A ``dst_path`` ending in ``/`` is a directory to
+    copy into (`into_directory`).
     """
+    if src_site != "upload":
+        dst_path = into_directory(src_path, dst_path)
     return _post(ctx, "copy", new_copy(
         src_site, src_path, dst_site, dst_path, overwrite=overwrite, checksum=checksum,
         verify=verify, priority=priority, max_tries=max_tries, metadata=metadata,

@@ -50,6 +50,12 @@ class Job(TypedDict, total=False):
     num_running: int
     num_cancelled: int
     num_paused: int
+    # haul's: the files (elements of the job's type, without its expanding LIST)
+    num_files: int
+    files_done: int
+    files_failed: int
+    bytes_total: int | None
+    bytes_done: int | None
     elements: list[Element]
 
 
@@ -73,6 +79,7 @@ class Element(TypedDict, total=False):
     timestamp: str
     listing: dict[str, list[dict[str, Any]]] | None
     progress: Progress | None
+    error: dict[str, Any] | None  # the latest attempt's {code, scope, message, retryable}
 
 
 class Output(TypedDict, total=False):

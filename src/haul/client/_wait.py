@@ -53,7 +53,16 @@ class Snapshot:
 def snapshot(job: Job, elements: list[Element] | None) -> Snapshot:
     kind = job.get("type", "")
     status = job.get("status", "?")
-    if elements is None:
+    if elements is None and "num_files" in job:
+        # The server counts the files (haul's num_files...; not pdm's num_elements,
+        # which include the LIST that expands the job). Until that LIST is done
+        # the total is unknown.
+        listing = kind not in ("LIST", "MKDIR") and not job.get("num_files") and (
+            status not in TERMINAL)
+        return Snapshot(status, None if listing else job.get("num_files", 0),
+                        job.get("files_done", 0), job.get("files_failed", 0),
+                        job.get("bytes_total"), job.get("bytes_done") or 0)
+    if elements is None:  # an older server: reckoned from pdm's element counts
         total = job.get("num_elements", 0)
         expanding = kind != "LIST" and kind != "MKDIR"
         files_total = max(total - 1, 0) if expanding else total

@@ -90,6 +90,12 @@ class JobProtocol(IntEnum):
     S3 = 6
 
 
+# What pdm's own client sends as ``protocol`` when its caller names none. haul
+# speaks no GridFTP, so a job asking for it runs on the protocol its sites speak
+# (services.jobs); any other protocol asked for must be one the sites serve.
+PDM_DEFAULT_PROTOCOL = JobProtocol.GRIDFTP
+
+
 # Element/job type integers of custom job types: CUSTOM_BASE + the job_types row id.
 # Built-in types keep pdm's 0..4, so the two ranges never meet.
 CUSTOM_BASE = 1000

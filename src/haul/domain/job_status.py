@@ -8,8 +8,13 @@ while an element can still run.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from haul.domain.enums import JobStatus
+from haul.domain.enums import LEASED, JobStatus
+
+# enums.LEASED as statuses, for the counts keyed by JobStatus.
+LEASED_STATUSES = frozenset(JobStatus(s) for s in LEASED)
 
 
 def job_status(
@@ -43,6 +48,63 @@ def job_status(
     if running:
         return JobStatus.RUNNING
     if submitted:
-        return JobStatus.SUBMITTED
+        # Leased elements after some finished: the job is moving. Elements that
+        # take less than a heartbeat go from leased to done without ever being
+        # seen RUNNING, so waiting for a RUNNING one would show a job at 43%
+        # as SUBMITTED.
+        return JobStatus.RUNNING if (done or failed or cancelled_n) else JobStatus.SUBMITTED
     # Only NEW elements left: SUBMITTED once the job has made any progress.
     return JobStatus.SUBMITTED if (done or failed or cancelled_n) else JobStatus.NEW
+
+
+def attempts_shown(status: int, attempts: int) -> int:
+    """Tries of an element including the one under way: a leased element is being tried.
+
+    ``attempts`` in the store counts finished tries; showing ``0 of 2`` for an
+    element a worker is copying read as if nothing had started.
+    """
+    return attempts + 1 if status in LEASED_STATUSES else attempts
+
+
+@dataclass(frozen=True)
+class FileTally:
+    """A job's files: its elements of the job's own type, without the LIST that expands it.
+
+    pdm's counters (``num_elements``, ``num_done``...) count every element,
+    the expanding LIST of a COPY, REMOVE or RENAME included, so 30 copied
+    files read as 31 elements; these count what the user asked to move. A
+    REMOVE's files include the directories it removes. Bytes are a COPY's:
+    the sizes its listing found, and of those the bytes of finished files
+    plus what running ones reported so far (None for other types).
+    """
+
+    num_files: int = 0
+    files_done: int = 0
+    files_failed: int = 0
+    bytes_total: int | None = None
+    bytes_done: int | None = None
+    started: datetime | None = None  # when its first file was leased
+
+    def rate(self, now: datetime, ended: datetime | None) -> float | None:
+        """Bytes per second since the first file started (to the end, once ended).
+
+        An average over the job, not the last beats' instant rates: small files
+        finish between heartbeats and would show no rate at all.
+        """
+        if not self.bytes_done or self.started is None:
+            return None
+        seconds = ((ended or now) - self.started).total_seconds()
+        return self.bytes_done / seconds if seconds > 0 else None
+
+    def eta_seconds(self, now: datetime, ended: datetime | None) -> float | None:
+        """Seconds left at the average rate, where the size is known and work remains."""
+        rate = self.rate(now, ended)
+        if ended is not None or not rate or self.bytes_total is None or self.bytes_done is None:
+            return None
+        return max(self.bytes_total - self.bytes_done, 0) / rate
+
+
+class ElementCounts(dict[JobStatus, int]):
+    """Elements by status (pdm's counters), carrying the job's FileTally beside them."""
+
+    files: FileTally = FileTally()

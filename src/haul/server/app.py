@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from haul import __version__
 from haul.config import Settings
 from haul.security.secret_box import SecretBox
-from haul.server import errors, metrics, web
+from haul.server import api_docs, errors, metrics, web
 from haul.server.auth_gate import AuthGate, GateRules
 from haul.server.body_limit import BodyLimit
 from haul.server.login_throttle import LoginThrottle
@@ -105,6 +105,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
         version=__version__,
         description="A data-movement work queue",
         lifespan=lifespan,
+        docs_url=None,  # api_docs serves /docs and /redoc with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -124,6 +126,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.include_router(users.router, prefix=USERS, tags=["users"])
     app.include_router(queue.router, prefix=WORKQUEUE, tags=["queue"])
     metrics.install(app, db)
+    api_docs.install(app)
     web.install(app)
     return app
 

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
+from haul.domain.job_status import attempts_shown
 from haul.domain.limits import LISTING
+from haul.services.job_errors import last_errors
 from haul.services.job_types import type_name
 from haul.services.jobs import JobView
 from haul.services.listings import render_listing
 from haul.services.sites import SiteView
-from haul.store.clock import as_utc
+from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Attempt, Element
 
 COUNT_FIELDS = {
@@ -63,7 +65,28 @@ def job_json(view: JobView, *, counts: bool = True) -> dict[str, Any]:
         out["num_elements"] = sum(view.counts.values())
         for status, name in COUNT_FIELDS.items():
             out[name] = view.counts.get(status, 0)
+        # What the user asked to move, without the LIST that expands a job
+        # (domain.job_status.FileTally); pdm's counters above stay as they were.
+        files = view.files
+        if files is None:
+            return out
+        out["num_files"] = files.num_files
+        out["files_done"] = files.files_done
+        out["files_failed"] = files.files_failed
+        out["bytes_total"] = files.bytes_total
+        out["bytes_done"] = files.bytes_done
+        now, ended = utcnow(), as_utc(job.ended)
+        rate = files.rate(now, ended)
+        eta = files.eta_seconds(now, ended)
+        out["rate"] = round(rate, 1) if rate is not None else None  # bytes/s, job average
+        out["eta_seconds"] = round(eta, 1) if eta is not None else None
     return out
+
+
+def error_json(error: Any) -> dict[str, Any] | None:
+    if not isinstance(error, dict):
+        return None
+    return {k: error.get(k) for k in ("code", "scope", "message", "retryable") if k in error}
 
 
 def _latest_attempt_no(session: Session, element: Element) -> int | None:
@@ -88,8 +111,14 @@ class ListingPage:
 
 
 def element_json(
-    session: Session, element: Element, page: ListingPage = ListingPage()
+    session: Session,
+    element: Element,
+    page: ListingPage = ListingPage(),
+    errors: dict[tuple[int, int], Any] | None = None,
 ) -> dict[str, Any]:
+    """``errors``: last_errors() of a whole page, so a page costs one query, not one each."""
+    if errors is None:
+        errors = last_errors(session, [element])
     listing = None
     total = None
     if element.type == JobType.LIST and element.status == JobStatus.DONE:
@@ -105,13 +134,15 @@ def element_json(
         "dst_filepath": element.dst_filepath,
         "size": element.size,
         "max_tries": element.max_tries,
-        "attempts": element.attempts,
+        "attempts": attempts_shown(element.status, element.attempts),
         "type": type_name(session, element.type),
         "status": JobStatus(element.status).name,
         "timestamp": iso(element.timestamp),
         "listing": listing,
         "listing_total": total,  # entries in the whole listing; ``listing`` may be a page
         "progress": element.progress,
+        # The latest attempt's error ({code, scope, message, retryable}), or None.
+        "error": error_json(errors.get((element.job_id, element.id))),
     }
 
 
@@ -137,7 +168,9 @@ def output_json(
     return out
 
 
-def site_json(view: SiteView, *, caller_id: int, with_endpoints: bool) -> dict[str, Any]:
+def site_json(
+    view: SiteView, *, caller_id: int, with_endpoints: bool, owner: str | None = None
+) -> dict[str, Any]:
     s = view.site
     out: dict[str, Any] = {
         "site_id": s.id,
@@ -147,7 +180,9 @@ def site_json(view: SiteView, *, caller_id: int, with_endpoints: bool) -> dict[s
         "public": s.public,
         "is_owner": s.owner_id == caller_id,
         "requires_credential": s.requires_credential,
-        "protocols": sorted(p.name for p in view.protocols),
+        "protocols": sorted(p.name for p in view.protocols),  # pdm's enum names (sftp: SSH)
+        "schemes": sorted(view.schemes),  # what the endpoints say: sftp, davs, upload...
+        "owner": owner,
         "host_key": s.host_key,
     }
     if with_endpoints:

@@ -1,26 +1,52 @@
-"""First-run set-up: the admin account that `haul run` prints a token for."""
+"""First-run set-up: the admin account that `haul run` prints a token for.
+
+Each `haul run` rotates its tokens: the admin and worker tokens an earlier
+`haul run` minted are revoked when new ones are made, so restarting does not
+leave a trail of valid 30-day admin tokens behind, and the banner says so.
+(The port is checked before this runs, so a second `haul run` on a busy
+port cannot revoke the tokens of the one already serving.)
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import Role
 from haul.services.users import create_user, issue_token
-from haul.store.tables import User
+from haul.store.tables import Token, User
 
 ADMIN_EMAIL = "admin@localhost"
 LOCAL_WORKER = "worker:local"
 ADMIN_TOKEN_SECONDS = 30 * 24 * 3600
+RUN_TOKEN_NAME = "haul run"
 
 
-def admin_token(session: Session) -> str:
-    """A fresh token for the first admin, creating the account on first run."""
+@dataclass(frozen=True)
+class RunToken:
+    token: str
+    user: User
+    revoked: int  # earlier `haul run` tokens of the account this one replaces
+
+
+def _rotate(session: Session, user: User) -> RunToken:
+    revoked = session.execute(
+        update(Token)
+        .where(Token.user_id == user.id, Token.name == RUN_TOKEN_NAME, Token.revoked.is_(False))
+        .values(revoked=True)
+    ).rowcount or 0
+    token, _ = issue_token(session, user, RUN_TOKEN_NAME, ADMIN_TOKEN_SECONDS)
+    return RunToken(token, user, revoked)
+
+
+def admin_token(session: Session) -> RunToken:
+    """A fresh token for the first admin (created on first run); earlier ones are revoked."""
     admin = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
     if admin is None:
         admin = create_user(session, ADMIN_EMAIL, None, role=Role.ADMIN.value, name="admin")
-    token, _ = issue_token(session, admin, "haul run", ADMIN_TOKEN_SECONDS)
-    return token
+    return _rotate(session, admin)
 
 
 def local_worker_token(session: Session) -> str:
@@ -28,5 +54,4 @@ def local_worker_token(session: Session) -> str:
     worker = session.scalar(select(User).where(User.email == LOCAL_WORKER))
     if worker is None:
         worker = create_user(session, LOCAL_WORKER, None, role=Role.WORKER.value, name="local")
-    token, _ = issue_token(session, worker, "haul run", ADMIN_TOKEN_SECONDS)
-    return token
+    return _rotate(session, worker).token

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus, JobType, Role
+from haul.domain.job_status import FileTally
 from haul.services import jobs as jobs_service
 from haul.services.errors import NotFound
 from haul.services.jobs import JobView
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Attempt, Element, Job, Site, User
+from haul.store.tables import Attempt, Element, Job, Site, Upload, User
 
 
 @dataclass
@@ -38,6 +39,8 @@ class JobSummary:
     bytes_done: int = 0
     rate: float = 0.0
     running: int = 0
+    eta: float | None = None  # seconds left at the job's average rate, size known
+    upload_name: str = ""  # an upload's file name, for jobs copying one (their path is its id)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,43 +65,35 @@ class JobSummary:
         return 100.0 if self.status == JobStatus.DONE else 0.0
 
 
-def _not_listing_phase() -> Any:
-    """The LIST that expands a COPY/REMOVE/RENAME is bookkeeping, not one of its files."""
-    return not_(
-        and_(Element.id == 0, Element.type == int(JobType.LIST), Job.type != int(JobType.LIST))
-    )
-
-
 def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
+    """Files and bytes come from each view's FileTally (the API's num_files...), one rule."""
     if not views:
         return []
     ids = [v.job.id for v in views]
     out = {v.job.id: JobSummary(v) for v in views}
-    rows = session.execute(
-        select(
-            Element.job_id, Element.status, func.count(), func.coalesce(func.sum(Element.size), 0)
+    for s in out.values():
+        files = s.view.files or FileTally()
+        s.files_total, s.files_done, s.files_failed = (
+            files.num_files, files.files_done, files.files_failed
         )
-        .join(Job, Job.id == Element.job_id)
-        .where(Element.job_id.in_(ids), _not_listing_phase())
-        .group_by(Element.job_id, Element.status)
-    )
-    for job_id, status, n, size in rows:
-        s = out[job_id]
-        s.files_total += n
-        s.bytes_total += int(size)
-        if status == JobStatus.DONE:
-            s.files_done += n
-            s.bytes_done += int(size)
-        elif status == JobStatus.FAILED:
-            s.files_failed += n
-    for e in session.scalars(
-        select(Element).where(Element.job_id.in_(ids), Element.status.in_(LEASED))
+        s.bytes_total, s.bytes_done = files.bytes_total or 0, files.bytes_done or 0
+    for job_id, progress in session.execute(
+        select(Element.job_id, Element.progress).where(
+            Element.job_id.in_(ids), Element.status.in_(LEASED)
+        )
     ):
-        s = out[e.job_id]
+        s = out[job_id]
         s.running += 1
-        p = e.progress or {}
-        s.bytes_done += min(int(p.get("transferred") or 0), e.size or 0)
+        p = progress if isinstance(progress, dict) else {}
         s.rate += float(p.get("instant") or p.get("average") or 0.0)
+    now = utcnow()
+    for s in out.values():
+        # The job's average since its first file started (the API's "rate"): the
+        # running elements' instant rates miss files that finish between beats.
+        ended = as_utc(s.job.ended)
+        files = s.view.files or FileTally()
+        s.rate = files.rate(now, ended) or s.rate
+        s.eta = files.eta_seconds(now, ended)
     site_ids = {sid for v in views for sid in (v.job.src_siteid, v.job.dst_siteid) if sid}
     names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
     owners = dict(
@@ -106,11 +101,28 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
             select(User.id, User.email).where(User.id.in_({v.job.user_id for v in views}))
         ).all()
     )
+    _name_uploads(session, list(out.values()))
     for s in out.values():
         s.src_site = names.get(s.job.src_siteid, "") if s.job.src_siteid else ""
         s.dst_site = names.get(s.job.dst_siteid, "") if s.job.dst_siteid else ""
         s.owner = owners.get(s.job.user_id, "")
     return [out[i] for i in ids]
+
+
+def _name_uploads(session: Session, summaries: list[JobSummary]) -> None:
+    """Jobs copying an upload show its file name instead of its opaque id."""
+    from haul.services.uploads import upload_site_id
+
+    site = upload_site_id(session)
+    ours = [s for s in summaries if site and s.job.src_siteid == site]
+    wanted = {s.job.src_filepath.lstrip("/") for s in ours}  # stored as "/<id>"
+    if not wanted:
+        return
+    names = dict(
+        session.execute(select(Upload.id, Upload.name).where(Upload.id.in_(wanted))).all()
+    )
+    for s in ours:
+        s.upload_name = names.get(s.job.src_filepath.lstrip("/"), "")
 
 
 def list_jobs(
@@ -131,7 +143,7 @@ def list_jobs(
 
 
 def get_job(session: Session, user: User, job_id: int) -> JobSummary:
-    return summarise(session, [jobs_service.get_job(session, user, job_id)])[0]
+    return summarise(session, [jobs_service.get_job(session, user, job_id, files=True)])[0]
 
 
 def elements(

@@ -15,8 +15,8 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
-from haul.domain.job_status import job_status
+from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType, Role
+from haul.domain.job_status import LEASED_STATUSES, ElementCounts, FileTally, job_status
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
@@ -24,6 +24,7 @@ from haul.services import file_jobs
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
+from haul.store.clock import as_utc
 from haul.store.tables import Attempt, Element, Job, User
 
 
@@ -49,6 +50,11 @@ class JobSpec:
 class JobView:
     job: Job
     counts: dict[JobStatus, int]
+
+    @property
+    def files(self) -> FileTally | None:
+        """None when only the status counts were read (status polls, ownership checks)."""
+        return getattr(self.counts, "files", None)
 
     @property
     def status(self) -> JobStatus:
@@ -79,8 +85,12 @@ def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobP
         if not common:
             # Cross-protocol copies are fine: the worker reads with one, writes with another.
             common = set(src.protocols)
+    usable = src.protocols | (dst.protocols if dst else set())
+    if spec.protocol == PDM_DEFAULT_PROTOCOL and spec.protocol not in usable:
+        # pdm's WorkqueueClient sends GRIDFTP on every call whatever the sites
+        # are; haul serves no GridFTP, so that default means "what they speak".
+        return min(common)
     if spec.protocol is not None:
-        usable = src.protocols | (dst.protocols if dst else set())
         if spec.protocol not in usable:
             names = ", ".join(sorted(p.name for p in usable))
             raise BadRequest(
@@ -193,20 +203,78 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
 def new_view(job: Job) -> JobView:
     """A job just created: every element it has is NEW, so no count is read back."""
     n = int((job.params or {}).get("files", 1))
-    return JobView(job, {JobStatus.NEW: n})
+    counts = ElementCounts({JobStatus.NEW: n})
+    # Its files: a LIST or MKDIR is its one element, a job listing its files has
+    # them all; anything else has only the LIST that will find them.
+    listed = job.type in (JobType.LIST, JobType.MKDIR) or "files" in (job.params or {})
+    counts.files = FileTally(
+        num_files=n if listed else 0,
+        bytes_total=0 if job.type == JobType.COPY else None,
+        bytes_done=0 if job.type == JobType.COPY else None,
+    )
+    return JobView(job, counts)
 
 
-def counts_for(session: Session, job_ids: list[int]) -> dict[int, dict[JobStatus, int]]:
-    out: dict[int, dict[JobStatus, int]] = defaultdict(dict)
+def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]:
+    """Each job's elements by status, with its FileTally, in one grouped query.
+
+    A second, small query reads the byte counts of running COPY elements, and
+    only when some job has one (they are at most the workers' slots).
+    """
+    out: dict[int, ElementCounts] = defaultdict(ElementCounts)
     if not job_ids:
         return out
+    is_file = (Element.type == Job.type).label("is_file")
     rows = session.execute(
-        select(Element.job_id, Element.status, func.count())
+        select(Element.job_id, Job.type, Element.status, is_file, func.count(),
+               func.sum(Element.size), func.min(Element.started))
+        .join(Job, Job.id == Element.job_id)
         .where(Element.job_id.in_(job_ids))
-        .group_by(Element.job_id, Element.status)
+        .group_by(Element.job_id, Job.type, Element.status, is_file)
     )
-    for job_id, status, n in rows:
-        out[job_id][JobStatus(status)] = n
+    tallies: dict[int, dict[str, int]] = {}
+    started: dict[int, datetime] = {}
+    copying: list[int] = []
+    for job_id, job_type, status, file_row, n, size, first in rows:
+        counts = out[job_id]
+        counts[JobStatus(status)] = counts.get(JobStatus(status), 0) + n
+        t = tallies.setdefault(job_id, {"files": 0, "done": 0, "failed": 0, "total": 0,
+                                        "moved": 0, "copy": int(job_type == JobType.COPY)})
+        if not file_row:
+            continue
+        first = as_utc(first)
+        if first is not None and (job_id not in started or first < started[job_id]):
+            started[job_id] = first
+        t["files"] += n
+        t["total"] += int(size or 0)
+        if status == JobStatus.DONE:
+            t["done"] += n
+            t["moved"] += int(size or 0)
+        elif status == JobStatus.FAILED:
+            t["failed"] += n
+        elif status in LEASED_STATUSES and t["copy"]:
+            copying.append(job_id)
+    if copying:
+        for job_id, progress in session.execute(
+            select(Element.job_id, Element.progress).where(
+                Element.job_id.in_(copying),
+                Element.status.in_([int(s) for s in LEASED_STATUSES]),
+                Element.type == int(JobType.COPY),
+                Element.progress.is_not(None),
+            )
+        ):
+            moved = (progress or {}).get("transferred") if isinstance(progress, dict) else None
+            if isinstance(moved, int | float) and moved > 0:
+                tallies[job_id]["moved"] += int(moved)
+    for job_id, t in tallies.items():
+        out[job_id].files = FileTally(
+            num_files=t["files"],
+            files_done=t["done"],
+            files_failed=t["failed"],
+            bytes_total=t["total"] if t["copy"] else None,
+            bytes_done=min(t["moved"], t["total"]) if t["copy"] else None,
+            started=started.get(job_id),
+        )
     return out
 
 
@@ -220,11 +288,18 @@ _COUNTS_OF_ONE = (
 )
 
 
-def get_job(session: Session, user: User, job_id: int) -> JobView:
+def get_job(session: Session, user: User, job_id: int, *, files: bool = False) -> JobView:
+    """The job with its element counts; with ``files`` its FileTally too.
+
+    Status polls and ownership checks take the cheap path (one prebuilt count
+    statement); answers that carry the job's JSON ask for ``files``.
+    """
     job = session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
     # Admins read every job (they may steer any job too); a user only their own.
     if job is None or (job.user_id != user.id and user.role != Role.ADMIN):
         raise NotFound(f"job {job_id}: no such job")
+    if files:
+        return JobView(job, counts_for(session, [job_id]).get(job_id, ElementCounts()))
     rows = session.execute(_COUNTS_OF_ONE, {"job_id": job_id})
     return JobView(job, {JobStatus(status): n for status, n in rows})
 

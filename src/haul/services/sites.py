@@ -73,6 +73,14 @@ def visible_sites(session: Session, user: User) -> list[Site]:
     return list(session.scalars(q))
 
 
+def owner_emails(session: Session, sites: list[Site]) -> dict[int, str]:
+    """Who owns each site, for the sites a caller can see (public ones name their owner)."""
+    ids = {s.owner_id for s in sites}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+
+
 def get_site(session: Session, user: User, site_id: int, field: str = "site") -> SiteView:
     site = session.get(Site, site_id)
     if site is None or not (

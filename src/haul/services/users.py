@@ -248,6 +248,20 @@ def change_password(db: Database, user_id: int, old: str, new: str, keep_token: 
         return revoked.rowcount or 0
 
 
+def set_password(db: Database, email: str, password: str) -> User:
+    """An operator sets or resets a password (`haul admin set-password`); argon2 runs first."""
+    check_password(password)
+    new_hash = hash_password(password)
+    with db.write() as session:
+        user = find_user(session, email)
+        if user.role not in ("user", "admin"):
+            raise BadRequest(f"{user.email} is a {user.role} account; it signs in with tokens only")
+        user.password_hash = new_hash
+        session.flush()
+        session.expunge(user)
+    return user
+
+
 def delete_user(session: Session, user: User) -> None:
     session.delete(user)
 

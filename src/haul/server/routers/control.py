@@ -15,6 +15,7 @@ from haul.server.work_signal import work_added
 from haul.services import control, recover
 from haul.services import jobs as job_service
 from haul.services.errors import NotFound
+from haul.services.job_errors import last_errors
 
 router = APIRouter()
 
@@ -131,7 +132,7 @@ def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -
     out: list[dict[str, Any]] = []
     for job_id in body.ids:
         try:
-            view = job_service.get_job(session, user, job_id)
+            view = job_service.get_job(session, user, job_id, files=True)
         except NotFound as exc:
             out.append({"id": job_id, "status": "NOT_FOUND", "detail": exc.detail})
             continue
@@ -140,7 +141,8 @@ def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -
             rows, _ = job_service.list_elements(
                 session, user, job_id, limit=body.limit, offset=body.offset
             )
-            entry["elements"] = [element_json(session, e) for e in rows]
+            errors = last_errors(session, rows)
+            entry["elements"] = [element_json(session, e, errors=errors) for e in rows]
         out.append(entry)
     return out
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from haul.domain import limits
 from haul.domain.enums import JobStatus, JobType, Role, parse_enum
+from haul.domain.job_status import attempts_shown
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.server import submission_schema
 from haul.server.deps import (
@@ -28,6 +29,7 @@ from haul.server.work_signal import signal_if_work_added, work_added
 from haul.services import custom_jobs, file_jobs, uploads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest, Forbidden, NotFound
+from haul.services.job_errors import error_summary, error_summary_json, last_errors
 from haul.services.load import parse_when
 from haul.services.users import find_user
 from haul.store.clock import utcnow
@@ -146,7 +148,9 @@ def _submit(
         files=body.files,
     )
     job, created = job_service.submit(session, user, spec)
-    view = job_service.new_view(job) if created else job_service.get_job(session, user, job.id)
+    view = job_service.new_view(job) if created else job_service.get_job(
+        session, user, job.id, files=True
+    )
     return JSONResponse(job_json(view), status_code=200)
 
 
@@ -174,7 +178,8 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
     if body.submission_id is not None:
         existing = job_service.find_submission(session, user, body.submission_id)
         if existing is not None:
-            return JSONResponse(job_json(job_service.get_job(session, user, existing.id)))
+            view = job_service.get_job(session, user, existing.id, files=True)
+            return JSONResponse(job_json(view))
     try:
         job = custom_jobs.submit_custom(
             session,
@@ -191,7 +196,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
         )
     except NotFound as exc:
         raise BadRequest(f"type: {exc.detail}") from exc
-    return JSONResponse(job_json(job_service.get_job(session, user, job.id)))
+    return JSONResponse(job_json(job_service.get_job(session, user, job.id, files=True)))
 
 
 def _submit_on_one_hop(
@@ -238,7 +243,7 @@ for _t in JobType:
 @router.get("/jobs/{job_id}")
 @in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
-    return job_json(job_service.get_job(session, user, job_id))
+    return job_json(job_service.get_job(session, user, job_id, files=True))
 
 
 @router.get("/jobs/{job_id}/status")
@@ -264,7 +269,8 @@ def list_elements(
     rows, total = job_service.list_elements(session, user, job_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     page = ListingPage(listing_offset, listing_limit)
-    return [element_json(session, e, page) for e in rows]
+    errors = last_errors(session, rows)
+    return [element_json(session, e, page, errors) for e in rows]
 
 
 @router.get("/jobs/{job_id}/elements/{element_id}")
@@ -282,6 +288,14 @@ def get_element(
     return element_json(session, element, ListingPage(listing_offset, listing_limit))
 
 
+@router.get("/jobs/{job_id}/errors")
+@in_thread
+def get_job_errors(job_id: PathId, user: CurrentUser, session: ReadSession) -> list[dict]:
+    """The job's FAILED elements by their last error's code, most frequent first, each
+    with how many, an example path and element, and that element's message."""
+    return error_summary_json(error_summary(session, user, job_id))
+
+
 @router.get("/jobs/{job_id}/elements/{element_id}/status")
 @in_thread
 def get_element_status(
@@ -292,7 +306,7 @@ def get_element_status(
         "jobid": job_id,
         "elementid": element_id,
         "status": JobStatus(e.status).name,
-        "attempts": e.attempts,
+        "attempts": attempts_shown(e.status, e.attempts),  # the try under way counts
     }
 
 

@@ -55,7 +55,7 @@ def set_state(
     custom_jobs.set_state(
         session, user, job_id, body.state, body.data, has_data="data" in body.model_fields_set
     )
-    return job_json(job_service.get_job(session, user, job_id))
+    return job_json(job_service.get_job(session, user, job_id, files=True))
 
 
 @router.put("/jobs/{job_id}/result")

@@ -21,20 +21,24 @@ router = APIRouter()
 
 @router.get("/site")
 def list_sites(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    sites = site_service.visible_sites(session, user)
+    owners = site_service.owner_emails(session, sites)
     return [
         site_json(
             SiteView(s, site_service.endpoints_of(session, s.id)),
             caller_id=user.id,
             with_endpoints=False,
+            owner=owners.get(s.owner_id),
         )
-        for s in site_service.visible_sites(session, user)
+        for s in sites
     ]
 
 
 @router.get("/site/{site_id}")
 def get_site(site_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     view = site_service.get_site(session, user, site_id)
-    return site_json(view, caller_id=user.id, with_endpoints=True)
+    owner = site_service.owner_emails(session, [view.site]).get(view.site.owner_id)
+    return site_json(view, caller_id=user.id, with_endpoints=True, owner=owner)
 
 
 @router.post("/site")

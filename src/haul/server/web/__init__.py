@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from haul.server.web import signin
 from haul.server.web.routes import HERE, LoginRequired, router
 
 __all__ = ["install"]
@@ -25,4 +26,5 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/web/login?" + urlencode({"next": target}), status_code=303)
 
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    app.include_router(signin.router)
     app.include_router(router)

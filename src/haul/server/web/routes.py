@@ -20,22 +20,20 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType, parse_enum
-from haul.security.tokens import hash_token
+from haul.domain.job_status import attempts_shown
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
-from haul.server.login_throttle import TooManyLogins, throttled_login
-from haul.services import bans, dashboard, load, workers_seen
+from haul.services import bans, dashboard, job_errors, load, workers_seen
 from haul.services import sites as site_service
 from haul.services import users as user_service
-from haul.services.errors import NotFound, ServiceError, Unauthorized
-from haul.store.clock import as_utc, utcnow
+from haul.services.errors import NotFound, Unauthorized
+from haul.store.clock import as_utc
 from haul.store.database import Database
-from haul.store.tables import Token, User
+from haul.store.tables import User
 
 COOKIE = "haul_token"
 HERE = Path(__file__).parent
@@ -125,7 +123,13 @@ def status_name(value: int) -> str:
     return JobStatus(value).name
 
 
+def tries(element: Any) -> int:
+    """Attempts an element shows: the try under way counts (as in the API)."""
+    return attempts_shown(element.status, element.attempts)
+
+
 templates.env.filters.update(
+    tries=tries,
     bytes=human_bytes,
     rate=human_rate,
     age=human_age,
@@ -160,74 +164,6 @@ def _enums(enum: type, values: list[str] | None, field: str) -> list[Any]:
                 except ValueError:
                     continue  # a stale filter in a bookmark shows everything, not an error
     return out
-
-
-# -- login --------------------------------------------------------------------------
-
-
-def _safe_next(target: str | None) -> str:
-    """Only paths inside the dashboard: a login link must not redirect elsewhere."""
-    if target and target.startswith("/web") and "//" not in target and "\\" not in target:
-        return target
-    return "/web/jobs"
-
-
-@router.get("")
-@router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/web/jobs", status_code=303)
-
-
-@router.get("/login")
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", None, next=_safe_next(next), error=None, email="")
-
-
-@router.post("/login")
-def login(
-    request: Request,
-    email: Annotated[str, Form()] = "",
-    passwd: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/web/jobs",
-) -> Response:
-    settings = request.app.state.settings
-    try:
-        _, token, row = throttled_login(
-            request, _db(request), email, passwd, settings.login_token_seconds
-        )
-        expires = as_utc(row.expires)
-    except (ServiceError, TooManyLogins) as exc:
-        page = render(
-            request, "login.html", None, next=_safe_next(next), error=exc.detail, email=email
-        )
-        page.status_code = exc.status_code if isinstance(exc, TooManyLogins) else 401
-        page.headers.update(getattr(exc, "headers", None) or {})
-        return page
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    max_age = int((expires - utcnow()).total_seconds()) if expires else None
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/web",
-    )
-    return response
-
-
-@router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
-    token = request.cookies.get(COOKIE)
-    if token:
-        with _db(request).write() as session:
-            row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
-            if row is not None:
-                row.revoked = True
-    response = RedirectResponse("/web/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/web")
-    return response
 
 
 # -- jobs ---------------------------------------------------------------------------
@@ -317,10 +253,18 @@ def _job_context(
     with _db(request).read() as session:
         summary = dashboard.get_job(session, caller.user, job_id)
         rows, total = dashboard.elements(session, caller.user, job_id, limit=limit, offset=offset)
+        errors = job_errors.last_errors(session, rows)
+        failures = (
+            job_errors.error_summary(session, caller.user, job_id)
+            if summary.view.counts.get(JobStatus.FAILED)
+            else []
+        )
     return {
         "s": summary,
         "job": summary.job,
         "elements": rows,
+        "errors": errors,
+        "failures": failures,
         "total": total,
         "offset": offset,
         "limit": limit,

@@ -264,7 +264,7 @@
       document.getElementById("dst-label").textContent = t === "RENAME" ? "New path" : "Into directory";
       document.getElementById("dst-help").textContent = t === "RENAME"
         ? "The full new path of the file or directory."
-        : "Each chosen source lands under this directory with its own name.";
+        : "Each chosen source lands under this directory with its own name (as `haul copy SRC DIR/` does).";
       document.querySelectorAll(".opt-copy").forEach((el) => { el.hidden = t !== "COPY" && !(t === "RENAME" && el.classList.contains("opt-rename")); });
       document.querySelectorAll(".opt-list").forEach((el) => { el.hidden = t !== "LIST"; });
     }
@@ -492,12 +492,19 @@
     }
     const xs = points.map((p) => Date.parse(p.time));
     const x0 = Math.min(...xs), x1 = Math.max(...xs);
-    const ymax = Math.max(1, ...points.map((p) => Math.max(p.pending_count, p.queued_count, p.running_count)));
+    const top = Math.max(1, ...points.map((p) => Math.max(p.pending_count, p.queued_count, p.running_count)));
+    // Round ticks (1, 2 or 5 times a power of ten), about four of them, and an
+    // axis that ends on one: 0/10/20/30/40 rather than 0/8/17/25/33.
+    const rough = top / 4;
+    const mag = Math.pow(10, Math.floor(Math.log10(rough)));
+    const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= rough) || 10 * mag);
+    const ymax = Math.ceil(top / step) * step;
     const sx = (t) => L + (x1 === x0 ? (W - L - R) / 2 : ((t - x0) / (x1 - x0)) * (W - L - R));
     const sy = (v) => T + (1 - v / ymax) * (H - T - B);
     const parts = [];
-    for (let i = 0; i <= 4; i++) {
-      const v = Math.round((ymax * i) / 4);
+    const ticks = [];
+    for (let v = 0; v <= ymax; v += step) {
+      ticks.push(v);
       const y = sy(v);
       parts.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y}" y2="${y}"/>`);
       parts.push(`<text x="${L - 6}" y="${y + 4}" text-anchor="end">${v}</text>`);
@@ -516,7 +523,7 @@
         parts.push(`<circle class="point ${s}" r="${r}" cx="${sx(Date.parse(p.time)).toFixed(1)}" cy="${sy(p[key]).toFixed(1)}"><title>${p.time}: ${p[key]} ${s}</title></circle>`);
       }
     }
-    el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" data-points="${points.length}">${parts.join("")}</svg>`;
+    el.innerHTML = `<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" data-points="${points.length}" data-ticks="${ticks.join(",")}">${parts.join("")}</svg>`;
   }
 
   function initQueue() {
