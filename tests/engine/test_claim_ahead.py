@@ -187,5 +187,5 @@ def test_a_running_copy_shows_its_bytes_under_default_heartbeats(
         assert page.status_code == 200, page.text
         row = page.text.split(f'id="element-{copies_seen[0]}"', 1)[1].split("</tr>", 1)[0]
         if 'data-status="RUNNING"' in row:
-            assert re.search(r">\s*[1-9][0-9.]* [kMG]?B · [1-9]", row), row
+            assert re.search(r">\s*[1-9][0-9.]* [kMG]?B( of [0-9.]+ [kMG]?B)? · [1-9]", row), row
         assert wait_job(c, job_id, timeout=30, workers=[w])["status"] == "DONE"
