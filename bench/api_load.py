@@ -37,18 +37,12 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from tests.harness import ServerProcess, postgres_database  # noqa: E402
 
 W = "/workqueue/api/v1.0"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 class RawConnection:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from tests.harness import ServerProcess, worker_command  # noqa: E402
 
 MIB = 1 << 20
@@ -58,13 +59,6 @@ def check(dst: Path, sums: dict[str, str]) -> None:
         assert got == want, f"{dst / rel}: md5 {got} != {want}"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process and its waited-for children (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from tests.harness import HAUL, ServerProcess, User, postgres_database  # noqa: E402
 
 W = "/workqueue/api/v1.0"
@@ -57,13 +58,6 @@ MODES = ("per-job", "file-list", "directory")
 TERMINAL = ("DONE", "FAILED", "CANCELLED")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def own_cpu() -> float:

@@ -26,16 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from tests.harness import HAUL, ServerProcess, postgres_database  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process (Linux), to see where the time goes under load."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def _spy(out: Path | None, server: int, workers: list[int]) -> list[subprocess.Popen[bytes]]:

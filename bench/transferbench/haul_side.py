@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from bench.proc_cpu import cpu_seconds
 from tests.harness import HAUL, ServerProcess, User
 
 from .servers import S3_BUCKET, Server
@@ -60,13 +61,6 @@ def _rchar(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU a process has used so far (0.0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _descendants(pid: int) -> list[int]:
