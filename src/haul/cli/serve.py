@@ -90,8 +90,12 @@ def server(
         sample_seconds=sample_seconds,
         retention_days=retention_days,
     )
+    from haul.cli.heap import settle_heap
+
+    app = asgi(settings)
+    settle_heap()
     uvicorn.run(
-        asgi(settings),
+        app,
         host=host,
         port=port,
         log_level=log_level,

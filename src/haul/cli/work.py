@@ -101,4 +101,7 @@ def worker(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     w.install_signals()
+    from haul.cli.heap import settle_heap
+
+    settle_heap()
     raise typer.Exit(w.run())
