@@ -23,7 +23,6 @@ import contextlib
 import io
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,69 +50,11 @@ from haul.storage._base import (
     normpath,
     parent,
 )
-from haul.storage._errors import from_http_status
 from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage.network_policy import NetworkPolicy
+from haul.storage.s3_errors import S3_ERRORS
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
-
-_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchUpload"}
-_NO_CREDENTIAL = {
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "AuthorizationHeaderMalformed",
-}
-_DENIED = {"AccessDenied", "AllAccessDisabled", "403"}
-_EXISTS = {"BucketAlreadyExists", "BucketAlreadyOwnedByYou"}
-_BUSY = {"SlowDown", "ServiceUnavailable", "InternalError", "503", "500"}
-
-
-def _translate(exc: BaseException, path: str) -> TransferError:
-    if isinstance(exc, TransferError):
-        return exc
-    if isinstance(exc, bexc.HTTPClientError) and isinstance(exc.kwargs.get("error"), TransferError):
-        return exc.kwargs["error"]  # a refusal of the network policy, wrapped by botocore
-    if isinstance(exc, bexc.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = f"{path}: {code} {error.get('Message', '')}".strip()
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in _NOT_FOUND:
-            return TransferError(ErrorCode.NOT_FOUND, message)
-        if code in _NO_CREDENTIAL:
-            return TransferError(ErrorCode.NO_CREDENTIAL, message)
-        if code in _DENIED:
-            return TransferError(ErrorCode.PERMISSION_DENIED, message)
-        if code in _EXISTS:
-            return TransferError(ErrorCode.EXISTS, message)
-        if code in _BUSY:
-            return TransferError(ErrorCode.CONNECTION, message)
-        if code == "RequestTimeout":
-            return TransferError(ErrorCode.TIMEOUT, message)
-        if status:
-            return from_http_status(status, message)
-        return TransferError(ErrorCode.INTERNAL, message)
-    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
-        return TransferError(ErrorCode.NO_CREDENTIAL, f"{path}: {exc}")
-    if isinstance(exc, bexc.ReadTimeoutError | bexc.ConnectTimeoutError):
-        return TransferError(ErrorCode.TIMEOUT, f"{path}: {exc}")
-    if isinstance(exc, bexc.EndpointConnectionError | bexc.ConnectionError | ConnectionError):
-        return TransferError(ErrorCode.CONNECTION, f"{path}: {exc}")
-    if isinstance(exc, bexc.BotoCoreError | OSError):
-        return TransferError(ErrorCode.CONNECTION, f"{path}: {type(exc).__name__}: {exc}")
-    return TransferError(ErrorCode.INTERNAL, f"{path}: {type(exc).__name__}: {exc}")
-
-
-@contextmanager
-def _translated(path: str) -> Iterator[None]:
-    try:
-        yield
-    except TransferError:
-        raise
-    except Exception as exc:
-        raise _translate(exc, path) from exc
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -144,7 +85,7 @@ class _Writer(WriteStream):
         return len(b)
 
     def _upload_part(self, data: bytes) -> None:
-        with _translated(self._path):
+        with S3_ERRORS.translated(self._path):
             if self._upload_id is None:
                 created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
                 self._upload_id = created["UploadId"]
@@ -162,7 +103,7 @@ class _Writer(WriteStream):
         if self.closed:
             return
         try:
-            with _translated(self._path):
+            with S3_ERRORS.translated(self._path):
                 if self._upload_id is None:
                     self._client.put_object(
                         Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer)
@@ -294,7 +235,7 @@ class S3Storage(BaseStorage):
         signed = bool(credential.get("access_key") and credential.get("secret_key"))
         if not signed:
             config = config.merge(Config(signature_version=UNSIGNED))
-        with _translated(url):
+        with S3_ERRORS.translated(url):
             if parts.hostname:
                 access.network.addresses(parts.hostname, parts.port or 443)  # fail early
             sealed = boto3.session.Session(botocore_session=sealed_session())
@@ -325,14 +266,14 @@ class S3Storage(BaseStorage):
         if path == "/":
             return Entry("/", "/", True, 0, None)
         bucket, key = _split(path)
-        with _translated(path):
+        with S3_ERRORS.translated(path):
             if not key:
                 self._client.head_bucket(Bucket=bucket)
                 return Entry(path, bucket, True, 0, None)
             try:
                 head = self._client.head_object(Bucket=bucket, Key=key)
             except bexc.ClientError as exc:
-                if _translate(exc, path).code is not ErrorCode.NOT_FOUND:
+                if S3_ERRORS(exc, path).code is not ErrorCode.NOT_FOUND:
                     raise
             else:
                 mtime = head["LastModified"].timestamp() if "LastModified" in head else None
@@ -343,7 +284,7 @@ class S3Storage(BaseStorage):
 
     def _scandir(self, path: str) -> Iterator[Entry]:
         if path == "/":
-            with _translated(path):
+            with S3_ERRORS.translated(path):
                 buckets = self._client.list_buckets().get("Buckets", [])
             for b in buckets:
                 yield Entry(join("/", b["Name"]), b["Name"], True, 0, None)
@@ -351,7 +292,7 @@ class S3Storage(BaseStorage):
         bucket, key = _split(path)
         prefix = f"{key}/" if key else ""
         paginator = self._client.get_paginator("list_objects_v2")
-        with _translated(path):
+        with S3_ERRORS.translated(path):
             pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"))
         for page in pages:
             for common in page.get("CommonPrefixes", []):
@@ -375,7 +316,7 @@ class S3Storage(BaseStorage):
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
         try:
-            with _translated(path):
+            with S3_ERRORS.translated(path):
                 answer = self._client.get_object(Bucket=bucket, Key=key)
         except TransferError as exc:
             if exc.code is ErrorCode.NOT_FOUND and self.exists(path):
@@ -383,7 +324,7 @@ class S3Storage(BaseStorage):
             raise
         body = answer["Body"]
         raw = IteratorReader(
-            body.iter_chunks(1024 * 1024), body.close, lambda e: _translate(e, path)
+            body.iter_chunks(1024 * 1024), body.close, lambda e: S3_ERRORS(e, path)
         )
         mtime = answer["LastModified"].timestamp() if "LastModified" in answer else None
         entry = Entry(path, basename(path), False, int(answer["ContentLength"]), mtime)
@@ -401,7 +342,7 @@ class S3Storage(BaseStorage):
         if self._is_existing_dir(path):
             return
         bucket, key = _split(path)
-        with _translated(path):
+        with S3_ERRORS.translated(path):
             if not key:
                 kwargs: dict[str, Any] = {"Bucket": bucket}
                 if self.region != "us-east-1":
@@ -417,7 +358,7 @@ class S3Storage(BaseStorage):
     def remove(self, path: str) -> None:
         entry = self.stat(path)
         bucket, key = _split(entry.path)
-        with _translated(entry.path):
+        with S3_ERRORS.translated(entry.path):
             if not entry.is_dir:
                 self._client.delete_object(Bucket=bucket, Key=key)
                 return
@@ -435,7 +376,7 @@ class S3Storage(BaseStorage):
         dst_bucket, dst_key = _split(dst)
         if not src_key or not dst_key:
             raise TransferError(ErrorCode.UNSUPPORTED, "buckets cannot be renamed")
-        with _translated(entry.path):
+        with S3_ERRORS.translated(entry.path):
             if entry.is_dir:
                 if self._has_children(src_bucket, src_key, beyond_marker=True):
                     raise TransferError(

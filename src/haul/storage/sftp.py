@@ -33,11 +33,11 @@ import asyncssh
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import _loop
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
-from haul.storage._errors import from_oserror
 from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.error_translation import OS_ERRORS
 from haul.storage.sftp_checksum import TIMEOUT as CHECKSUM_TIMEOUT
 from haul.storage.sftp_checksum import RemoteChecksum
-from haul.storage.sftp_errors import translate
+from haul.storage.sftp_errors import SFTP_ERRORS
 from haul.storage.sftp_stream import (
     IO_TIMEOUT,
     PipelinedReader,
@@ -150,25 +150,20 @@ class SFTPStorage(BaseStorage):
         self.host_key: str | None = None
         self._conn: asyncssh.SSHClientConnection | None = None
         check = _HostKeyCheck(expected)
-        try:
+        with OS_ERRORS.translated(self.target):
             sock = access.network.connect(self.host, self.port, _CONNECT_TIMEOUT)
-        except TransferError:
-            raise
-        except OSError as exc:
-            raise from_oserror(exc, self.target) from exc
         try:
-            self._conn, self._sftp = _loop.run(
-                self._connect(sock, check, key, password, expected), _CONNECT_TIMEOUT * 2
-            )
-        except asyncssh.HostKeyNotVerifiable as exc:
-            sock.close()
-            raise _key_mismatch(access, self.target, check.offered or "?", bool(explicit)) from exc
+            with SFTP_ERRORS.translated(self.target):
+                try:
+                    self._conn, self._sftp = _loop.run(
+                        self._connect(sock, check, key, password, expected), _CONNECT_TIMEOUT * 2
+                    )
+                except asyncssh.HostKeyNotVerifiable as exc:
+                    offered = check.offered or "?"
+                    raise _key_mismatch(access, self.target, offered, bool(explicit)) from exc
         except TransferError:
             sock.close()
             raise
-        except Exception as exc:
-            sock.close()
-            raise translate(exc, self.target) from exc
         self.host_key = check.offered
         self._last_stat: tuple[str, asyncssh.SFTPAttrs, float] | None = None
         self._read_block, self._write_block = block_sizes(self._sftp)
@@ -225,12 +220,8 @@ class SFTPStorage(BaseStorage):
         if self._conn is None:
             coro.close()
             raise TransferError(ErrorCode.CONNECTION, f"{self.target}: connection closed")
-        try:
+        with SFTP_ERRORS.translated(path):
             return _loop.run(coro, timeout)
-        except TransferError:
-            raise
-        except Exception as exc:
-            raise translate(exc, path) from exc
 
     def _entry(self, path: str, attrs: asyncssh.SFTPAttrs, target: str | None = None) -> Entry:
         mtime = float(attrs.mtime) if attrs.mtime is not None else None
@@ -321,7 +312,7 @@ class SFTPStorage(BaseStorage):
                     raise attrs
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
             reader = PipelinedReader(
-                handle, path, int(attrs.size or 0), self._read_block, translate
+                handle, path, int(attrs.size or 0), self._read_block, SFTP_ERRORS
             )
             await reader.prefill()
             return reader, attrs
@@ -338,7 +329,7 @@ class SFTPStorage(BaseStorage):
         async def opener() -> asyncssh.SFTPClientFile:
             return await self._sftp.open(path, "wb", block_size=0, encoding=None)
 
-        return PipelinedWriter(opener, path, self._write_block, translate)  # type: ignore[return-value]
+        return PipelinedWriter(opener, path, self._write_block, SFTP_ERRORS)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
