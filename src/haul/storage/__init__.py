@@ -18,7 +18,8 @@ from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Entry, Storage
 from haul.storage._registry import SCHEMES, SiteAccess, open_storage
 from haul.storage.checksums import ALGORITHMS
-from haul.storage.copy import CopyResult, Progress, copy_file
+from haul.storage.copy import CopyResult, copy_file
+from haul.storage.progress import Progress
 
 __all__ = [
     "ALGORITHMS",

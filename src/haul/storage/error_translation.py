@@ -11,7 +11,7 @@ is INTERNAL. Each backend family keeps its own table next to it
 every family shares, the errno table and the HTTP status table, are here.
 
 Backends do not know which side of a copy they serve, so every error is
-scoped TRANSFER; the copy engine re-scopes it (`copy_scopes.in_scope`).
+scoped TRANSFER; the copy engine re-scopes it (`scopes.in_scope`).
 """
 
 from __future__ import annotations
