@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
 from haul.storage.checksums import ALGORITHMS, new_hasher
+from haul.storage.site_access import SiteAccess
 
 _MTIME = 1_700_000_000.0
 _PERIOD = 251  # prime, so the byte pattern does not line up with chunk sizes
@@ -187,6 +188,10 @@ def _int_param(params: dict[str, list[str]], name: str, default: int) -> int:
 
 
 class DummyStorage(BaseStorage):
+    @classmethod
+    def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> DummyStorage:
+        return cls(url)  # nothing to connect to, nothing to authenticate
+
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         params = parse_qs(parts.query)

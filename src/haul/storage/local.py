@@ -13,12 +13,13 @@ import errno
 import os
 import stat as stat_mod
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage.error_translation import OS_ERRORS, from_oserror
 from haul.storage.noreplace import rename_noreplace
+from haul.storage.site_access import SiteAccess
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 # Linux: the kernel resolves a path in one open(O_PATH), and /proc names the
@@ -71,6 +72,10 @@ class LocalStorage(BaseStorage):
     """Local file system; the URL's host part is ignored (`file:///abs/path`)."""
 
     reusable_write_buffers = True  # os.write copies into the page cache before returning
+
+    @classmethod
+    def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> LocalStorage:
+        return cls()  # the worker confines it to its roots per element (`confine`)
 
     def __init__(self, roots: Sequence[str] | None = None) -> None:
         self.roots: list[str] = []

@@ -50,9 +50,9 @@ from haul.storage._base import (
     normpath,
     parent,
 )
-from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage.network_policy import NetworkPolicy
 from haul.storage.s3_errors import S3_ERRORS
+from haul.storage.site_access import DIRECT, SiteAccess
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
 

@@ -33,7 +33,6 @@ import asyncssh
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import _loop
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
-from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage.error_translation import OS_ERRORS
 from haul.storage.sftp_checksum import TIMEOUT as CHECKSUM_TIMEOUT
 from haul.storage.sftp_checksum import RemoteChecksum
@@ -45,6 +44,7 @@ from haul.storage.sftp_stream import (
     ReadStream,
     block_sizes,
 )
+from haul.storage.site_access import DIRECT, SiteAccess
 
 _T = TypeVar("_T")
 _CONNECT_TIMEOUT = 20.0

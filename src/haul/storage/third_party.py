@@ -53,13 +53,12 @@ class Pulling(Protocol):
 _PULLS: dict[type, bool] = {}
 
 
-def _pulls(storage: object) -> bool:
-    """isinstance(storage, Pulling), answered once per class: a runtime Protocol
-    check inspects every member, about 50 us, and every copy asks."""
-    kind = type(storage)
+def pulls(kind: type) -> bool:
+    """Whether backend class `kind` is `Pulling`, answered once per class: a
+    runtime Protocol check inspects every member, and every copy asks."""
     known = _PULLS.get(kind)
     if known is None:
-        known = _PULLS[kind] = isinstance(storage, Pulling)
+        known = _PULLS[kind] = issubclass(kind, Pulling)
     return known
 
 
@@ -78,7 +77,7 @@ def third_party_copy(
     say: Callable[[str], None] = lambda _line: None,
 ) -> CopyResult | None:
     """Copies server to server and answers the result, or None: stream instead."""
-    if type(src) is not type(dst) or not _pulls(dst):
+    if type(src) is not type(dst) or not pulls(type(dst)):
         return None  # different protocols: nothing to decide, nothing to log
     is_cancelled = cancelled or (lambda: False)
     algorithm = checked_algorithm(checksum)

@@ -44,11 +44,11 @@ from haul.storage._base import (
     normpath,
     parent,
 )
-from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage.network_policy import NetworkPolicy
+from haul.storage.schemes import BACKENDS
+from haul.storage.site_access import DIRECT, SiteAccess
 from haul.storage.webdav_errors import WEBDAV_ERRORS, check
 
-_SCHEMES = {"https": "https", "davs": "https", "http": "http", "dav": "http"}
 _TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _READ_CHUNK = 1024 * 1024
 
@@ -163,7 +163,8 @@ def _checked_transport(verify: bool | ssl.SSLContext, policy: NetworkPolicy) -> 
 class WebDAVStorage(BaseStorage):
     def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
-        scheme = _SCHEMES.get(parts.scheme.lower())
+        backend = BACKENDS.get(parts.scheme.lower())
+        scheme = backend.wire if backend is not None else None
         if scheme is None:
             raise TransferError(ErrorCode.UNSUPPORTED, f"not a WebDAV URL: {url}")
         host = parts.hostname or ""
