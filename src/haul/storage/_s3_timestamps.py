@@ -36,4 +36,6 @@ def timestamp(value: str) -> datetime:
 
 def install(session: botocore.session.Session) -> None:
     """Makes the clients of `session` parse timestamps with `timestamp`."""
-    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=timestamp)
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=timestamp
+    )
