@@ -19,194 +19,36 @@ policy allows (checked in the connection class, after name resolution).
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
-import botocore.awsrequest as bawsrequest
-import botocore.credentials
 import botocore.exceptions as bexc
-import botocore.session
-import botocore.tokens
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
-from urllib3.exceptions import NewConnectionError
-from urllib3.util import connection as urllib3_connection
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage import _s3_timestamps as s3_timestamps
 from haul.storage._base import (
     BaseStorage,
     Entry,
     IteratorReader,
-    WriteStream,
     basename,
     join,
     normpath,
     parent,
 )
-from haul.storage.network_policy import NetworkPolicy
 from haul.storage.s3_errors import S3_ERRORS
+from haul.storage.s3_session import check_connections, sealed_session
+from haul.storage.s3_upload import MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
-
-PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
 
 
 def _split(path: str) -> tuple[str, str]:
     """("bucket", "key") of a normalised path; key is "" for the bucket itself."""
     bucket, _, key = path.lstrip("/").partition("/")
     return bucket, key
-
-
-class _Writer(WriteStream):
-    """Uploads as it goes: one part in memory at a time, multipart past one part."""
-
-    def __init__(self, client: Any, bucket: str, key: str, path: str) -> None:
-        super().__init__()
-        self._client = client
-        self._bucket = bucket
-        self._key = key
-        self._path = path
-        self._buffer = bytearray()
-        self._upload_id: str | None = None
-        self._parts: list[dict[str, Any]] = []
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        self._buffer += b
-        while len(self._buffer) >= PART_SIZE:
-            part = bytes(self._buffer[:PART_SIZE])
-            del self._buffer[:PART_SIZE]
-            self._upload_part(part)
-        return len(b)
-
-    def _upload_part(self, data: bytes) -> None:
-        with S3_ERRORS.translated(self._path):
-            if self._upload_id is None:
-                created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
-                self._upload_id = created["UploadId"]
-            number = len(self._parts) + 1
-            answer = self._client.upload_part(
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=data,
-            )
-            self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            with S3_ERRORS.translated(self._path):
-                if self._upload_id is None:
-                    self._client.put_object(
-                        Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer)
-                    )
-                else:
-                    if self._buffer:
-                        self._upload_part(bytes(self._buffer))
-                    self._client.complete_multipart_upload(
-                        Bucket=self._bucket,
-                        Key=self._key,
-                        UploadId=self._upload_id,
-                        MultipartUpload={"Parts": self._parts},
-                    )
-        except BaseException:
-            self.abort()
-            raise
-        self._buffer = bytearray()
-        super().close()
-
-    def abort(self) -> None:
-        if self._upload_id is not None:
-            with contextlib.suppress(Exception):  # a lifecycle rule reaps leftovers
-                self._client.abort_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
-                )
-            self._upload_id = None
-        self._buffer = bytearray()
-        WriteStream.close(self)
-
-
-# Settings botocore may not take from the worker's environment or files: the
-# files are pointed at /dev/null and every variable loses its AWS_* name.
-_SEALED_INSTANCE_VARS = {
-    "config_file": os.devnull,
-    "credentials_file": os.devnull,
-    "ignore_configured_endpoint_urls": True,
-}
-
-
-def sealed_session() -> botocore.session.Session:
-    """A botocore session that can find no identity or settings of its own.
-
-    botocore resolves credentials through a chain (environment, shared
-    credential and config files, SSO, web identity, container and instance
-    metadata) and its other settings from AWS_* variables and `~/.aws/config`.
-    Here the chain and the token providers are empty, the files are
-    /dev/null and no variable is read from the environment, so the client
-    signs only with the keys it is handed, or not at all.
-    """
-    session_vars = {
-        name: (None, None, default, convert)
-        for name, (_config, _env, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
-    }
-    session = botocore.session.Session(session_vars=session_vars)
-    for name, value in _SEALED_INSTANCE_VARS.items():
-        session.set_config_variable(name, value)
-    session.register_component(
-        "credential_provider", botocore.credentials.CredentialResolver(providers=[])
-    )
-    session.register_component("token_provider", botocore.tokens.TokenProviderChain(providers=[]))
-    s3_timestamps.install(session)
-    return session
-
-
-def _checked_connection(base: type, policy: NetworkPolicy) -> type:
-    """`base` (botocore's urllib3 connection) connecting only to allowed addresses."""
-
-    def _new_conn(self: Any) -> Any:
-        last: OSError | None = None
-        for address in policy.addresses(self._dns_host.strip("[]"), self.port):
-            try:
-                return urllib3_connection.create_connection(
-                    (address, self.port),
-                    self.timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )
-            except OSError as exc:
-                last = exc
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
-
-    return type(f"Checked{base.__name__}", (base,), {"_new_conn": _new_conn})
-
-
-def _check_connections(client: Any, policy: NetworkPolicy) -> None:
-    pools = {
-        "http": bawsrequest.AWSHTTPConnectionPool,
-        "https": bawsrequest.AWSHTTPSConnectionPool,
-    }
-    checked = {
-        scheme: type(
-            f"Checked{pool.__name__}",
-            (pool,),
-            {"ConnectionCls": _checked_connection(pool.ConnectionCls, policy)},
-        )
-        for scheme, pool in pools.items()
-    }
-    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
-    manager = getattr(session, "_manager", None)
-    if manager is None or not hasattr(manager, "pool_classes_by_scheme"):
-        # Fail closed: without the hook, connections would go unchecked.
-        raise TransferError(ErrorCode.INTERNAL, "botocore changed: cannot check connections")
-    manager.pool_classes_by_scheme = checked
 
 
 class S3Storage(BaseStorage):
@@ -247,7 +89,7 @@ class S3Storage(BaseStorage):
                 aws_session_token=credential.get("session_token") if signed else None,
                 config=config,
             )
-            _check_connections(self._client, access.network)
+            check_connections(self._client, access.network)
 
     # -- helpers ------------------------------------------------------------
 
@@ -335,7 +177,7 @@ class S3Storage(BaseStorage):
         bucket, key = _split(path)
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
-        return _Writer(self._client, bucket, key, path)  # type: ignore[return-value]
+        return MultipartWriter(self._client, bucket, key, path)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
