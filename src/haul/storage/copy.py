@@ -158,14 +158,13 @@ def _open_checked_source(
 ) -> tuple[BinaryIO, Entry]:
     """Step 1, the source: opened first, since where the open answers the size
     (XRootD, S3, local) the stat a copy needs costs no round trip of its own."""
-    with _PREPARING_SOURCE:
-        reader, source = _open_source(src, src_path)
-        try:
-            if expect is not None:
-                expect.check_size(src_path, source.size)
-        except BaseException:
-            _close(reader)
-            raise
+    reader, source = _open_source(src, src_path)
+    try:
+        if expect is not None:
+            expect.check_size(src_path, source.size)
+    except BaseException:
+        _close(reader)
+        raise
     return reader, source
 
 
@@ -196,7 +195,6 @@ def _prepare_destination(
 
 
 def _stream(
-    reader: BinaryIO,
     writer: BinaryIO,
     hasher: Hasher | None,
     chunks: Callable[[], bytes],
@@ -336,7 +334,7 @@ def copy_file(
     check_cancel = _canceller(cancelled)
     with _PREPARING_SOURCE:
         src_path = normpath(src_path)
-    reader, source = _open_checked_source(src, src_path, expect)
+        reader, source = _open_checked_source(src, src_path, expect)
     try:
         with _PREPARING_DESTINATION:
             dst_path = normpath(dst_path)
@@ -356,7 +354,7 @@ def copy_file(
                 writer = _open_temp(dst, temp, dirs if parents else None)
                 reuse = bool(getattr(dst, "reusable_write_buffers", False))
                 chunks = chunk_reader(reader, chunk_size, reuse=reuse, expect=source.size)
-            transferred = _stream(reader, writer, hasher, chunks, check_cancel, reporter)
+            transferred = _stream(writer, hasher, chunks, check_cancel, reporter)
         finally:
             _close(reader)  # the data is already read
         checked = _verify(
