@@ -1,5 +1,7 @@
-"""CPU seconds of a process, read from /proc: every benchmark reports the
-server's (and worker's) CPU beside its own rates."""
+"""CPU seconds and peak memory of a process, read from /proc: every benchmark
+reports the server's (and worker's) CPU beside its own rates, and the queue
+benchmark the server's peak RSS (issue 13: a 100,000-file directory under
+500 MB)."""
 
 from __future__ import annotations
 
@@ -14,3 +16,17 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's resident-set high-water mark (VmHWM), in MB; NaN when unreadable.
+
+    The kernel keeps the peak, so no sampling can miss a short spike.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    except (OSError, IndexError, ValueError):
+        pass
+    return float("nan")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.proc_cpu import cpu_seconds  # noqa: E402
+from bench.proc_cpu import cpu_seconds, peak_rss_mb  # noqa: E402
 from tests.harness import HAUL, ServerProcess, postgres_database  # noqa: E402
 
 
@@ -127,6 +127,8 @@ def main() -> None:
                 time.sleep(0.1)
             elapsed = time.monotonic() - t0
         server_cpu = cpu_seconds(srv.proc.pid) - server_cpu0  # type: ignore[union-attr]
+        server_rss = peak_rss_mb(srv.proc.pid)  # type: ignore[union-attr]
+        worker_rss = max(peak_rss_mb(p.pid) for p in workers)
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
@@ -143,6 +145,7 @@ def main() -> None:
             f"CPU: server {server_cpu:.2f} s ({1e6 * server_cpu / done:.0f} us/element), "
             f"workers {worker_cpu:.2f} s ({1e6 * worker_cpu / done:.0f} us/element)"
         )
+        print(f"peak RSS: server {server_rss:.0f} MB, largest worker {worker_rss:.0f} MB")
 
 
 if __name__ == "__main__":
