@@ -20,6 +20,11 @@ signature FastAPI sees and puts one ``Caller`` (the token, not yet looked
 up) in their place; on its single hop it opens the read transaction, checks
 the token and the role in it (``deps.require_role``, the one home of the
 role rules), runs the body and commits, before the answer is sent.
+
+A handler that takes a caller and a ``WriteSession`` (a submission) is fused
+the same way around a write transaction, and sends the work signal after
+the commit as the write session would: as plain dependencies it held
+SQLite's write lock across two waits for a thread.
 """
 
 from __future__ import annotations
@@ -30,15 +35,24 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends as DependsParam
 
-from haul.server.deps import ROLE_RULES, CallerArg, read_session, require_role
+from haul.server.deps import (
+    ROLE_RULES,
+    CallerArg,
+    read_session,
+    require_role,
+    write_session,
+)
+from haul.server.work_signal import signal_if_work_added
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 CALLER_PARAM = "haul_caller"  # the parameter that replaces the caller and the session
+REQUEST_PARAM = "haul_request"  # a written handler's request, for the work signal
 
 
 def in_thread(handler: Callable[P, T]) -> Callable[P, Awaitable[T]]:
@@ -61,23 +75,30 @@ def _dependency(annotation: Any) -> Any:
     return None
 
 
-def _fusable(handler: Callable[..., Any]) -> tuple[str, str, tuple[frozenset[str], str]] | None:
-    """(caller parameter, session parameter, role rule) when the handler takes both."""
+def _fusable(
+    handler: Callable[..., Any],
+) -> tuple[str, str, tuple[frozenset[str], str], bool] | None:
+    """(caller parameter, session parameter, role rule, writes) when the handler takes both."""
     hints = typing.get_type_hints(handler, include_extras=True)
     user = session = rule = None
+    writes = False
     for name in inspect.signature(handler).parameters:
         dep = _dependency(hints.get(name))
         if dep in ROLE_RULES:
             user, rule = name, ROLE_RULES[dep]
-        elif dep is read_session:
-            session = name
+        elif dep is read_session or dep is write_session:
+            session, writes = name, dep is write_session
     if user is None or session is None or rule is None:
         return None
-    return user, session, rule
+    return user, session, rule, writes
 
 
 def _fused(
-    handler: Callable[..., T], user: str, session: str, rule: tuple[frozenset[str], str]
+    handler: Callable[..., T],
+    user: str,
+    session: str,
+    rule: tuple[frozenset[str], str],
+    writes: bool,
 ) -> Callable[..., Awaitable[T]]:
     hints = typing.get_type_hints(handler, include_extras=True)
     params = [
@@ -88,13 +109,27 @@ def _fused(
     params.append(
         inspect.Parameter(CALLER_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=CallerArg)
     )
+    # FastAPI fills one parameter annotated Request: the handler's own, or ours.
+    own_request = next((n for n, h in hints.items() if h is Request and n != "return"), None)
+    request_param = own_request or REQUEST_PARAM
+    if writes and own_request is None:
+        params.append(
+            inspect.Parameter(REQUEST_PARAM, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        )
     roles, needs = rule
 
     def body(kwargs: dict[str, Any]) -> T:
         caller = kwargs.pop(CALLER_PARAM)
-        with caller.db.read() as s:
+        if not writes:
+            with caller.db.read() as s:
+                found = require_role(caller.authenticate(s).user, roles, needs)
+                return handler(**kwargs, **{user: found, session: s})
+        request = kwargs[request_param] if own_request else kwargs.pop(REQUEST_PARAM)
+        with caller.db.write() as s:
             found = require_role(caller.authenticate(s).user, roles, needs)
-            return handler(**kwargs, **{user: found, session: s})
+            out = handler(**kwargs, **{user: found, session: s})
+        signal_if_work_added(request)  # after the commit, so woken claims see the rows
+        return out
 
     @functools.wraps(handler)
     async def route(**kwargs: Any) -> T:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from haul.domain import limits
@@ -14,18 +13,14 @@ from haul.domain.job_status import attempts_shown
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.server import submission_schema
 from haul.server.deps import (
-    ROLE_RULES,
-    Caller,
-    CallerArg,
     CurrentUser,
     ReadSession,
-    current_user,
-    require_role,
+    WriteSession,
 )
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
-from haul.server.work_signal import signal_if_work_added, work_added
+from haul.server.work_signal import work_added
 from haul.services import custom_jobs, file_jobs, uploads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest, Forbidden, NotFound
@@ -199,41 +194,23 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
     return JSONResponse(job_json(job_service.get_job(session, user, job.id, files=True)))
 
 
-def _submit_on_one_hop(
-    request: Request, caller: Caller, body: JobSubmission, route_type: JobType | None
-) -> JSONResponse:
-    """A submission in one thread hop and one write transaction.
-
-    As plain ``CurrentUser`` and ``WriteSession`` dependencies a submission
-    took four hops (the gate's token lookup, the session's enter, the
-    handler, the session's exit and commit) and held the SQLite write lock
-    from the second to the fourth, across two waits for a thread: on a
-    loaded machine most of a one-file job's submission was those waits
-    (bench/RESULTS.md, "Many jobs"). The auth gate has already checked the
-    token (it guards every request with a body); the role is checked here by
-    the rule ``CurrentUser`` applies, and the work signal is sent after the
-    commit, as the write session would.
-    """
-    roles, needs = ROLE_RULES[current_user]
-    with caller.db.write() as session:
-        user = require_role(caller.authenticate(session).user, roles, needs)
-        response = _submit(request, user, session, body, route_type)
-    signal_if_work_added(request)
-    return response
-
-
 @router.post("/jobs")
-async def submit_job(request: Request, caller: CallerArg, body: JobSubmission) -> JSONResponse:
-    return await run_in_threadpool(_submit_on_one_hop, request, caller, body, None)
+@in_thread
+def submit_job(
+    request: Request, body: JobSubmission, user: CurrentUser, session: WriteSession
+) -> JSONResponse:
+    return _submit(request, user, session, body, None)
 
 
 def _typed_route(job_type: JobType) -> Any:
-    async def handler(request: Request, caller: CallerArg, body: JobSubmission) -> JSONResponse:
-        return await run_in_threadpool(_submit_on_one_hop, request, caller, body, job_type)
+    def handler(
+        request: Request, body: JobSubmission, user: CurrentUser, session: WriteSession
+    ) -> JSONResponse:
+        return _submit(request, user, session, body, job_type)
 
     handler.__name__ = f"submit_{job_type.name.lower()}"
     handler.__doc__ = f"Register a {job_type.name} job (the route's type wins over the body's)."
-    return handler
+    return in_thread(handler)
 
 
 for _t in JobType:
