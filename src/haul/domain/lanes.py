@@ -65,6 +65,12 @@ def is_namespace(
     )
 
 
+def serves_namespace(types: list[str]) -> bool:
+    """Whether a worker serving these element types can be handed namespace work."""
+    names = {t.upper() for t in types}
+    return bool(names & {t.name for t in NAMESPACE_TYPES}) or JobType.REMOVE.name in names
+
+
 def namespace_sql(prefix: str = "") -> str:
     """The rule's part that needs no job, as SQL text over the elements table
     (``prefix``: its qualifier, such as ``"elements."``). The claim query and
