@@ -56,7 +56,11 @@ def test_an_urgent_item_starts_while_every_normal_thread_is_busy() -> None:
     try:
         for n in range(6):
             threads.submit(f"big-{n}")
-        assert not urgent_ran.wait(0.2)
+        for _ in range(250):
+            if len(started) == 2:
+                break
+            threading.Event().wait(0.02)
+        assert not urgent_ran.is_set()
         assert threads.lane_free()  # both normal threads busy, the lane idle
         threads.submit("list", urgent=True)
         # It runs on the reserved thread although four normal items queued before it.
@@ -70,17 +74,20 @@ def test_an_urgent_item_starts_while_every_normal_thread_is_busy() -> None:
 
 def test_urgent_items_go_first_on_normal_threads_and_the_reserved_ones_take_no_other() -> None:
     gate = threading.Event()
+    holding = threading.Event()
     order: list[str] = []
     names: dict[str, str] = {}
 
     def run(item: str) -> None:
         if item == "first":
+            holding.set()
             gate.wait(10)
         order.append(item)
         names[item] = threading.current_thread().name
 
     threads: ElementThreads[str] = ElementThreads(1, run, name="t", reserved=1)
     threads.submit("first")  # holds the one normal thread
+    assert holding.wait(5)
     for n in range(3):
         threads.submit(f"copy-{n}")
     threads.submit("mkdir", urgent=True)
