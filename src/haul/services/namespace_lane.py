@@ -31,7 +31,7 @@ from haul.services.claim_candidates import (
     round_robin,
     take_room,
 )
-from haul.services.claim_levels import levels
+from haul.services.claim_levels import levels_distinct
 from haul.store.tables import Element, Job
 
 
@@ -45,8 +45,13 @@ def _in_lane() -> Any:
 
 
 def lane_levels(session: Session) -> dict[int, list[int]]:
-    """Users with queued namespace operations per priority (levels of the lane only)."""
-    return levels(session, text(namespace_sql("elements.")))
+    """Users with queued namespace operations per priority (levels of the lane only).
+
+    One DISTINCT over the lane's partial index, which holds only the lane: a
+    skip scan's "next user after this one" seeks let PostgreSQL's planner
+    pick the whole queue's index and filter it, reading other users' copies.
+    """
+    return levels_distinct(session, text(namespace_sql("elements.")))
 
 
 def select_namespace(
