@@ -1,8 +1,9 @@
 """Which users have queued work at which priority: the first step of a claim.
 
-Both of the claim's passes ask it: transfers over the whole queue (index
-``ix_elements_claim``), namespace operations over their lane (the partial
-index ``ix_elements_lane``, same columns), by passing the lane's condition.
+Transfers are found by a skip scan of the whole queue's index
+``ix_elements_claim``; namespace operations by one DISTINCT narrowed to
+their lane, which reads the partial index ``ix_elements_lane`` (same columns,
+only the lane's rows; services/namespace_lane.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from haul.store.element_rows import ELEMENTS
 SKIP_SCAN_PAIRS = 32  # beyond this many (priority, user) pairs, one DISTINCT is cheaper
 
 
-def levels(session: Session, where: Any = None) -> dict[int, list[int]]:
+def levels(session: Session) -> dict[int, list[int]]:
     """Users with queued work per priority level, from the claim index.
 
     A loose index scan: each step seeks the next (priority, user) pair after
@@ -27,12 +28,10 @@ def levels(session: Session, where: Any = None) -> dict[int, list[int]]:
     not the number of queued elements (a plain DISTINCT reads every queued
     element: 7 ms per claim with 100,000 queued). Types and every other
     filter are left to the per-user query, so each seek stays index-only.
-    With many users queued it falls back to the single DISTINCT. `where`
-    narrows every step (the namespace lane's condition).
+    With many users queued it falls back to the single DISTINCT.
     """
     e = ELEMENTS.c
-    new = e.status == int(JobStatus.NEW)
-    queued = new if where is None else and_(new, where)
+    queued = e.status == int(JobStatus.NEW)
     found: dict[int, list[int]] = defaultdict(list)
     row = session.execute(
         select(e.priority, e.user_id).where(queued).order_by(e.priority, e.user_id).limit(1)
@@ -43,7 +42,7 @@ def levels(session: Session, where: Any = None) -> dict[int, list[int]]:
         found[priority].append(user_id)
         pairs += 1
         if pairs >= SKIP_SCAN_PAIRS:
-            return levels_distinct(session, where)
+            return levels_distinct(session)
         user = session.scalar(
             select(e.user_id)
             .where(queued, e.priority == priority, e.user_id > user_id)
@@ -63,6 +62,7 @@ def levels(session: Session, where: Any = None) -> dict[int, list[int]]:
 
 
 def levels_distinct(session: Session, where: Any = None) -> dict[int, list[int]]:
+    """The same from one DISTINCT; `where` narrows it (the namespace lane's condition)."""
     e = ELEMENTS.c
     new = e.status == int(JobStatus.NEW)
     rows = session.execute(
