@@ -68,7 +68,8 @@ def test_a_missing_path_is_named_as_submitted_with_the_resolved_path_after_it(
     assert not error["message"].startswith("/srv"), error
     # `haul status JOB.0` shows the same words.
     env = {"HAUL_SERVER": server.url, "HAUL_TOKEN": user.token, "NO_COLOR": "1"}
-    shown = run_cli("status", f"{first['job_id']}.0", env=env).stdout
+    # (read across the lines the terminal width wraps)
+    shown = " ".join(run_cli("status", f"{first['job_id']}.0", env=env).stdout.split())
     assert "NOT_FOUND" in shown and "data:/data (resolved /srv/export/data)" in shown, shown
 
 
