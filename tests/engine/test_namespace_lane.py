@@ -33,9 +33,11 @@ SLOW = "files=300&size=60000000&speed=2000000"
 PROMPT_SECONDS = 6.0
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with fresh_server("sqlite", tmp_path_factory.mktemp("lane")) as srv:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    with fresh_server(request.param, tmp_path_factory.mktemp("lane")) as srv:
         yield srv
 
 
