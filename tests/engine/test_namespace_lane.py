@@ -96,3 +96,41 @@ def test_a_list_and_a_missing_copy_do_not_wait_behind_busy_slots(
         # The copies were not disturbed: still two running, none finished yet.
         counts = _status_counts(c, bulk)
         assert counts.get("RUNNING", 0) == 2 and counts.get("DONE", 0) <= 1, counts
+
+
+def test_a_claim_for_the_lane_alone_over_http(server: ServerProcess) -> None:
+    user = server.new_user()
+    src = user.site(endpoints=["dummy://lane-http/?files=50&size=10"])
+    dst = user.site(endpoints=["dummy://lane-http-sink/"])
+    with user.client() as c, server.client(server.new_worker()) as w:
+        # Fifty copies queued (their LIST claimed and reported by hand first)...
+        bulk = submit(
+            c, type="COPY", src_siteid=src, src_filepath="/", dst_siteid=dst, dst_filepath="/o"
+        )
+        (lst,) = [e for e in _claim_lane(w, None) if e["job_id"] == bulk]
+        listing = {"/": [{"name": f"f{i}", "size": 10, "is_dir": False} for i in range(50)]}
+        result = {"token": lst["token"], "returncode": 0, "host": "t", "listing": listing}
+        r = w.put(f"/workqueue/api/v1.0/worker/jobs/{bulk}/elements/0", json=result)
+        assert r.status_code == 200, r.text
+        wait_for("the copies to be queued", lambda: len(elements(c, bulk)) == 51, timeout=30)
+        # ...then a MKDIR: a lane claim hands out the MKDIR and none of the copies.
+        mkdir = submit(c, type="MKDIR", src_siteid=src, src_filepath="/new")
+        got = _claim_lane(w, "namespace")
+        assert [(e["job_id"], e["type"]) for e in got] == [(mkdir, "MKDIR")], got
+        assert _claim_lane(w, "namespace") == []  # nothing else in the lane
+        # A lane the server does not know is refused, naming the field.
+        r = w.post(
+            "/workqueue/api/v1.0/worker/jobs", json={"types": ["COPY"], "lane": "express"}
+        )
+        assert r.status_code == 422 and "lane" in r.text, r.text
+
+
+def _claim_lane(w: httpx.Client, lane: str | None) -> list[dict]:
+    body: dict = {"types": ["LIST", "COPY", "MKDIR"], "algorithm.args": {"limit": 100}}
+    if lane:
+        body["lane"] = lane
+    r = w.post("/workqueue/api/v1.0/worker/jobs", json=body)
+    if r.status_code == 404:
+        return []
+    assert r.status_code == 200, r.text
+    return [e for job in r.json() for e in job["elements"]]
