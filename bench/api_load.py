@@ -9,7 +9,13 @@ server answers, which measures saturation rather than polling), give or
 take 10%, starting at a random point of its first interval. Reports
 requests/s, p50/p99/max latency and error counts per route. Run:
 
-    .venv/bin/python bench/api_load.py --clients 100 --seconds 20 --interval 0.5
+    .venv/bin/python bench/api_load.py --clients 100 --seconds 20
+
+The default interval is 1 s: a poller (pdm's client, a dashboard, a script
+waiting for its job) asks every second or more, so 100 of them make ~100
+requests/s. With no pause (``--interval 0``) the clients are a closed loop
+and latency is their number divided by the server's throughput (Little's
+law), which measures saturation, not polling.
 
 Add ``--db postgresql+psycopg://postgres@127.0.0.1:5432/test`` for PostgreSQL
 (a throw-away database is created and dropped). ``--server-pid-file`` writes
@@ -174,7 +180,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--interval", type=float, default=0.5, help="each poller's pause, seconds")
+    ap.add_argument("--interval", type=float, default=1.0, help="each poller's pause, seconds")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds not counted first")
     ap.add_argument("--files", type=int, default=0, help="give the job this many elements")
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")

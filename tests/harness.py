@@ -23,6 +23,9 @@ from typing import Any, TypeVar
 
 import httpx
 
+from haul.domain.enums import Role
+from tests.accounts import add_account, prepare_database
+
 T = TypeVar("T")
 
 
@@ -127,10 +130,10 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.admin_token:
-            out = self.cli(
-                "admin", "add-user", f"admin-{uuid.uuid4().hex[:6]}@test.org", "--admin", "--create"
+            prepare_database(self.db_url)
+            self.admin_token = add_account(
+                self.db_url, f"admin-{uuid.uuid4().hex[:6]}@test.org", Role.ADMIN
             )
-            self.admin_token = out.stdout.strip().splitlines()[-1]
         self.log_path = self.home / "server.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
@@ -193,8 +196,8 @@ class ServerProcess:
         return User(self, user_id, email, password, token)
 
     def new_worker(self, name: str | None = None) -> str:
-        out = self.cli("admin", "add-worker", name or f"w-{uuid.uuid4().hex[:6]}")
-        return out.stdout.strip().splitlines()[-1]
+        name = name or f"w-{uuid.uuid4().hex[:6]}"
+        return add_account(self.db_url, f"worker:{name}", Role.WORKER, name=name)
 
 
 @dataclass

@@ -71,6 +71,42 @@ def test_a_retry_finds_its_own_finished_copy_done_and_verified(tmp_path: Path) -
     assert "already there, verified" in result["log"]
 
 
+def test_a_retry_racing_its_earlier_attempt_to_publish_ends_done(tmp_path: Path) -> None:
+    """A lease lost while its attempt still ran: the earlier attempt publishes
+    the file while the retry copies, and the retry's no-replace publish finds it."""
+    payload = os.urandom(1 << 20) * 8
+    (tmp_path / "src.dat").write_bytes(payload)
+    dst = tmp_path / "dst.dat"
+    submitted = datetime.now(UTC) - timedelta(minutes=1)
+
+    def earlier_attempt_publishes(_run: Running) -> None:
+        if not dst.exists():
+            dst.write_bytes(payload)
+
+    run = _lease(tmp_path, "COPY", "/src.dat", "/dst.dat", seq=1, submitted=submitted)
+    result = Executor([str(tmp_path)]).run(run, earlier_attempt_publishes)
+    assert dst.exists()
+    assert result["returncode"] == 0, result
+    assert "already there, verified" in result["log"]
+    assert result["checksum"] == f"adler32:{zlib.adler32(payload):08x}"
+    assert dst.read_bytes() == payload
+
+
+def test_a_first_attempt_racing_another_writer_stays_exists(tmp_path: Path) -> None:
+    payload = os.urandom(1 << 20) * 8
+    (tmp_path / "src.dat").write_bytes(payload)
+    dst = tmp_path / "dst.dat"
+
+    def someone_else_writes(_run: Running) -> None:
+        if not dst.exists():
+            dst.write_bytes(b"theirs")
+
+    run = _lease(tmp_path, "COPY", "/src.dat", "/dst.dat", seq=0, submitted=datetime.now(UTC))
+    result = Executor([str(tmp_path)]).run(run, someone_else_writes)
+    assert result["error"]["code"] == "EXISTS", result
+    assert dst.read_bytes() == b"theirs"
+
+
 def test_a_destination_older_than_the_job_stays_exists(tmp_path: Path) -> None:
     _, dst = _files(tmp_path, b"payload" * 100, dst_age=3600)
     submitted = datetime.now(UTC) - timedelta(seconds=CLOCK_SLACK_SECONDS + 60)

@@ -6,6 +6,9 @@ not: run in the wrong directory, they used to make a fresh ``./.haul`` and
 print a token the running server refuses. They open only an existing
 database unless told to create one (``haul admin init``, or ``--create``),
 and say on stderr which home and database they used.
+
+The database modules are imported inside the functions: every client command
+imports this module, and SQLAlchemy alone is ~0.3 s of its start-up.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from haul.config import DEFAULT_HOME, Settings, sqlite_file
-from haul.store.database import Database, sqlite_url_for
+if TYPE_CHECKING:
+    from haul.config import Settings
+    from haul.store.database import Database
 
 HomeOpt = Annotated[
     str | None, typer.Option("--home", help="haul home directory (default ./.haul or $HAUL_HOME)")
@@ -35,6 +39,8 @@ CreateOpt = Annotated[
 
 def open_store(home: str | None, db_url: str | None) -> tuple[Settings, Database]:
     """Opens (creating if need be) and migrates the database: servers and `haul db`."""
+    from haul.config import Settings
+    from haul.store.database import Database
     from haul.store.migrate import upgrade
 
     settings = Settings.resolve(home, db_url)
@@ -64,6 +70,9 @@ class Where:
 
 def where(home: str | None, db_url: str | None) -> Where:
     """Settings.resolve's choice, worked out without creating anything."""
+    from haul.config import DEFAULT_HOME
+    from haul.store.database import sqlite_url_for
+
     if home:
         home_from = "--home"
     elif os.environ.get("HAUL_HOME"):
@@ -90,6 +99,8 @@ def open_admin_store(
     home: str | None, db_url: str | None, *, create: bool = False
 ) -> tuple[Settings, Database]:
     """An existing database (a new one only with ``create``), named on stderr."""
+    from haul.config import Settings, sqlite_file
+    from haul.store.database import Database
     from haul.store.migrate import upgrade
 
     w = where(home, db_url)

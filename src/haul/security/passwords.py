@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash("haul-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both answers take as long.
+
+    Made on first use, not at import: an argon2 hash costs ~0.1-0.8 s of CPU,
+    which every process importing this module (each CLI command) paid.
+    """
+    return _hasher.hash("haul-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -16,6 +26,6 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -16,9 +16,11 @@ Every failure surfaces as `haul.domain.errors.TransferError`.
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Entry, Storage
-from haul.storage._registry import SCHEMES, SiteAccess, open_storage
 from haul.storage.checksums import ALGORITHMS
-from haul.storage.copy import CopyResult, Progress, copy_file
+from haul.storage.copy import CopyResult, copy_file
+from haul.storage.progress import Progress
+from haul.storage.schemes import SCHEMES, open_storage
+from haul.storage.site_access import SiteAccess
 
 __all__ = [
     "ALGORITHMS",

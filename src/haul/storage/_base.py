@@ -12,9 +12,10 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage.site_access import SiteAccess
 
 
 @dataclass
@@ -99,6 +100,12 @@ def join(path: str, name: str) -> str:
 
 class BaseStorage(ABC):
     """Shared behaviour; subclasses provide `_scandir` and the primitive calls."""
+
+    @classmethod
+    def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> BaseStorage:
+        """How `open_storage` builds one: remote backends take all three;
+        those that need less (the local disk, the simulated store) say so."""
+        return cls(url, credential, access)  # type: ignore[call-arg]
 
     @abstractmethod
     def _scandir(self, path: str) -> Iterable[Entry]:

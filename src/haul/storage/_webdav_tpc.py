@@ -22,7 +22,7 @@ from collections.abc import Callable
 import httpx
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage._errors import from_http_status
+from haul.storage.error_translation import from_http_status
 
 
 class Refused(TransferError):

@@ -13,7 +13,6 @@ scoped to the side that failed.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -23,20 +22,12 @@ from haul.storage._base import Entry, Storage, normpath, parent
 from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
 from haul.storage.chunks import chunk_reader
 from haul.storage.expectation import Expectation
+from haul.storage.progress import Progress, Reporter
+from haul.storage.publish import publish
+from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
-PROGRESS_INTERVAL = 0.5
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Bytes so far, seconds so far, and rates in bytes/s (since last report, overall)."""
-
-    transferred: int
-    elapsed: float
-    instant: float
-    average: float
 
 
 @dataclass(frozen=True)
@@ -60,38 +51,9 @@ class CopyResult:
         return f"destination verified: {self.verified}"
 
 
-class _Reporter:
-    def __init__(self, callback: Callable[[Progress], None] | None) -> None:
-        self._callback = callback
-        self._start = time.monotonic()
-        self._last_time = self._start
-        self._last_bytes = 0
-
-    def update(self, transferred: int, final: bool = False) -> None:
-        if self._callback is None:
-            return
-        now = time.monotonic()
-        # The first bytes are reported at once, so an element that finishes
-        # within PROGRESS_INTERVAL still shows what it moved while it runs.
-        if not final and self._last_bytes and now - self._last_time < PROGRESS_INTERVAL:
-            return
-        elapsed = now - self._start
-        span = now - self._last_time
-        instant = (transferred - self._last_bytes) / span if span > 0 else 0.0
-        average = transferred / elapsed if elapsed > 0 else 0.0
-        self._last_time, self._last_bytes = now, transferred
-        self._callback(Progress(transferred, elapsed, instant, average))
-
-
-def _scoped(scope: ErrorScope, exc: BaseException, what: str) -> TransferError:
-    if isinstance(exc, TransferError):
-        return exc.with_scope(scope)
-    return TransferError(ErrorCode.INTERNAL, f"{what}: {type(exc).__name__}: {exc}", scope=scope)
-
-
-def _forget_dir(dirs: set[str] | None, dst_path: str, exc: TransferError | None) -> None:
+def _forget_dir(dirs: set[str] | None, dst_path: str, exc: BaseException) -> None:
     """After a failure the destination directory is checked afresh next time."""
-    if dirs is not None and (exc is None or exc.code not in _KEEPS_DIRS):
+    if dirs is not None and not (isinstance(exc, TransferError) and exc.code in _KEEPS_DIRS):
         dirs.discard(parent(dst_path))
 
 
@@ -165,25 +127,165 @@ def _close(stream: BinaryIO | None) -> None:
             stream.close()
 
 
-def publish(dst: Storage, temp: str, dst_path: str, overwrite: bool) -> None:
-    """Gives the verified temporary its final name; never replaces a file unless `overwrite`."""
-    if overwrite:
-        dst.rename(temp, dst_path)
-        return
-    noreplace = getattr(dst, "rename_noreplace", None)
+# The steps' sides; before any byte moves a foreign failure is "preparing copy".
+_PREPARING_SOURCE = in_scope(ErrorScope.SOURCE, "preparing copy")
+_PREPARING_DESTINATION = in_scope(ErrorScope.DESTINATION, "preparing copy")
+_READING = in_scope(ErrorScope.SOURCE)
+_WRITING = in_scope(ErrorScope.DESTINATION)
+
+
+def _canceller(cancelled: Callable[[], bool] | None) -> Callable[[], None]:
+    """A check that raises CANCELLED (scope TRANSFER: nobody's fault) once `cancelled` says so."""
+    is_cancelled = cancelled or (lambda: False)
+
+    def check_cancel() -> None:
+        if is_cancelled():
+            raise TransferError(ErrorCode.CANCELLED, "copy cancelled", scope=ErrorScope.TRANSFER)
+
+    return check_cancel
+
+
+def checked_algorithm(checksum: str) -> str | None:
+    """The normalised algorithm (None for no checksum); an unknown one is INVALID."""
     try:
-        if noreplace is not None:
-            noreplace(temp, dst_path)
-        else:  # a Storage that is not a BaseStorage: check, then rename
-            if dst.exists(dst_path):
-                raise TransferError(ErrorCode.EXISTS, f"{dst_path}: exists")
-            dst.rename(temp, dst_path)
-    except TransferError as exc:
-        if exc.code is ErrorCode.EXISTS:
-            raise TransferError(
-                ErrorCode.EXISTS, f"{dst_path}: appeared during the copy", retryable=False
-            ) from None
+        return normalize_algorithm(checksum)
+    except ValueError as exc:
+        raise TransferError(ErrorCode.INVALID, str(exc), scope=ErrorScope.TRANSFER) from exc
+
+
+def _open_checked_source(
+    src: Storage, src_path: str, expect: Expectation | None
+) -> tuple[BinaryIO, Entry]:
+    """Step 1, the source: opened first, since where the open answers the size
+    (XRootD, S3, local) the stat a copy needs costs no round trip of its own."""
+    reader, source = _open_source(src, src_path)
+    try:
+        if expect is not None:
+            expect.check_size(src_path, source.size)
+    except BaseException:
+        _close(reader)
         raise
+    return reader, source
+
+
+def _prepare_destination(
+    dst: Storage, dst_path: str, overwrite: bool, parents: bool, dirs: set[str] | None
+) -> None:
+    """Step 2, the destination: not a directory, not to be replaced unless
+    `overwrite`, its directory made (once per `dirs`)."""
+    # exists, then stat only if it does: the usual absent destination costs
+    # one call, without the exception a failed stat costs some backends.
+    target = dst.stat(dst_path) if dst.exists(dst_path) else None
+    if target is not None:
+        if target.is_dir:
+            raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
+        if not overwrite:
+            raise TransferError(
+                ErrorCode.EXISTS, f"{dst_path}: exists and overwrite is off", retryable=False
+            )
+    dst_dir = parent(dst_path)
+    if target is not None:
+        if dirs is not None:
+            dirs.add(dst_dir)  # a file is in it
+    elif parents and (dirs is None or dst_dir not in dirs):
+        if not dst.exists(dst_dir):
+            dst.mkdir(dst_dir, parents=True)
+        if dirs is not None:
+            dirs.add(dst_dir)
+
+
+def _stream(
+    writer: BinaryIO,
+    hasher: Hasher | None,
+    chunks: Callable[[], bytes],
+    check_cancel: Callable[[], None],
+    reporter: Reporter,
+) -> int:
+    """Step 4, the bytes: read (the source's side), hashed, written (the
+    destination's); answers how many moved. The temporary is closed, so
+    committed, at the end."""
+    transferred = 0
+    while True:
+        with _WRITING:
+            check_cancel()
+        with _READING:
+            chunk = chunks()
+            if not chunk:
+                break
+            if hasher is not None:
+                hasher.update(chunk)
+        with _WRITING:
+            view = memoryview(chunk)
+            while view:
+                written = writer.write(view)
+                view = view[written if written is not None else len(view) :]
+            transferred += len(chunk)
+            reporter.update(transferred)
+    with _WRITING:
+        check_cancel()
+        writer.close()
+    return transferred
+
+
+@dataclass(frozen=True)
+class _Checked:
+    digest: str | None
+    verified: str
+    landed_size: int | None  # what the destination holds, when a read back counted it
+
+
+def _verify(
+    src: Storage,
+    src_path: str,
+    dst: Storage,
+    temp: str,
+    *,
+    size: int,
+    transferred: int,
+    hasher: Hasher | None,
+    algorithm: str | None,
+    verify: bool,
+    expect: Expectation | None,
+    chunk_size: int,
+    check_cancel: Callable[[], None],
+) -> _Checked:
+    """Step 5, on the temporary, before anything has the final name: the
+    bytes read against the source's size, the job's checksum and the
+    source's own; then, with `verify`, what landed against the bytes read."""
+    with _READING:
+        if transferred != size:
+            raise TransferError(
+                ErrorCode.SIZE_MISMATCH, f"read {transferred} bytes but {src_path} has {size}"
+            )
+    if hasher is None or algorithm is None:
+        return _Checked(None, "size only", None)
+    digest = hasher.hexdigest()
+    with _READING:
+        if expect is not None:
+            expect.check_checksum(src_path, algorithm, digest)
+        reported = src.checksum(src_path, algorithm)
+        if reported is not None and normalize_value(algorithm, reported) != digest:
+            raise TransferError(
+                ErrorCode.CHECKSUM_MISMATCH,
+                f"{algorithm} of bytes read {digest} != source's {reported}",
+            )
+        if not verify:
+            return _Checked(digest, "size only (verify off)", None)
+        check_cancel()
+    with _WRITING:
+        landed_sum = dst.checksum(temp, algorithm)
+        verified = "destination checksum"
+        landed_size: int | None = None
+        if landed_sum is None:
+            landed_sum, landed_size = read_back(dst, temp, algorithm, chunk_size, transferred)
+            _check_size(transferred, temp, landed_size)
+            verified = "read back"
+        if normalize_value(algorithm, landed_sum) != digest:
+            raise TransferError(
+                ErrorCode.CHECKSUM_MISMATCH,
+                f"{algorithm} at destination {landed_sum} != source {digest}",
+            )
+    return _Checked(digest, verified, landed_size)
 
 
 def copy_file(
@@ -205,6 +307,10 @@ def copy_file(
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
+    The steps, each scoped to its side (`scopes.in_scope`): open the source,
+    prepare the destination, open the temporary, stream and checksum,
+    verify, publish. Any failure after the temporary is opened removes it.
+
     Checksums: the checksum of the bytes read is computed while streaming. If
     the source storage reports its own checksum for the algorithm, the two
     must agree (catches a corrupted read). With `verify`, the destination
@@ -224,148 +330,60 @@ def copy_file(
     SIZE_MISMATCH or CHECKSUM_MISMATCH, scope SOURCE, not retried (reading it
     again gives the same bytes), and nothing is published under its name.
     """
-    try:
-        algorithm = normalize_algorithm(checksum)
-    except ValueError as exc:
-        raise TransferError(ErrorCode.INVALID, str(exc), scope=ErrorScope.TRANSFER) from exc
-    is_cancelled = cancelled or (lambda: False)
-
-    def check_cancel() -> None:
-        if is_cancelled():
-            raise TransferError(ErrorCode.CANCELLED, "copy cancelled", scope=ErrorScope.TRANSFER)
-
-    scope = ErrorScope.SOURCE
-    reader: BinaryIO | None = None
-    try:
+    algorithm = checked_algorithm(checksum)
+    check_cancel = _canceller(cancelled)
+    with _PREPARING_SOURCE:
         src_path = normpath(src_path)
-        # Opened first: where the open answers the size (XRootD, S3, local),
-        # the stat a copy needs costs no round trip of its own.
-        reader, source = _open_source(src, src_path)
-        if expect is not None:
-            expect.check_size(src_path, source.size)
-        scope = ErrorScope.DESTINATION
-        dst_path = normpath(dst_path)
-        # exists, then stat only if it does: the usual absent destination costs
-        # one call, without the exception a failed stat costs some backends.
-        target = dst.stat(dst_path) if dst.exists(dst_path) else None
-        if target is not None:
-            if target.is_dir:
-                raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
-            if not overwrite:
-                raise TransferError(
-                    ErrorCode.EXISTS, f"{dst_path}: exists and overwrite is off", retryable=False
-                )
-        dst_dir = parent(dst_path)
-        if target is not None:
-            if dirs is not None:
-                dirs.add(dst_dir)  # a file is in it
-        elif parents and (dirs is None or dst_dir not in dirs):
-            if not dst.exists(dst_dir):
-                dst.mkdir(dst_dir, parents=True)
-            if dirs is not None:
-                dirs.add(dst_dir)
-        check_cancel()
-    except TransferError as exc:
+        reader, source = _open_checked_source(src, src_path, expect)
+    try:
+        with _PREPARING_DESTINATION:
+            dst_path = normpath(dst_path)
+            _prepare_destination(dst, dst_path, overwrite, parents, dirs)
+            check_cancel()
+    except BaseException:
         _close(reader)
-        if exc.code is not ErrorCode.CANCELLED:
-            exc.with_scope(scope)
-        raise
-    except BaseException as exc:
-        _close(reader)
-        if isinstance(exc, Exception):
-            raise _scoped(scope, exc, "preparing copy") from exc
         raise
 
     temp = temp_name_for(dst_path, temp_tag)
     writer: BinaryIO | None = None
-    reporter = _Reporter(progress)
-    hasher: Hasher | None = new_hasher(algorithm) if algorithm else None
-    transferred = 0
+    reporter = Reporter(progress)
+    hasher = new_hasher(algorithm) if algorithm else None
     try:
         try:
-            scope = ErrorScope.DESTINATION
-            writer = _open_temp(dst, temp, dirs if parents else None)
-            reuse = bool(getattr(dst, "reusable_write_buffers", False))
-            next_chunk = chunk_reader(reader, chunk_size, reuse=reuse, expect=source.size)
-            while True:
-                check_cancel()
-                scope = ErrorScope.SOURCE
-                chunk = next_chunk()
-                if not chunk:
-                    break
-                if hasher is not None:
-                    hasher.update(chunk)
-                scope = ErrorScope.DESTINATION
-                view = memoryview(chunk)
-                while view:
-                    written = writer.write(view)
-                    view = view[written if written is not None else len(view) :]
-                transferred += len(chunk)
-                reporter.update(transferred)
-            check_cancel()
-            scope = ErrorScope.DESTINATION
-            writer.close()
+            with _WRITING:  # step 3, the temporary
+                writer = _open_temp(dst, temp, dirs if parents else None)
+                reuse = bool(getattr(dst, "reusable_write_buffers", False))
+                chunks = chunk_reader(reader, chunk_size, reuse=reuse, expect=source.size)
+            transferred = _stream(writer, hasher, chunks, check_cancel, reporter)
         finally:
             _close(reader)  # the data is already read
-
-        # Verification, on the temporary, before anything has the final name.
-        if transferred != source.size:
-            scope = ErrorScope.SOURCE
-            raise TransferError(
-                ErrorCode.SIZE_MISMATCH,
-                f"read {transferred} bytes but {src_path} has {source.size}",
-            )
-        scope = ErrorScope.DESTINATION
-        landed_size: int | None = None  # what the destination holds, once known
-        digest: str | None = None
-        verified = "size only"
-        if hasher is not None and algorithm is not None:
-            digest = hasher.hexdigest()
-            scope = ErrorScope.SOURCE
-            if expect is not None:
-                expect.check_checksum(src_path, algorithm, digest)
-            reported = src.checksum(src_path, algorithm)
-            if reported is not None and normalize_value(algorithm, reported) != digest:
-                raise TransferError(
-                    ErrorCode.CHECKSUM_MISMATCH,
-                    f"{algorithm} of bytes read {digest} != source's {reported}",
-                )
-            if verify:
-                check_cancel()
-                scope = ErrorScope.DESTINATION
-                landed_sum = dst.checksum(temp, algorithm)
-                verified = "destination checksum"
-                if landed_sum is None:
-                    landed_sum, landed_size = read_back(
-                        dst, temp, algorithm, chunk_size, transferred
-                    )
-                    _check_size(transferred, temp, landed_size)
-                    verified = "read back"
-                if normalize_value(algorithm, landed_sum) != digest:
-                    raise TransferError(
-                        ErrorCode.CHECKSUM_MISMATCH,
-                        f"{algorithm} at destination {landed_sum} != source {digest}",
-                    )
-            else:
-                verified = "size only (verify off)"
-        scope = ErrorScope.DESTINATION
-        if landed_size is None:  # not read back: ask the storage
-            _check_size(transferred, temp, dst.stat(temp).size)
-        check_cancel()
-        publish(dst, temp, dst_path, overwrite)
-    except TransferError as exc:
-        _discard(dst, writer, temp)
-        _forget_dir(dirs, dst_path, exc)
-        if exc.code is not ErrorCode.CANCELLED:
-            exc.with_scope(scope)
-        raise
+        checked = _verify(
+            src,
+            src_path,
+            dst,
+            temp,
+            size=source.size,
+            transferred=transferred,
+            hasher=hasher,
+            algorithm=algorithm,
+            verify=verify,
+            expect=expect,
+            chunk_size=chunk_size,
+            check_cancel=check_cancel,
+        )
+        with _WRITING:  # step 6, publish
+            if checked.landed_size is None:  # not read back: ask the storage
+                _check_size(transferred, temp, dst.stat(temp).size)
+            check_cancel()
+            publish(dst, temp, dst_path, overwrite)
     except BaseException as exc:
         _discard(dst, writer, temp)
-        _forget_dir(dirs, dst_path, None)
-        if isinstance(exc, Exception):
-            raise _scoped(scope, exc, "copying") from exc
+        _forget_dir(dirs, dst_path, exc)
         raise
     reporter.update(transferred, final=True)
     return CopyResult(
-        bytes=transferred, checksum=digest, algorithm=algorithm or "none", verified=verified
+        bytes=transferred,
+        checksum=checked.digest,
+        algorithm=algorithm or "none",
+        verified=checked.verified,
     )

@@ -6,8 +6,9 @@ for a million files without a disk holding them:
     dummy://NAME/PREFIX?files=N&size=BYTES&depth=D&dirs=K
                        &speed=BYTES_PER_S&fail_rate=P&fail_path=SUBSTRING&keep=1
 
-Under PREFIX every directory holds N files `file-00000.dat` ... of BYTES
-bytes each and, down to D levels, K subdirectories `dir-000` ... . Reading a
+(the query's words: `dummy_params`). Under PREFIX every directory holds N
+files `file-00000.dat` ... of BYTES bytes each and, down to D levels, K
+subdirectories `dir-000` ... . Reading a
 generated file yields deterministic bytes (a function of its path), so two
 reads agree and checksums are stable. Writes, mkdirs, removes and renames go
 to an overlay shared by every `dummy://NAME` storage in the process; written
@@ -20,30 +21,19 @@ from __future__ import annotations
 import io
 import random
 import threading
-import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
-from urllib.parse import parse_qs, urlsplit
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage._base import BaseStorage, Entry, WriteStream, basename, join, normpath, parent
-from haul.storage.checksums import ALGORITHMS, new_hasher
+from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
+from haul.storage.dummy_params import DummyParams
+from haul.storage.dummy_streams import Reader, Writer, Written, pattern_bytes, seed_of
+from haul.storage.site_access import SiteAccess
+
+__all__ = ["DummyStorage", "pattern_bytes", "reset", "stats"]
 
 _MTIME = 1_700_000_000.0
-_PERIOD = 251  # prime, so the byte pattern does not line up with chunk sizes
-_PATTERN = bytes(range(_PERIOD))
-_EMPTY_SUMS = {alg: new_hasher(alg).hexdigest() for alg in ALGORITHMS}
-
-
-@dataclass
-class _Written:
-    size: int
-    mtime: float
-    checksums: dict[str, str]
-    content: bytes | None
-    seed: int
 
 
 @dataclass
@@ -51,7 +41,7 @@ class _Space:
     """Overlay state of one dummy storage name, shared within the process."""
 
     lock: threading.RLock = field(default_factory=threading.RLock)
-    files: dict[str, _Written] = field(default_factory=dict)
+    files: dict[str, Written] = field(default_factory=dict)
     dirs: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
     files_written: int = 0
@@ -83,124 +73,23 @@ def stats(name: str) -> dict[str, int]:
         return {"files_written": space.files_written, "bytes_written": space.bytes_written}
 
 
-def _seed(path: str) -> int:
-    return zlib.crc32(path.encode())
-
-
-def pattern_bytes(seed: int, offset: int, length: int) -> bytes:
-    """Bytes [offset, offset+length) of the deterministic stream for `seed`."""
-    if length <= 0:
-        return b""
-    start = (offset + seed) % _PERIOD
-    reps = (start + length) // _PERIOD + 1
-    return (_PATTERN * reps)[start : start + length]
-
-
-class _Throttle:
-    """Sleeps so that a stream does not go faster than `speed` bytes/s."""
-
-    def __init__(self, speed: float | None) -> None:
-        self._speed = speed
-        self._start = time.monotonic()
-        self._done = 0
-
-    def account(self, n: int) -> None:
-        if not self._speed:
-            return
-        self._done += n
-        ahead = self._done / self._speed - (time.monotonic() - self._start)
-        if ahead > 0:
-            time.sleep(ahead)
-
-
-class _Reader(io.RawIOBase):
-    def __init__(self, size: int, seed: int, content: bytes | None, speed: float | None) -> None:
-        super().__init__()
-        self._size = size
-        self._seed = seed
-        self._content = content
-        self._pos = 0
-        self._throttle = _Throttle(speed)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = min(len(b), self._size - self._pos)
-        if n <= 0:
-            return 0
-        if self._content is not None:
-            b[:n] = self._content[self._pos : self._pos + n]
-        else:
-            b[:n] = pattern_bytes(self._seed, self._pos, n)
-        self._pos += n
-        self._throttle.account(n)
-        return n
-
-
-class _Writer(WriteStream):
-    def __init__(self, storage: DummyStorage, path: str) -> None:
-        super().__init__()
-        self._storage = storage
-        self._path = path
-        self._hashers: dict[str, Any] | None = None  # made at the first byte (see close)
-        self._size = 0
-        self._chunks: list[bytes] | None = [] if storage.keep else None
-        self._throttle = _Throttle(storage.speed)
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        data = bytes(b)
-        if self._hashers is None:
-            self._hashers = {alg: new_hasher(alg) for alg in ALGORITHMS}
-        for hasher in self._hashers.values():
-            hasher.update(data)
-        if self._chunks is not None:
-            self._chunks.append(data)
-        self._size += len(data)
-        self._throttle.account(len(data))
-        return len(data)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        content = b"".join(self._chunks) if self._chunks is not None else None
-        written = _Written(
-            size=self._size,
-            mtime=time.time(),
-            checksums=(
-                {alg: h.hexdigest() for alg, h in self._hashers.items()}
-                if self._hashers is not None
-                else _EMPTY_SUMS  # an empty file: benchmarks write thousands
-            ),
-            content=content,
-            seed=_seed(self._path),
-        )
-        self._storage._commit(self._path, written)
-        super().close()
-
-
-def _int_param(params: dict[str, list[str]], name: str, default: int) -> int:
-    try:
-        return int(params[name][0]) if name in params else default
-    except ValueError as exc:
-        raise TransferError(ErrorCode.INVALID, f"dummy URL: {name} must be an integer") from exc
-
-
 class DummyStorage(BaseStorage):
+    @classmethod
+    def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> DummyStorage:
+        return cls(url)  # nothing to connect to, nothing to authenticate
+
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        params = parse_qs(parts.query)
-        self.name = parts.netloc or "default"
-        self.root = normpath(parts.path or "/")
-        self.files = _int_param(params, "files", 0)
-        self.size = _int_param(params, "size", 0)
-        self.depth = _int_param(params, "depth", 0)
-        self.dirs = _int_param(params, "dirs", 0)
-        speed = float(params["speed"][0]) if "speed" in params else 0.0
-        self.speed: float | None = speed if speed > 0 else None
-        self.fail_rate = float(params["fail_rate"][0]) if "fail_rate" in params else 0.0
-        self.fail_path = params["fail_path"][0] if "fail_path" in params else None
-        self.keep = params.get("keep", ["0"])[0].lower() in ("1", "true", "yes")
+        params = DummyParams.from_url(url)
+        self.name = params.name
+        self.root = normpath(params.root)
+        self.files = params.files
+        self.size = params.size
+        self.depth = params.depth
+        self.dirs = params.dirs
+        self.speed = params.speed
+        self.fail_rate = params.fail_rate
+        self.fail_path = params.fail_path
+        self.keep = params.keep
         self._space = _space(self.name)
         self._random = random.Random() if self.fail_rate > 0 else None
 
@@ -279,7 +168,7 @@ class DummyStorage(BaseStorage):
         if self._random is not None and self._random.random() < self.fail_rate:
             raise TransferError(ErrorCode.CONNECTION, f"{path}: injected failure (fail_rate)")
 
-    def _commit(self, path: str, written: _Written, *, counted: bool = True) -> None:
+    def _commit(self, path: str, written: Written, *, counted: bool = True) -> None:
         with self._space.lock:
             self._space.files[path] = written
             self._space.deleted.discard(path)
@@ -332,9 +221,9 @@ class DummyStorage(BaseStorage):
         with self._space.lock:
             written = self._space.files.get(entry.path)
         if written is not None:
-            raw = _Reader(written.size, written.seed, written.content, self.speed)
+            raw = Reader(written.size, written.seed, written.content, self.speed)
         else:
-            raw = _Reader(entry.size, _seed(entry.path), None, self.speed)
+            raw = Reader(entry.size, seed_of(entry.path), None, self.speed)
         return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
@@ -348,7 +237,9 @@ class DummyStorage(BaseStorage):
         existing = self._lookup(path)
         if existing is not None and existing.is_dir:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
-        return _Writer(self, path)  # type: ignore[return-value]
+        return Writer(  # type: ignore[return-value]
+            self.speed, self.keep, lambda written: self._commit(path, written), path
+        )
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
@@ -398,7 +289,7 @@ class DummyStorage(BaseStorage):
             written = self._space.files.get(entry.path)
             if written is None:
                 # A generated file keeps its bytes under the new name.
-                written = _Written(entry.size, _MTIME, {}, None, _seed(entry.path))
+                written = Written(entry.size, _MTIME, {}, None, seed_of(entry.path))
             self.remove(entry.path)
             self._commit(dst, written, counted=False)
 

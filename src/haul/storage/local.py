@@ -13,13 +13,13 @@ import errno
 import os
 import stat as stat_mod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
-from haul.storage._errors import from_oserror
+from haul.storage.error_translation import OS_ERRORS, from_oserror
 from haul.storage.noreplace import rename_noreplace
+from haul.storage.site_access import SiteAccess
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 # Linux: the kernel resolves a path in one open(O_PATH), and /proc names the
@@ -57,14 +57,6 @@ def resolved(path: str) -> str:
         os.close(fd)
 
 
-@contextmanager
-def _translated(path: str) -> Iterator[None]:
-    try:
-        yield
-    except OSError as exc:
-        raise from_oserror(exc, path) from exc
-
-
 def _entry(path: str, st: os.stat_result) -> Entry:
     is_dir = stat_mod.S_ISDIR(st.st_mode)
     if stat_mod.S_ISLNK(st.st_mode):
@@ -80,6 +72,10 @@ class LocalStorage(BaseStorage):
     """Local file system; the URL's host part is ignored (`file:///abs/path`)."""
 
     reusable_write_buffers = True  # os.write copies into the page cache before returning
+
+    @classmethod
+    def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> LocalStorage:
+        return cls()  # the worker confines it to its roots per element (`confine`)
 
     def __init__(self, roots: Sequence[str] | None = None) -> None:
         self.roots: list[str] = []
@@ -126,7 +122,7 @@ class LocalStorage(BaseStorage):
     def stat(self, path: str) -> Entry:
         path = normpath(path)
         self._inside(path, follow=True)
-        with _translated(path):
+        with OS_ERRORS.translated(path):
             return _entry(path, os.stat(path))
 
     def exists(self, path: str) -> bool:
@@ -145,11 +141,11 @@ class LocalStorage(BaseStorage):
     def lstat(self, path: str) -> Entry:
         path = normpath(path)
         self._inside(path, follow=False)
-        with _translated(path):
+        with OS_ERRORS.translated(path):
             return _entry(path, os.lstat(path))
 
     def _scandir(self, path: str) -> Iterator[Entry]:
-        with _translated(path), os.scandir(path) as it:
+        with OS_ERRORS.translated(path), os.scandir(path) as it:
             entries = list(it)
         for de in entries:
             child = join(path, de.name)
@@ -161,7 +157,7 @@ class LocalStorage(BaseStorage):
     def open_read(self, path: str) -> BinaryIO:
         path = normpath(path)
         self._inside(path, follow=True)
-        with _translated(path):  # a directory: IsADirectoryError, IS_A_DIRECTORY
+        with OS_ERRORS.translated(path):  # a directory: IsADirectoryError, IS_A_DIRECTORY
             return open(path, "rb")  # noqa: SIM115 - the caller owns the stream
 
     def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
@@ -192,7 +188,7 @@ class LocalStorage(BaseStorage):
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
         self._inside(path, follow=True)
-        with _translated(path):
+        with OS_ERRORS.translated(path):
             if parents:
                 os.makedirs(path, exist_ok=True)
             elif not os.path.isdir(path):
@@ -202,7 +198,7 @@ class LocalStorage(BaseStorage):
         """A file, an empty directory or a link; a link is unlinked, never followed."""
         path = normpath(path)
         self._inside(path, follow=False)
-        with _translated(path):
+        with OS_ERRORS.translated(path):
             if stat_mod.S_ISDIR(os.lstat(path).st_mode):
                 os.rmdir(path)
             else:
@@ -212,7 +208,7 @@ class LocalStorage(BaseStorage):
         src, dst = normpath(src), normpath(dst)
         self._inside(src, follow=False)
         self._inside(dst, follow=False)
-        with _translated(src):
+        with OS_ERRORS.translated(src):
             os.replace(src, dst)
 
     atomic_noreplace = True

@@ -19,253 +19,36 @@ policy allows (checked in the connection class, after name resolution).
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
-import botocore.awsrequest as bawsrequest
-import botocore.credentials
 import botocore.exceptions as bexc
-import botocore.session
-import botocore.tokens
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
-from urllib3.exceptions import NewConnectionError
-from urllib3.util import connection as urllib3_connection
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage import _s3_timestamps as s3_timestamps
 from haul.storage._base import (
     BaseStorage,
     Entry,
     IteratorReader,
-    WriteStream,
     basename,
     join,
     normpath,
     parent,
 )
-from haul.storage._errors import from_http_status
-from haul.storage._registry import DIRECT, SiteAccess
-from haul.storage.network_policy import NetworkPolicy
-
-PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
-
-_NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NotFound", "404", "NoSuchUpload"}
-_NO_CREDENTIAL = {
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "AuthorizationHeaderMalformed",
-}
-_DENIED = {"AccessDenied", "AllAccessDisabled", "403"}
-_EXISTS = {"BucketAlreadyExists", "BucketAlreadyOwnedByYou"}
-_BUSY = {"SlowDown", "ServiceUnavailable", "InternalError", "503", "500"}
-
-
-def _translate(exc: BaseException, path: str) -> TransferError:
-    if isinstance(exc, TransferError):
-        return exc
-    if isinstance(exc, bexc.HTTPClientError) and isinstance(exc.kwargs.get("error"), TransferError):
-        return exc.kwargs["error"]  # a refusal of the network policy, wrapped by botocore
-    if isinstance(exc, bexc.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        message = f"{path}: {code} {error.get('Message', '')}".strip()
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in _NOT_FOUND:
-            return TransferError(ErrorCode.NOT_FOUND, message)
-        if code in _NO_CREDENTIAL:
-            return TransferError(ErrorCode.NO_CREDENTIAL, message)
-        if code in _DENIED:
-            return TransferError(ErrorCode.PERMISSION_DENIED, message)
-        if code in _EXISTS:
-            return TransferError(ErrorCode.EXISTS, message)
-        if code in _BUSY:
-            return TransferError(ErrorCode.CONNECTION, message)
-        if code == "RequestTimeout":
-            return TransferError(ErrorCode.TIMEOUT, message)
-        if status:
-            return from_http_status(status, message)
-        return TransferError(ErrorCode.INTERNAL, message)
-    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
-        return TransferError(ErrorCode.NO_CREDENTIAL, f"{path}: {exc}")
-    if isinstance(exc, bexc.ReadTimeoutError | bexc.ConnectTimeoutError):
-        return TransferError(ErrorCode.TIMEOUT, f"{path}: {exc}")
-    if isinstance(exc, bexc.EndpointConnectionError | bexc.ConnectionError | ConnectionError):
-        return TransferError(ErrorCode.CONNECTION, f"{path}: {exc}")
-    if isinstance(exc, bexc.BotoCoreError | OSError):
-        return TransferError(ErrorCode.CONNECTION, f"{path}: {type(exc).__name__}: {exc}")
-    return TransferError(ErrorCode.INTERNAL, f"{path}: {type(exc).__name__}: {exc}")
-
-
-@contextmanager
-def _translated(path: str) -> Iterator[None]:
-    try:
-        yield
-    except TransferError:
-        raise
-    except Exception as exc:
-        raise _translate(exc, path) from exc
+from haul.storage.s3_errors import S3_ERRORS
+from haul.storage.s3_session import check_connections, sealed_session
+from haul.storage.s3_upload import MultipartWriter
+from haul.storage.site_access import DIRECT, SiteAccess
 
 
 def _split(path: str) -> tuple[str, str]:
     """("bucket", "key") of a normalised path; key is "" for the bucket itself."""
     bucket, _, key = path.lstrip("/").partition("/")
     return bucket, key
-
-
-class _Writer(WriteStream):
-    """Uploads as it goes: one part in memory at a time, multipart past one part."""
-
-    def __init__(self, client: Any, bucket: str, key: str, path: str) -> None:
-        super().__init__()
-        self._client = client
-        self._bucket = bucket
-        self._key = key
-        self._path = path
-        self._buffer = bytearray()
-        self._upload_id: str | None = None
-        self._parts: list[dict[str, Any]] = []
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        self._buffer += b
-        while len(self._buffer) >= PART_SIZE:
-            part = bytes(self._buffer[:PART_SIZE])
-            del self._buffer[:PART_SIZE]
-            self._upload_part(part)
-        return len(b)
-
-    def _upload_part(self, data: bytes) -> None:
-        with _translated(self._path):
-            if self._upload_id is None:
-                created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
-                self._upload_id = created["UploadId"]
-            number = len(self._parts) + 1
-            answer = self._client.upload_part(
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=data,
-            )
-            self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            with _translated(self._path):
-                if self._upload_id is None:
-                    self._client.put_object(
-                        Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer)
-                    )
-                else:
-                    if self._buffer:
-                        self._upload_part(bytes(self._buffer))
-                    self._client.complete_multipart_upload(
-                        Bucket=self._bucket,
-                        Key=self._key,
-                        UploadId=self._upload_id,
-                        MultipartUpload={"Parts": self._parts},
-                    )
-        except BaseException:
-            self.abort()
-            raise
-        self._buffer = bytearray()
-        super().close()
-
-    def abort(self) -> None:
-        if self._upload_id is not None:
-            with contextlib.suppress(Exception):  # a lifecycle rule reaps leftovers
-                self._client.abort_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
-                )
-            self._upload_id = None
-        self._buffer = bytearray()
-        WriteStream.close(self)
-
-
-# Settings botocore may not take from the worker's environment or files: the
-# files are pointed at /dev/null and every variable loses its AWS_* name.
-_SEALED_INSTANCE_VARS = {
-    "config_file": os.devnull,
-    "credentials_file": os.devnull,
-    "ignore_configured_endpoint_urls": True,
-}
-
-
-def sealed_session() -> botocore.session.Session:
-    """A botocore session that can find no identity or settings of its own.
-
-    botocore resolves credentials through a chain (environment, shared
-    credential and config files, SSO, web identity, container and instance
-    metadata) and its other settings from AWS_* variables and `~/.aws/config`.
-    Here the chain and the token providers are empty, the files are
-    /dev/null and no variable is read from the environment, so the client
-    signs only with the keys it is handed, or not at all.
-    """
-    session_vars = {
-        name: (None, None, default, convert)
-        for name, (_config, _env, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
-    }
-    session = botocore.session.Session(session_vars=session_vars)
-    for name, value in _SEALED_INSTANCE_VARS.items():
-        session.set_config_variable(name, value)
-    session.register_component(
-        "credential_provider", botocore.credentials.CredentialResolver(providers=[])
-    )
-    session.register_component("token_provider", botocore.tokens.TokenProviderChain(providers=[]))
-    s3_timestamps.install(session)
-    return session
-
-
-def _checked_connection(base: type, policy: NetworkPolicy) -> type:
-    """`base` (botocore's urllib3 connection) connecting only to allowed addresses."""
-
-    def _new_conn(self: Any) -> Any:
-        last: OSError | None = None
-        for address in policy.addresses(self._dns_host.strip("[]"), self.port):
-            try:
-                return urllib3_connection.create_connection(
-                    (address, self.port),
-                    self.timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )
-            except OSError as exc:
-                last = exc
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
-
-    return type(f"Checked{base.__name__}", (base,), {"_new_conn": _new_conn})
-
-
-def _check_connections(client: Any, policy: NetworkPolicy) -> None:
-    pools = {
-        "http": bawsrequest.AWSHTTPConnectionPool,
-        "https": bawsrequest.AWSHTTPSConnectionPool,
-    }
-    checked = {
-        scheme: type(
-            f"Checked{pool.__name__}",
-            (pool,),
-            {"ConnectionCls": _checked_connection(pool.ConnectionCls, policy)},
-        )
-        for scheme, pool in pools.items()
-    }
-    session = getattr(getattr(client, "_endpoint", None), "http_session", None)
-    manager = getattr(session, "_manager", None)
-    if manager is None or not hasattr(manager, "pool_classes_by_scheme"):
-        # Fail closed: without the hook, connections would go unchecked.
-        raise TransferError(ErrorCode.INTERNAL, "botocore changed: cannot check connections")
-    manager.pool_classes_by_scheme = checked
 
 
 class S3Storage(BaseStorage):
@@ -294,7 +77,7 @@ class S3Storage(BaseStorage):
         signed = bool(credential.get("access_key") and credential.get("secret_key"))
         if not signed:
             config = config.merge(Config(signature_version=UNSIGNED))
-        with _translated(url):
+        with S3_ERRORS.translated(url):
             if parts.hostname:
                 access.network.addresses(parts.hostname, parts.port or 443)  # fail early
             sealed = boto3.session.Session(botocore_session=sealed_session())
@@ -306,7 +89,7 @@ class S3Storage(BaseStorage):
                 aws_session_token=credential.get("session_token") if signed else None,
                 config=config,
             )
-            _check_connections(self._client, access.network)
+            check_connections(self._client, access.network)
 
     # -- helpers ------------------------------------------------------------
 
@@ -325,14 +108,14 @@ class S3Storage(BaseStorage):
         if path == "/":
             return Entry("/", "/", True, 0, None)
         bucket, key = _split(path)
-        with _translated(path):
+        with S3_ERRORS.translated(path):
             if not key:
                 self._client.head_bucket(Bucket=bucket)
                 return Entry(path, bucket, True, 0, None)
             try:
                 head = self._client.head_object(Bucket=bucket, Key=key)
             except bexc.ClientError as exc:
-                if _translate(exc, path).code is not ErrorCode.NOT_FOUND:
+                if S3_ERRORS(exc, path).code is not ErrorCode.NOT_FOUND:
                     raise
             else:
                 mtime = head["LastModified"].timestamp() if "LastModified" in head else None
@@ -343,7 +126,7 @@ class S3Storage(BaseStorage):
 
     def _scandir(self, path: str) -> Iterator[Entry]:
         if path == "/":
-            with _translated(path):
+            with S3_ERRORS.translated(path):
                 buckets = self._client.list_buckets().get("Buckets", [])
             for b in buckets:
                 yield Entry(join("/", b["Name"]), b["Name"], True, 0, None)
@@ -351,7 +134,7 @@ class S3Storage(BaseStorage):
         bucket, key = _split(path)
         prefix = f"{key}/" if key else ""
         paginator = self._client.get_paginator("list_objects_v2")
-        with _translated(path):
+        with S3_ERRORS.translated(path):
             pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"))
         for page in pages:
             for common in page.get("CommonPrefixes", []):
@@ -375,7 +158,7 @@ class S3Storage(BaseStorage):
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
         try:
-            with _translated(path):
+            with S3_ERRORS.translated(path):
                 answer = self._client.get_object(Bucket=bucket, Key=key)
         except TransferError as exc:
             if exc.code is ErrorCode.NOT_FOUND and self.exists(path):
@@ -383,7 +166,7 @@ class S3Storage(BaseStorage):
             raise
         body = answer["Body"]
         raw = IteratorReader(
-            body.iter_chunks(1024 * 1024), body.close, lambda e: _translate(e, path)
+            body.iter_chunks(1024 * 1024), body.close, lambda e: S3_ERRORS(e, path)
         )
         mtime = answer["LastModified"].timestamp() if "LastModified" in answer else None
         entry = Entry(path, basename(path), False, int(answer["ContentLength"]), mtime)
@@ -394,14 +177,14 @@ class S3Storage(BaseStorage):
         bucket, key = _split(path)
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
-        return _Writer(self._client, bucket, key, path)  # type: ignore[return-value]
+        return MultipartWriter(self._client, bucket, key, path)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
         if self._is_existing_dir(path):
             return
         bucket, key = _split(path)
-        with _translated(path):
+        with S3_ERRORS.translated(path):
             if not key:
                 kwargs: dict[str, Any] = {"Bucket": bucket}
                 if self.region != "us-east-1":
@@ -417,7 +200,7 @@ class S3Storage(BaseStorage):
     def remove(self, path: str) -> None:
         entry = self.stat(path)
         bucket, key = _split(entry.path)
-        with _translated(entry.path):
+        with S3_ERRORS.translated(entry.path):
             if not entry.is_dir:
                 self._client.delete_object(Bucket=bucket, Key=key)
                 return
@@ -435,7 +218,7 @@ class S3Storage(BaseStorage):
         dst_bucket, dst_key = _split(dst)
         if not src_key or not dst_key:
             raise TransferError(ErrorCode.UNSUPPORTED, "buckets cannot be renamed")
-        with _translated(entry.path):
+        with S3_ERRORS.translated(entry.path):
             if entry.is_dir:
                 if self._has_children(src_bucket, src_key, beyond_marker=True):
                     raise TransferError(

@@ -33,11 +33,11 @@ import asyncssh
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import _loop
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
-from haul.storage._errors import from_oserror
-from haul.storage._registry import DIRECT, SiteAccess
+from haul.storage.error_translation import OS_ERRORS
 from haul.storage.sftp_checksum import TIMEOUT as CHECKSUM_TIMEOUT
 from haul.storage.sftp_checksum import RemoteChecksum
-from haul.storage.sftp_errors import translate
+from haul.storage.sftp_errors import SFTP_ERRORS
+from haul.storage.sftp_host_keys import HostKeyCheck, host_key_algs, key_mismatch
 from haul.storage.sftp_stream import (
     IO_TIMEOUT,
     PipelinedReader,
@@ -45,21 +45,10 @@ from haul.storage.sftp_stream import (
     ReadStream,
     block_sizes,
 )
+from haul.storage.site_access import DIRECT, SiteAccess
 
 _T = TypeVar("_T")
 _CONNECT_TIMEOUT = 20.0
-# paramiko's order (the pins recorded before asyncssh came from it): the
-# algorithm decides which of a server's host keys is offered.
-_HOST_KEY_ALGS = (
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "rsa-sha2-512",
-    "rsa-sha2-256",
-    "ssh-rsa",
-)
-_RSA_ALGS = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
 # AES-GCM first: one OpenSSL call per packet (AES-NI), measured fastest here.
 _CIPHERS = (
     "aes128-gcm@openssh.com",
@@ -72,55 +61,6 @@ _CIPHERS = (
 _TRUST_STAT = 1.0  # seconds a stat is trusted by the open that follows it
 _WINDOW = 2 * 1024 * 1024
 _MAX_PACKET = 32 * 1024
-
-
-def _key_line(key: asyncssh.SSHKey) -> str:
-    return " ".join(key.export_public_key("openssh").decode().split()[:2])
-
-
-def _host_key_algs(expected: str | None) -> list[str]:
-    """Ask for the pinned key's own algorithm, so a server with several host
-    keys offers the one that was pinned."""
-    if not expected:
-        return list(_HOST_KEY_ALGS)
-    kind = expected.split()[0]
-    return list(_RSA_ALGS) if kind == "ssh-rsa" else [kind]
-
-
-class _HostKeyCheck(asyncssh.SSHClient):
-    """Checks the server's key against the pin before any authentication."""
-
-    def __init__(self, expected: str | None) -> None:
-        self.expected = expected.split()[:2] if expected else None
-        self.offered: str | None = None
-
-    def validate_host_public_key(
-        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
-    ) -> bool:
-        self.offered = _key_line(key)
-        return self.expected is None or self.offered.split() == self.expected
-
-
-def _key_mismatch(access: SiteAccess, target: str, offered: str, explicit: bool) -> TransferError:
-    site = access.site or target
-    if explicit:
-        hint = "the host_key in the credential for this site does not match"
-    else:
-        reset = (
-            f"DELETE /site/api/v1.0/site/{access.site_id}/host_key"
-            if access.site_id is not None
-            else "DELETE /site/api/v1.0/site/<id>/host_key"
-        )
-        hint = (
-            "it differs from the key pinned on the site at its first connection; if the "
-            f"server's key really changed, the site's owner resets the pin ({reset}) or "
-            "sets the new key (PUT on the same URL)"
-        )
-    return TransferError(
-        ErrorCode.PERMISSION_DENIED,
-        f"{site}: SSH host key of {target} is {offered}: {hint}",
-        retryable=False,
-    )
 
 
 def _load_key(text: str, passphrase: str | None) -> asyncssh.SSHKey:
@@ -149,26 +89,21 @@ class SFTPStorage(BaseStorage):
         # The key the server presented: the worker pins it on the site when none is.
         self.host_key: str | None = None
         self._conn: asyncssh.SSHClientConnection | None = None
-        check = _HostKeyCheck(expected)
-        try:
+        check = HostKeyCheck(expected)
+        with OS_ERRORS.translated(self.target):
             sock = access.network.connect(self.host, self.port, _CONNECT_TIMEOUT)
-        except TransferError:
-            raise
-        except OSError as exc:
-            raise from_oserror(exc, self.target) from exc
         try:
-            self._conn, self._sftp = _loop.run(
-                self._connect(sock, check, key, password, expected), _CONNECT_TIMEOUT * 2
-            )
-        except asyncssh.HostKeyNotVerifiable as exc:
-            sock.close()
-            raise _key_mismatch(access, self.target, check.offered or "?", bool(explicit)) from exc
+            with SFTP_ERRORS.translated(self.target):
+                try:
+                    self._conn, self._sftp = _loop.run(
+                        self._connect(sock, check, key, password, expected), _CONNECT_TIMEOUT * 2
+                    )
+                except asyncssh.HostKeyNotVerifiable as exc:
+                    offered = check.offered or "?"
+                    raise key_mismatch(access, self.target, offered, bool(explicit)) from exc
         except TransferError:
             sock.close()
             raise
-        except Exception as exc:
-            sock.close()
-            raise translate(exc, self.target) from exc
         self.host_key = check.offered
         self._last_stat: tuple[str, asyncssh.SFTPAttrs, float] | None = None
         self._read_block, self._write_block = block_sizes(self._sftp)
@@ -177,7 +112,7 @@ class SFTPStorage(BaseStorage):
     async def _connect(
         self,
         sock: Any,
-        check: _HostKeyCheck,
+        check: HostKeyCheck,
         key: asyncssh.SSHKey | None,
         password: str | None,
         expected: str | None,
@@ -188,9 +123,9 @@ class SFTPStorage(BaseStorage):
             sock=sock,
             username=self.username,
             client_factory=lambda: check,
-            # An empty trust list: every key goes through _HostKeyCheck.
+            # An empty trust list: every key goes through HostKeyCheck.
             known_hosts=([], [], []),
-            server_host_key_algs=_host_key_algs(expected),
+            server_host_key_algs=host_key_algs(expected),
             client_keys=[key] if key is not None else None,
             password=password,
             passphrase=None,
@@ -225,12 +160,8 @@ class SFTPStorage(BaseStorage):
         if self._conn is None:
             coro.close()
             raise TransferError(ErrorCode.CONNECTION, f"{self.target}: connection closed")
-        try:
+        with SFTP_ERRORS.translated(path):
             return _loop.run(coro, timeout)
-        except TransferError:
-            raise
-        except Exception as exc:
-            raise translate(exc, path) from exc
 
     def _entry(self, path: str, attrs: asyncssh.SFTPAttrs, target: str | None = None) -> Entry:
         mtime = float(attrs.mtime) if attrs.mtime is not None else None
@@ -321,7 +252,7 @@ class SFTPStorage(BaseStorage):
                     raise attrs
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
             reader = PipelinedReader(
-                handle, path, int(attrs.size or 0), self._read_block, translate
+                handle, path, int(attrs.size or 0), self._read_block, SFTP_ERRORS
             )
             await reader.prefill()
             return reader, attrs
@@ -338,7 +269,7 @@ class SFTPStorage(BaseStorage):
         async def opener() -> asyncssh.SFTPClientFile:
             return await self._sftp.open(path, "wb", block_size=0, encoding=None)
 
-        return PipelinedWriter(opener, path, self._write_block, translate)  # type: ignore[return-value]
+        return PipelinedWriter(opener, path, self._write_block, SFTP_ERRORS)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)

@@ -1,4 +1,4 @@
-"""asyncssh's exceptions as `TransferError` codes.
+"""asyncssh's exceptions as `TransferError`: the SFTP backend's translation table.
 
 SFTP status codes map one to one where the protocol has one; OpenSSH's
 server (protocol 3) reports most failures as the generic FX_FAILURE, which
@@ -12,9 +12,9 @@ import asyncio
 import asyncssh
 
 from haul.domain.errors import ErrorCode, TransferError
-from haul.storage._errors import from_oserror
+from haul.storage.error_translation import Rule, Translator, fixed, from_oserror
 
-_STATUS: dict[int, ErrorCode] = {
+SFTP_STATUS: dict[int, ErrorCode] = {
     asyncssh.FX_NO_SUCH_FILE: ErrorCode.NOT_FOUND,
     asyncssh.FX_NO_SUCH_PATH: ErrorCode.NOT_FOUND,
     asyncssh.FX_PERMISSION_DENIED: ErrorCode.PERMISSION_DENIED,
@@ -32,23 +32,31 @@ _STATUS: dict[int, ErrorCode] = {
 }
 
 
-def translate(exc: BaseException, path: str = "") -> TransferError:
-    if isinstance(exc, TransferError):
-        return exc
-    where = f"{path}: " if path else ""
-    if isinstance(exc, asyncssh.SFTPError):
-        code = _STATUS.get(exc.code, ErrorCode.INTERNAL)
-        return TransferError(code, f"{where}{exc.reason or type(exc).__name__}")
-    if isinstance(exc, asyncssh.PermissionDenied):
-        return TransferError(ErrorCode.NO_CREDENTIAL, f"{where}SSH authentication failed: {exc}")
-    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
-        return TransferError(
-            ErrorCode.PERMISSION_DENIED, f"{where}SSH host key not accepted: {exc}", retryable=False
-        )
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return TransferError(ErrorCode.TIMEOUT, f"{where}timed out")
-    if isinstance(exc, asyncssh.Error | asyncssh.ChannelOpenError | EOFError):
-        return TransferError(ErrorCode.CONNECTION, f"{where}{type(exc).__name__}: {exc}")
-    if isinstance(exc, OSError):
-        return from_oserror(exc, path)
-    return TransferError(ErrorCode.INTERNAL, f"{where}{type(exc).__name__}: {exc}")
+def _status(exc: asyncssh.SFTPError, path: str) -> TransferError:
+    code = SFTP_STATUS.get(exc.code, ErrorCode.INTERNAL)
+    return TransferError(code, f"{f'{path}: ' if path else ''}{exc.reason or type(exc).__name__}")
+
+
+SFTP_ERRORS = Translator(
+    [
+        Rule(asyncssh.SFTPError, _status),
+        Rule(
+            asyncssh.PermissionDenied,
+            fixed(ErrorCode.NO_CREDENTIAL, "{where}SSH authentication failed: {exc}"),
+        ),
+        Rule(
+            asyncssh.HostKeyNotVerifiable,
+            fixed(
+                ErrorCode.PERMISSION_DENIED,
+                "{where}SSH host key not accepted: {exc}",
+                retryable=False,
+            ),
+        ),
+        Rule((TimeoutError, asyncio.TimeoutError), fixed(ErrorCode.TIMEOUT, "{where}timed out")),
+        Rule(
+            (asyncssh.Error, asyncssh.ChannelOpenError, EOFError),
+            fixed(ErrorCode.CONNECTION, "{where}{kind}: {exc}"),
+        ),
+        Rule(OSError, from_oserror),
+    ]
+)

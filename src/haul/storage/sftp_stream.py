@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 import asyncssh
 
-from haul.domain.errors import TransferError
 from haul.storage import _loop
 from haul.storage._base import WriteStream
+from haul.storage.error_translation import Translator
 
 _T = TypeVar("_T")
 MAX_IN_FLIGHT = 16
@@ -35,8 +35,6 @@ MAX_IN_FLIGHT = 16
 FALLBACK_BLOCK = 32 * 1024
 _MAX_BLOCK = 256 * 1024
 IO_TIMEOUT = 60.0
-
-Translate = Callable[[BaseException, str], TransferError]
 
 
 def block_sizes(sftp: asyncssh.SFTPClient) -> tuple[int, int]:
@@ -57,17 +55,13 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 class _Calls:
     """Runs a stream's coroutines on the loop, errors translated for the engine."""
 
-    def __init__(self, path: str, translate: Translate) -> None:
+    def __init__(self, path: str, errors: Translator) -> None:
         self.path = path
-        self._translate = translate
+        self._errors = errors
 
     def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        try:
+        with self._errors.translated(self.path):
             return _loop.run(coro, IO_TIMEOUT)
-        except TransferError:
-            raise
-        except Exception as exc:
-            raise self._translate(exc, self.path) from exc
 
 
 class PipelinedReader(_Calls):
@@ -89,10 +83,10 @@ class PipelinedReader(_Calls):
         path: str,
         size: int,
         block: int,
-        translate: Translate,
+        errors: Translator,
         in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        super().__init__(path, translate)
+        super().__init__(path, errors)
         self._handle = handle
         self._size = size
         self.block = block
@@ -247,10 +241,10 @@ class PipelinedWriter(_Calls, WriteStream):
         opener: Callable[[], Coroutine[Any, Any, asyncssh.SFTPClientFile]],
         path: str,
         block: int,
-        translate: Translate,
+        errors: Translator,
         in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        _Calls.__init__(self, path, translate)
+        _Calls.__init__(self, path, errors)
         WriteStream.__init__(self)
         self._opener = opener
         self._handle: asyncssh.SFTPClientFile | None = None

@@ -24,14 +24,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Storage, normpath, parent
-from haul.storage.checksums import normalize_algorithm, normalize_value
-from haul.storage.copy import (
-    DEFAULT_CHUNK_SIZE,
-    CopyResult,
-    Progress,
-    publish,
-    read_back,
-)
+from haul.storage.checksums import normalize_value
+from haul.storage.copy import DEFAULT_CHUNK_SIZE, CopyResult, checked_algorithm, read_back
+from haul.storage.progress import Progress
+from haul.storage.publish import publish
+from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
 
 
@@ -56,13 +53,12 @@ class Pulling(Protocol):
 _PULLS: dict[type, bool] = {}
 
 
-def _pulls(storage: object) -> bool:
-    """isinstance(storage, Pulling), answered once per class: a runtime Protocol
-    check inspects every member, about 50 us, and every copy asks."""
-    kind = type(storage)
+def pulls(kind: type) -> bool:
+    """Whether backend class `kind` is `Pulling`, answered once per class: a
+    runtime Protocol check inspects every member, and every copy asks."""
     known = _PULLS.get(kind)
     if known is None:
-        known = _PULLS[kind] = isinstance(storage, Pulling)
+        known = _PULLS[kind] = issubclass(kind, Pulling)
     return known
 
 
@@ -81,16 +77,14 @@ def third_party_copy(
     say: Callable[[str], None] = lambda _line: None,
 ) -> CopyResult | None:
     """Copies server to server and answers the result, or None: stream instead."""
-    if type(src) is not type(dst) or not _pulls(dst):
+    if type(src) is not type(dst) or not pulls(type(dst)):
         return None  # different protocols: nothing to decide, nothing to log
     is_cancelled = cancelled or (lambda: False)
-    try:
-        algorithm = normalize_algorithm(checksum)
-    except ValueError as exc:
-        raise TransferError(ErrorCode.INVALID, str(exc), scope=ErrorScope.TRANSFER) from exc
+    algorithm = checked_algorithm(checksum)
     why = dst.third_party_refusal(src)
     if why is None and algorithm is not None:
-        src_sum = _scoped(ErrorScope.SOURCE, lambda: src.checksum(normpath(src_path), algorithm))
+        with _SOURCE:
+            src_sum = src.checksum(normpath(src_path), algorithm)
         if src_sum is None:
             why = f"the source server reports no {algorithm} to verify the copy against"
     else:
@@ -120,38 +114,34 @@ def third_party_copy(
         say(f"third-party copy failed: {exc.message}; streaming through the worker")
         return None
     try:
-        digest = _verify(dst, temp, size, algorithm, src_sum, verify, say)
-        if is_cancelled():
-            raise TransferError(ErrorCode.CANCELLED, "copy cancelled")
-        publish(dst, temp, dst_path, overwrite)  # the engine's rule: never replaces
-    except TransferError as exc:
+        with _DESTINATION:
+            digest = _verify(dst, temp, size, algorithm, src_sum, verify, say)
+            if is_cancelled():
+                raise TransferError(ErrorCode.CANCELLED, "copy cancelled")
+            publish(dst, temp, dst_path, overwrite)  # the engine's rule: never replaces
+    except TransferError:
         _remove(dst, temp)
-        if exc.code is not ErrorCode.CANCELLED:
-            exc.with_scope(ErrorScope.DESTINATION)
         raise
     moved(size, size)
     say(f"third-party copy done: {size} bytes server to server, none through this worker")
     return CopyResult(bytes=size, checksum=digest, algorithm=algorithm or "none")
 
 
-def _scoped(scope: ErrorScope, call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except TransferError as exc:
-        if exc.code is not ErrorCode.CANCELLED:
-            exc.with_scope(scope)
-        raise
+# Sides of a server-to-server copy; foreign exceptions pass through as they are.
+_SOURCE = in_scope(ErrorScope.SOURCE, None)
+_DESTINATION = in_scope(ErrorScope.DESTINATION, None)
 
 
 def _prepare(src: Storage, src_path: str, dst: Storage, dst_path: str, overwrite: bool) -> int:
     """The copy engine's checks before any byte moves; answers the source's size."""
-    source = _scoped(ErrorScope.SOURCE, lambda: src.stat(src_path))
+    with _SOURCE:
+        source = src.stat(src_path)
     if source.is_dir:
         raise TransferError(
             ErrorCode.IS_A_DIRECTORY, f"{src_path}: is a directory", scope=ErrorScope.SOURCE
         )
 
-    def destination() -> None:
+    with _DESTINATION:
         if dst.exists(dst_path):
             if dst.stat(dst_path).is_dir:
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{dst_path}: is a directory")
@@ -161,8 +151,6 @@ def _prepare(src: Storage, src_path: str, dst: Storage, dst_path: str, overwrite
                 )
         if not dst.exists(parent(dst_path)):
             dst.mkdir(parent(dst_path), parents=True)
-
-    _scoped(ErrorScope.DESTINATION, destination)
     return int(source.size)
 
 

@@ -24,7 +24,6 @@ import queue
 import ssl
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -45,54 +44,13 @@ from haul.storage._base import (
     normpath,
     parent,
 )
-from haul.storage._errors import from_http_status
-from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage.network_policy import NetworkPolicy
+from haul.storage.schemes import BACKENDS
+from haul.storage.site_access import DIRECT, SiteAccess
+from haul.storage.webdav_errors import WEBDAV_ERRORS, check
 
-_SCHEMES = {"https": "https", "davs": "https", "http": "http", "dav": "http"}
 _TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _READ_CHUNK = 1024 * 1024
-
-
-def _translate(exc: BaseException, path: str) -> TransferError:
-    if isinstance(exc, TransferError):
-        return exc
-    if isinstance(exc, wd.ResourceNotFound):
-        return TransferError(ErrorCode.NOT_FOUND, f"{path}: not found")
-    if isinstance(exc, wd.ResourceAlreadyExists):
-        return TransferError(ErrorCode.EXISTS, f"{path}: exists")
-    if isinstance(exc, wd.ResourceConflict):
-        return TransferError(ErrorCode.NOT_FOUND, f"{path}: conflict (missing parent?): {exc}")
-    if isinstance(exc, wd.IsACollectionError):
-        return TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a collection")
-    if isinstance(exc, wd.IsAResourceError):
-        return TransferError(ErrorCode.NOT_A_DIRECTORY, f"{path}: is not a collection")
-    if isinstance(exc, wd.ResourceLocked):
-        return TransferError(ErrorCode.CONNECTION, f"{path}: locked")
-    if isinstance(exc, wd.HTTPError):
-        return from_http_status(exc.status_code, f"{path}: {exc}")
-    if isinstance(exc, httpx.HTTPStatusError):
-        return from_http_status(exc.response.status_code, f"{path}: {exc}")
-    if isinstance(exc, httpx.TimeoutException):
-        return TransferError(ErrorCode.TIMEOUT, f"{path}: {type(exc).__name__}: {exc}")
-    if isinstance(exc, httpx.TransportError | ConnectionError):
-        return TransferError(ErrorCode.CONNECTION, f"{path}: {type(exc).__name__}: {exc}")
-    return TransferError(ErrorCode.INTERNAL, f"{path}: {type(exc).__name__}: {exc}")
-
-
-@contextmanager
-def _translated(path: str) -> Iterator[None]:
-    try:
-        yield
-    except TransferError:
-        raise
-    except Exception as exc:
-        raise _translate(exc, path) from exc
-
-
-def _check(response: httpx.Response, path: str) -> None:
-    if response.status_code >= 400:
-        raise from_http_status(response.status_code, f"{path}: {response.reason_phrase}")
 
 
 class _UploadStream(WriteStream):
@@ -134,9 +92,9 @@ class _UploadStream(WriteStream):
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
-            raise _translate(self._error, self._path) from self._error
+            raise WEBDAV_ERRORS(self._error, self._path) from self._error
         if self._response is not None:
-            _check(self._response, self._path)
+            check(self._response, self._path)
 
     def _put(self, item: bytes | None) -> None:
         while True:
@@ -205,7 +163,8 @@ def _checked_transport(verify: bool | ssl.SSLContext, policy: NetworkPolicy) -> 
 class WebDAVStorage(BaseStorage):
     def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
-        scheme = _SCHEMES.get(parts.scheme.lower())
+        backend = BACKENDS.get(parts.scheme.lower())
+        scheme = backend.wire if backend is not None else None
         if scheme is None:
             raise TransferError(ErrorCode.UNSUPPORTED, f"not a WebDAV URL: {url}")
         host = parts.hostname or ""
@@ -253,11 +212,11 @@ class WebDAVStorage(BaseStorage):
 
     def stat(self, path: str) -> Entry:
         path = normpath(path)
-        with _translated(path):
+        with WEBDAV_ERRORS.translated(path):
             return self._entry(path, self._client.info(path))
 
     def _scandir(self, path: str) -> list[Entry]:
-        with _translated(path):
+        with WEBDAV_ERRORS.translated(path):
             items = self._client.ls(path, detail=True)
         entries = []
         for item in items:
@@ -267,16 +226,16 @@ class WebDAVStorage(BaseStorage):
 
     def open_read(self, path: str) -> BinaryIO:
         path = normpath(path)
-        with _translated(path):
+        with WEBDAV_ERRORS.translated(path):
             request = self._http.build_request("GET", self._client.join_url(path))
             response = self._http.send(request, stream=True)
             if response.status_code >= 400:
                 response.close()
                 if response.status_code in (403, 405) and self.stat(path).is_dir:
                     raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a collection")
-                _check(response, path)
+                check(response, path)
         raw = IteratorReader(
-            response.iter_bytes(_READ_CHUNK), response.close, lambda e: _translate(e, path)
+            response.iter_bytes(_READ_CHUNK), response.close, lambda e: WEBDAV_ERRORS(e, path)
         )
         return io.BufferedReader(raw, _READ_CHUNK)  # type: ignore[return-value]
 
@@ -290,7 +249,7 @@ class WebDAVStorage(BaseStorage):
             return
         if parents and path != "/":
             self.mkdir(parent(path), parents=True)
-        with _translated(path):
+        with WEBDAV_ERRORS.translated(path):
             try:
                 self._client.mkdir(path)
             except wd.ResourceAlreadyExists:
@@ -305,7 +264,7 @@ class WebDAVStorage(BaseStorage):
 
     def remove(self, path: str) -> None:
         entry = self.stat(path)
-        with _translated(entry.path):
+        with WEBDAV_ERRORS.translated(entry.path):
             # DELETE on a collection is recursive in WebDAV; the interface is not.
             if entry.is_dir and self._client.ls(entry.path, detail=False):
                 raise TransferError(ErrorCode.NOT_EMPTY, f"{entry.path}: directory not empty")
@@ -313,7 +272,7 @@ class WebDAVStorage(BaseStorage):
 
     def rename(self, src: str, dst: str) -> None:
         src, dst = normpath(src), normpath(dst)
-        with _translated(src):
+        with WEBDAV_ERRORS.translated(src):
             self._client.move(src, dst, overwrite=True)
 
     atomic_noreplace = True
@@ -321,12 +280,12 @@ class WebDAVStorage(BaseStorage):
     def rename_noreplace(self, src: str, dst: str) -> None:
         """MOVE with ``Overwrite: F``: the server refuses an existing target (412)."""
         src, dst = normpath(src), normpath(dst)
-        with _translated(dst):
+        with WEBDAV_ERRORS.translated(dst):
             self._client.move(src, dst, overwrite=False)
 
     def exists(self, path: str) -> bool:
         path = normpath(path)
-        with _translated(path):
+        with WEBDAV_ERRORS.translated(path):
             return bool(self._client.exists(path))
 
     def checksum(self, path: str, algorithm: str) -> str | None:
@@ -334,7 +293,7 @@ class WebDAVStorage(BaseStorage):
         if algorithm in self._no_digest:
             return None
         path = normpath(path)
-        with _translated(path):
+        with WEBDAV_ERRORS.translated(path):
             answered, value = webdav_tpc.digest(
                 self._http, str(self._client.join_url(path)), algorithm
             )
@@ -366,7 +325,7 @@ class WebDAVStorage(BaseStorage):
         target = str(self._client.join_url(path))
         origin = str(source._client.join_url(src_path))
         try:
-            with _translated(path):
+            with WEBDAV_ERRORS.translated(path):
                 webdav_tpc.pull(
                     self._http, target, origin, path, progress=progress, cancelled=cancelled
                 )

@@ -40,13 +40,13 @@ from XRootD.client.flags import (
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
-from haul.storage._registry import DIRECT, SiteAccess
 from haul.storage._xrootd_status import fail as _fail
 from haul.storage._xrootd_status import ok as _ok
 from haul.storage._xrootd_streams import Reader, Writer
 from haul.storage._xrootd_tpc import advertises_tpc
 from haul.storage._xrootd_tpc import pull as tpc_pull
 from haul.storage.network_policy import url_host
+from haul.storage.site_access import DIRECT, SiteAccess
 
 _TIMEOUT = 60  # seconds per request; XRootD's default (1800) hides dead servers
 # The URL option restricting the client's security protocols; "none" names none.

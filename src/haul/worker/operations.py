@@ -22,9 +22,9 @@ from haul.worker.handlers import Handler, HandlerContext, PermanentError
 from haul.worker.known_dirs import KnownDirs
 from haul.worker.listing import TreeLister, escaped
 from haul.worker.own_work import (
-    already_copied,
     digest,
     is_retry,
+    own_copy,
     rename_done,
     sweep_temporaries,
     temp_tag,
@@ -221,18 +221,9 @@ class Executor:
             for temp in sweep_temporaries(dst.storage, dst.path, run.element):
                 run.say(f"removed {temp}, left by an earlier attempt")
             if not overwrite and dst.storage.exists(dst.path):
-                mine = already_copied(
-                    src.storage,
-                    src.path,
-                    dst.storage,
-                    dst.path,
-                    submitted=run.job.get("submitted"),
-                    checksum=algorithm,
-                )
+                mine = own_copy(run, src, dst, algorithm)
                 if mine is not None:
-                    run.say(f"{dst.shown}: already there, verified ({mine[0]} {mine[1]})")
-                    size = dst.storage.stat(dst.path).size
-                    return {"bytes": 0, "checksum": f"{mine[0]}:{mine[1]}", "size": size}
+                    return mine
 
         def progress(p: Progress) -> None:
             run.progress = p
@@ -255,15 +246,25 @@ class Executor:
             tpc = third_party_copy(
                 src.storage, src.path, dst.storage, dst.path, say=run.say, **same
             )
-        res = tpc or copy_file(
-            src.storage,
-            src.path,
-            dst.storage,
-            dst.path,
-            dirs=self.dirs.of(run.element["job_id"], dst.url),
-            expect=expect,
-            **same,
-        )
+        try:
+            res = tpc or copy_file(
+                src.storage,
+                src.path,
+                dst.storage,
+                dst.path,
+                dirs=self.dirs.of(run.element["job_id"], dst.url),
+                expect=expect,
+                **same,
+            )
+        except TransferError as exc:
+            # A retry can race its own earlier attempt (a lease lost while that
+            # attempt still ran): the file appears while this one copies.
+            if exc.code is not ErrorCode.EXISTS or overwrite or not is_retry(run.element):
+                raise
+            mine = own_copy(run, src, dst, algorithm)
+            if mine is None:
+                raise
+            return mine
         if tpc is None:
             run.say(res.verification())
         run.say(f"copied {res.bytes} bytes, {res.algorithm} {res.checksum}")

@@ -25,6 +25,8 @@ from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import Storage
 from haul.storage.checksums import checksum_stream, normalize_algorithm, normalize_value
 from haul.storage.temporaries import remove_temporaries
+from haul.worker.places import Place
+from haul.worker.running import Running
 
 # Seconds a destination's mtime may precede the job's submission and still be
 # this job's work: the storage's clock and the server's are not the same clock.
@@ -99,6 +101,23 @@ def already_copied(
     except (TransferError, ValueError):
         return None  # cannot prove it: let the copy report what is wrong
     return algorithm, want
+
+
+def own_copy(run: Running, src: Place, dst: Place, algorithm: str) -> dict[str, Any] | None:
+    """The copy result of an earlier attempt's finished copy, when it provably is one."""
+    mine = already_copied(
+        src.storage,
+        src.path,
+        dst.storage,
+        dst.path,
+        submitted=run.job.get("submitted"),
+        checksum=algorithm,
+    )
+    if mine is None:
+        return None
+    run.say(f"{dst.shown}: already there, verified ({mine[0]} {mine[1]})")
+    size = dst.storage.stat(dst.path).size
+    return {"bytes": 0, "checksum": f"{mine[0]}:{mine[1]}", "size": size}
 
 
 def rename_done(storage: Storage, src: str, dst: str) -> bool:
