@@ -1,7 +1,8 @@
 """The pull loop: claim batches, run them in threads, heartbeat, report in bulk.
 
 Three kinds of threads share a small amount of state under one lock: the main
-loop claims work while slots are free; executor threads run elements; the
+loop claims work while slots are free (and namespace work while the namespace
+lane's thread is free, busy slots or not); executor threads run elements; the
 reporter thread sends heartbeats for running elements and flushes finished
 results in bulk. On SIGTERM the loop stops claiming and lets held elements
 finish for `--grace-seconds`; then it cancels those still running (reported
