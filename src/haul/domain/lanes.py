@@ -5,17 +5,18 @@ starts a COPY (whose first element is the LIST that finds its files) is
 waiting at a prompt; the same user's queued transfers can take hours. So
 namespace operations never queue behind transfers: the claim hands them out
 before transfers (services/namespace_lane.py), and a worker runs them first,
-with one thread kept for them alone (worker/lane_queue.py).
+with one thread kept for them alone (worker/element_threads.py).
 
 An element is a namespace operation when it is:
 
 - a LIST, MKDIR or RENAME element (LISTs include the one that starts a COPY
   or a REMOVE job; MKDIRs include a COPY's empty directories), or
-- the REMOVE of one path: the single removal a REMOVE job of a file expands
-  into. Its LIST is element 0, so it is element ONE_PATH_ID and names the
-  job's own path. A tree's removals also start at element ONE_PATH_ID, but
-  with a file inside the tree, so they stay transfers (a removal of 100,000
-  files is bulk work, not a prompt).
+- the REMOVE of one path: the single removal a REMOVE job of a file (or of
+  an empty directory) expands into. Its LIST is element 0, so it is element
+  ONE_PATH_ID and names the job's own path. A tree's removals also start at
+  element ONE_PATH_ID, but with a path inside the tree (the top directory
+  comes last), so they stay transfers (removing 100,000 files is bulk work,
+  not a prompt).
 
 The rule is stated once here, as a function of an element and its job, and
 once more as SQL in ``namespace_sql`` with the same constants, which the
