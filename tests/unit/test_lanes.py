@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from haul.domain.enums import JobType
-from haul.domain.lanes import is_namespace, namespace_sql, serves_namespace
+from haul.domain.expansion import Planner
+from haul.domain.lanes import ONE_PATH_ID, is_namespace, namespace_sql, serves_namespace
 
 
 @pytest.mark.parametrize("kind", ["LIST", "MKDIR", "RENAME", JobType.LIST, int(JobType.MKDIR)])
@@ -63,3 +64,27 @@ def _sql_admits(sql: str, kind: int, element_id: int) -> bool:
         db.execute("CREATE TABLE elements (status INT, type INT, id INT)")
         db.execute("INSERT INTO elements VALUES (0, ?, ?)", (kind, element_id))
         return db.execute(f"SELECT count(*) FROM elements WHERE {sql}").fetchone()[0] == 1
+
+
+def _expanded(job_type: JobType, src: str, listing: list[tuple[str, dict]]) -> list[bool]:
+    """is_namespace of each element a LIST's expansion makes (ids from 1, as the server)."""
+    planner = Planner(job_type, src, "/dst" if job_type != JobType.REMOVE else None)
+    return [
+        is_namespace(int(p.type), n, p.src_filepath, src)
+        for n, p in enumerate(planner.plan(listing), start=ONE_PATH_ID)
+    ]
+
+
+def test_the_rule_matches_what_expansion_makes() -> None:
+    """The one-path REMOVE is recognised on the elements the planner really makes."""
+    file_entry = {"name": "f.txt", "size": 5, "is_dir": False}
+    assert _expanded(JobType.REMOVE, "/d/f.txt", [("/d", file_entry)]) == [True]
+    assert _expanded(JobType.REMOVE, "/empty", []) == [True]
+    tree = [
+        ("/t", {"name": "a", "size": 1, "is_dir": False}),
+        ("/t", {"name": "sub", "size": 0, "is_dir": True}),
+        ("/t/sub", {"name": "b", "size": 1, "is_dir": False}),
+    ]
+    assert not any(_expanded(JobType.REMOVE, "/t", tree))
+    assert _expanded(JobType.RENAME, "/d/f.txt", [("/d", file_entry)]) == [True]
+    assert not any(_expanded(JobType.COPY, "/d/f.txt", [("/d", file_entry)]))
