@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from haul.domain.enums import JobStatus, JobType
-from haul.services import claims
+from haul.services import claim_levels
 from haul.store.database import Database
 from haul.store.tables import Element, Job, User
 
@@ -50,8 +50,7 @@ def _queue(db: Database, layout: list[tuple[int, int, int]]) -> None:
 
 def _levels(db: Database) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
     with db.read() as session:
-        req = claims.ClaimRequest(types=[int(JobType.COPY)])
-        return claims._levels(session, req), claims._levels_distinct(session)
+        return claim_levels.levels(session), claim_levels.levels_distinct(session)
 
 
 NEW, DONE, RUNNING = int(JobStatus.NEW), int(JobStatus.DONE), int(JobStatus.RUNNING)
@@ -74,7 +73,10 @@ def test_skip_scan_matches_distinct_across_users_and_priorities(db: Database) ->
     assert len(scanned[9]) == 2  # users 4 and 2; 5 and 6 have nothing queued
 
 
-@pytest.mark.parametrize("users", [claims.SKIP_SCAN_PAIRS - 1, claims.SKIP_SCAN_PAIRS + 5])
+PAIRS = claim_levels.SKIP_SCAN_PAIRS
+
+
+@pytest.mark.parametrize("users", [PAIRS - 1, PAIRS + 5])
 def test_many_users_fall_back_to_distinct_with_the_same_answer(db: Database, users: int) -> None:
     _queue(db, [(u, 5, NEW) for u in range(users)])
     scanned, distinct = _levels(db)

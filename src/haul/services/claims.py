@@ -1,10 +1,14 @@
 """The claim: handing a worker a batch of elements under time-limited leases.
 
-Order: priority (0 first), then fair share between users at equal priority
-(users with the fewest elements already leased go first, then round-robin,
-so one user's 100,000-file job cannot starve another user's single file),
-then age. Only elements whose backoff has passed, whose job is neither paused
-nor cancelled and whose stage is the job's current stage are claimable.
+Namespace operations (LIST, MKDIR, RENAME, the REMOVE of one path;
+haul.domain.lanes) come first, in a lane of their own
+(services/namespace_lane.py), so they never wait behind transfers. Within
+the lane and among transfers alike the order is: priority (0 first), then
+fair share between users at equal priority (users with the fewest elements
+already leased go first, then round-robin, so one user's 100,000-file job
+cannot starve another user's single file), then age. Only elements whose
+backoff has passed, whose job is neither paused nor cancelled and whose stage
+is the job's current stage are claimable.
 
 Atomicity: on PostgreSQL the candidate rows are locked with
 ``FOR UPDATE SKIP LOCKED`` so concurrent claims pass each other by; on SQLite
@@ -26,8 +30,17 @@ from sqlalchemy.orm import Session
 from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType, Role
 from haul.security.secret_box import SecretBox
+from haul.services import claim_levels
 from haul.services.bans import banned_sites
+from haul.services.claim_candidates import (
+    Candidate,
+    fair_order,
+    per_user,
+    round_robin,
+    take_room,
+)
 from haul.services.job_types import blocked_types, type_name
+from haul.services.namespace_lane import lane_levels, select_namespace
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import as_utc, utcnow
 from haul.store.element_rows import CHUNK, ELEMENTS
@@ -48,24 +61,9 @@ class ClaimRequest:
     limit: int | None = None
     size: int = DEFAULT_SIZE
     lease_seconds: int = 120
-
-
-@dataclass
-class Candidate:
-    """A claimable element, with what its lease payload needs (no second read)."""
-
-    job_id: int
-    id: int
-    size: int
-    user_id: int
-    type: int
-    src_filepath: str | None
-    dst_filepath: str | None
-    attempts: int
-    attempt_seq: int  # every attempt ever: names temporaries, tells a retry (own_work.py)
-    max_tries: int
-    mode: str | None
-    spec: dict[str, Any] | None = None  # a listed file's expectations (file_jobs.py)
+    # "namespace": only the namespace lane (a worker whose transfer slots are all
+    # busy but whose namespace slot is free); "all": the lane, then transfers.
+    lane: Literal["all", "namespace"] = "all"
 
 
 def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
@@ -87,65 +85,6 @@ def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
     return and_(*conds)
 
 
-SKIP_SCAN_PAIRS = 32  # beyond this many (priority, user) pairs, one DISTINCT is cheaper
-
-
-def _levels(session: Session, req: ClaimRequest) -> dict[int, list[int]]:
-    """Users with queued work per priority level, from the ix_elements_claim index.
-
-    A loose index scan: each step seeks the next (priority, user) pair after
-    the last one, so the cost follows the number of users with queued work,
-    not the number of queued elements (a plain DISTINCT reads every queued
-    element: 7 ms per claim with 100,000 queued). Types and every other
-    filter are left to the per-user query, so each seek stays index-only.
-    With many users queued it falls back to the single DISTINCT.
-    """
-    e = ELEMENTS.c
-    new = int(JobStatus.NEW)
-    levels: dict[int, list[int]] = defaultdict(list)
-    row = session.execute(
-        select(e.priority, e.user_id)
-        .where(e.status == new)
-        .order_by(e.priority, e.user_id)
-        .limit(1)
-    ).first()
-    pairs = 0
-    while row is not None:
-        priority, user_id = row
-        levels[priority].append(user_id)
-        pairs += 1
-        if pairs >= SKIP_SCAN_PAIRS:
-            return _levels_distinct(session)
-        user = session.scalar(
-            select(e.user_id)
-            .where(e.status == new, e.priority == priority, e.user_id > user_id)
-            .order_by(e.user_id)
-            .limit(1)
-        )
-        if user is not None:
-            row = (priority, user)
-            continue
-        row = session.execute(
-            select(e.priority, e.user_id)
-            .where(e.status == new, e.priority > priority)
-            .order_by(e.priority, e.user_id)
-            .limit(1)
-        ).first()
-    return levels
-
-
-def _levels_distinct(session: Session) -> dict[int, list[int]]:
-    rows = session.execute(
-        select(Element.priority, Element.user_id)
-        .where(Element.status == int(JobStatus.NEW))
-        .distinct()
-    ).all()
-    levels: dict[int, list[int]] = defaultdict(list)
-    for priority, user_id in rows:
-        levels[priority].append(user_id)
-    return levels
-
-
 def _leased_counts(session: Session) -> dict[int, int]:
     rows = session.execute(
         select(Element.user_id, func.count())
@@ -155,42 +94,6 @@ def _leased_counts(session: Session) -> dict[int, int]:
     return {u: n for u, n in rows}
 
 
-def _candidates(
-    session: Session, claimable: Any, priority: int, user_id: int, want: int, pg: bool
-) -> list[Candidate]:
-    q = (
-        select(
-            Element.job_id,
-            Element.id,
-            Element.size,
-            Element.user_id,
-            Element.type,
-            Element.src_filepath,
-            Element.dst_filepath,
-            Element.attempts,
-            Element.attempt_seq,
-            Element.max_tries,
-            Element.mode,
-            Element.spec,
-        )
-        .join(Job, Job.id == Element.job_id)
-        .where(claimable, Element.priority == priority, Element.user_id == user_id)
-        .order_by(Element.job_id, Element.id)
-        .limit(want)
-    )
-    if pg:
-        q = q.with_for_update(skip_locked=True, of=Element)
-    return [Candidate(*row) for row in session.execute(q)]
-
-
-def _round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
-    out: list[Candidate] = []
-    depth = max((len(c) for c in per_user), default=0)
-    for i in range(depth):
-        out.extend(c[i] for c in per_user if i < len(c))
-    return out
-
-
 def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidate]:
     limit = (
         req.limit
@@ -198,10 +101,10 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
         else (DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH)
     )
     count_cap = min(limit, MAX_BATCH)
-    chosen: list[Candidate] = []
-    total_size = 0
-    levels = _levels(session, req)
-    if not levels:
+    namespace_only = req.lane == "namespace"
+    levels = {} if namespace_only else claim_levels.levels(session)
+    lane = lane_levels(session) if namespace_only or levels else {}
+    if not levels and not lane:
         return []
     paused, room = blocked_types(session)
     types = [t for t in req.types if t not in paused and room.get(t, 1) > 0]
@@ -209,28 +112,26 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
         return []
     leased = _leased_counts(session)
     claimable = _claimable(session, req, types)
+    # Namespace operations first, outside the size cap (services/namespace_lane.py).
+    chosen = select_namespace(session, lane, claimable, leased, count_cap, room, pg)
+    if namespace_only:
+        return chosen
+    taken = {c.key for c in chosen}
+    first = len(chosen)  # the first transfer is taken whatever its size
+    total_size = 0
     for priority in sorted(levels):
-        users = sorted(levels[priority], key=lambda u: (leased.get(u, 0), u))
+        users = fair_order(levels[priority], leased)
         want = count_cap - len(chosen)
-        # A user listed by _levels may have nothing claimable (other types, paused
-        # job, backoff, banned site, later stage): skip them rather than let them
-        # take one of the `want` user slots, or a claim answers 404 beside work.
-        per_user: list[list[Candidate]] = []
-        for u in users:
-            if len(per_user) >= want:
-                break
-            cands = _candidates(session, claimable, priority, u, want, pg)
-            if cands:
-                per_user.append(cands)
-        for cand in _round_robin(per_user):
+        for cand in round_robin(per_user(session, claimable, priority, users, want, pg)):
             if len(chosen) >= count_cap:
                 break
-            if req.algorithm == "BY_SIZE" and chosen and total_size + cand.size > req.size:
+            if cand.key in taken:
+                continue  # already chosen by the namespace lane
+            over = total_size + cand.size > req.size
+            if req.algorithm == "BY_SIZE" and len(chosen) > first and over:
                 continue  # too big for what is left; smaller ones behind it may fit
-            if cand.type in room:
-                if room[cand.type] <= 0:
-                    continue  # the type's max_scheduled is reached
-                room[cand.type] -= 1
+            if not take_room(room, cand.type):
+                continue  # the type's max_scheduled is reached
             chosen.append(cand)
             total_size += cand.size
             if req.algorithm == "BY_SIZE" and total_size >= req.size:

@@ -25,9 +25,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from haul.domain.lanes import namespace_sql
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.store.clock import utcnow
 
@@ -173,6 +175,18 @@ class Element(Base):
     __table_args__ = (
         # The claim query walks this index: claimable elements by priority and age.
         Index("ix_elements_claim", "status", "priority", "user_id", "job_id", "id"),
+        # The namespace lane (services/namespace_lane.py): the same columns over
+        # queued namespace operations only, so finding them costs what the lane holds.
+        Index(
+            "ix_elements_lane",
+            "status",
+            "priority",
+            "user_id",
+            "job_id",
+            "id",
+            sqlite_where=text(namespace_sql()),
+            postgresql_where=text(namespace_sql()),
+        ),
         Index("ix_elements_lease", "status", "lease_expires"),
         # Job bookkeeping asks "is anything of this job still active at stage S?".
         Index("ix_elements_job_status", "job_id", "status", "stage"),

@@ -42,12 +42,25 @@ BYTE_BUDGET = 1 << 30  # queued bytes, whatever the observed rate
 MIN_SPAN = 0.25  # seconds: a rate is never taken from a shorter stretch of work
 
 
+# Namespace operations asked for at once when only the namespace lane is free:
+# they run one after another on its thread, so a few, not a queue's worth.
+NAMESPACE_BATCH = 8
+
+
 @dataclass(frozen=True)
 class Want:
-    """One claim: at most `limit` elements and, when `size` is set, about `size` bytes."""
+    """One claim: at most `limit` elements and, when `size` is set, about `size` bytes.
+
+    `lane` "namespace" asks for namespace operations only (haul.domain.lanes):
+    the worker's transfer slots and queue are full but its namespace lane is free.
+    """
 
     limit: int
     size: int | None = None
+    lane: str = "all"
+
+
+NAMESPACE_WANT = Want(NAMESPACE_BATCH, lane="namespace")
 
 
 class ClaimAhead:

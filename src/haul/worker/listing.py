@@ -65,9 +65,11 @@ class TreeLister:
         follow_links: bool,
         say: Callable[[str], None],
         cancelled: Callable[[], bool],
+        shown: str | None = None,
     ) -> None:
         self.storage = storage
         self.path = strip_slash(path)
+        self.shown = shown or self.path  # for the log: SITE:PATH (resolved ...)
         self.job_root = strip_slash(job_root)
         self.job_type = job_type
         self.follow = follow_links and job_type != "REMOVE"
@@ -92,12 +94,12 @@ class TreeLister:
             row = _link_row(top) if top.is_link else _row(top)
             row["name"] = posixpath.basename(self.job_root)
             what = f"a symbolic link to {top.target}" if top.is_link else "a file"
-            self.say(f"{self.path} is {what} of {top.size} bytes")
+            self.say(f"{self.shown} is {what} of {top.size} bytes")
             return {"listing": {parent_of(self.job_root): [row]}, "size": top.size}
         self.listing[self.job_root] = []
         real = self.storage.realpath(self.path) if self.follow else self.path
         self._walk(self.path, depth, 0, [real])
-        self.say(f"listed {self.count} entries under {self.path}")
+        self.say(f"listed {self.count} entries under {self.shown}")
         if self.skipped:
             self.say(f"skipped {self.skipped} entries (see above)")
         return {"listing": self.listing}

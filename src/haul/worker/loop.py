@@ -1,7 +1,8 @@
 """The pull loop: claim batches, run them in threads, heartbeat, report in bulk.
 
 Three kinds of threads share a small amount of state under one lock: the main
-loop claims work while slots are free; executor threads run elements; the
+loop claims work while slots are free (and namespace work while the namespace
+lane's thread is free, busy slots or not); executor threads run elements; the
 reporter thread sends heartbeats for running elements and flushes finished
 results in bulk. On SIGTERM the loop stops claiming and lets held elements
 finish for `--grace-seconds`; then it cancels those still running (reported
@@ -23,9 +24,10 @@ from typing import Any
 
 import httpx
 
-from haul.domain.claim_limits import MAX_BATCH
+from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.storage.network_policy import parse_networks
-from haul.worker.claim_ahead import DEFAULT_MAX_QUEUED, ClaimAhead, Want
+from haul.worker.claim_ahead import DEFAULT_MAX_QUEUED, NAMESPACE_WANT, ClaimAhead, Want
+from haul.worker.claim_body import claim_body
 from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
@@ -97,7 +99,12 @@ class Worker:
         for name in handlers:
             if name not in cfg.types:
                 cfg.types = [*cfg.types, name]
-        self.pool: ElementThreads[Running] = ElementThreads(cfg.concurrency, self._execute)
+        # One more thread for namespace operations (domain/lanes.py), which also
+        # go first on the others: a LIST never waits behind large copies.
+        lane = NAMESPACE_SLOTS if serves_namespace(cfg.types) else 0
+        self.pool: ElementThreads[Running] = ElementThreads(
+            cfg.concurrency, self._execute, reserved=lane
+        )
         self.lock = threading.Lock()
         self.running: dict[tuple[int, int], Running] = {}
         max_queued = DEFAULT_MAX_QUEUED if cfg.prefetch is None else cfg.prefetch
@@ -202,7 +209,12 @@ class Worker:
     def _want(self) -> Want | None:
         with self.lock:
             started = len(self.running) - self.queued
-            return self.ahead.want(time.monotonic(), started, self.queued, self.queued_bytes)
+            want = self.ahead.want(time.monotonic(), started, self.queued, self.queued_bytes)
+        # Slots and queue full: still ask for namespace work if its lane is free
+        # (a long poll; --once does not poll, so it does not ask).
+        if want is None and not self.cfg.once and self.pool.lane_free():
+            return NAMESPACE_WANT
+        return want
 
     def _lease_seconds(self, jobs: list[dict[str, Any]]) -> float | None:
         """The lease the server granted, by its own clock (so skew does not matter)."""
@@ -220,32 +232,14 @@ class Worker:
         return seconds
 
     def _claim_body(self, want: Want) -> dict[str, Any]:
-        args: dict[str, Any] = {"limit": min(want.limit, MAX_BATCH)}
-        if want.size is not None:
-            args["size"] = want.size
-        body: dict[str, Any] = {
-            "types": self.cfg.types,
-            "algorithm": "BY_NUMBER" if want.size is None else "BY_SIZE",
-            "algorithm.args": args,
-        }
-        if self.cfg.protocols:
-            body["protocols"] = self.cfg.protocols
-        if self.cfg.lease_seconds:
-            body["lease_seconds"] = self.cfg.lease_seconds
-        if not self.cfg.once:
-            # Long-poll, busy or not: new work (a LIST's expansion, another
-            # user's job) reaches the worker the moment the server has it. A
-            # busy worker waits at most a second, so SIGTERM is seen promptly.
-            idle = not self._busy()
-            body["wait"] = self.cfg.poll_seconds if idle else min(self.cfg.poll_seconds, 1.0)
-        return body
+        return claim_body(self.cfg, want, self._busy())
 
     def _start(self, run: Running) -> None:
         with self.lock:
             self.running[run.key] = run
             self.queued += 1
             self.queued_bytes += int(run.element.get("size") or 0)
-        self.pool.submit(run)
+        self.pool.submit(run, urgent=run.namespace)
 
     def _execute(self, run: Running) -> None:
         began = time.monotonic()

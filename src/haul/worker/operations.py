@@ -9,7 +9,6 @@ import time
 import traceback
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from haul.domain.endpoints import under_root
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
@@ -30,7 +29,7 @@ from haul.worker.own_work import (
     sweep_temporaries,
     temp_tag,
 )
-from haul.worker.places import Place, pick_endpoint, url_parts
+from haul.worker.places import Place, name_paths, naming_of, pick_endpoint, url_parts
 from haul.worker.replicas import Replica, from_replicas
 from haul.worker.running import Running
 from haul.worker.site_storage import HostKeyPins, StorageCache
@@ -73,10 +72,11 @@ class Executor:
         url = pick_endpoint(site, run.job.get("protocol"))
         scheme, prefix = url_parts(url)
         resolved = resolve_path(prefix, site.get("def_path") or "/", path)
+        naming = naming_of(site, path, resolved, prefix)
         if scheme == "file" and self.file_roots and not under_root(resolved, self.file_roots):
             raise TransferError(
                 ErrorCode.PERMISSION_DENIED,
-                f"{resolved}: outside this worker's --file-root directories",
+                f"{naming.shown}: outside this worker's --file-root directories",
                 scope=scope,
             )
         if scheme == "upload":
@@ -97,7 +97,7 @@ class Executor:
         except TransferError as exc:
             self.storages.drop_thread()
             raise exc.with_scope(scope) from None
-        return Place(storage, resolved, url)
+        return Place(storage, resolved, url, naming)
 
     def run(self, run: Running, on_progress: Callable[[Running], None]) -> dict[str, Any]:
         run.started = time.monotonic()
@@ -122,6 +122,8 @@ class Executor:
             result.update(extra, returncode=0)
             run.say("done")
         except TransferError as exc:
+            # Named as the user wrote it: SITE:PATH (resolved /absolute/path).
+            exc.message = name_paths(exc.message, [p.naming for p in places if p.naming])
             run.say(f"failed: {exc.code} ({exc.scope}): {exc.message}")
             result.update(returncode=1, error=exc.to_dict())
             if exc.code in (ErrorCode.CONNECTION, ErrorCode.TIMEOUT):
@@ -180,6 +182,7 @@ class Executor:
             follow_links=bool((run.job.get("extra_opts") or {}).get("follow_links")),
             say=run.say,
             cancelled=run.cancel.is_set,
+            shown=src.shown,
         )
         return lister.run(0 if depth is None else int(depth))
 
@@ -212,7 +215,7 @@ class Executor:
         if run.element.get("mode") == "overwrite":
             opts["overwrite"] = True  # a recover check found the destination wrong
         overwrite = bool(opts.get("overwrite", False))
-        run.say(f"copy {src.url} {src.path} -> {dst.url} {dst.path}")
+        run.say(f"copy {src.shown} -> {dst.shown} ({src.url} -> {dst.url})")
         if is_retry(run.element):
             # Only retries pay for these round trips (first attempts are the hot path).
             for temp in sweep_temporaries(dst.storage, dst.path, run.element):
@@ -311,7 +314,7 @@ class Executor:
         except TransferError as exc:
             raise exc.with_scope(ErrorScope.SOURCE) from None
         if not dst.storage.exists(dst.path):
-            run.say(f"check: {dst.path} is missing")
+            run.say(f"check: {dst.shown} is missing")
             return {"same": False, "reason": "destination missing"}
         d_entry = dst.storage.stat(dst.path)
         if d_entry.size != s_entry.size:
@@ -323,7 +326,7 @@ class Executor:
             if a != b:
                 run.say(f"check: {algorithm} {b} != source {a}")
                 return {"same": False, "reason": f"{algorithm} {b} != {a}"}
-        run.say(f"check: {dst.path} matches its source")
+        run.say(f"check: {dst.shown} matches its source")
         return {"same": True, "reason": ""}
 
     def _remove(self, run: Running, places: list[Place], _: Any) -> None:
@@ -335,24 +338,25 @@ class Executor:
             # gone: an earlier attempt removed it before its lease was lost, or an
             # object store dropped an implicit directory with its last key.
             if exc.code is ErrorCode.NOT_FOUND:
-                run.say(f"{src.path}: already gone")
+                run.say(f"{src.shown}: already gone")
                 return
             if exc.code is ErrorCode.NOT_EMPTY:
                 exc.message = _still_holds(src, exc.message)
             raise exc.with_scope(ErrorScope.SOURCE) from None
-        run.say(f"removed {src.path}")
+        run.say(f"removed {src.shown}")
 
     def _rename(self, run: Running, places: list[Place], _: Any) -> None:
         opts = run.job.get("extra_opts") or {}
         src = self._src(run, places)
-        dst_path = resolve_path(
-            urlsplit(src.url).path or "/",
-            (run.job.get("src_site") or {}).get("def_path") or "/",
-            run.element["dst_filepath"],
-        )
+        prefix = url_parts(src.url)[1]
+        site = run.job.get("src_site") or {}
+        dst_path = resolve_path(prefix, site.get("def_path") or "/", run.element["dst_filepath"])
+        naming = naming_of(site, run.element["dst_filepath"], dst_path, prefix)
+        dst = Place(src.storage, dst_path, src.url, naming)
+        places.append(dst)
         try:
             if is_retry(run.element) and rename_done(src.storage, src.path, dst_path):
-                run.say(f"{src.path} is gone, {dst_path} is there: an earlier attempt renamed it")
+                run.say(f"{src.shown} is gone, {dst.shown} is there: an earlier attempt renamed it")
                 return
             if not opts.get("overwrite") and src.storage.exists(dst_path):
                 raise TransferError(
@@ -367,7 +371,7 @@ class Executor:
             if exc.scope is ErrorScope.TRANSFER:
                 exc.with_scope(ErrorScope.SOURCE)
             raise
-        run.say(f"renamed {src.path} -> {dst_path}")
+        run.say(f"renamed {src.shown} -> {dst.shown}")
 
     def _mkdir(self, run: Running, places: list[Place], _: Any) -> None:
         # A job's own MKDIR names its path in src_filepath on src_site; a COPY's
@@ -380,7 +384,7 @@ class Executor:
             place.storage.mkdir(place.path, parents=bool(opts.get("parents", True)))
         except TransferError as exc:
             raise exc.with_scope(ErrorScope.DESTINATION) from None
-        run.say(f"made directory {place.path}")
+        run.say(f"made directory {place.shown}")
 
 
 def _still_holds(place: Place, message: str) -> str:

@@ -115,7 +115,7 @@ def own_copy(run: Running, src: Place, dst: Place, algorithm: str) -> dict[str, 
     )
     if mine is None:
         return None
-    run.say(f"{dst.path}: already there, verified ({mine[0]} {mine[1]})")
+    run.say(f"{dst.shown}: already there, verified ({mine[0]} {mine[1]})")
     size = dst.storage.stat(dst.path).size
     return {"bytes": 0, "checksum": f"{mine[0]}:{mine[1]}", "size": size}
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from haul.domain.lanes import is_namespace
 from haul.storage import Progress
 
 _last_stamp: tuple[int, str] = (-1, "")
@@ -64,6 +65,14 @@ class Running:
     @property
     def key(self) -> tuple[int, int]:
         return (self.element["job_id"], self.element["id"])
+
+    @property
+    def namespace(self) -> bool:
+        """A namespace operation: it runs first, on the worker's namespace lane."""
+        e = self.element
+        return is_namespace(
+            str(e.get("type")), int(e["id"]), e.get("src_filepath"), self.job.get("src_filepath")
+        )
 
     def say(self, text: str) -> None:
         self.lines.append(f"{_stamp()} {text}")

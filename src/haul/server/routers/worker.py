@@ -54,6 +54,11 @@ class ClaimBody(BaseModel):
     algorithm_args: AlgorithmArgs = Field(default_factory=AlgorithmArgs, alias="algorithm.args")
     lease_seconds: int | None = Field(default=None, ge=5, le=24 * 3600)
     wait: float = Field(default=0, ge=0, le=60, description="long-poll seconds when idle")
+    lane: Literal["all", "namespace"] = Field(
+        default="all",
+        description="namespace: only namespace operations (LIST, MKDIR, RENAME, the REMOVE "
+        "of one path), for a worker whose transfer slots are busy; all: those, then transfers",
+    )
 
 
 MAX_BIGINT = 2**63 - 1  # BIGINT columns (bytes, sizes)
@@ -195,6 +200,7 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         else None,
         size=body.algorithm_args.size,
         lease_seconds=body.lease_seconds or settings.lease_seconds,
+        lane=body.lane,
     )
     db = request.app.state.db
 

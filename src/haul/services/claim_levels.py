@@ -1,0 +1,74 @@
+"""Which users have queued work at which priority: the first step of a claim.
+
+Transfers are found by a skip scan of the whole queue's index
+``ix_elements_claim``; namespace operations by one DISTINCT narrowed to
+their lane, which reads the partial index ``ix_elements_lane`` (same columns,
+only the lane's rows; services/namespace_lane.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobStatus
+from haul.store.element_rows import ELEMENTS
+
+SKIP_SCAN_PAIRS = 32  # beyond this many (priority, user) pairs, one DISTINCT is cheaper
+
+
+def levels(session: Session) -> dict[int, list[int]]:
+    """Users with queued work per priority level, from the claim index.
+
+    A loose index scan: each step seeks the next (priority, user) pair after
+    the last one, so the cost follows the number of users with queued work,
+    not the number of queued elements (a plain DISTINCT reads every queued
+    element: 7 ms per claim with 100,000 queued). Types and every other
+    filter are left to the per-user query, so each seek stays index-only.
+    With many users queued it falls back to the single DISTINCT.
+    """
+    e = ELEMENTS.c
+    queued = e.status == int(JobStatus.NEW)
+    found: dict[int, list[int]] = defaultdict(list)
+    row = session.execute(
+        select(e.priority, e.user_id).where(queued).order_by(e.priority, e.user_id).limit(1)
+    ).first()
+    pairs = 0
+    while row is not None:
+        priority, user_id = row
+        found[priority].append(user_id)
+        pairs += 1
+        if pairs >= SKIP_SCAN_PAIRS:
+            return levels_distinct(session)
+        user = session.scalar(
+            select(e.user_id)
+            .where(queued, e.priority == priority, e.user_id > user_id)
+            .order_by(e.user_id)
+            .limit(1)
+        )
+        if user is not None:
+            row = (priority, user)
+            continue
+        row = session.execute(
+            select(e.priority, e.user_id)
+            .where(queued, e.priority > priority)
+            .order_by(e.priority, e.user_id)
+            .limit(1)
+        ).first()
+    return found
+
+
+def levels_distinct(session: Session, where: Any = None) -> dict[int, list[int]]:
+    """The same from one DISTINCT; `where` narrows it (the namespace lane's condition)."""
+    e = ELEMENTS.c
+    new = e.status == int(JobStatus.NEW)
+    rows = session.execute(
+        select(e.priority, e.user_id).where(new if where is None else and_(new, where)).distinct()
+    ).all()
+    found: dict[int, list[int]] = defaultdict(list)
+    for priority, user_id in rows:
+        found[priority].append(user_id)
+    return found

@@ -1,0 +1,82 @@
+"""The claim's namespace lane: namespace operations before any transfer.
+
+A LIST ordered by (job, element) behind its user's queued copies waited for
+them all (`haul list` took 33 s; a COPY of a missing path sat NEW for two
+minutes behind its own user's copies). So a claim first serves the lane:
+the elements ``haul.domain.lanes`` calls namespace operations, in the same
+order as transfers among themselves (priority, then fair share between users
+by leases held, then age), and only then transfers. Lane elements count
+against a claim's number of elements but not its bytes (a REMOVE's size is
+the file it removes, not work), so a big BY_SIZE claim never skips them, and
+a worker whose transfer slots are full can ask for the lane alone.
+
+The lane is read through the partial index ``ix_elements_lane``, which holds
+only queued namespace elements: finding them costs what the lane holds, not
+what the queue holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_, text
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobType
+from haul.domain.lanes import namespace_sql
+from haul.services.claim_candidates import (
+    Candidate,
+    fair_order,
+    per_user,
+    round_robin,
+    take_room,
+)
+from haul.services.claim_levels import levels_distinct
+from haul.store.tables import Element, Job
+
+
+def _in_lane() -> Any:
+    """The lane's rule (domain/lanes.py) as SQL: the indexed part, then the path
+    check a one-path REMOVE needs its job for."""
+    return and_(
+        text(namespace_sql("elements.")),
+        or_(Element.type != int(JobType.REMOVE), Element.src_filepath == Job.src_filepath),
+    )
+
+
+def lane_levels(session: Session) -> dict[int, list[int]]:
+    """Users with queued namespace operations per priority (levels of the lane only).
+
+    One DISTINCT over the lane's partial index, which holds only the lane: a
+    skip scan's "next user after this one" seeks let PostgreSQL's planner
+    pick the whole queue's index and filter it, reading other users' copies.
+    """
+    return levels_distinct(session, text(namespace_sql("elements.")))
+
+
+def select_namespace(
+    session: Session,
+    found: dict[int, list[int]],
+    claimable: Any,
+    leased: dict[int, int],
+    count_cap: int,
+    room: dict[int, int],
+    pg: bool,
+) -> list[Candidate]:
+    """Up to `count_cap` claimable namespace elements, in claim order; `found`
+    is what `lane_levels` answered."""
+    if not found:
+        return []
+    in_lane = and_(claimable, _in_lane())
+    chosen: list[Candidate] = []
+    for priority in sorted(found):
+        want = count_cap - len(chosen)
+        users = fair_order(found[priority], leased)
+        for cand in round_robin(per_user(session, in_lane, priority, users, want, pg)):
+            if len(chosen) >= count_cap:
+                break
+            if take_room(room, cand.type):
+                chosen.append(cand)
+        if len(chosen) >= count_cap:
+            break
+    return chosen
