@@ -53,11 +53,13 @@ def test_a_failure_is_shown_where_the_files_are_and_retry_fixes_it(
     element = as_json(haul_cli("status", f"{job_id}.1", "--json"))
     assert element["error"]["code"] == "EXISTS" and element["error"]["message"]
     shown = haul_cli("status", f"{job_id}.1").stdout
-    assert f"error        EXISTS (DESTINATION) at {sites['dst']}:/taken.txt: " in shown, shown
+    # The worker's message names the place as the user wrote it; the CLI does not repeat it.
+    assert f"error        EXISTS (DESTINATION): {sites['dst']}:/taken.txt (resolved " in shown
+    assert shown.count(f"{sites['dst']}:/taken.txt") == 1, shown
     page = haul_cli("status", str(job_id)).stdout
     # Paths as the user wrote them (SITE:PATH), the worker's resolved path after.
     assert "failed, by error:" in page, page
-    assert f"1 x EXISTS at {sites['dst']}:/taken.txt: " in page, page
+    assert f"1 x EXISTS: {sites['dst']}:/taken.txt (resolved " in page, page
     assert str(tree["dst"] / "taken.txt") in page
     jobs = haul_cli("jobs").stdout
     # The table may wrap the cell on a narrow terminal: its words, in order.
@@ -163,5 +165,5 @@ def test_a_missing_source_is_named_as_the_user_wrote_it(
     proc = haul_cli("copy", f"{sites['src']}:/not-there", f"{sites['dst']}:/x", "--max-tries",
                     "1", "--wait", code=1)
     error = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
-    assert f"NOT_FOUND at {sites['src']}:/not-there: " in error, error
+    assert f"NOT_FOUND: {sites['src']}:/not-there (resolved " in error, error
     assert str(tree["src"] / "not-there") in error  # the resolved path follows

@@ -23,13 +23,16 @@ def place(job: haul.Job, group: dict[str, Any], sites: Sites) -> str | None:
     return None
 
 
+def located(where: str | None, message: str | None) -> str:
+    """" at SITE:PATH" unless the worker's message already names the place."""
+    return f" at {where}" if where and where not in (message or "") else ""
+
+
 def describe(job: haul.Job, group: dict[str, Any], sites: Sites) -> str:
-    where = place(job, group, sites)
-    text = str(group.get("code"))
-    if where:
-        text += f" at {where}"
-    if group.get("message"):
-        text += f": {group['message']}"
+    message = group.get("message")
+    text = str(group.get("code")) + located(place(job, group, sites), message)
+    if message:
+        text += f": {message}"
     return text
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 import haul.client as haul
-from haul.cli.failures import error_lines
+from haul.cli.failures import error_lines, located
 from haul.cli.ops_cmd import describe, follow, outcome
 from haul.cli.output import (
     Failed,
@@ -144,7 +144,8 @@ def _print_element(element: haul.Element, job: haul.Job, sites: Sites) -> None:
         dst = error.get("scope") == "DESTINATION" and element.get("dst_filepath")
         where = (sites.place(job.get("dst_siteid"), element.get("dst_filepath")) if dst
                  else sites.place(job.get("src_siteid"), element.get("src_filepath")))
-        out.print(f"error        {error.get('code')} ({error.get('scope')}) at {where}: "
+        at = located(where, error.get("message"))
+        out.print(f"error        {error.get('code')} ({error.get('scope')}){at}: "
                   f"{error.get('message')}", markup=False)
     progress = element.get("progress") or {}
     moved = int(progress.get("transferred") or 0)
