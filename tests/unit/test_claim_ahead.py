@@ -129,3 +129,19 @@ def test_slow_elements_are_not_queued_by_their_duration() -> None:
     rule = ClaimAhead(concurrency=4, max_queued=500)
     rule.finished(10.0, 256 * MIB, 10.0)
     assert rule.target(10.5)[0] == 4  # one per slot, as with no durations
+
+
+def test_a_full_worker_asks_for_namespace_work_at_most_every_quarter_second() -> None:
+    from haul.worker.claim_ahead import NAMESPACE_POLL_SECONDS, NAMESPACE_WANT
+    from haul.worker.loop import Worker, WorkerConfig
+
+    w = Worker(WorkerConfig(server="http://127.0.0.1:9", token="t", concurrency=1))
+    w.ahead.want = lambda *_a: None  # type: ignore[method-assign]  # slots and queue full
+    try:
+        assert w._want() == NAMESPACE_WANT
+        assert w._want() is None  # asked a moment ago
+        w.lane_asked -= NAMESPACE_POLL_SECONDS
+        assert w._want() == NAMESPACE_WANT
+    finally:
+        w.pool.shutdown(timeout=1)
+        w.api.close()

@@ -45,6 +45,11 @@ MIN_SPAN = 0.25  # seconds: a rate is never taken from a shorter stretch of work
 # Namespace operations asked for at once when only the namespace lane is free:
 # they run one after another on its thread, so a few, not a queue's worth.
 NAMESPACE_BATCH = 8
+# How often a worker whose transfer slots and queue are full asks for
+# namespace work. Such a claim does not long-poll: while it waited (it used
+# to, for a second) the worker could not claim transfers, and a queue of
+# small files ran dry every second (local-small: 1 s gaps between bursts).
+NAMESPACE_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ def claim_body(cfg: ClaimSettings, want: Want, busy: bool) -> dict[str, Any]:
         body["protocols"] = cfg.protocols
     if cfg.lease_seconds:
         body["lease_seconds"] = cfg.lease_seconds
-    if not cfg.once:
+    if not cfg.once and want.lane == "all":
         # Long-poll, busy or not: new work (a LIST's expansion, another
         # user's job) reaches the worker the moment the server has it. A
         # busy worker waits at most a second, so SIGTERM is seen promptly
-        # (and a freed transfer slot is filled soon after a namespace claim).
+        # A namespace-only claim never waits (claim_ahead.NAMESPACE_POLL_SECONDS).
         body["wait"] = min(cfg.poll_seconds, 1.0) if busy else cfg.poll_seconds
     return body

@@ -26,7 +26,13 @@ import httpx
 
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.storage.network_policy import parse_networks
-from haul.worker.claim_ahead import DEFAULT_MAX_QUEUED, NAMESPACE_WANT, ClaimAhead, Want
+from haul.worker.claim_ahead import (
+    DEFAULT_MAX_QUEUED,
+    NAMESPACE_POLL_SECONDS,
+    NAMESPACE_WANT,
+    ClaimAhead,
+    Want,
+)
 from haul.worker.claim_body import claim_body
 from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
@@ -109,6 +115,7 @@ class Worker:
         self.running: dict[tuple[int, int], Running] = {}
         max_queued = DEFAULT_MAX_QUEUED if cfg.prefetch is None else cfg.prefetch
         self.ahead = ClaimAhead(cfg.concurrency, max_queued)
+        self.lane_asked = 0.0  # when namespace work was last asked for (_want)
         self.queued = 0  # held in self.running but not started
         self.queued_bytes = 0
         self.results: list[dict[str, Any]] = []
@@ -213,7 +220,10 @@ class Worker:
         # Slots and queue full: still ask for namespace work if its lane is free
         # (a long poll; --once does not poll, so it does not ask).
         if want is None and not self.cfg.once and self.pool.lane_free():
-            return NAMESPACE_WANT
+            now = time.monotonic()
+            if now - self.lane_asked >= NAMESPACE_POLL_SECONDS:
+                self.lane_asked = now
+                return NAMESPACE_WANT
         return want
 
     def _lease_seconds(self, jobs: list[dict[str, Any]]) -> float | None:
