@@ -26,7 +26,7 @@ test: install
 	./scripts/install-test-deps.sh
 	@if [ -z "$$HAUL_TEST_POSTGRES_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		export HAUL_TEST_POSTGRES_URL=$(PG_URL); fi; \
-	$(BIN)/ruff check src tests bench && $(BIN)/lint-imports && $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n 2 --dist loadfile
+	$(BIN)/ruff check src tests bench && $(BIN)/lint-imports && $(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 -n 3 --dist loadfile
 
 # Transfer benchmark (bench/RESULTS.md): installs the servers and peer tools
 # (scripts/bench-apt-packages.txt; needs root), then runs the benchmarks
