@@ -16,6 +16,8 @@ Add ``--db postgresql+psycopg://postgres@127.0.0.1:5432/test`` for PostgreSQL
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import sys
 import tempfile
 import time
@@ -64,6 +66,7 @@ def main() -> None:
     ap.add_argument("--elements", type=int, default=20_000)
     ap.add_argument("--batch", type=int, default=30)
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
+    ap.add_argument("--profile", type=int, default=0, help="print cProfile's top N of the loop")
     args = ap.parse_args()
     with ExitStack() as stack:
         home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -82,6 +85,9 @@ def main() -> None:
 
         policy = Policy()
         batches = 0
+        profile = cProfile.Profile() if args.profile else None
+        if profile is not None:
+            profile.enable()
         t0, c0 = time.perf_counter(), time.process_time()
         for start in range(0, len(leases), args.batch):
             part = leases[start : start + args.batch]
@@ -94,6 +100,9 @@ def main() -> None:
             assert all(a["code"] == 200 for a in answers), answers[:3]
             batches += 1
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        if profile is not None:
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
         per = {k: round(v / batches, 2) for k, v in sorted(statements.items())}
         print(
             f"{args.elements} elements in batches of {args.batch} "
