@@ -2,8 +2,9 @@
 
 Leases ``--elements`` COPY elements of one job (written straight into a
 fresh, migrated database), then records plain successes for them in batches
-of ``--batch`` through ``reports.record_results``, one write transaction per
-batch as the results route does. Prints the process CPU per 1,000 elements
+of ``--batch`` through ``reports.record_results`` (with ``--route``, also
+the route's metrics and worker activity), one write transaction per batch
+as the results route does. Prints the process CPU per 1,000 elements
 and the statements per batch. No HTTP, no worker: this isolates what the
 server's own result code costs, for A/B runs of that code. Run:
 
@@ -24,6 +25,7 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event, insert  # noqa: E402
 
 from haul.domain.enums import JobStatus, JobType  # noqa: E402
-from haul.services.reports import Policy, Result, record_results  # noqa: E402
+from haul.server import metrics as observe  # noqa: E402
+from haul.server.metrics import Metrics  # noqa: E402
+from haul.services.reports import Policy, Recorded, Result, record_results  # noqa: E402
 from haul.store.clock import utcnow  # noqa: E402
 from haul.store.database import Database  # noqa: E402
 from haul.store.migrate import upgrade  # noqa: E402
@@ -67,6 +71,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=30)
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--profile", type=int, default=0, help="print cProfile's top N of the loop")
+    ap.add_argument(
+        "--route",
+        action="store_true",
+        help="also the route's bookkeeping after recording (metrics, worker activity)",
+    )
     args = ap.parse_args()
     with ExitStack() as stack:
         home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -84,6 +93,11 @@ def main() -> None:
             statements[sql.split(None, 1)[0].upper()] += 1
 
         policy = Policy()
+        state = SimpleNamespace(metrics=Metrics(db))
+        request: Any = SimpleNamespace(app=SimpleNamespace(state=state))
+        with db.write() as s:
+            worker = User(email="bench-worker@example.org", role="worker")
+            s.add(worker)
         batches = 0
         profile = cProfile.Profile() if args.profile else None
         if profile is not None:
@@ -92,11 +106,16 @@ def main() -> None:
         for start in range(0, len(leases), args.batch):
             part = leases[start : start + args.batch]
             results = [
-                Result(job_id=j, element_id=e, token=t, returncode=0, host="bench", bytes=0)
+                Result(job_id=j, element_id=e, token=t, returncode=0, host="bench", bytes=65536)
                 for j, e, t in part
             ]
             with db.write() as s:
-                answers = record_results(s, results, policy)
+                recorded = Recorded()
+                answers = record_results(s, results, policy, recorded)
+                if args.route:
+                    observe.results(
+                        request, s, worker, results, answers, recorded.rows, recorded.jobs
+                    )
             assert all(a["code"] == 200 for a in answers), answers[:3]
             batches += 1
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0

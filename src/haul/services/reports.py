@@ -43,9 +43,9 @@ _J = Job.__table__.c
 # What judging and job bookkeeping read of a job, as a plain row: the ORM
 # object is loaded only where it is written (custom results, recover
 # verdicts, a LIST's expansion), which most batches never need.
-_JOB_ROWS = select(_J.id, _J.type_name, _J.cancelled, _J.stage, _J.ended).where(
-    _J.id.in_(bindparam("j_ids", expanding=True))
-)
+_JOB_ROWS = select(
+    _J.id, _J.type_name, _J.cancelled, _J.stage, _J.ended, _J.src_siteid, _J.dst_siteid
+).where(_J.id.in_(bindparam("j_ids", expanding=True)))
 # A plain outcome: status, one more try and attempt (transitions.on_result's
 # count), the lease given back; one guarded statement for a whole job's batch.
 _PLAIN = guarded_update(
@@ -81,6 +81,7 @@ class Recorded:
     """What a batch of results left behind, for the route's bookkeeping."""
 
     rows: dict[tuple[int, int], Any] = field(default_factory=dict)  # element rows read
+    jobs: dict[int, Any] = field(default_factory=dict)  # their jobs' rows (site ids among them)
     made_work: bool = False  # claimable elements may now exist (expansion, retry, stage)
 
 
@@ -150,8 +151,8 @@ def record_results(
     those writes are guarded by the lease token too. Rows are read and written
     with batched Core statements, and job bookkeeping runs once per job, not
     per item: this is the server's hottest path. ``recorded``, when given,
-    receives the rows that were read (so metrics need not read them again)
-    and whether the batch may have made claimable work.
+    receives the rows that were read, elements and jobs (so metrics need not
+    read them again), and whether the batch may have made claimable work.
     """
     out: list[dict[str, Any]] = []
     if not results:
@@ -162,6 +163,7 @@ def record_results(
     job_ids = sorted({jid for jid, _ in rows})
     conn = session.connection()
     jobs = {j.id: j for j in conn.execute(_JOB_ROWS, {"j_ids": job_ids})} if job_ids else {}
+    recorded.jobs.update(jobs)
     full: dict[int, Job] = {}
 
     def full_job(job_id: int) -> Job:

@@ -284,7 +284,9 @@ async def report_many(body: list[Any], request: Request, worker: WorkerUser) -> 
             return _merge(answers, []), False
         with db.write() as session:
             served = reports.record_results(session, results, policy, recorded)
-            observe.results(request, session, worker, results, served, recorded.rows)
+            observe.results(
+                request, session, worker, results, served, recorded.rows, recorded.jobs
+            )
         return _merge(answers, served), recorded.made_work
 
     answers, made_work = await run_in_threadpool(record)
