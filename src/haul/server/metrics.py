@@ -282,10 +282,12 @@ def results(
     sent: list[Result],
     answers: Any,
     facts: dict[tuple[int, int], Any] | None = None,
+    job_facts: dict[int, Any] | None = None,
 ) -> None:
     """``answers``: a JobStatus for one result, or the bulk route's list of dicts.
 
-    ``facts``: element rows the service already read (type, started), if any.
+    ``facts``: element rows the service already read (type, started), if any;
+    ``job_facts``: their jobs' rows (id, src_siteid, dst_siteid), if read.
     """
     if isinstance(answers, list):
         outcomes = [a.get("status") if a.get("code") == 200 else None for a in answers]
@@ -297,7 +299,7 @@ def results(
     m = _metrics(request)
     if m is not None:
         try:
-            _count_results(session, m, accepted, facts)
+            _count_results(session, m, accepted, facts, job_facts)
         except Exception:  # metrics must never fail a worker's report
             log.exception("counting results failed")
     progress = [workers_seen.Progress(r.job_id, r.element_id, r.bytes) for r, _ in accepted]
@@ -315,8 +317,13 @@ def _count_results(
     m: Metrics,
     accepted: list[tuple[Result, str]],
     facts: dict[tuple[int, int], Any] | None,
+    job_facts: dict[int, Any] | None = None,
 ) -> None:
-    """Counts a batch with a few plain-row queries: bulk results can hold thousands."""
+    """Counts a batch with a few plain-row queries: bulk results can hold thousands.
+
+    Rows the result service already read are not read again; site names are
+    looked up only when the batch copied bytes.
+    """
     now = utcnow()
     name_of = _namer(session)
     by_job: dict[int, list[int]] = {}
@@ -329,15 +336,17 @@ def _count_results(
     )
     finished: dict[tuple[str, str], int] = {}
     durations: dict[tuple[str, str], Any] = {}  # labelled children, looked up once a batch
-    jobs = {
-        j.id: j
-        for j in session.execute(
-            select(Job.id, Job.src_siteid, Job.dst_siteid).where(Job.id.in_(list(by_job)))
-        )
-    }
-    site_ids = {s for j in jobs.values() for s in (j.src_siteid, j.dst_siteid) if s is not None}
-    names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
-    copied: dict[tuple[str, str], int] = {}
+    jobs = (
+        job_facts
+        if job_facts is not None and all(j in job_facts for j in by_job)
+        else {
+            j.id: j
+            for j in session.execute(
+                select(Job.id, Job.src_siteid, Job.dst_siteid).where(Job.id.in_(list(by_job)))
+            )
+        }
+    )
+    copied_ids: dict[tuple[int | None, int | None], int] = {}
     for r, outcome in accepted:
         row = rows.get((r.job_id, r.element_id))
         if row is None:
@@ -359,12 +368,17 @@ def _count_results(
             ).inc()
         job = jobs.get(r.job_id)
         if r.bytes and row.type == JobType.COPY and r.returncode == 0 and job is not None:
-            pair = (
-                names.get(job.src_siteid, str(job.src_siteid)),
-                names.get(job.dst_siteid, str(job.dst_siteid)),
-            )
-            copied[pair] = copied.get(pair, 0) + r.bytes
+            ids = (job.src_siteid, job.dst_siteid)
+            copied_ids[ids] = copied_ids.get(ids, 0) + r.bytes
     for (kind, label), n in finished.items():
         m.finished.labels(kind, label).inc(n)
+    if not copied_ids:
+        return
+    site_ids = {s for pair in copied_ids for s in pair if s is not None}
+    names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
+    copied: dict[tuple[str, str], int] = {}
+    for (src_id, dst_id), n in copied_ids.items():
+        pair = (names.get(src_id, str(src_id)), names.get(dst_id, str(dst_id)))
+        copied[pair] = copied.get(pair, 0) + n
     for (src, dst), n in copied.items():
         m.bytes.labels(src, dst).inc(n)

@@ -8,6 +8,7 @@ written (see ``reports.record_results``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,7 +102,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def simple_success(row: Any, job: Job, r: Result) -> Ended | None:
+def simple_success(row: Any, job: Any, r: Result) -> Ended | None:
     """A success that judge would write as a plain DONE, without judging it item by item."""
     if (
         r.returncode != 0
@@ -133,7 +134,7 @@ def success_attempt(ended: Ended, row: Any, r: Result, now: datetime) -> tuple[A
     )
 
 
-def _ended(row: Any, job: Job, r: Result, error: dict[str, Any] | None) -> Ended:
+def _ended(row: Any, job: Any, r: Result, error: dict[str, Any] | None) -> Ended:
     return on_result(
         attempts=row.attempts,
         attempt_seq=row.attempt_seq,
@@ -147,9 +148,12 @@ def _ended(row: Any, job: Job, r: Result, error: dict[str, Any] | None) -> Ended
 
 
 def judge(
-    row: Any, job: Job, r: Result, policy: Policy, now: datetime
+    row: Any, job: Any, r: Result, policy: Policy, now: datetime, full_job: Callable[[], Job]
 ) -> tuple[JobStatus, dict[str, Any], dict[str, Any] | None]:
     """Decides an attempt's outcome (by ``domain.transitions``) and what to write.
+
+    ``job`` is the job's row (``cancelled``, ``type_name``); ``full_job``
+    gives its ORM object, for a recover check that records its verdict there.
 
     Returns the element's new status, its attempt row, and the element's new
     values, or None for a plain outcome: only status and counters change,
@@ -162,7 +166,7 @@ def judge(
     ended = _ended(row, job, r, error)
     if ended.check:
         verdict = r.verdict or {"same": False, "reason": "no verdict"}
-        ended = on_check(ended, repair=record_check(job, row, verdict))
+        ended = on_check(ended, repair=record_check(full_job(), row, verdict))
     status = ended.status
     if ended.not_before is NotBefore.BACKOFF:
         delay = backoff_seconds(ended.attempts, policy.backoff_base, policy.backoff_cap, policy.rng)

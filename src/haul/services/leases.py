@@ -16,22 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, update
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus
 from haul.services.errors import Conflict, NotFound
-from haul.store.element_rows import CHUNK, ELEMENTS
-from haul.store.tables import Element
+from haul.store.leased_writes import TOKEN_GUARD, guarded_update, write_leased
+from haul.store.leased_writes import E as E
 
-E = Element.__table__.c
 # Every element UPDATE of a report names the lease token and the statuses it
 # expects: a row that changed meanwhile is not matched (and is answered 409).
-# The statuses are inlined (a bound IN list cannot go into an executemany).
-GUARD = (
-    E.lease_token == bindparam("k_token"),
-    E.status.in_([literal_column(str(v)) for v in LEASED]),
-)
+GUARD = TOKEN_GUARD
+_TAKE = guarded_update(timestamp=bindparam("v_now"))
 
 
 @dataclass
@@ -77,36 +73,8 @@ def take_leases(
         by_job[job_id].append((element_id, token))
     won: set[tuple[int, int]] = set()
     for job_id, items in by_job.items():
-        won.update((job_id, i) for i in update_leased(session, job_id, items, {"timestamp": now}))
+        won.update((job_id, i) for i in write_leased(session, _TAKE, job_id, items, {"v_now": now}))
     return won
-
-
-def update_leased(
-    session: Session, job_id: int, items: list[tuple[int, str]], values: dict[str, Any]
-) -> list[int]:
-    """Sets ``values`` on the job's elements still leased under their token; their ids.
-
-    The one guarded ``UPDATE ... RETURNING`` that every report path writes
-    through, in chunks (two parameters per element). Callers pass items in
-    element order, the order every writer locks rows in.
-    """
-    done: list[int] = []
-    step = CHUNK // 2
-    for start in range(0, len(items), step):
-        part = items[start : start + step]
-        stmt = (
-            update(ELEMENTS)
-            .where(
-                E.job_id == job_id,
-                E.id.in_([i for i, _ in part]),
-                E.lease_token.in_([t for _, t in part]),
-                E.status.in_(LEASED),
-            )
-            .values(values)
-            .returning(E.id)
-        )
-        done.extend(session.scalars(stmt))
-    return done
 
 
 def rowcount(result: Any, expected: int) -> int:

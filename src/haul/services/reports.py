@@ -28,16 +28,34 @@ from haul.services.judging import ATTEMPT_COLUMNS as ATTEMPT_COLUMNS
 from haul.services.judging import ATTEMPTS as ATTEMPTS
 from haul.services.judging import Result as Result
 from haul.services.judging import check_text, judge, simple_success, success_attempt
-from haul.services.leases import GUARD, leased, rowcount, take_leases, update_leased
+from haul.services.leases import GUARD, leased, rowcount, take_leases
 from haul.services.leases import Policy as Policy
 from haul.services.listings import check_listing, store_listing
-from haul.services.stages import after_element_change
+from haul.services.stages import after_element_change, after_results
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update, load_rows
+from haul.store.leased_writes import guarded_update, write_leased
 from haul.store.tables import Element, Job
 
 _E = Element.__table__.c
+_J = Job.__table__.c
+# What judging and job bookkeeping read of a job, as a plain row: the ORM
+# object is loaded only where it is written (custom results, recover
+# verdicts, a LIST's expansion), which most batches never need.
+_JOB_ROWS = select(
+    _J.id, _J.type_name, _J.cancelled, _J.stage, _J.ended, _J.src_siteid, _J.dst_siteid
+).where(_J.id.in_(bindparam("j_ids", expanding=True)))
+# A plain outcome: status, one more try and attempt (transitions.on_result's
+# count), the lease given back; one guarded statement for a whole job's batch.
+_PLAIN = guarded_update(
+    status=bindparam("v_status"),
+    attempts=_E.attempts + 1,
+    attempt_seq=_E.attempt_seq + 1,
+    lease_token=None,
+    lease_expires=None,
+    timestamp=bindparam("v_now"),
+)
 _NUMBER = ATTEMPT_COLUMNS.index("attempt")
 # What judging a result reads: everything but the progress JSON and lease bookkeeping.
 RESULT_COLUMNS = (
@@ -63,6 +81,7 @@ class Recorded:
     """What a batch of results left behind, for the route's bookkeeping."""
 
     rows: dict[tuple[int, int], Any] = field(default_factory=dict)  # element rows read
+    jobs: dict[int, Any] = field(default_factory=dict)  # their jobs' rows (site ids among them)
     made_work: bool = False  # claimable elements may now exist (expansion, retry, stage)
 
 
@@ -95,7 +114,7 @@ class _Judged:
     index: int  # its place in the batch's answers
     r: Result
     row: Any
-    job: Job
+    job: Any  # the job's plain row (_JOB_ROWS)
     status: JobStatus
     attempt: tuple[Any, ...]  # in ATTEMPT_COLUMNS order
     upd: dict[str, Any] | None  # None: a plain outcome (status and counters only)
@@ -132,8 +151,8 @@ def record_results(
     those writes are guarded by the lease token too. Rows are read and written
     with batched Core statements, and job bookkeeping runs once per job, not
     per item: this is the server's hottest path. ``recorded``, when given,
-    receives the rows that were read (so metrics need not read them again)
-    and whether the batch may have made claimable work.
+    receives the rows that were read, elements and jobs (so metrics need not
+    read them again), and whether the batch may have made claimable work.
     """
     out: list[dict[str, Any]] = []
     if not results:
@@ -141,8 +160,17 @@ def record_results(
     rows = load_rows(session, [(r.job_id, r.element_id) for r in results], RESULT_COLUMNS)
     recorded = recorded if recorded is not None else Recorded()
     recorded.rows.update(rows)
-    job_ids = {jid for jid, _ in rows}
-    jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+    job_ids = sorted({jid for jid, _ in rows})
+    conn = session.connection()
+    jobs = {j.id: j for j in conn.execute(_JOB_ROWS, {"j_ids": job_ids})} if job_ids else {}
+    recorded.jobs.update(jobs)
+    full: dict[int, Job] = {}
+
+    def full_job(job_id: int) -> Job:
+        found = full.get(job_id)
+        if found is None:
+            found = full[job_id] = session.get_one(Job, job_id)
+        return found
     judged: list[_Judged] = []
     now = utcnow()
     seen: set[tuple[int, int]] = set()
@@ -162,7 +190,9 @@ def record_results(
                     index, r, row, job, simple.status, success_attempt(simple, row, r, now), None
                 )
             else:
-                status, attempt, upd = judge(row, job, r, policy, now)
+                status, attempt, upd = judge(
+                    row, job, r, policy, now, lambda jid=r.job_id: full_job(jid)
+                )
                 entries = None
                 if status == JobStatus.DONE and row.type == JobType.LIST:
                     entries = check_listing(r.listing)
@@ -199,11 +229,11 @@ def record_results(
         )
     attempts = [j.attempt for j in winners]
     insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, attempts, skip_existing=True)
-    touched: dict[int, Job] = {}
+    touched: dict[int, Any] = {}
     for j in winners:
         touched[j.job.id] = j.job
         if j.job.type_name is not None:
-            _custom_outcome(j.job, j.status, j.attempt[_NUMBER], j.error, j.r)
+            _custom_outcome(full_job(j.job.id), j.status, j.attempt[_NUMBER], j.error, j.r)
         if j.status == JobStatus.NEW:
             recorded.made_work = True
         if j.entries is not None:
@@ -213,9 +243,12 @@ def record_results(
             if j.row.id == 0:
                 # The listing was checked before anything was written; plan
                 # from it in memory rather than read 100,000 rows back.
-                expand(session, j.job, j.row, number, j.entries)
-    for job in touched.values():
-        if after_element_change(session, job):
+                expand(session, full_job(j.job.id), j.row, number, j.entries)
+    for job_id, job in touched.items():
+        # A job whose ORM object this batch loaded is advanced through it (its
+        # pending changes flushed first); the others by their plain rows.
+        orm = full.get(job_id)
+        if after_element_change(session, orm) if orm is not None else after_results(session, job):
             recorded.made_work = True
     return out
 
@@ -232,7 +265,7 @@ def _write_plain(session: Session, items: list[_Judged], now: datetime) -> set[t
         plain[(j.r.job_id, int(j.status))].append((j.r.element_id, j.r.token))
     won: set[tuple[int, int]] = set()
     for (job_id, status_value), keyed in plain.items():
-        ids = update_leased(session, job_id, keyed, _plain_values(status_value, now))
+        ids = write_leased(session, _PLAIN, job_id, keyed, {"v_status": status_value, "v_now": now})
         won.update((job_id, i) for i in ids)
     return won
 
@@ -246,25 +279,11 @@ def _write_judged(session: Session, taken: list[_Judged]) -> None:
     ]
     if not updates:
         return
-    result = session.execute(
-        _RESULT_UPDATE, updates, execution_options={"synchronize_session": False}
-    )
+    result = session.connection().execute(_RESULT_UPDATE, updates)
     if rowcount(result, len(updates)) != len(updates):
         # Cannot happen while the leases are held (see take_leases); if it
         # does, the whole batch is undone rather than half-recorded.
         raise Conflict("the leases changed while the results were recorded; send them again")
-
-
-def _plain_values(status: int, now: datetime) -> dict[str, Any]:
-    """A plain outcome's values: one more try and attempt (transitions.on_result's count)."""
-    return {
-        "status": status,
-        "attempts": _E.attempts + 1,
-        "attempt_seq": _E.attempt_seq + 1,
-        "lease_token": None,
-        "lease_expires": None,
-        "timestamp": now,
-    }
 
 
 def _custom_outcome(

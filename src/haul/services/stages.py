@@ -5,47 +5,86 @@ claimable, and when nothing can run any more the job's end is stamped.
 Every writer of element states (results, the lease reaper, control verbs,
 bans, recover) calls ``after_element_change`` after it writes; it depends on
 nothing but the tables, so none of them has to import another to reach it.
+The result path, which holds no ORM job, calls ``after_results`` with the
+job's plain row instead: the same decision (``_advance``), written with one
+UPDATE only when it changes something.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import RUNNABLE
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job
 
+_E = Element.__table__.c
+_J = Job.__table__.c
+# Built once: the result path asks these after every batch of every job.
+_BUSY = (
+    select(_E.id)
+    .where(
+        _E.job_id == bindparam("s_job"),
+        _E.status.in_(RUNNABLE),
+        _E.stage == bindparam("s_stage"),
+    )
+    .limit(1)
+)
+_LATER = select(func.min(_E.stage)).where(_E.job_id == bindparam("s_job"), _E.status.in_(RUNNABLE))
+_SET_JOB = (
+    update(Job.__table__)
+    .where(_J.id == bindparam("s_job"))
+    .values(stage=bindparam("s_stage"), ended=bindparam("s_ended"))
+)
+
+
+def _advance(
+    session: Session, job_id: int, stage: int, ended: datetime | None
+) -> tuple[int, datetime | None, bool]:
+    """The job's stage and end after its elements changed, and whether work was made.
+
+    The common case (the current stage still has work) is one indexed probe,
+    not a scan of the job's elements.
+    """
+    conn = session.connection()
+    busy = conn.execute(_BUSY, {"s_job": job_id, "s_stage": stage}).scalar()
+    if busy is not None:
+        return stage, None, False
+    later = conn.execute(_LATER, {"s_job": job_id}).scalar()
+    if later is None:
+        return stage, ended if ended is not None else utcnow(), False
+    if later > stage:
+        return later, None, True
+    return stage, None, False
+
 
 def after_element_change(session: Session, job: Job) -> bool:
     """Advances the job's stage when the current one has drained; stamps its end.
 
     Returns whether a later stage's elements became claimable.
-
-    Runs after every batch of results, so the common case (the current stage
-    still has work) is one indexed probe, not a scan of the job's elements.
     """
-    busy = session.scalar(
-        select(Element.id)
-        .where(
-            Element.job_id == job.id, Element.status.in_(RUNNABLE), Element.stage == job.stage
+    # Flushed first: the probes read the elements, and run on the connection.
+    session.flush()
+    stage, ended, made = _advance(session, job.id, job.stage, job.ended)
+    job.ended = ended
+    if stage != job.stage:
+        job.stage = stage
+    return made
+
+
+def after_results(session: Session, job: Any) -> bool:
+    """``after_element_change`` for a plain job row (``id``, ``stage``, ``ended``).
+
+    Writes the job only when its stage or end changes, which most batches
+    of results never do.
+    """
+    stage, ended, made = _advance(session, job.id, job.stage, job.ended)
+    if stage != job.stage or ended != job.ended:
+        session.connection().execute(
+            _SET_JOB, {"s_job": job.id, "s_stage": stage, "s_ended": ended}
         )
-        .limit(1)
-    )
-    if busy is not None:
-        job.ended = None
-        return False
-    later = session.scalar(
-        select(func.min(Element.stage)).where(
-            Element.job_id == job.id, Element.status.in_(RUNNABLE)
-        )
-    )
-    if later is None:
-        if job.ended is None:
-            job.ended = utcnow()
-        return False
-    job.ended = None
-    if later > job.stage:
-        job.stage = later
-        return True
-    return False
+    return made

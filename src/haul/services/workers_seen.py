@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus, JobType, Role
@@ -39,6 +39,18 @@ CHUNK = 900  # ids per IN list: below SQLite's default bound-parameter limit
 
 _last_idle_touch: dict[int, float] = {}
 
+# Built once: every result batch runs them (ids are expanding bind parameters).
+_T = WorkerTransfer.__table__.c
+_PREVIOUS = select(_T.job_id, _T.element_id, _T.worker_id, _T.transferred).where(
+    _T.job_id == bindparam("w_job"), _T.element_id.in_(bindparam("w_ids", expanding=True))
+)
+_DONE_WITH = (
+    delete(WorkerTransfer.__table__)
+    .where(_T.job_id == bindparam("w_job"), _T.element_id.in_(bindparam("w_ids", expanding=True)))
+    .returning(_T.job_id, _T.element_id, _T.worker_id, _T.transferred)
+)
+_ADD_BYTES = insert(WorkerBytes.__table__)
+
 
 @dataclass
 class Progress:
@@ -56,26 +68,56 @@ def _insert(session: Session, table: Table) -> Any:
     return dialect_insert(table)
 
 
+_TOUCH: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], Any] = {}
+
+
+def _touch_stmt(
+    session: Session, changed: tuple[str, ...], host: bool, counted: tuple[str, ...]
+) -> Any:
+    """The activity upsert for these changed columns, built once per kind of call.
+
+    Claims, heartbeats and results each touch the row on every request; the
+    values are bind parameters (``t_*`` inserted, ``u_*`` set on conflict).
+    """
+    dialect = session.get_bind().dialect.name
+    key = (dialect, changed, host, counted)
+    found = _TOUCH.get(key)
+    if found is None:
+        table = WorkerActivity.__table__
+        names = ("worker_id", "first_seen", "last_seen", "host", "claimed", "finished", *changed)
+        stmt = _insert(session, table).values({n: bindparam(f"t_{n}") for n in names})
+        update: dict[str, Any] = {n: bindparam(f"u_{n}") for n in ("last_seen", *changed)}
+        if host:
+            update["host"] = bindparam("u_host")
+        for n in counted:
+            update[n] = table.c[n] + bindparam(f"u_{n}")
+        found = _TOUCH[key] = stmt.on_conflict_do_update(
+            index_elements=["worker_id"], set_=update
+        )
+    return found
+
+
 def touch(session: Session, worker_id: int, now: datetime, **changes: Any) -> None:
     """Creates or updates the worker's activity row; ``claimed``/``finished`` are increments."""
-    table = WorkerActivity.__table__
     increments = {k: changes.pop(k) for k in ("claimed", "finished") if k in changes}
+    host = changes.pop("host", "") or ""
     values = {
         "worker_id": worker_id,
         "first_seen": now,
         "last_seen": now,
-        "host": changes.pop("host", "") or "",
+        "host": host,
         "claimed": increments.get("claimed", 0),
         "finished": increments.get("finished", 0),
         **changes,
     }
-    update: dict[str, Any] = {"last_seen": now, **changes}
-    if values["host"]:
-        update["host"] = values["host"]
-    for key, n in increments.items():
-        update[key] = table.c[key] + n
-    stmt = _insert(session, table).values(**values)  # type: ignore[arg-type]
-    session.execute(stmt.on_conflict_do_update(index_elements=["worker_id"], set_=update))
+    params = {f"t_{k}": v for k, v in values.items()}
+    params.update({f"u_{k}": v for k, v in changes.items()})
+    params["u_last_seen"] = now
+    if host:
+        params["u_host"] = host
+    params.update({f"u_{k}": n for k, n in increments.items()})
+    stmt = _touch_stmt(session, tuple(sorted(changes)), bool(host), tuple(sorted(increments)))
+    session.connection().execute(stmt, params)
 
 
 def claimed(
@@ -126,26 +168,32 @@ def _by_job(keys: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
 def _previous(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
     """Last reported counts of these elements, a few plain-row queries per batch."""
     found: dict[tuple[int, int], Any] = {}
-    t = WorkerTransfer.__table__
+    conn = session.connection()
     for job_id, ids in _by_job(keys).items():
         for i in range(0, len(ids), CHUNK):
-            for row in session.execute(
-                select(t.c.job_id, t.c.element_id, t.c.worker_id, t.c.transferred).where(
-                    t.c.job_id == job_id, t.c.element_id.in_(ids[i : i + CHUNK])
-                )
-            ):
+            for row in conn.execute(_PREVIOUS, {"w_job": job_id, "w_ids": ids[i : i + CHUNK]}):
                 found[(row.job_id, row.element_id)] = row
     return found
 
 
-def _account(session: Session, worker_id: int, reports: list[Progress], now: datetime) -> int:
-    """Appends the batch's byte delta since each element's last report; returns it."""
+def _account(
+    session: Session,
+    worker_id: int,
+    reports: list[Progress],
+    now: datetime,
+    previous: dict[tuple[int, int], Any] | None = None,
+) -> int:
+    """Appends the batch's byte delta since each element's last report; returns it.
+
+    ``previous``: the elements' last reports, when the caller already has them.
+    """
     # A count of 0 adds nothing whatever came before (a restart counts from 0),
     # so only non-zero counts need their previous report looked up.
     reports = [r for r in reports if r.transferred]
     if not reports:
         return 0
-    previous = _previous(session, {(r.job_id, r.element_id) for r in reports})
+    if previous is None:
+        previous = _previous(session, {(r.job_id, r.element_id) for r in reports})
     total = 0
     for r in reports:
         assert r.transferred is not None
@@ -154,7 +202,9 @@ def _account(session: Session, worker_id: int, reports: list[Progress], now: dat
         # A count that went down means the element restarted (a new attempt).
         total += r.transferred - before if r.transferred >= before else r.transferred
     if total > 0:
-        session.execute(insert(WorkerBytes).values(worker_id=worker_id, time=now, bytes=total))
+        session.connection().execute(
+            _ADD_BYTES, {"worker_id": worker_id, "time": now, "bytes": total}
+        )
     return total
 
 
@@ -191,15 +241,19 @@ def heartbeats(session: Session, worker_id: int, reports: list[Progress]) -> Non
 
 
 def results(session: Session, worker_id: int, reports: list[Progress], host: str = "") -> None:
-    """Final byte counts of accepted results; the per-element rows are done with."""
+    """Final byte counts of accepted results; the per-element rows are done with.
+
+    The rows are deleted first, and the DELETE returns what they held: the
+    previous counts the byte delta needs, without reading them separately.
+    """
     now = utcnow()
-    _account(session, worker_id, reports, now)
-    t = WorkerTransfer.__table__
+    conn = session.connection()
+    previous: dict[tuple[int, int], Any] = {}
     for job_id, ids in _by_job((r.job_id, r.element_id) for r in reports).items():
         for i in range(0, len(ids), CHUNK):
-            session.execute(
-                delete(t).where(t.c.job_id == job_id, t.c.element_id.in_(ids[i : i + CHUNK]))
-            )
+            for row in conn.execute(_DONE_WITH, {"w_job": job_id, "w_ids": ids[i : i + CHUNK]}):
+                previous[(row.job_id, row.element_id)] = row
+    _account(session, worker_id, reports, now, previous)
     touch(session, worker_id, now, last_result=now, finished=len(reports), host=host[:255])
 
 
