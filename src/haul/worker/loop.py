@@ -26,6 +26,7 @@ import httpx
 
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.storage.network_policy import parse_networks
+from haul.worker.beats import beat_due, beat_of, encodable_beats, encodable_result
 from haul.worker.claim_ahead import (
     DEFAULT_MAX_QUEUED,
     NAMESPACE_POLL_SECONDS,
@@ -37,7 +38,7 @@ from haul.worker.claim_body import claim_body
 from haul.worker.element_threads import ElementThreads
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
-from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI, problem
+from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI
 from haul.worker.shutdown_limits import (
     DEFAULT_GRACE_SECONDS,
     FINAL_FLUSH_SECONDS,
@@ -324,7 +325,7 @@ class Worker:
             try:
                 answers = self.api.results(batch)
             except Unencodable:
-                batch = [_encodable(r) for r in batch]
+                batch = [encodable_result(r) for r in batch]
                 answers = self.api.results(batch)
         except (ServerGone, httpx.TransportError) as exc:
             if self._given_up():
@@ -358,29 +359,15 @@ class Worker:
         # work. A running element is beaten when it is new, when its byte
         # count moved, and every --heartbeat-seconds to keep its lease.
         now = time.monotonic()
-        runs = [r for r in runs if r.started is not None and self._beat_due(r, now)]
+        runs = [r for r in runs if beat_due(r, now, self.cfg.heartbeat_seconds)]
         if not runs:
             return
-        beats = []
-        for run in runs:
-            p = run.progress
-            run.beat_at, run.beat_bytes = now, p.transferred if p else 0
-            beats.append(
-                {
-                    "jobid": run.element["job_id"],
-                    "elementid": run.element["id"],
-                    "token": run.element["token"],
-                    "transferred": p.transferred if p else 0,
-                    "elapsed": p.elapsed if p else time.monotonic() - (run.started or 0.0),
-                    "instant": p.instant if p else 0.0,
-                    "average": p.average if p else 0.0,
-                }
-            )
+        beats = [beat_of(run, now) for run in runs]
         try:
             try:
                 answers = self.api.heartbeats(beats)
             except Unencodable:
-                beats = self._encodable_beats(runs, beats)
+                beats = encodable_beats(runs, beats)
                 answers = self.api.heartbeats(beats) if beats else []
         except Exception as exc:
             log.warning("heartbeat failed: %s", exc)
@@ -395,53 +382,3 @@ class Worker:
                 run.cancel.set()
             elif a.get("command"):
                 run.say(f"command from server: {a['command']}")
-
-    def _beat_due(self, run: Running, now: float) -> bool:
-        if run.beat_at is None:
-            return True
-        p = run.progress
-        moved = (p.transferred if p else 0) != run.beat_bytes
-        return moved or now - run.beat_at >= self.cfg.heartbeat_seconds
-
-    def _encodable_beats(
-        self, runs: list[Running], beats: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Beats that can be sent; an element whose beat cannot fails on its own."""
-        kept = []
-        for run, beat in zip(runs, beats, strict=True):
-            reason = problem(beat)
-            if reason is None:
-                kept.append(beat)
-            else:
-                run.stop(_unencodable_error("heartbeat", reason))
-        return kept
-
-
-def _unencodable_error(what: str, reason: str) -> dict[str, Any]:
-    return {
-        "code": "INVALID",
-        "scope": "TRANSFER",
-        "retryable": False,
-        "message": f"the worker could not encode this element's {what} as JSON: {reason}",
-    }
-
-
-def _encodable(result: dict[str, Any]) -> dict[str, Any]:
-    """`result`, or in its place a failure of that element that can be sent.
-
-    The log is kept with undecodable characters shown as backslash escapes,
-    so the attempt's output still says what happened.
-    """
-    reason = problem(result)
-    if reason is None:
-        return result
-    log_text = str(result.get("log") or "").encode("utf-8", "backslashreplace").decode()
-    return {
-        "jobid": result["jobid"],
-        "elementid": result["elementid"],
-        "token": result["token"],
-        "host": result.get("host", ""),
-        "returncode": 1,
-        "log": log_text,
-        "error": _unencodable_error("result", reason),
-    }
