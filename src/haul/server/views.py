@@ -13,8 +13,8 @@ from haul.domain.enums import JobProtocol, JobStatus, JobType
 from haul.domain.job_status import attempts_shown
 from haul.domain.limits import LISTING
 from haul.services.job_errors import last_errors
+from haul.services.job_reads import JobView
 from haul.services.job_types import type_name
-from haul.services.jobs import JobView
 from haul.services.listings import render_listing
 from haul.services.sites import SiteView
 from haul.store.clock import as_utc, utcnow

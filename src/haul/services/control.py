@@ -18,7 +18,7 @@ from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.transitions import Requeue
 from haul.services.errors import BadRequest, Conflict, NotFound
-from haul.services.jobs import JobView, counts_for
+from haul.services.job_reads import JobView, counts_for
 from haul.services.stages import after_element_change
 from haul.services.steering import cancel_queued, requeue_elements, signal_running
 from haul.store.tables import Element, Job, User

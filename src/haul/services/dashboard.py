@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus, JobType, Role
 from haul.domain.job_status import FileTally
-from haul.services import jobs as jobs_service
+from haul.services import job_reads
 from haul.services.errors import NotFound
-from haul.services.jobs import JobView
+from haul.services.job_reads import JobView
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Attempt, Element, Job, Site, Upload, User
 
@@ -136,20 +136,20 @@ def list_jobs(
 ) -> list[JobSummary]:
     """Newest first; admins see every user's jobs unless ``all_users`` is off."""
     owner = "all" if all_users and user.role == Role.ADMIN else None
-    views, _ = jobs_service.list_jobs(
+    views, _ = job_reads.list_jobs(
         session, user, statuses=statuses, types=types, limit=limit, owner=owner
     )
     return summarise(session, views)
 
 
 def get_job(session: Session, user: User, job_id: int) -> JobSummary:
-    return summarise(session, [jobs_service.get_job(session, user, job_id, files=True)])[0]
+    return summarise(session, [job_reads.get_job(session, user, job_id, files=True)])[0]
 
 
 def elements(
     session: Session, user: User, job_id: int, *, limit: int = 200, offset: int = 0
 ) -> tuple[list[Element], int]:
-    return jobs_service.list_elements(session, user, job_id, limit=limit, offset=offset)
+    return job_reads.list_elements(session, user, job_id, limit=limit, offset=offset)
 
 
 def attempts(

@@ -21,8 +21,8 @@ from haul.domain.enums import LEASED, JobProtocol, JobStatus, Role
 from haul.services import load, workers_seen
 from haul.services.bans import banned_sites
 from haul.services.errors import NotFound
+from haul.services.job_reads import JobView, counts_for
 from haul.services.job_types import type_name
-from haul.services.jobs import JobView, counts_for
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Element, Job, User
 

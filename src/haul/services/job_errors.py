@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
-from haul.services.jobs import get_job
+from haul.services.job_reads import get_job
 from haul.store.tables import Attempt, Element, User
 
 CHUNK = 5000  # element ids per IN list

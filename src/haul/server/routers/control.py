@@ -12,8 +12,7 @@ from haul.server.deps import AdminUser, CurrentUser, ReadSession, WriteSession
 from haul.server.threaded import in_thread
 from haul.server.views import element_json, job_json
 from haul.server.work_signal import work_added
-from haul.services import control, recover
-from haul.services import jobs as job_service
+from haul.services import control, job_reads, recover
 from haul.services.errors import NotFound
 from haul.services.job_errors import last_errors
 
@@ -122,7 +121,7 @@ def command_element(
 
 @router.get("/jobs/{job_id}/params")
 def job_params(job_id: int, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
-    view = job_service.get_job(session, user, job_id)
+    view = job_reads.get_job(session, user, job_id)
     return {"jobid": job_id, "params": view.job.params, "metadata": view.job.meta}
 
 
@@ -132,13 +131,13 @@ def many_statuses(body: StatusesBody, user: CurrentUser, session: ReadSession) -
     out: list[dict[str, Any]] = []
     for job_id in body.ids:
         try:
-            view = job_service.get_job(session, user, job_id, files=True)
+            view = job_reads.get_job(session, user, job_id, files=True)
         except NotFound as exc:
             out.append({"id": job_id, "status": "NOT_FOUND", "detail": exc.detail})
             continue
         entry = job_json(view)
         if body.list_files:
-            rows, _ = job_service.list_elements(
+            rows, _ = job_reads.list_elements(
                 session, user, job_id, limit=body.limit, offset=body.offset
             )
             errors = last_errors(session, rows)
@@ -163,7 +162,7 @@ def recover_report(job_id: int, user: CurrentUser, session: ReadSession) -> dict
 @router.get("/jobs/{job_id}/result")
 def job_result(job_id: int, user: CurrentUser, session: ReadSession) -> Any:
     """A custom job's JSON result (404 while there is none)."""
-    view = job_service.get_job(session, user, job_id)
+    view = job_reads.get_job(session, user, job_id)
     if "data" not in (view.job.result or {}):
         raise NotFound(f"job {job_id} has no result yet (status {view.status.name})")
     return {

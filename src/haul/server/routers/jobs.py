@@ -21,7 +21,7 @@ from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
 from haul.server.work_signal import work_added
-from haul.services import custom_jobs, file_jobs, uploads
+from haul.services import custom_jobs, file_jobs, job_reads, uploads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.job_errors import error_summary, error_summary_json, last_errors
@@ -88,7 +88,7 @@ def list_jobs(
     user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="admins")] = None,
 ) -> list[dict[str, Any]]:
     now = utcnow()
-    views, total = job_service.list_jobs(
+    views, total = job_reads.list_jobs(
         session,
         user,
         statuses=_enum_list(JobStatus, status, "status"),
@@ -143,7 +143,7 @@ def _submit(
         files=body.files,
     )
     job, created = job_service.submit(session, user, spec)
-    view = job_service.new_view(job) if created else job_service.get_job(
+    view = job_reads.new_view(job) if created else job_reads.get_job(
         session, user, job.id, files=True
     )
     return JSONResponse(job_json(view), status_code=200)
@@ -173,7 +173,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
     if body.submission_id is not None:
         existing = job_service.find_submission(session, user, body.submission_id)
         if existing is not None:
-            view = job_service.get_job(session, user, existing.id, files=True)
+            view = job_reads.get_job(session, user, existing.id, files=True)
             return JSONResponse(job_json(view))
     try:
         job = custom_jobs.submit_custom(
@@ -191,7 +191,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
         )
     except NotFound as exc:
         raise BadRequest(f"type: {exc.detail}") from exc
-    return JSONResponse(job_json(job_service.get_job(session, user, job.id, files=True)))
+    return JSONResponse(job_json(job_reads.get_job(session, user, job.id, files=True)))
 
 
 @router.post("/jobs")
@@ -220,13 +220,13 @@ for _t in JobType:
 @router.get("/jobs/{job_id}")
 @in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
-    return job_json(job_service.get_job(session, user, job_id, files=True))
+    return job_json(job_reads.get_job(session, user, job_id, files=True))
 
 
 @router.get("/jobs/{job_id}/status")
 @in_thread
 def get_job_status(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
-    view = job_service.get_job(session, user, job_id)
+    view = job_reads.get_job(session, user, job_id)
     return {"jobid": job_id, "status": view.status.name}
 
 
@@ -243,7 +243,7 @@ def list_elements(
     listing_offset: ListingOffset = 0,
 ) -> list[dict[str, Any]]:
     """A page of the job's elements; ``X-Total-Count`` says how many there are."""
-    rows, total = job_service.list_elements(session, user, job_id, limit=limit, offset=offset)
+    rows, total = job_reads.list_elements(session, user, job_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     page = ListingPage(listing_offset, listing_limit)
     errors = last_errors(session, rows)
@@ -261,7 +261,7 @@ def get_element(
     listing_offset: ListingOffset = 0,
 ) -> dict[str, Any]:
     """An element; a LIST's ``listing`` is a page of ``listing_total`` entries."""
-    element = job_service.get_element(session, user, job_id, element_id)
+    element = job_reads.get_element(session, user, job_id, element_id)
     return element_json(session, element, ListingPage(listing_offset, listing_limit))
 
 
@@ -278,7 +278,7 @@ def get_job_errors(job_id: PathId, user: CurrentUser, session: ReadSession) -> l
 def get_element_status(
     job_id: PathId, element_id: PathId, user: CurrentUser, session: ReadSession
 ) -> dict[str, Any]:
-    e = job_service.get_element(session, user, job_id, element_id)
+    e = job_reads.get_element(session, user, job_id, element_id)
     return {
         "jobid": job_id,
         "elementid": element_id,
@@ -300,7 +300,7 @@ def get_output(
     listing_offset: ListingOffset = 0,
 ) -> list[dict[str, Any]]:
     """The latest output of a page of the job's elements (``X-Total-Count``: how many)."""
-    rows, total = job_service.latest_attempts(session, user, job_id, limit=limit, offset=offset)
+    rows, total = job_reads.latest_attempts(session, user, job_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     page = ListingPage(listing_offset, listing_limit)
     return [output_json(session, e, a, page) for e, a in rows]
@@ -316,7 +316,7 @@ def get_element_output(
     listing_limit: ListingLimit = limits.LISTING.default,
     listing_offset: ListingOffset = 0,
 ) -> dict[str, Any]:
-    e, a = job_service.element_attempt(session, user, job_id, element_id, None)
+    e, a = job_reads.element_attempt(session, user, job_id, element_id, None)
     return output_json(session, e, a, ListingPage(listing_offset, listing_limit))
 
 
@@ -331,5 +331,5 @@ def get_element_attempt_output(
     listing_limit: ListingLimit = limits.LISTING.default,
     listing_offset: ListingOffset = 0,
 ) -> dict[str, Any]:
-    e, a = job_service.element_attempt(session, user, job_id, element_id, attempt)
+    e, a = job_reads.element_attempt(session, user, job_id, element_id, attempt)
     return output_json(session, e, a, ListingPage(listing_offset, listing_limit))

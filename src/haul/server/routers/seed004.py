@@ -14,8 +14,7 @@ from haul.server.deps import CurrentUser, ReadSession, WriteSession
 from haul.server.submission_schema import schema
 from haul.server.threaded import in_thread
 from haul.server.views import job_json
-from haul.services import custom_jobs
-from haul.services import jobs as job_service
+from haul.services import custom_jobs, job_reads
 from haul.services.errors import BadRequest, NotFound
 from haul.services.job_types import list_types
 
@@ -55,7 +54,7 @@ def set_state(
     custom_jobs.set_state(
         session, user, job_id, body.state, body.data, has_data="data" in body.model_fields_set
     )
-    return job_json(job_service.get_job(session, user, job_id, files=True))
+    return job_json(job_reads.get_job(session, user, job_id, files=True))
 
 
 @router.put("/jobs/{job_id}/result")
@@ -83,7 +82,7 @@ def get_state(
     wanted = state.strip().lower() if state is not None else None
     if wanted is not None and wanted not in custom_jobs.SEED004_STATES:
         raise BadRequest(f"state: expected one of {', '.join(custom_jobs.SEED004_STATES)}")
-    view = job_service.get_job(session, user, job_id)
+    view = job_reads.get_job(session, user, job_id)
     now = next(
         (k for k, v in custom_jobs.SEED004_STATES.items() if view.status in v and k != "idle"),
         view.status.name.lower(),

@@ -1,0 +1,273 @@
+"""Reading jobs and their elements back, as seed 000 describes.
+
+Every read filters by owner: another user's job is indistinguishable from a
+job that does not exist (404), on every route.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobStatus, JobType, Role
+from haul.domain.job_status import LEASED_STATUSES, ElementCounts, FileTally, job_status
+from haul.services.errors import Forbidden, NotFound
+from haul.store.clock import as_utc
+from haul.store.tables import Attempt, Element, Job, User
+
+
+@dataclass
+class JobView:
+    job: Job
+    counts: dict[JobStatus, int]
+
+    @property
+    def files(self) -> FileTally | None:
+        """None when only the status counts were read (status polls, ownership checks)."""
+        return getattr(self.counts, "files", None)
+
+    @property
+    def status(self) -> JobStatus:
+        return job_status(self.counts, cancelled=self.job.cancelled, paused=self.job.paused)
+
+
+def new_view(job: Job) -> JobView:
+    """A job just created: every element it has is NEW, so no count is read back."""
+    n = int((job.params or {}).get("files", 1))
+    counts = ElementCounts({JobStatus.NEW: n})
+    # Its files: a LIST or MKDIR is its one element, a job listing its files has
+    # them all; anything else has only the LIST that will find them.
+    listed = job.type in (JobType.LIST, JobType.MKDIR) or "files" in (job.params or {})
+    counts.files = FileTally(
+        num_files=n if listed else 0,
+        bytes_total=0 if job.type == JobType.COPY else None,
+        bytes_done=0 if job.type == JobType.COPY else None,
+    )
+    return JobView(job, counts)
+
+
+def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]:
+    """Each job's elements by status, with its FileTally, in one grouped query.
+
+    A second, small query reads the byte counts of running COPY elements, and
+    only when some job has one (they are at most the workers' slots).
+    """
+    out: dict[int, ElementCounts] = defaultdict(ElementCounts)
+    if not job_ids:
+        return out
+    is_file = (Element.type == Job.type).label("is_file")
+    rows = session.execute(
+        select(Element.job_id, Job.type, Element.status, is_file, func.count(),
+               func.sum(Element.size), func.min(Element.started))
+        .join(Job, Job.id == Element.job_id)
+        .where(Element.job_id.in_(job_ids))
+        .group_by(Element.job_id, Job.type, Element.status, is_file)
+    )
+    tallies: dict[int, dict[str, int]] = {}
+    started: dict[int, datetime] = {}
+    copying: list[int] = []
+    for job_id, job_type, status, file_row, n, size, first in rows:
+        counts = out[job_id]
+        counts[JobStatus(status)] = counts.get(JobStatus(status), 0) + n
+        t = tallies.setdefault(job_id, {"files": 0, "done": 0, "failed": 0, "total": 0,
+                                        "moved": 0, "copy": int(job_type == JobType.COPY)})
+        if not file_row:
+            continue
+        first = as_utc(first)
+        if first is not None and (job_id not in started or first < started[job_id]):
+            started[job_id] = first
+        t["files"] += n
+        t["total"] += int(size or 0)
+        if status == JobStatus.DONE:
+            t["done"] += n
+            t["moved"] += int(size or 0)
+        elif status == JobStatus.FAILED:
+            t["failed"] += n
+        elif status in LEASED_STATUSES and t["copy"]:
+            copying.append(job_id)
+    if copying:
+        for job_id, progress in session.execute(
+            select(Element.job_id, Element.progress).where(
+                Element.job_id.in_(copying),
+                Element.status.in_([int(s) for s in LEASED_STATUSES]),
+                Element.type == int(JobType.COPY),
+                Element.progress.is_not(None),
+            )
+        ):
+            moved = (progress or {}).get("transferred") if isinstance(progress, dict) else None
+            if isinstance(moved, int | float) and moved > 0:
+                tallies[job_id]["moved"] += int(moved)
+    for job_id, t in tallies.items():
+        out[job_id].files = FileTally(
+            num_files=t["files"],
+            files_done=t["done"],
+            files_failed=t["failed"],
+            bytes_total=t["total"] if t["copy"] else None,
+            bytes_done=min(t["moved"], t["total"]) if t["copy"] else None,
+            started=started.get(job_id),
+        )
+    return out
+
+
+# One job and its element counts, built once: job status is the most polled
+# read, and building a statement (or Session.get's own) costs more than running it.
+_ONE_JOB = select(Job).where(Job.id == bindparam("job_id"))
+_COUNTS_OF_ONE = (
+    select(Element.status, func.count())
+    .where(Element.job_id == bindparam("job_id"))
+    .group_by(Element.status)
+)
+
+
+def get_job(session: Session, user: User, job_id: int, *, files: bool = False) -> JobView:
+    """The job with its element counts; with ``files`` its FileTally too.
+
+    Status polls and ownership checks take the cheap path (one prebuilt count
+    statement); answers that carry the job's JSON ask for ``files``.
+    """
+    job = session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
+    # Admins read every job (they may steer any job too); a user only their own.
+    if job is None or (job.user_id != user.id and user.role != Role.ADMIN):
+        raise NotFound(f"job {job_id}: no such job")
+    if files:
+        return JobView(job, counts_for(session, [job_id]).get(job_id, ElementCounts()))
+    rows = session.execute(_COUNTS_OF_ONE, {"job_id": job_id})
+    return JobView(job, {JobStatus(status): n for status, n in rows})
+
+
+def list_jobs(
+    session: Session,
+    user: User,
+    *,
+    statuses: list[JobStatus] | None = None,
+    types: list[JobType] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    owner: int | None | Literal["all"] = None,
+    submitted_since: datetime | None = None,
+    ended_since: datetime | None = None,
+) -> tuple[list[JobView], int]:
+    """Jobs newest first. Status is derived, so a status filter is applied after it.
+
+    ``owner`` (admins only): a user id, or "all"; everyone else sees only their own.
+    """
+    if owner is not None and user.role != Role.ADMIN:
+        raise Forbidden("all and user_id: only admins list other users' jobs")
+    q = select(Job)
+    if owner is None:
+        q = q.where(Job.user_id == user.id)
+    elif owner != "all":
+        q = q.where(Job.user_id == owner)
+    if types:
+        q = q.where(Job.type.in_([int(t) for t in types]))
+    if submitted_since is not None:
+        q = q.where(Job.timestamp >= submitted_since)
+    if ended_since is not None:
+        q = q.where(Job.ended.is_not(None), Job.ended >= ended_since)
+    q = q.order_by(Job.id.desc())
+    if not statuses:
+        total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+        jobs = list(session.scalars(q.limit(limit).offset(offset)))
+        counts = counts_for(session, [j.id for j in jobs])
+        return [JobView(j, counts.get(j.id, {})) for j in jobs], total
+    wanted = set(statuses)
+    matched: list[JobView] = []
+    for batch_start in range(0, 1 << 62, 1000):
+        jobs = list(session.scalars(q.limit(1000).offset(batch_start)))
+        if not jobs:
+            break
+        counts = counts_for(session, [j.id for j in jobs])
+        matched.extend(
+            v for v in (JobView(j, counts.get(j.id, {})) for j in jobs) if v.status in wanted
+        )
+    return matched[offset : offset + limit], len(matched)
+
+
+def get_element(session: Session, user: User, job_id: int, element_id: int) -> Element:
+    get_job(session, user, job_id)
+    element = session.get(Element, (job_id, element_id))
+    if element is None:
+        raise NotFound(f"job {job_id} has no element {element_id}")
+    return element
+
+
+def list_elements(
+    session: Session, user: User, job_id: int, *, limit: int, offset: int
+) -> tuple[list[Element], int]:
+    get_job(session, user, job_id)
+    total = session.scalar(select(func.count()).where(Element.job_id == job_id)) or 0
+    rows = session.scalars(
+        select(Element)
+        .where(Element.job_id == job_id)
+        .order_by(Element.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+def latest_attempts(
+    session: Session, user: User, job_id: int, *, limit: int, offset: int
+) -> tuple[list[tuple[Element, Attempt]], int]:
+    """The latest attempt of a page of the job's elements that have one, and how many have."""
+    get_job(session, user, job_id)
+    total = (
+        session.scalar(
+            select(func.count(func.distinct(Attempt.element_id))).where(Attempt.job_id == job_id)
+        )
+        or 0
+    )
+    latest = (
+        select(Attempt.element_id, func.max(Attempt.attempt).label("n"))
+        .where(Attempt.job_id == job_id)
+        .group_by(Attempt.element_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Element, Attempt)
+        .join(Attempt, (Attempt.job_id == Element.job_id) & (Attempt.element_id == Element.id))
+        .join(latest, (latest.c.element_id == Attempt.element_id) & (latest.c.n == Attempt.attempt))
+        .where(Element.job_id == job_id)
+        .order_by(Element.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(e, a) for e, a in rows], total
+
+
+def element_attempt(
+    session: Session, user: User, job_id: int, element_id: int, attempt: int | None
+) -> tuple[Element, Attempt]:
+    """One attempt; None means the latest, a negative number counts from the last."""
+    element = get_element(session, user, job_id, element_id)
+    numbers = list(
+        session.scalars(
+            select(Attempt.attempt)
+            .where(Attempt.job_id == job_id, Attempt.element_id == element_id)
+            .order_by(Attempt.attempt)
+        )
+    )
+    if not numbers:
+        raise NotFound(f"element {job_id}.{element_id} has no output yet")
+    if attempt is None:
+        n = numbers[-1]
+    elif attempt < 0:
+        if -attempt > len(numbers):
+            raise NotFound(f"element {job_id}.{element_id} has only {len(numbers)} attempts")
+        n = numbers[attempt]
+    else:
+        if attempt not in numbers:
+            raise NotFound(f"element {job_id}.{element_id} has no attempt {attempt}")
+        n = attempt
+    row = session.scalar(
+        select(Attempt).where(
+            Attempt.job_id == job_id, Attempt.element_id == element_id, Attempt.attempt == n
+        )
+    )
+    assert row is not None
+    return element, row
