@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED, TERMINAL_STATUSES, JobStatus, JobType, Role
+from haul.domain.enums import LEASED, TERMINAL_STATUSES, JobStatus, JobType
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
+from haul.domain.ownership import may_act_on
 from haul.domain.transitions import Requeue
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.job_reads import JobView, counts_for
@@ -32,7 +33,7 @@ def load(session: Session, user: User, job_id: int, *, admin_any: bool = True) -
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     job = session.scalar(q)
-    if job is None or (job.user_id != user.id and not (admin_any and user.role == Role.ADMIN)):
+    if job is None or not may_act_on(job.user_id, user.id, user.role, admins=admin_any):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
 

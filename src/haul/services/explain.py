@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED, JobProtocol, JobStatus, Role
+from haul.domain.enums import LEASED, JobProtocol, JobStatus
 from haul.services import load, workers_seen
 from haul.services.bans import banned_sites
-from haul.services.errors import NotFound
-from haul.services.job_reads import JobView, counts_for
+from haul.services.job_reads import get_job
 from haul.services.job_types import type_name
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Element, Job, User
@@ -88,15 +87,10 @@ def _position(session: Session, first: Element) -> dict[str, int]:
     return {"higher_priority": higher, "same_user": same_user, "fair_share": fair}
 
 
-def _load_job(session: Session, user: User, job_id: int) -> JobView:
-    job = session.get(Job, job_id)
-    if job is None or (job.user_id != user.id and user.role != Role.ADMIN):
-        raise NotFound(f"job {job_id}: no such job")
-    return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
 
 
 def explain(session: Session, user: User, job_id: int) -> dict[str, Any]:
-    view = _load_job(session, user, job_id)
+    view = get_job(session, user, job_id, files=True)
     job = view.job
     now = utcnow()
     waiting = view.counts.get(JobStatus.NEW, 0)

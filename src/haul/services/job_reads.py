@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType, Role
 from haul.domain.job_status import LEASED_STATUSES, ElementCounts, FileTally, job_status
+from haul.domain.ownership import may_act_on
 from haul.services.errors import Forbidden, NotFound
 from haul.store.clock import as_utc
 from haul.store.tables import Attempt, Element, Job, User
@@ -132,7 +133,7 @@ def get_job(session: Session, user: User, job_id: int, *, files: bool = False) -
     """
     job = session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
     # Admins read every job (they may steer any job too); a user only their own.
-    if job is None or (job.user_id != user.id and user.role != Role.ADMIN):
+    if job is None or not may_act_on(job.user_id, user.id, user.role):
         raise NotFound(f"job {job_id}: no such job")
     if files:
         return JobView(job, counts_for(session, [job_id]).get(job_id, ElementCounts()))

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobType, Role
+from haul.domain.ownership import may_act_on
 from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from haul.services.lease_access import holds_lease
 from haul.store.clock import as_utc, utcnow
@@ -205,7 +206,7 @@ def save(session: Session, home: Path, user: User, name: str, data: bytes) -> Up
 
 def get(session: Session, user: User, upload_id: str) -> Upload:
     row = session.get(Upload, upload_id.strip("/"))
-    if row is None or (row.user_id != user.id and user.role != Role.ADMIN):
+    if row is None or not may_act_on(row.user_id, user.id, user.role):
         raise NotFound(f"no upload {upload_id}")
     return row
 
