@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from haul.config import Settings
+from haul.domain.enums import Role
 from haul.security.secret_box import SecretBox
 from haul.server.work_signal import signal_if_work_added
 from haul.services.errors import Forbidden, Unauthorized
@@ -40,12 +41,12 @@ NEEDS_USER = "this needs a user token"
 NEEDS_METRICS = "reading /metrics needs an admin or metrics token"
 NEEDS_ADMIN = "this needs the admin role"
 NEEDS_WORKER = "this needs the worker role"
-_LIMITED = {"worker": WORKER_ONLY, "metrics": METRICS_ONLY}
+_LIMITED = {Role.WORKER.value: WORKER_ONLY, Role.METRICS.value: METRICS_ONLY}
 
-USER_ROLES = frozenset({"user", "admin"})
-WORKER_ROLES = frozenset({"worker", "admin"})
-METRICS_ROLES = frozenset({"metrics", "admin"})
-ADMIN_ROLES = frozenset({"admin"})
+USER_ROLES = frozenset({Role.USER.value, Role.ADMIN.value})
+WORKER_ROLES = frozenset({Role.WORKER.value, Role.ADMIN.value})
+METRICS_ROLES = frozenset({Role.METRICS.value, Role.ADMIN.value})
+ADMIN_ROLES = frozenset({Role.ADMIN.value})
 
 
 async def database(request: Request) -> Database:

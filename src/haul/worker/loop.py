@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from haul.domain.enums import Command
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.storage.network_policy import parse_networks
 from haul.worker.beats import beat_due, beat_of, encodable_beats, encodable_result
@@ -377,7 +378,7 @@ class Worker:
             run = self.running.get(key)  # type: ignore[arg-type]
             if run is None:
                 continue
-            if a.get("code") == 409 or a.get("command") == "cancel":
+            if a.get("code") == 409 or a.get("command") == Command.CANCEL:
                 # Lease gone or job cancelled: stop and let the result say so.
                 run.cancel.set()
             elif a.get("command"):

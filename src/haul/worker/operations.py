@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from haul.domain.endpoints import under_root
+from haul.domain.enums import ElementMode
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.paths import resolve_path
 from haul.storage import Progress, copy_file
@@ -210,9 +211,9 @@ class Executor:
         expect = Expectation.from_lease(run.element.get("expect"))
         if expect is not None and expect.algorithm is not None:
             algorithm = expect.algorithm  # one pass hashes for both checks
-        if run.element.get("mode") == "verify":
+        if run.element.get("mode") == ElementMode.VERIFY:
             return {"verdict": self._verify(run, src, dst, algorithm)}
-        if run.element.get("mode") == "overwrite":
+        if run.element.get("mode") == ElementMode.OVERWRITE:
             opts["overwrite"] = True  # a recover check found the destination wrong
         overwrite = bool(opts.get("overwrite", False))
         run.say(f"copy {src.shown} -> {dst.shown} ({src.url} -> {dst.url})")

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from haul.domain.enums import JobProtocol, JobStatus, JobType, parse_enum
+from haul.domain.enums import JobProtocol, JobStatus, JobType, Role, parse_enum
 from haul.domain.job_status import attempts_shown
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
 from haul.services import bans, dashboard, job_errors, load, workers_seen
@@ -55,7 +55,7 @@ class Caller:
 
     @property
     def is_admin(self) -> bool:
-        return self.user.role == "admin"
+        return self.user.role == Role.ADMIN
 
 
 def _db(request: Request) -> Database:
