@@ -227,16 +227,20 @@ class WebDAVStorage(BaseStorage):
     def open_read(self, path: str) -> BinaryIO:
         path = normpath(path)
         with WEBDAV_ERRORS.translated(path):
-            request = self._http.build_request("GET", self._client.join_url(path))
+            # Identity encoding, so the body can be read as it arrives: httpx's
+            # decoded, re-chunked iter_bytes cost ~30% of a large download's CPU.
+            request = self._http.build_request(
+                "GET", self._client.join_url(path), headers={"Accept-Encoding": "identity"}
+            )
             response = self._http.send(request, stream=True)
             if response.status_code >= 400:
                 response.close()
                 if response.status_code in (403, 405) and self.stat(path).is_dir:
                     raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a collection")
                 check(response, path)
-        raw = IteratorReader(
-            response.iter_bytes(_READ_CHUNK), response.close, lambda e: WEBDAV_ERRORS(e, path)
-        )
+        plain = response.headers.get("content-encoding", "identity").lower() == "identity"
+        pieces = response.iter_raw() if plain else response.iter_bytes(_READ_CHUNK)
+        raw = IteratorReader(pieces, response.close, lambda e: WEBDAV_ERRORS(e, path))
         return io.BufferedReader(raw, _READ_CHUNK)  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
