@@ -25,6 +25,8 @@ claim's partial index ``ix_elements_lane`` is built on.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from haul.domain.enums import JobStatus, JobType
 
 # Element types that are namespace operations whatever they name.
@@ -84,3 +86,10 @@ def namespace_sql(prefix: str = "") -> str:
         f"{p}status = {int(JobStatus.NEW)} AND ({p}type IN ({types}) OR "
         f"({p}type = {int(JobType.REMOVE)} AND {p}id = {ONE_PATH_ID}))"
     )
+
+
+class ClaimLane(StrEnum):
+    """Which work a claim asks for (the claim's optional `lane` field)."""
+
+    ALL = "all"  # the namespace lane first, then transfers
+    NAMESPACE = "namespace"  # only namespace operations: the worker's transfer slots are full

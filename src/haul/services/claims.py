@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType, Role
+from haul.domain.lanes import ClaimLane
 from haul.security.secret_box import SecretBox
 from haul.services import claim_levels
 from haul.services.bans import banned_sites
@@ -63,7 +64,7 @@ class ClaimRequest:
     lease_seconds: int = 120
     # "namespace": only the namespace lane (a worker whose transfer slots are all
     # busy but whose namespace slot is free); "all": the lane, then transfers.
-    lane: Literal["all", "namespace"] = "all"
+    lane: ClaimLane = ClaimLane.ALL
 
 
 def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
@@ -101,7 +102,7 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
         else (DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH)
     )
     count_cap = min(limit, MAX_BATCH)
-    namespace_only = req.lane == "namespace"
+    namespace_only = req.lane == ClaimLane.NAMESPACE
     levels = {} if namespace_only else claim_levels.levels(session)
     lane = lane_levels(session) if namespace_only or levels else {}
     if not levels and not lane:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from haul.domain.claim_limits import MAX_BATCH
+from haul.domain.lanes import ClaimLane
 from haul.worker.claim_ahead import Want
 
 
@@ -25,13 +26,13 @@ def claim_body(cfg: ClaimSettings, want: Want, busy: bool) -> dict[str, Any]:
         "algorithm": "BY_NUMBER" if want.size is None else "BY_SIZE",
         "algorithm.args": args,
     }
-    if want.lane != "all":
-        body["lane"] = want.lane  # sent only when asked: older servers never see it
+    if want.lane != ClaimLane.ALL:
+        body["lane"] = str(want.lane)  # sent only when asked: older servers never see it
     if cfg.protocols:
         body["protocols"] = cfg.protocols
     if cfg.lease_seconds:
         body["lease_seconds"] = cfg.lease_seconds
-    if not cfg.once and want.lane == "all":
+    if not cfg.once and want.lane == ClaimLane.ALL:
         # Long-poll, busy or not: new work (a LIST's expansion, another
         # user's job) reaches the worker the moment the server has it. A
         # busy worker waits at most a second, so SIGTERM is seen promptly

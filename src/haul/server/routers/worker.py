@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from haul.domain.enums import JobProtocol, parse_enum
+from haul.domain.lanes import ClaimLane
 from haul.server import metrics as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
 from haul.server.errors import describe_validation
@@ -54,8 +55,8 @@ class ClaimBody(BaseModel):
     algorithm_args: AlgorithmArgs = Field(default_factory=AlgorithmArgs, alias="algorithm.args")
     lease_seconds: int | None = Field(default=None, ge=5, le=24 * 3600)
     wait: float = Field(default=0, ge=0, le=60, description="long-poll seconds when idle")
-    lane: Literal["all", "namespace"] = Field(
-        default="all",
+    lane: ClaimLane = Field(
+        default=ClaimLane.ALL,
         description="namespace: only namespace operations (LIST, MKDIR, RENAME, the REMOVE "
         "of one path), for a worker whose transfer slots are busy; all: those, then transfers",
     )
