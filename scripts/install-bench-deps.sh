@@ -27,3 +27,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 "$bin/python" -c "import moto.server, boto3" 2>/dev/null \
   || "$bin/pip" install -q -c "$here/../constraints.txt" 'moto[server]' boto3
+# py-spy records the worker and the server for `bench/transfers.py --profile`.
+[ -x "$bin/py-spy" ] || "$bin/pip" install -q 'py-spy>=0.3'
