@@ -67,11 +67,17 @@ def _handler(seen: Seen) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # a connection the test shut down on purpose
+
+
 @pytest.fixture
 def server() -> Iterator[tuple[str, Seen, http.server.ThreadingHTTPServer]]:
     seen = Seen()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(seen))
-    httpd.daemon_threads = True
+    httpd = _QuietServer(("127.0.0.1", 0), _handler(seen))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
