@@ -279,7 +279,14 @@ class WriteStream(io.RawIOBase):
     `close()` commits what was written; `abort()` discards it (e.g. aborts an
     S3 multipart upload) so that a failed copy leaves nothing behind. The copy
     engine calls `abort()` when it exists on a writer and the copy failed.
+
+    `receipt`, set by `close()`, names how the server confirmed that it
+    stored exactly the bytes written (a checksum it computed of what it
+    received and answered back): the engine then verifies without reading
+    the file back.
     """
+
+    receipt: str | None = None
 
     def writable(self) -> bool:
         return True

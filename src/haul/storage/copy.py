@@ -28,6 +28,7 @@ from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
 
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
+RECEIPT = "upload receipt: "
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class CopyResult:
     checksum: str | None
     algorithm: str
     # How the destination was checked: "destination checksum" (the storage
-    # computed it), "read back", or "size only" (no checksum or verify off).
+    # computed it), "upload receipt: ..." (the storage confirmed the bytes it
+    # received, e.g. S3's CRC32), "read back", or "size only".
     verified: str = "size only"
 
     def verification(self) -> str:
@@ -48,6 +50,11 @@ class CopyResult:
             )
         if self.verified == "read back":
             return f"destination verified: {self.algorithm} by reading it back"
+        if self.verified.startswith(RECEIPT):
+            return (
+                f"destination verified: {self.algorithm} of the bytes sent, which the "
+                f"destination confirmed by {self.verified[len(RECEIPT) :]}, no read back"
+            )
         return f"destination verified: {self.verified}"
 
 
@@ -248,6 +255,7 @@ def _verify(
     expect: Expectation | None,
     chunk_size: int,
     check_cancel: Callable[[], None],
+    receipt: str | None = None,
 ) -> _Checked:
     """Step 5, on the temporary, before anything has the final name: the
     bytes read against the source's size, the job's checksum and the
@@ -274,6 +282,8 @@ def _verify(
         check_cancel()
     with _WRITING:
         landed_sum = dst.checksum(temp, algorithm)
+        if landed_sum is None and receipt is not None:
+            return _Checked(digest, RECEIPT + receipt, None)  # the size: a stat at publish
         verified = "destination checksum"
         landed_size: int | None = None
         if landed_sum is None:
@@ -370,6 +380,7 @@ def copy_file(
             expect=expect,
             chunk_size=chunk_size,
             check_cancel=check_cancel,
+            receipt=getattr(writer, "receipt", None),
         )
         with _WRITING:  # step 6, publish
             if checked.landed_size is None:  # not read back: ask the storage

@@ -41,7 +41,7 @@ from haul.storage._base import (
 )
 from haul.storage.s3_errors import S3_ERRORS
 from haul.storage.s3_session import check_connections, sealed_session
-from haul.storage.s3_upload import MultipartWriter
+from haul.storage.s3_upload import ChecksumSupport, MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
 
 
@@ -90,6 +90,7 @@ class S3Storage(BaseStorage):
                 config=config,
             )
             check_connections(self._client, access.network)
+        self._checksums = ChecksumSupport()
 
     # -- helpers ------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class S3Storage(BaseStorage):
         bucket, key = _split(path)
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
-        return MultipartWriter(self._client, bucket, key, path)  # type: ignore[return-value]
+        return MultipartWriter(self._client, bucket, key, path, self._checksums)  # type: ignore[return-value]
 
     def mkdir(self, path: str, parents: bool = True) -> None:
         path = normpath(path)
