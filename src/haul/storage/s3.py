@@ -44,6 +44,8 @@ from haul.storage.s3_session import check_connections, sealed_session
 from haul.storage.s3_upload import ChecksumSupport, MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
 
+SINGLE_COPY_LIMIT = 5 * 1024**3  # S3's largest CopyObject
+
 
 def _split(path: str) -> tuple[str, str]:
     """("bucket", "key") of a normalised path; key is "" for the bucket itself."""
@@ -228,8 +230,14 @@ class S3Storage(BaseStorage):
                 self._client.put_object(Bucket=dst_bucket, Key=f"{dst_key}/", Body=b"")
                 self._client.delete_object(Bucket=src_bucket, Key=f"{src_key}/")
                 return
-            # Server-side copy (multipart for large objects), then delete: S3's rename.
-            self._client.copy({"Bucket": src_bucket, "Key": src_key}, dst_bucket, dst_key)
+            # Server-side copy, then delete: S3's rename. One CopyObject up to its
+            # 5 GiB limit (boto3's managed copy would HEAD the source again and
+            # start a transfer manager's threads per call); multipart beyond.
+            source = {"Bucket": src_bucket, "Key": src_key}
+            if entry.size < SINGLE_COPY_LIMIT:
+                self._client.copy_object(CopySource=source, Bucket=dst_bucket, Key=dst_key)
+            else:
+                self._client.copy(source, dst_bucket, dst_key)
             self._client.delete_object(Bucket=src_bucket, Key=src_key)
 
     def close(self) -> None:
