@@ -5,6 +5,7 @@ hundred KiB cross many boundaries quickly)."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -59,3 +60,49 @@ def test_a_directory_is_not_opened_for_reading(xrootd_server: StorageServer) -> 
     with pytest.raises(TransferError) as err:
         storage.open_read(path)
     assert err.value.code is ErrorCode.IS_A_DIRECTORY
+
+
+def test_a_read_handle_closes_in_the_background_and_the_server_sees_it_closed(
+    xrootd_server: StorageServer,
+) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/bg-{uuid.uuid4().hex[:8]}"
+    with storage.open_write(path) as out:
+        out.write(b"abc" * 1000)
+    for _ in range(20):
+        with storage.open_read(path) as stream:
+            assert stream.read() == b"abc" * 1000
+    deadline = time.monotonic() + 10
+    while _xrootd_streams._closing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _xrootd_streams._closing  # every close was answered; no handle kept
+    storage.remove(path)  # nothing holds the file open any more
+    assert not storage.exists(path)
+
+
+def test_the_early_checksum_query_answers_what_a_late_one_does(
+    xrootd_server: StorageServer,
+) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/ck-{uuid.uuid4().hex[:8]}"
+    data = os.urandom(70_000)
+    with storage.open_write(path) as out:
+        out.write(data)
+    soon = storage.checksum_soon(path, "adler32")
+    assert soon() == storage.checksum(path, "adler32") == f"{zlib.adler32(data):08x}"
+    assert storage.checksum_soon(path, "md5")() is None  # the server computes adler32 only
+    assert storage.checksum_soon(f"{path}-missing", "adler32")() is None
+
+
+def test_a_source_whose_early_checksum_disagrees_fails_the_copy(
+    xrootd_server: StorageServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/bad-{uuid.uuid4().hex[:8]}"
+    with storage.open_write(path) as out:
+        out.write(b"payload")
+    monkeypatch.setattr(storage, "checksum_soon", lambda _p, _a: lambda: "00000001")
+    with pytest.raises(TransferError) as err:
+        copy_file(storage, path, open_storage("file:///"), str(tmp_path / "copy"))
+    assert err.value.code is ErrorCode.CHECKSUM_MISMATCH
+    assert not (tmp_path / "copy").exists()

@@ -256,6 +256,7 @@ def _verify(
     chunk_size: int,
     check_cancel: Callable[[], None],
     receipt: str | None = None,
+    source_sum: Callable[[], str | None] | None = None,
 ) -> _Checked:
     """Step 5, on the temporary, before anything has the final name: the
     bytes read against the source's size, the job's checksum and the
@@ -271,7 +272,7 @@ def _verify(
     with _READING:
         if expect is not None:
             expect.check_checksum(src_path, algorithm, digest)
-        reported = src.checksum(src_path, algorithm)
+        reported = source_sum() if source_sum is not None else src.checksum(src_path, algorithm)
         if reported is not None and normalize_value(algorithm, reported) != digest:
             raise TransferError(
                 ErrorCode.CHECKSUM_MISMATCH,
@@ -346,6 +347,9 @@ def copy_file(
         src_path = normpath(src_path)
         reader, source = _open_checked_source(src, src_path, expect)
     try:
+        with _PREPARING_SOURCE:  # its own checksum, asked now where it can be, to overlap the read
+            soon = getattr(src, "checksum_soon", None) if algorithm else None
+            source_sum = soon(src_path, algorithm) if soon is not None else None
         with _PREPARING_DESTINATION:
             dst_path = normpath(dst_path)
             _prepare_destination(dst, dst_path, overwrite, parents, dirs)
@@ -381,6 +385,7 @@ def copy_file(
             chunk_size=chunk_size,
             check_cancel=check_cancel,
             receipt=getattr(writer, "receipt", None),
+            source_sum=source_sum,
         )
         with _WRITING:  # step 6, publish
             if checked.landed_size is None:  # not read back: ask the storage

@@ -42,7 +42,7 @@ from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import BaseStorage, Entry, basename, join, normpath, parent
 from haul.storage._xrootd_status import fail as _fail
 from haul.storage._xrootd_status import ok as _ok
-from haul.storage._xrootd_streams import Reader, Writer
+from haul.storage._xrootd_streams import Answer, Reader, Writer
 from haul.storage._xrootd_tpc import advertises_tpc
 from haul.storage._xrootd_tpc import pull as tpc_pull
 from haul.storage.network_policy import url_host
@@ -159,13 +159,25 @@ class XRootDStorage(BaseStorage):
     def checksum(self, path: str, algorithm: str) -> str | None:
         path = normpath(path)
         status, answer = self._fs.query(QueryCode.CHECKSUM, self._p(path), timeout=_TIMEOUT)
-        if not status.ok or not answer:
-            return None
-        text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
-        name, _, value = text.strip("\x00 \n").partition(" ")
-        if name.lower() != algorithm.lower() or not value:
-            return None
-        return value.strip("\x00 \n").lower()
+        return _checksum_answer(status, answer, algorithm)
+
+    def checksum_soon(self, path: str, algorithm: str) -> Callable[[], str | None]:
+        """Asks for the checksum now and answers it when called: the copy engine
+        asks as soon as the source is open, so the query's round trip (and the
+        server's computing) overlaps the read instead of following it."""
+        answer = Answer()
+        sent = self._fs.query(
+            QueryCode.CHECKSUM, self._p(normpath(path)), timeout=_TIMEOUT, callback=answer
+        )
+        if not sent.ok:
+            return lambda: None
+
+        def result() -> str | None:
+            if not answer.wait(_TIMEOUT + 5):
+                return None
+            return _checksum_answer(answer.status, answer.data, algorithm)
+
+        return result
 
     # -- third-party copy (used by haul.storage.third_party) ---------------------
     def third_party_refusal(self, source: object) -> str | None:
@@ -205,3 +217,14 @@ class XRootDStorage(BaseStorage):
 
     def close(self) -> None:
         self._fs = None  # type: ignore[assignment]
+
+
+def _checksum_answer(status: Any, answer: Any, algorithm: str) -> str | None:
+    """A checksum query's answer ("adler32 0a1b2c3d"), None if it is not of `algorithm`."""
+    if not status.ok or not answer:
+        return None
+    text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+    name, _, value = text.strip("\x00 \n").partition(" ")
+    if name.lower() != algorithm.lower() or not value:
+        return None
+    return value.strip("\x00 \n").lower()
