@@ -78,6 +78,7 @@ def test_copy_goes_server_to_server(
     assert res is not None, lines
     assert res.bytes == SIZE
     assert res.checksum == f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    assert res.verified == "destination checksum"  # as the attempt log says, not "size only"
     assert _get(dst, f"{dst_dir}/sub/big.bin") == data
     assert [e.name for e in dst.list(f"{dst_dir}/sub")] == ["big.bin"]  # no temporary left
     log = "\n".join(lines)

@@ -115,7 +115,7 @@ def third_party_copy(
         return None
     try:
         with _DESTINATION:
-            digest = _verify(dst, temp, size, algorithm, src_sum, verify, say)
+            digest, verified = _verify(dst, temp, size, algorithm, src_sum, verify, say)
             if is_cancelled():
                 raise TransferError(ErrorCode.CANCELLED, "copy cancelled")
             publish(dst, temp, dst_path, overwrite)  # the engine's rule: never replaces
@@ -124,7 +124,7 @@ def third_party_copy(
         raise
     moved(size, size)
     say(f"third-party copy done: {size} bytes server to server, none through this worker")
-    return CopyResult(bytes=size, checksum=digest, algorithm=algorithm or "none")
+    return CopyResult(bytes=size, checksum=digest, algorithm=algorithm or "none", verified=verified)
 
 
 # Sides of a server-to-server copy; foreign exceptions pass through as they are.
@@ -162,7 +162,8 @@ def _verify(
     src_sum: str | None,
     verify: bool,
     say: Callable[[str], None],
-) -> str | None:
+) -> tuple[str | None, str]:
+    """The copy's checksum and how the destination was checked (CopyResult.verified)."""
     landed = dst.stat(temp)
     if landed.size != size:
         raise TransferError(
@@ -170,23 +171,24 @@ def _verify(
         )
     if algorithm is None or src_sum is None:
         say("destination verified: size only (checksum none)")
-        return None
+        return None, "size only"
     expected = normalize_value(algorithm, src_sum)
     if not verify:
         say(f"destination not verified (verify off); source {algorithm} {expected}")
-        return expected
+        return expected, "size only (verify off)"
     reported = dst.checksum(temp, algorithm)
     how = "by the destination server's checksum query, no read back"
+    verified = "destination checksum"
     if reported is None:
         reported, _ = read_back(dst, temp, algorithm, DEFAULT_CHUNK_SIZE, size)
-        how = "by reading it back through the worker"
+        how, verified = "by reading it back through the worker", "read back"
     if normalize_value(algorithm, reported) != expected:
         raise TransferError(
             ErrorCode.CHECKSUM_MISMATCH,
             f"{algorithm} at destination {reported} != source {expected}",
         )
     say(f"destination verified: {algorithm} {expected} {how}")
-    return expected
+    return expected, verified
 
 
 def _remove(dst: Storage, temp: str) -> None:
