@@ -39,7 +39,9 @@ from haul.storage._base import (
     normpath,
     parent,
 )
+from haul.storage._s3_timestamps import timestamp
 from haul.storage.s3_errors import S3_ERRORS
+from haul.storage.s3_get import PresignedGets
 from haul.storage.s3_session import check_connections, sealed_session
 from haul.storage.s3_upload import ChecksumSupport, MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
@@ -77,8 +79,9 @@ class S3Storage(BaseStorage):
             parameter_validation=False,
         )
         signed = bool(credential.get("access_key") and credential.get("secret_key"))
-        if not signed:
-            config = config.merge(Config(signature_version=UNSIGNED))
+        # SigV4 named, so presigned downloads (s3_get.py) are SigV4 too: botocore
+        # presigns with the legacy SigV2 query unless told, which newer regions refuse.
+        config = config.merge(Config(signature_version="s3v4" if signed else UNSIGNED))
         with S3_ERRORS.translated(url):
             if parts.hostname:
                 access.network.addresses(parts.hostname, parts.port or 443)  # fail early
@@ -93,6 +96,7 @@ class S3Storage(BaseStorage):
             )
             check_connections(self._client, access.network)
         self._checksums = ChecksumSupport()
+        self._gets = PresignedGets(self._client, access.network, timeout=60.0)
 
     # -- helpers ------------------------------------------------------------
 
@@ -160,6 +164,12 @@ class S3Storage(BaseStorage):
         bucket, key = _split(path)
         if not key:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a bucket")
+        body = self._gets.open(bucket, key, path)
+        if body is not None:
+            modified = body.header("Last-Modified")
+            mtime = timestamp(modified).timestamp() if modified else None
+            entry = Entry(path, basename(path), False, body.size, mtime)
+            return io.BufferedReader(body, 1024 * 1024), entry  # type: ignore[return-value]
         try:
             with S3_ERRORS.translated(path):
                 answer = self._client.get_object(Bucket=bucket, Key=key)
@@ -241,4 +251,5 @@ class S3Storage(BaseStorage):
             self._client.delete_object(Bucket=src_bucket, Key=src_key)
 
     def close(self) -> None:
+        self._gets.close()
         self._client.close()

@@ -44,11 +44,11 @@ from haul.storage._base import (
     normpath,
     parent,
 )
+from haul.storage.http_get import PlainGets, basic_authorization
 from haul.storage.network_policy import NetworkPolicy
 from haul.storage.schemes import BACKENDS
 from haul.storage.site_access import DIRECT, SiteAccess
 from haul.storage.webdav_errors import WEBDAV_ERRORS, check
-from haul.storage.webdav_get import PlainGets, basic_authorization
 
 _TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _READ_CHUNK = 1024 * 1024
@@ -242,7 +242,7 @@ class WebDAVStorage(BaseStorage):
         url = self._client.join_url(path)
         body = self._gets.open(url.raw_path.decode("ascii"), path)
         if body is not None:
-            return io.BufferedReader(body, _READ_CHUNK)  # type: ignore[arg-type,return-value]
+            return io.BufferedReader(body, _READ_CHUNK)  # type: ignore[return-value]
         with WEBDAV_ERRORS.translated(path):
             # Identity encoding, so the body can be read as it arrives: httpx's
             # decoded, re-chunked iter_bytes cost ~30% of a large download's CPU.

@@ -1,23 +1,25 @@
-"""A WebDAV GET whose body the standard library reads: the download path.
+"""A download GET whose body the standard library reads (WebDAV and S3).
 
-Why not httpx here: a TLS server sends its body in records of 8-16 KiB and
-a TLS read returns one record, so a 1 GiB download is ~100,000 reads. httpx
-runs each through httpcore and h11's event machine (~20 Python calls a
-read); `http.client` reads straight into the caller's buffer. Measured on
-the benchmark's Apache (bench/RESULTS.md, "WebDAV downloads"): about 2.3x
-less CPU per byte, which on a 2-core worker is the download rate.
+Why not the protocol's own client here: a TLS server sends its body in
+records of 8-16 KiB and a TLS read returns one record, so a 1 GiB download
+is ~100,000 reads. httpx runs each through httpcore and h11's event machine
+(~20 Python calls a read); `http.client` reads straight into the caller's
+buffer: about 2.3x less CPU per byte on the benchmark's Apache
+(bench/RESULTS.md, "WebDAV downloads"). For S3, botocore's request
+pipeline (events, signing, parsing) costs more than the GET of a small
+object itself: a presigned URL read here costs less than half the CPU.
 
-Everything but the body stays with httpx: a GET that does not answer a
-plain `200` with identity encoding (an error, a redirect such as dCache's
-door to its pool, an encoded body) is given back (`None`), and the caller
-asks again through httpx, which follows redirects and turns errors into
-`TransferError` as for every other request. A server that redirected once
-is not asked here again.
+Everything but a plain download stays with the protocol's client: a GET
+that does not answer `200` with identity encoding (an error, a redirect
+such as dCache's door to its pool, an encoded body) is given back
+(`None`), and the caller asks again through its own client, which follows
+redirects and turns errors into `TransferError` as for every other request.
+A server that redirected once is not asked here again.
 
-Connections: the same TLS context as the httpx client, the same network
-policy (every connection to a checked address), the same credential header;
-idle keep-alive connections are kept for the next GET and a reused one that
-the server has closed is replaced once, before any byte of an answer.
+Connections: the caller's TLS context, the site's network policy (every
+connection to a checked address), the caller's credential header; idle
+keep-alive connections are kept for the next GET and a reused one that the
+server has closed is replaced once, before any byte of an answer.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import io
 import socket
 import ssl
 import threading
-from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage.network_policy import NetworkPolicy
@@ -119,7 +120,7 @@ class PlainGets:
                 return
         connection.close()
 
-    def open(self, target: str, path: str) -> BinaryIO | None:
+    def open(self, target: str, path: str) -> Body | None:
         """The body of `GET target` as a file, or None: ask through httpx instead.
 
         `target` is the request target (the URL's path, quoted); `path` names
@@ -151,7 +152,7 @@ class PlainGets:
             response.close()
             connection.close()
             return None
-        return _Body(response, connection, self, path)  # type: ignore[return-value]
+        return Body(response, connection, self, path)
 
     def close(self) -> None:
         with self._lock:
@@ -167,7 +168,7 @@ def _failed(exc: BaseException, path: str) -> TransferError:
     return TransferError(ErrorCode.CONNECTION, f"{path}: {kind}: {exc}")
 
 
-class _Body(io.RawIOBase):
+class Body(io.RawIOBase):
     """A response body read into the caller's buffer; its connection kept if read to the end."""
 
     def __init__(
@@ -185,6 +186,14 @@ class _Body(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    @property
+    def size(self) -> int:
+        """The body's length (Content-Length; a plain answer always has one)."""
+        return int(self._response.getheader("Content-Length") or 0)
+
+    def header(self, name: str) -> str | None:
+        return self._response.getheader(name)
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:

@@ -1,4 +1,4 @@
-"""WebDAV downloads through `storage/webdav_get.py` (http.client), and when they fall back.
+"""WebDAV downloads through `storage/http_get.py` (http.client), and when they fall back.
 
 A small HTTP/1.1 server on loopback plays the parts a real WebDAV server
 plays only sometimes: a redirect (dCache's door to its pool), an encoded
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage.http_get import basic_authorization
 from haul.storage.network_policy import NetworkPolicy
 from haul.storage.site_access import SiteAccess
 from haul.storage.webdav import WebDAVStorage
-from haul.storage.webdav_get import basic_authorization
 
 BODY = os.urandom(3 * 1024 * 1024 + 17)
 SMALL = b"x" * 1000

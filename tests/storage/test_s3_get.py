@@ -1,0 +1,80 @@
+"""S3 downloads by presigned URL through http.client (storage/s3_get.py), against moto."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from haul.domain.errors import ErrorCode, TransferError
+from haul.storage.copy import copy_file
+from haul.storage.schemes import open_storage
+from tests.servers.fixtures import S3_BUCKET, StorageServer
+
+
+def _requests(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def test_a_download_is_one_presigned_get_with_the_size_and_time_of_its_headers(
+    s3_recorded_server: StorageServer, tmp_path: Path
+) -> None:
+    s3 = s3_recorded_server
+    assert s3.request_log is not None
+    storage = open_storage(s3.endpoint_url, s3.credential)
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    storage._client.put_object(Bucket=S3_BUCKET, Key="g/one.bin", Body=data)
+    head = storage._client.head_object(Bucket=S3_BUCKET, Key="g/one.bin")
+    start = len(_requests(s3.request_log))
+
+    stream, entry = storage.open_sized(f"/{S3_BUCKET}/g/one.bin")
+    with stream:
+        assert stream.read() == data
+    assert entry.size == len(data) and not entry.is_dir
+    assert entry.mtime == head["LastModified"].timestamp()
+
+    (get,) = _requests(s3.request_log)[start:]
+    query = parse_qs(urlsplit(get["url"]).query)
+    assert get["method"] == "GET"
+    # Signed with the site's own key, in the query (SigV4 presigned), nothing else.
+    assert query["X-Amz-Credential"][0].startswith("haul-access/")
+    assert "X-Amz-Signature" in query
+    assert "authorization" not in {k.lower() for k in get["headers"]}
+
+    res = copy_file(
+        storage, f"/{S3_BUCKET}/g/one.bin", open_storage("file:///"), str(tmp_path / "c")
+    )
+    assert res.bytes == len(data) and (tmp_path / "c").read_bytes() == data
+
+
+def test_a_missing_key_and_a_prefix_answer_as_before(s3_server: StorageServer) -> None:
+    storage = open_storage(s3_server.endpoint_url, s3_server.credential)
+    storage._client.put_object(Bucket=S3_BUCKET, Key="h/dir/inside.bin", Body=b"x")
+    with pytest.raises(TransferError) as missing:
+        storage.open_sized(f"/{S3_BUCKET}/h/nothing.bin")
+    assert missing.value.code is ErrorCode.NOT_FOUND
+    with pytest.raises(TransferError) as prefix:
+        storage.open_sized(f"/{S3_BUCKET}/h/dir")
+    assert prefix.value.code is ErrorCode.IS_A_DIRECTORY
+
+
+def test_an_unsigned_site_downloads_without_any_signature(
+    s3_recorded_server: StorageServer,
+) -> None:
+    s3 = s3_recorded_server
+    assert s3.request_log is not None
+    signed = open_storage(s3.endpoint_url, s3.credential)
+    signed._client.put_object(
+        Bucket=S3_BUCKET, Key="open/f.bin", Body=b"public bytes", ACL="public-read"
+    )
+    start = len(_requests(s3.request_log))
+    unsigned = open_storage(s3.endpoint_url, {})
+    with unsigned.open_read(f"/{S3_BUCKET}/open/f.bin") as stream:
+        assert stream.read() == b"public bytes"
+    for request in _requests(s3.request_log)[start:]:
+        assert "X-Amz-Credential" not in request["url"] and "X-Amz-Signature" not in request["url"]
+        assert "authorization" not in {k.lower() for k in request["headers"]}
