@@ -12,12 +12,13 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage.copy import copy_file
-from haul.storage.s3_upload import PART_SIZE, RECEIPT, crc32_b64
+from haul.storage.s3_upload import PART_SIZE, PARTS_IN_FLIGHT, RECEIPT, crc32_b64
 from haul.storage.schemes import open_storage
 from tests.servers.fixtures import S3_BUCKET, StorageServer
 
@@ -30,10 +31,12 @@ def _headers(request: dict[str, Any]) -> dict[str, str]:
     return {k.lower(): v for k, v in request["headers"].items()}
 
 
-def _copy_up(s3: StorageServer, tmp_path: Path, size: int, name: str) -> tuple[Any, bytes, Any]:
+def _copy_up(
+    s3: StorageServer, tmp_path: Path, size: int, name: str, dst: Any = None
+) -> tuple[Any, bytes, Any]:
     data = os.urandom(size)
     (tmp_path / name).write_bytes(data)
-    dst = open_storage(s3.endpoint_url, s3.credential)
+    dst = dst or open_storage(s3.endpoint_url, s3.credential)
     result = copy_file(
         open_storage("file:///"), str(tmp_path / name), dst, f"/{S3_BUCKET}/up/{name}"
     )
@@ -63,9 +66,12 @@ def test_an_upload_is_verified_by_the_crc32_s3_stored(
     assert sent and all(sent), sent  # every PUT and part carried its CRC32
     if size < PART_SIZE:
         assert sent == [crc32_b64(data)]
-    else:
+    else:  # parts upload in parallel: match each to its number
         pieces = [data[i : i + PART_SIZE] for i in range(0, size, PART_SIZE)]
-        assert sent == [crc32_b64(p) for p in pieces]
+        numbers = [int(parse_qs(urlsplit(r["url"]).query)["partNumber"][0]) for r in puts]
+        assert dict(zip(numbers, sent, strict=True)) == {
+            n + 1: crc32_b64(p) for n, p in enumerate(pieces)
+        }
     # The temporary was never read back (the only GET of an object is the test's own).
     gets = [r for r in requests if r["method"] == "GET" and "list-type" not in r["url"]]
     assert [g["url"].split("?")[0].rsplit("/", 2)[-2:] for g in gets] == [["up", "f.bin"]]
@@ -139,3 +145,53 @@ def test_a_server_that_refuses_the_header_is_asked_without_it_from_then_on(
         with dst.open_read(f"/{S3_BUCKET}/up/{name}") as stream:
             assert stream.read() == data
     assert len(refused) == 1  # asked with the header once, never again
+
+
+def test_a_large_upload_sends_its_parts_in_parallel(
+    s3_server: StorageServer, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    dst = open_storage(s3_server.endpoint_url, s3_server.credential)
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    def before(**_: Any) -> None:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.05)  # long enough for the next part to start beside it
+
+    def after(**_: Any) -> None:
+        with lock:
+            state["now"] -= 1
+
+    dst._client.meta.events.register("before-call.s3.UploadPart", before)
+    dst._client.meta.events.register("after-call.s3.UploadPart", after)
+    result, data, _ = _copy_up(s3_server, tmp_path, 5 * PART_SIZE + 1, "par.bin", dst)
+    with dst.open_read(f"/{S3_BUCKET}/up/par.bin") as stream:
+        assert stream.read() == data
+    assert result.verified == "upload receipt: " + RECEIPT
+    assert state["most"] > 1  # parts overlapped
+    assert state["most"] <= PARTS_IN_FLIGHT
+
+
+def test_a_failed_part_aborts_the_upload_and_publishes_nothing(
+    s3_server: StorageServer, tmp_path: Path
+) -> None:
+    dst = open_storage(s3_server.endpoint_url, s3_server.credential)
+
+    def fail_third(params: dict[str, Any], **_: Any) -> None:
+        if params.get("PartNumber") == 3:
+            raise ConnectionResetError("the link dropped")
+
+    dst._client.meta.events.register("provide-client-params.s3.UploadPart", fail_third)
+    (tmp_path / "f.bin").write_bytes(os.urandom(4 * PART_SIZE + 7))
+    with pytest.raises(TransferError):
+        copy_file(
+            open_storage("file:///"), str(tmp_path / "f.bin"), dst, f"/{S3_BUCKET}/up/fail.bin"
+        )
+    assert not dst.exists(f"/{S3_BUCKET}/up/fail.bin")
+    uploads = dst._client.list_multipart_uploads(Bucket=S3_BUCKET).get("Uploads", [])
+    assert [u["Key"] for u in uploads if "fail.bin" in u["Key"]] == []  # aborted, nothing billed

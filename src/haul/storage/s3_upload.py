@@ -1,9 +1,12 @@
 """Uploads to S3 as the bytes come: a plain PUT for a small object, multipart past one part.
 
 The copy engine writes a stream of unknown length; holding the whole file
-would bound the file size by memory. One part is held at a time, so memory
-is PART_SIZE per open upload, and a failed or abandoned upload is aborted
-so no parts are left to be billed (`abort`).
+would bound the file size by memory. Past one part, up to PARTS_IN_FLIGHT
+parts upload at once (one connection each, as boto3's transfer manager
+does: one S3 connection rarely fills a link), so memory is at most
+(PARTS_IN_FLIGHT + 1) x PART_SIZE per open upload; a small file never starts
+a thread. A failed or abandoned upload is aborted so no parts are left to be
+billed (`abort`).
 
 Every PUT and part carries its CRC32 (S3's additional checksums) as the
 `x-amz-checksum-crc32` header, computed here rather than by botocore, which
@@ -19,9 +22,11 @@ that refuses the header is asked again without it, and not asked again
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +37,7 @@ from haul.storage._base import WriteStream
 from haul.storage.s3_errors import S3_ERRORS
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB; 8 MiB matches boto3's default.
+PARTS_IN_FLIGHT = 4
 RECEIPT = "S3's CRC32 of the upload"
 
 
@@ -70,6 +76,8 @@ class MultipartWriter(WriteStream):
         self._parts: list[dict[str, Any]] = []
         self._support = support
         self._confirmed = True  # every answer so far carried the CRC32 that was sent
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: collections.deque[Future[dict[str, Any]]] = collections.deque()
 
     def _send(
         self, call: Callable[..., dict[str, Any]], data: bytes, **args: Any
@@ -107,6 +115,7 @@ class MultipartWriter(WriteStream):
         return len(b)
 
     def _upload_part(self, data: bytes) -> None:
+        """Starts one part; waits for the oldest first when PARTS_IN_FLIGHT are out."""
         with S3_ERRORS.translated(self._path):
             if self._upload_id is None:
                 # Parts may carry a CRC32 only if the upload was created for them.
@@ -117,7 +126,15 @@ class MultipartWriter(WriteStream):
                     Bucket=self._bucket, Key=self._key, **algorithm
                 )
                 self._upload_id = created["UploadId"]
-            number = len(self._parts) + 1
+                self._pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
+        while len(self._inflight) >= PARTS_IN_FLIGHT:
+            self._settle_one()
+        number = len(self._parts) + len(self._inflight) + 1
+        assert self._pool is not None
+        self._inflight.append(self._pool.submit(self._part, data, number))
+
+    def _part(self, data: bytes, number: int) -> dict[str, Any]:
+        with S3_ERRORS.translated(self._path):
             answer = self._send(
                 self._client.upload_part,
                 data,
@@ -126,10 +143,13 @@ class MultipartWriter(WriteStream):
                 UploadId=self._upload_id,
                 PartNumber=number,
             )
-            part = {"ETag": answer["ETag"], "PartNumber": number}
-            if answer.get("ChecksumCRC32"):
-                part["ChecksumCRC32"] = answer["ChecksumCRC32"]
-            self._parts.append(part)
+        part = {"ETag": answer["ETag"], "PartNumber": number}
+        if answer.get("ChecksumCRC32"):
+            part["ChecksumCRC32"] = answer["ChecksumCRC32"]
+        return part
+
+    def _settle_one(self) -> None:
+        self._parts.append(self._inflight.popleft().result())  # raises the part's failure
 
     def close(self) -> None:
         if self.closed:
@@ -146,6 +166,9 @@ class MultipartWriter(WriteStream):
                 else:
                     if self._buffer:
                         self._upload_part(bytes(self._buffer))
+                    while self._inflight:
+                        self._settle_one()
+                    self._stop_pool()
                     self._client.complete_multipart_upload(
                         Bucket=self._bucket,
                         Key=self._key,
@@ -160,7 +183,15 @@ class MultipartWriter(WriteStream):
             self.receipt = RECEIPT
         super().close()
 
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
     def abort(self) -> None:
+        # Parts still uploading finish (or are dropped) before the abort, so none lands after it.
+        self._stop_pool()
+        self._inflight.clear()
         if self._upload_id is not None:
             with contextlib.suppress(Exception):  # a lifecycle rule reaps leftovers
                 self._client.abort_multipart_upload(
