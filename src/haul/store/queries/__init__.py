@@ -14,4 +14,7 @@ named statement per transition, one caller each).
 - ``heartbeats``: a beat extends the lease it names.
 - ``lease_lost``: the reaper's read of expired leases and its per-element write.
 - ``steering``: cancels (queued ones now, leased ones signalled) and requeues.
+
+The read models' SQL sits beside them: ``load`` (the queue load and its
+history), ``element_reads`` and ``names`` (the dashboard, metrics and views).
 """
