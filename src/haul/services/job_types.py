@@ -152,8 +152,11 @@ def blocked_types(session: Session) -> tuple[set[int], dict[int, int]]:
     if not rows:
         return paused, room
     capped = {element_type(r): r.max_scheduled for r in rows if r.max_scheduled}
-    writing = session.get_bind().get_execution_options().get("haul_write")
-    if capped and writing and is_postgres(session):
+    if (
+        capped
+        and is_postgres(session)
+        and session.get_bind().get_execution_options().get("haul_write")
+    ):
         # Two claims at once would each count the same leases and each take the
         # last slot (READ COMMITTED). Holding the capped types' rows until this
         # claim commits makes them count in turn; SQLite's BEGIN IMMEDIATE
