@@ -33,11 +33,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from haul.domain.enums import TERMINAL_STATUSES, JobStatus, JobType
+from haul.domain.enums import JobStatus, JobType
 from haul.server.deps import MetricsReader
 from haul.services import load, workers_seen
 from haul.services.job_types import type_name
@@ -45,7 +44,9 @@ from haul.services.reports import Heartbeat, Result
 from haul.store.clock import as_utc, utcnow
 from haul.store.database import Database
 from haul.store.element_rows import ELEMENTS, load_rows
-from haul.store.tables import Element, Job, Site, User
+from haul.store.queries import element_reads
+from haul.store.queries.names import site_names
+from haul.store.tables import User
 
 _COLUMNS = (ELEMENTS.c.type, ELEMENTS.c.started)
 
@@ -94,13 +95,7 @@ class QueueCollector(Collector):
         )
         with self.db.read() as session:
             name_of = _namer(session)
-            open_statuses = [int(s) for s in JobStatus if s not in TERMINAL_STATUSES]
-            rows = session.execute(
-                select(Element.status, Element.type, func.count())
-                .where(Element.status.in_(open_statuses))
-                .group_by(Element.status, Element.type)
-            ).all()
-            seen = {(s, t): n for s, t, n in rows}
+            seen = element_reads.open_counts(session)
             for status in (JobStatus.NEW, JobStatus.SUBMITTED, JobStatus.RUNNING):
                 for t in JobType:
                     seen.setdefault((int(status), int(t)), 0)
@@ -339,12 +334,7 @@ def _count_results(
     jobs = (
         job_facts
         if job_facts is not None and all(j in job_facts for j in by_job)
-        else {
-            j.id: j
-            for j in session.execute(
-                select(Job.id, Job.src_siteid, Job.dst_siteid).where(Job.id.in_(list(by_job)))
-            )
-        }
+        else element_reads.job_sites(session, by_job)
     )
     copied_ids: dict[tuple[int | None, int | None], int] = {}
     for r, outcome in accepted:
@@ -375,7 +365,7 @@ def _count_results(
     if not copied_ids:
         return
     site_ids = {s for pair in copied_ids for s in pair if s is not None}
-    names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
+    names = site_names(session, site_ids)
     copied: dict[tuple[str, str], int] = {}
     for (src_id, dst_id), n in copied_ids.items():
         pair = (names.get(src_id, str(src_id)), names.get(dst_id, str(dst_id)))

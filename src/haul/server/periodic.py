@@ -11,10 +11,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from haul.store.database import Database
+from haul.store.dialect import try_advisory_lock
 
 log = logging.getLogger("haul.periodic")
 
@@ -23,9 +23,7 @@ HOUSEKEEPING_LOCK = 0x4A03  # retention and upload clean-up
 
 
 def holds_lock(session: Session, key: int) -> bool:
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
+    return try_advisory_lock(session, key)
 
 
 class Periodic:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus, JobType
@@ -18,6 +17,7 @@ from haul.services.job_types import type_name
 from haul.services.listings import render_listing
 from haul.services.sites import SiteView
 from haul.store.clock import as_utc, utcnow
+from haul.store.queries.element_reads import latest_done_attempt
 from haul.store.tables import Attempt, Element
 
 COUNT_FIELDS = {
@@ -89,19 +89,6 @@ def error_json(error: Any) -> dict[str, Any] | None:
     return {k: error.get(k) for k in ("code", "scope", "message", "retryable") if k in error}
 
 
-def _latest_attempt_no(session: Session, element: Element) -> int | None:
-    return session.scalar(
-        select(Attempt.attempt)
-        .where(
-            Attempt.job_id == element.job_id,
-            Attempt.element_id == element.id,
-            Attempt.status == int(JobStatus.DONE),
-        )
-        .order_by(Attempt.attempt.desc())
-        .limit(1)
-    )
-
-
 @dataclass(frozen=True)
 class ListingPage:
     """Which entries of an embedded listing an answer holds (see domain.limits.LISTING)."""
@@ -122,7 +109,7 @@ def element_json(
     listing = None
     total = None
     if element.type == JobType.LIST and element.status == JobStatus.DONE:
-        n = _latest_attempt_no(session, element)
+        n = latest_done_attempt(session, element.job_id, element.id)
         if n is not None:
             listing, total = render_listing(
                 session, element.job_id, element.id, n, page.offset, page.limit

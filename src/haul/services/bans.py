@@ -20,9 +20,9 @@ from haul.domain.enums import BanAction, BanKind, JobStatus
 from haul.domain.transitions import CANCEL_PENDING
 from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.stages import after_element_change
-from haul.services.steering import cancel_queued, signal_running
 from haul.services.users import find_user
 from haul.store.clock import as_utc, utcnow
+from haul.store.queries.steering import cancel_queued, signal_running
 from haul.store.tables import Ban, Element, Job, Site, SiteEndpoint, User
 
 NEW = int(JobStatus.NEW)

@@ -44,6 +44,7 @@ from haul.services.job_types import blocked_types, type_name
 from haul.services.namespace_lane import lane_levels, select_namespace
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import as_utc, utcnow
+from haul.store.dialect import is_postgres
 from haul.store.element_rows import CHUNK, ELEMENTS
 from haul.store.tables import Element, Job, Site, User
 
@@ -95,7 +96,10 @@ def _leased_counts(session: Session) -> dict[int, int]:
     return {u: n for u, n in rows}
 
 
-def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidate]:
+def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) -> list[Candidate]:
+    """The claim's elements in claim order; ``pg``: lock them (the default on PostgreSQL)."""
+    if pg is None:
+        pg = is_postgres(session)
     limit = (
         req.limit
         if req.limit is not None
@@ -143,7 +147,7 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool) -> list[Candidat
 
 
 def claim(
-    session: Session, box: SecretBox, worker: User, req: ClaimRequest, pg: bool
+    session: Session, box: SecretBox, worker: User, req: ClaimRequest, pg: bool | None = None
 ) -> list[dict[str, Any]]:
     """Leases a batch; one token per claim, written with one UPDATE per job.
 

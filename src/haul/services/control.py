@@ -21,7 +21,9 @@ from haul.domain.transitions import Requeue
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.job_reads import JobView, counts_for
 from haul.services.stages import after_element_change
-from haul.services.steering import cancel_queued, requeue_elements, signal_running
+from haul.services.steering import requeue_elements
+from haul.store.dialect import for_update
+from haul.store.queries.steering import cancel_queued, signal_running
 from haul.store.tables import Element, Job, User
 
 MAX_COMMAND = 250
@@ -29,10 +31,7 @@ MAX_COMMAND = 250
 
 def load(session: Session, user: User, job_id: int, *, admin_any: bool = True) -> JobView:
     """The job, if the caller owns it or is an admin; locked for update on PostgreSQL."""
-    q = select(Job).where(Job.id == job_id)
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
-    job = session.scalar(q)
+    job = session.scalar(for_update(select(Job).where(Job.id == job_id), session))
     if job is None or not may_act_on(job.user_id, user.id, user.role, admins=admin_any):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))

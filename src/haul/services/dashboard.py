@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED, JobStatus, JobType, Role
+from haul.domain.enums import JobStatus, JobType, Role
 from haul.domain.job_status import FileTally
 from haul.services import job_reads
 from haul.services.errors import NotFound
 from haul.services.job_reads import JobView
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Attempt, Element, Job, Site, Upload, User
+from haul.store.queries import element_reads
+from haul.store.queries.names import site_names, upload_names, user_emails
+from haul.store.tables import Attempt, Element, Job, User
 
 
 @dataclass
@@ -77,11 +78,7 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
             files.num_files, files.files_done, files.files_failed
         )
         s.bytes_total, s.bytes_done = files.bytes_total or 0, files.bytes_done or 0
-    for job_id, progress in session.execute(
-        select(Element.job_id, Element.progress).where(
-            Element.job_id.in_(ids), Element.status.in_(LEASED)
-        )
-    ):
+    for job_id, progress in element_reads.leased_progress(session, ids):
         s = out[job_id]
         s.running += 1
         p = progress if isinstance(progress, dict) else {}
@@ -95,12 +92,8 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
         s.rate = files.rate(now, ended) or s.rate
         s.eta = files.eta_seconds(now, ended)
     site_ids = {sid for v in views for sid in (v.job.src_siteid, v.job.dst_siteid) if sid}
-    names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids))).all())
-    owners = dict(
-        session.execute(
-            select(User.id, User.email).where(User.id.in_({v.job.user_id for v in views}))
-        ).all()
-    )
+    names = site_names(session, site_ids)
+    owners = user_emails(session, {v.job.user_id for v in views})
     _name_uploads(session, list(out.values()))
     for s in out.values():
         s.src_site = names.get(s.job.src_siteid, "") if s.job.src_siteid else ""
@@ -118,9 +111,7 @@ def _name_uploads(session: Session, summaries: list[JobSummary]) -> None:
     wanted = {s.job.src_filepath.lstrip("/") for s in ours}  # stored as "/<id>"
     if not wanted:
         return
-    names = dict(
-        session.execute(select(Upload.id, Upload.name).where(Upload.id.in_(wanted))).all()
-    )
+    names = upload_names(session, wanted)
     for s in ours:
         s.upload_name = names.get(s.job.src_filepath.lstrip("/"), "")
 
@@ -159,12 +150,7 @@ def attempts(
     element = session.get(Element, (job_id, element_id))
     if element is None:
         raise NotFound(f"job {job_id} has no element {element_id}")
-    rows = session.scalars(
-        select(Attempt)
-        .where(Attempt.job_id == job_id, Attempt.element_id == element_id)
-        .order_by(Attempt.attempt.desc())
-    )
-    return element, list(rows)
+    return element, element_reads.attempts_of(session, job_id, element_id)
 
 
 def duration(start: datetime | None, end: datetime | None) -> float | None:

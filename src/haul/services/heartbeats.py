@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED, Command, JobStatus
+from haul.domain.enums import LEASED, Command
 from haul.services.errors import Conflict, NotFound
-from haul.services.leases import GUARD, Policy, leased, rowcount
+from haul.services.leases import Policy, leased
 from haul.store.clock import utcnow
-from haul.store.element_rows import keyed_update, load_rows
+from haul.store.element_rows import load_rows
+from haul.store.queries.heartbeats import Beat, extend_leases
 from haul.store.tables import Element, Job
 
 _E = Element.__table__.c
@@ -29,14 +30,6 @@ class Heartbeat:
     elapsed: float = 0.0
     instant: float = 0.0
     average: float = 0.0
-
-
-_BEAT_UPDATE = keyed_update(
-    status=int(JobStatus.RUNNING),
-    lease_expires=bindparam("v_expires"),
-    command=bindparam("v_command"),
-    progress=bindparam("v_progress"),
-).where(*GUARD)
 
 
 def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
@@ -59,7 +52,7 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
     now = utcnow()
     expires = now + timedelta(seconds=policy.lease_seconds)
     out: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    updates: list[Beat] = []
     for hb in beats:
         try:
             row = leased(session, hb.job_id, hb.element_id, hb.token, rows)
@@ -77,22 +70,14 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
         keep = command if command == Command.CANCEL else None  # a user's command is delivered once
         if hb.job_id in cancelled:
             command = Command.CANCEL.value
-        updates.append(
-            {
-                "k_job": hb.job_id,
-                "k_id": hb.element_id,
-                "k_token": hb.token,
-                "v_expires": expires,
-                "v_command": keep,
-                "v_progress": {
-                    "transferred": hb.transferred,
-                    "elapsed": hb.elapsed,
-                    "instant": hb.instant,
-                    "average": hb.average,
-                    "time": now.isoformat(),
-                },
-            }
-        )
+        progress = {
+            "transferred": hb.transferred,
+            "elapsed": hb.elapsed,
+            "instant": hb.instant,
+            "average": hb.average,
+            "time": now.isoformat(),
+        }
+        updates.append(Beat(hb.job_id, hb.element_id, hb.token, expires, keep, progress))
         out.append(
             {
                 "jobid": hb.job_id,
@@ -102,25 +87,20 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
                 "lease_expires": expires.isoformat(),
             }
         )
-    if updates:
-        updates.sort(key=lambda u: (u["k_job"], u["k_id"]))  # the order writers lock rows in
-        result = session.execute(
-            _BEAT_UPDATE, updates, execution_options={"synchronize_session": False}
-        )
-        if rowcount(result, len(updates)) != len(updates):
-            _answer_lost_beats(session, updates, out)
+    if updates and extend_leases(session, updates) != len(updates):
+        _answer_lost_beats(session, updates, out)
     return out
 
 
 def _answer_lost_beats(
-    session: Session, updates: list[dict[str, Any]], out: list[dict[str, Any]]
+    session: Session, updates: list[Beat], out: list[dict[str, Any]]
 ) -> None:
     """Turns the answers of beats whose guarded UPDATE matched nothing into 409s.
 
     The rows that were updated still carry the beat's token (a beat keeps the
     lease); any other row changed hands between the read and the write.
     """
-    sent = {(u["k_job"], u["k_id"]): u["k_token"] for u in updates}
+    sent = {(u.job_id, u.element_id): u.token for u in updates}
     now_rows = load_rows(session, list(sent), BEAT_COLUMNS)
     for i, answer in enumerate(out):
         key = (answer["jobid"], answer["elementid"])

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import CUSTOM_BASE, LEASED, JobType
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.services.errors import BadRequest, Conflict, NotFound
+from haul.store.dialect import is_postgres
 from haul.store.tables import Element, JobTypeRow
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
@@ -151,11 +152,10 @@ def blocked_types(session: Session) -> tuple[set[int], dict[int, int]]:
     if not rows:
         return paused, room
     capped = {element_type(r): r.max_scheduled for r in rows if r.max_scheduled}
-    bind = session.get_bind()
     if (
         capped
-        and bind.dialect.name == "postgresql"
-        and bind.get_execution_options().get("haul_write")
+        and is_postgres(session)
+        and session.get_bind().get_execution_options().get("haul_write")
     ):
         # Two claims at once would each count the same leases and each take the
         # last slot (READ COMMITTED). Holding the capped types' rows until this

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus
 from haul.services.errors import Conflict, NotFound
-from haul.store.leased_writes import TOKEN_GUARD, guarded_update, write_leased
-from haul.store.leased_writes import E as E
+from haul.store.dialect import executemany_rowcount
+from haul.store.queries.leased import TOKEN_GUARD, guarded_update, write_leased
+from haul.store.queries.leased import E as E
 
 # Every element UPDATE of a report names the lease token and the statuses it
 # expects: a row that changed meanwhile is not matched (and is answered 409).
@@ -76,8 +77,5 @@ def take_leases(
         won.update((job_id, i) for i in write_leased(session, _TAKE, job_id, items, {"v_now": now}))
     return won
 
-
-def rowcount(result: Any, expected: int) -> int:
-    """An executemany's row count, where the driver reports one (else what was asked)."""
-    dialect = result.context.dialect
-    return int(result.rowcount) if dialect.supports_sane_multi_rowcount else expected
+# A report's executemany UPDATE counts rows where the driver can (store/dialect.py).
+rowcount = executemany_rowcount

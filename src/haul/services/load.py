@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus, JobType
@@ -39,8 +38,7 @@ from haul.services.claims import ClaimRequest, _claimable
 from haul.services.errors import BadRequest
 from haul.services.job_types import blocked_types, element_type
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Element, Job, JobTypeRow
-from haul.store.tables_queue import LoadSample
+from haul.store.queries import load as queries
 
 NEW = int(JobStatus.NEW)
 MAX_RANGE = timedelta(days=31)
@@ -110,7 +108,7 @@ def job_types(session: Session) -> list[JobTypeInfo]:
         for t in JobType
     }
     custom: list[JobTypeInfo] = []
-    for row in session.scalars(select(JobTypeRow).order_by(JobTypeRow.id)):
+    for row in queries.job_type_rows(session):
         if row.builtin and row.name not in JobType.__members__:
             continue
         info = JobTypeInfo(
@@ -170,26 +168,13 @@ def select_types(
 def live_counts(session: Session) -> dict[int, Counts]:
     """Pending, queued and running elements per job type id, read now."""
     out: dict[int, Counts] = defaultdict(Counts)
-    new_total: dict[int, int] = {}
-    for type_id, n in session.execute(
-        select(Element.type, func.count()).where(Element.status == NEW).group_by(Element.type)
-    ):
-        new_total[type_id] = n
-    for type_id, n in session.execute(
-        select(Element.type, func.count()).where(Element.status.in_(LEASED)).group_by(Element.type)
-    ):
+    new_total = queries.count_by_type(session, [NEW])
+    for type_id, n in queries.count_by_type(session, [int(s) for s in LEASED]).items():
         out[type_id].running = n
     room = open_room(session, sorted(new_total))
     queued: dict[int, tuple[int, Any, Any]] = {}
     if room:
-        since = func.coalesce(Element.not_before, Element.timestamp)
-        rows = session.execute(
-            select(Element.type, func.count(), func.min(since), func.min(Element.priority))
-            .join(Job, Job.id == Element.job_id)
-            .where(claimable_now(session, list(room)))
-            .group_by(Element.type)
-        )
-        queued = {type_id: (n, oldest, prio) for type_id, n, oldest, prio in rows}
+        queued = queries.claimable_by_type(session, claimable_now(session, list(room)))
     for type_id, total in new_total.items():
         n, oldest, prio = queued.get(type_id, (0, None, None))
         cap = room.get(type_id)
@@ -217,8 +202,7 @@ def sample(session: Session, now: datetime | None = None) -> int:
         }
         for type_id in ids
     ]
-    session.execute(insert(LoadSample), rows)
-    return len(rows)
+    return queries.add_samples(session, rows)
 
 
 def thin(session: Session, now: datetime, keep_seconds: float, bucket_seconds: float) -> int:
@@ -228,15 +212,7 @@ def thin(session: Session, now: datetime, keep_seconds: float, bucket_seconds: f
     earlier runs, and rescanning them would make every tick slower forever.
     """
     cutoff = now - timedelta(seconds=keep_seconds)
-    times = [
-        as_utc(t)
-        for t in session.scalars(
-            select(LoadSample.time)
-            .where(LoadSample.time < cutoff, LoadSample.time >= cutoff - THIN_WINDOW)
-            .distinct()
-            .order_by(LoadSample.time)
-        )
-    ]
+    times = [as_utc(t) for t in queries.sample_times(session, cutoff - THIN_WINDOW, cutoff)]
     doomed: list[datetime] = []
     last_bucket: int | None = None
     for t in times:
@@ -245,13 +221,7 @@ def thin(session: Session, now: datetime, keep_seconds: float, bucket_seconds: f
         if bucket == last_bucket:
             doomed.append(t)
         last_bucket = bucket
-    removed = 0
-    for i in range(0, len(doomed), 500):
-        removed += session.execute(
-            delete(LoadSample).where(LoadSample.time.in_(doomed[i : i + 500])),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-    return removed
+    return queries.delete_ticks(session, doomed)
 
 
 # -- /load ------------------------------------------------------------------
@@ -318,22 +288,8 @@ def load_page(
     page_size: int,
 ) -> LoadPage:
     """Ticks in [start, end], oldest first, each the sum over the selected types."""
-    conds = [LoadSample.time >= start, LoadSample.time <= end]
-    if type_ids is not None:
-        conds.append(LoadSample.job_type_id.in_(type_ids))
-    count = session.scalar(select(func.count(distinct(LoadSample.time))).where(*conds)) or 0
-    rows = session.execute(
-        select(
-            LoadSample.time,
-            func.sum(LoadSample.pending_count),
-            func.sum(LoadSample.queued_count),
-            func.sum(LoadSample.running_count),
-        )
-        .where(*conds)
-        .group_by(LoadSample.time)
-        .order_by(LoadSample.time)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+    count, rows = queries.tick_page(
+        session, start, end, type_ids, page_size, (page - 1) * page_size
     )
     results = []
     for when, pending, queued, running in rows:

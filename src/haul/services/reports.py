@@ -35,7 +35,7 @@ from haul.services.stages import after_element_change, after_results
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update, load_rows
-from haul.store.leased_writes import guarded_update, write_leased
+from haul.store.queries.leased import guarded_update, write_leased
 from haul.store.tables import Element, Job
 
 _E = Element.__table__.c

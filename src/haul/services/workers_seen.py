@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus, JobType, Role
 from haul.services.job_types import type_name
+from haul.store import dialect
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Element, User
 from haul.store.tables_queue import WorkerActivity, WorkerBytes, WorkerTransfer
@@ -59,15 +60,6 @@ class Progress:
     transferred: int | None  # None: a result that reported no byte count
 
 
-def _insert(session: Session, table: Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
-
-
 _TOUCH: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], Any] = {}
 
 
@@ -79,20 +71,18 @@ def _touch_stmt(
     Claims, heartbeats and results each touch the row on every request; the
     values are bind parameters (``t_*`` inserted, ``u_*`` set on conflict).
     """
-    dialect = session.get_bind().dialect.name
-    key = (dialect, changed, host, counted)
+    key = (dialect.name(session), changed, host, counted)
     found = _TOUCH.get(key)
     if found is None:
         table = WorkerActivity.__table__
         names = ("worker_id", "first_seen", "last_seen", "host", "claimed", "finished", *changed)
-        stmt = _insert(session, table).values({n: bindparam(f"t_{n}") for n in names})
         update: dict[str, Any] = {n: bindparam(f"u_{n}") for n in ("last_seen", *changed)}
         if host:
             update["host"] = bindparam("u_host")
         for n in counted:
             update[n] = table.c[n] + bindparam(f"u_{n}")
-        found = _TOUCH[key] = stmt.on_conflict_do_update(
-            index_elements=["worker_id"], set_=update
+        found = _TOUCH[key] = dialect.upsert(session, table, ["worker_id"], update).values(
+            {n: bindparam(f"t_{n}") for n in names}
         )
     return found
 
@@ -215,13 +205,14 @@ def heartbeats(session: Session, worker_id: int, reports: list[Progress]) -> Non
     counted = list(latest.values())
     _account(session, worker_id, counted, now)
     if counted:
-        stmt = _insert(session, WorkerTransfer.__table__)  # type: ignore[arg-type]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["job_id", "element_id"],
-            set_={
-                "worker_id": stmt.excluded.worker_id,
-                "transferred": stmt.excluded.transferred,
-                "updated": stmt.excluded.updated,
+        stmt = dialect.upsert(
+            session,
+            WorkerTransfer.__table__,  # type: ignore[arg-type]
+            ["job_id", "element_id"],
+            lambda new: {
+                "worker_id": new.worker_id,
+                "transferred": new.transferred,
+                "updated": new.updated,
             },
         )
         session.execute(

@@ -17,9 +17,10 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+
+from haul.store.dialect import insert_skipping_existing
 
 
 def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Any]:
@@ -39,12 +40,7 @@ def _insert(conn: Connection, table: Table, skip_existing: bool) -> Any:
     """A plain INSERT, or one that skips rows a unique constraint already holds."""
     if not skip_existing:
         return insert(table)
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    # haul supports these two databases only; nothing else reaches this point in its tests.
-    raise ValueError(f"skip_existing: {conn.dialect.name} is not SQLite or PostgreSQL")
+    return insert_skipping_existing(conn, table)
 
 
 def _compiled(

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from haul.store import dialect
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Threads that run request code (and so hold connections): the server sets
 # anyio's default thread limiter to this (it is 40 by default too). The pool
@@ -98,7 +100,7 @@ class Database:
 
     @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return dialect.is_sqlite(self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

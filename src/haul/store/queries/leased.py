@@ -1,4 +1,4 @@
-"""The guarded element UPDATE every report writes through, built once.
+"""The guarded element UPDATEs of a result, built once.
 
 A report may change an element only while the element is still leased under
 the token the report carries: every UPDATE of a report names that token and

@@ -1,0 +1,115 @@
+"""The one place that knows which database is in use, and what that changes.
+
+haul runs on SQLite (one host, writers serialised by ``BEGIN IMMEDIATE``) and
+PostgreSQL (many servers, READ COMMITTED, row locks). The few statements
+whose SQL or meaning differs between them ask here rather than checking the
+dialect themselves: row locks (``FOR UPDATE``, ``SKIP LOCKED``), which only
+PostgreSQL needs; the INSERT that knows ``ON CONFLICT``, spelt by each
+dialect's own construct; the advisory lock that lets one of several servers
+run a periodic task; and an ``executemany``'s row count, which not every
+driver reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, Table
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.orm import Session
+
+POSTGRESQL = "postgresql"
+SQLITE = "sqlite"
+
+Bind = Session | Connection | Engine
+Q = TypeVar("Q", bound=Select[Any])
+
+_TRY_ADVISORY = sql_text("SELECT pg_try_advisory_xact_lock(:k)")
+
+
+def name(bind: Bind) -> str:
+    """The dialect's name: ``postgresql`` or ``sqlite``."""
+    if isinstance(bind, Session):
+        return bind.get_bind().dialect.name
+    return bind.dialect.name
+
+
+def is_postgres(bind: Bind) -> bool:
+    return name(bind) == POSTGRESQL
+
+
+def is_sqlite(bind: Bind) -> bool:
+    return name(bind) == SQLITE
+
+
+def for_update(
+    query: Q, bind: Bind, *, skip_locked: bool = False, of: Any = None, when: bool = True
+) -> Q:
+    """The query locking the rows it reads until the transaction ends, on PostgreSQL.
+
+    SQLite has no row locks and needs none (its writers run one at a time),
+    so there the query is left as it is. ``skip_locked``: rows another
+    transaction holds are passed over rather than waited for. ``when``: the
+    caller's own reason to lock (a write session), checked first.
+    """
+    if not when or not is_postgres(bind):
+        return query
+    return query.with_for_update(skip_locked=skip_locked, of=of)
+
+
+def insert(bind: Bind, table: Table) -> Any:
+    """The dialect's INSERT of ``table``, which has ``on_conflict_do_nothing/_update``.
+
+    Both databases know ``INSERT ... ON CONFLICT``; SQLAlchemy spells it per
+    dialect, so an upsert is built from this and not from ``sqlalchemy.insert``.
+    """
+    dialect = name(bind)
+    if dialect == POSTGRESQL:
+        return postgresql.insert(table)
+    if dialect == SQLITE:
+        return sqlite.insert(table)
+    # haul supports these two databases only; nothing else reaches this point in its tests.
+    raise ValueError(f"insert ... on conflict: {dialect} is not SQLite or PostgreSQL")
+
+
+def insert_skipping_existing(bind: Bind, table: Table) -> Any:
+    """An INSERT that skips the rows a unique constraint already holds."""
+    return insert(bind, table).on_conflict_do_nothing()
+
+
+def upsert(
+    bind: Bind,
+    table: Table,
+    keys: list[str],
+    set_: dict[str, Any] | Callable[[Any], dict[str, Any]],
+) -> Any:
+    """An INSERT that, where a row with these ``keys`` exists, updates ``set_`` instead.
+
+    ``set_`` may be a function of the ``excluded`` row (the values the INSERT
+    proposed), for updates that take the new row's values.
+    """
+    stmt = insert(bind, table)
+    values = set_(stmt.excluded) if callable(set_) else set_
+    return stmt.on_conflict_do_update(index_elements=keys, set_=values)
+
+
+def try_advisory_lock(session: Session, key: int) -> bool:
+    """Takes the transaction-scoped advisory lock ``key``, if nobody holds it.
+
+    On PostgreSQL several servers may share one database, and the one that
+    gets the lock runs the task while the others skip it. SQLite is a
+    single-host database whose write transactions already serialise, so
+    there the caller always holds it.
+    """
+    if not is_postgres(session):
+        return True
+    return bool(session.execute(_TRY_ADVISORY, {"k": key}).scalar())
+
+
+def executemany_rowcount(result: CursorResult[Any], expected: int) -> int:
+    """An ``executemany``'s row count where the driver reports one (else ``expected``)."""
+    dialect = result.context.dialect
+    return int(result.rowcount) if dialect.supports_sane_multi_rowcount else expected

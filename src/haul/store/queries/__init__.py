@@ -1,0 +1,20 @@
+"""The SQL of element transitions: one named, guarded statement each.
+
+Every statement that moves an element names, besides its key, the statuses
+the transition starts from (and, for a lease holder's write, the lease
+token): ``... WHERE job_id = :job AND id = :id AND status IN (...) AND
+lease_token = :token``. A row that another writer changed since the caller
+read it is not matched, and each function says how many rows it changed,
+so the caller knows whether it won. Which state follows is not decided
+here but in ``haul.domain.transitions``; the services apply it through
+these statements (Procrastinate's ``sql/queries.sql`` is the model: one
+named statement per transition, one caller each).
+
+- ``leased``: a result's writes, guarded by the lease token (set-based per job).
+- ``heartbeats``: a beat extends the lease it names.
+- ``lease_lost``: the reaper's read of expired leases and its per-element write.
+- ``steering``: cancels (queued ones now, leased ones signalled) and requeues.
+
+The read models' SQL sits beside them: ``load`` (the queue load and its
+history), ``element_reads`` and ``names`` (the dashboard, metrics and views).
+"""
