@@ -13,7 +13,7 @@ from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobT
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
-from haul.services import file_jobs
+from haul.services import file_jobs, uploads
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
@@ -23,7 +23,8 @@ from haul.store.tables import Element, Job, User
 @dataclass
 class JobSpec:
     type: JobType
-    src_siteid: int | None = None
+    # A site's number, or uploads.UPLOAD_SITE for an upload (uploads.copy_source).
+    src_siteid: int | str | None = None
     dst_siteid: int | None = None
     src_filepath: str | None = None
     dst_filepath: str | None = None
@@ -78,7 +79,14 @@ def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobP
     return min(common)
 
 
-def find_submission(session: Session, user: User, submission_id: str) -> Job | None:
+def find_submission(session: Session, user: User, submission_id: str | None) -> Job | None:
+    """The job a submission with this id already made, so a retried POST makes no second one.
+
+    The one idempotency rule of every submission, built-in (``submit``) and
+    custom (``custom_jobs.submit_custom``) alike.
+    """
+    if submission_id is None:
+        return None
     return session.scalar(
         select(Job).where(Job.user_id == user.id, Job.submission_id == submission_id)
     )
@@ -86,12 +94,14 @@ def find_submission(session: Session, user: User, submission_id: str) -> Job | N
 
 def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     """Creates a job and its first element; returns (job, created)."""
-    if spec.submission_id is not None:
-        existing = session.scalar(
-            select(Job).where(Job.user_id == user.id, Job.submission_id == spec.submission_id)
-        )
-        if existing is not None:
-            return existing, False
+    # An upload as the source: checked before a resubmission is recognised, as the
+    # upload must be the caller's whatever the submission id says.
+    spec.src_siteid, spec.src_filepath = uploads.copy_source(
+        session, user, spec.type, spec.src_siteid, spec.src_filepath, spec.dst_siteid
+    )
+    existing = find_submission(session, user, spec.submission_id)
+    if existing is not None:
+        return existing, False
     if not PRIORITY.holds(spec.priority):
         raise BadRequest(
             f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"

@@ -215,6 +215,17 @@ def revoke_token(session: Session, user: User, token_id: int) -> None:
     row.revoked = True
 
 
+def revoke_presented(session: Session, token: str) -> None:
+    """Revokes the token a caller presents (signing out of the dashboard).
+
+    An unknown token is no session to end, so it is no error.
+    """
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    owner = session.get(User, row.user_id) if row is not None else None
+    if row is not None and owner is not None:
+        revoke_token(session, owner, row.id)
+
+
 def list_tokens(session: Session, user: User) -> list[Token]:
     return list(session.scalars(select(Token).where(Token.user_id == user.id).order_by(Token.id)))
 
