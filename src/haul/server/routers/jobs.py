@@ -17,6 +17,7 @@ from haul.server.deps import (
     ReadSession,
     WriteSession,
 )
+from haul.server.path_ids import JOB_ID
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
@@ -198,7 +199,7 @@ for _t in JobType:
     router.add_api_route(f"/{_t.name.lower()}", _typed_route(_t), methods=["POST"])
 
 
-@router.get("/jobs/{job_id}")
+@router.get(f"/jobs/{JOB_ID}")
 @in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     return job_json(job_reads.get_job(session, user, job_id, files=True))
