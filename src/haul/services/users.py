@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import Role
+from haul.domain.enums import USER_ROLES, Role
 from haul.security.passwords import hash_password, verify_password
 from haul.security.tokens import hash_token, new_token
 from haul.services.errors import BadRequest, Conflict, NotFound, Unauthorized
@@ -265,7 +265,7 @@ def set_password(db: Database, email: str, password: str) -> User:
     new_hash = hash_password(password)
     with db.write() as session:
         user = find_user(session, email)
-        if user.role not in ("user", "admin"):
+        if user.role not in USER_ROLES:
             raise BadRequest(f"{user.email} is a {user.role} account; it signs in with tokens only")
         user.password_hash = new_hash
         session.flush()
