@@ -14,7 +14,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus, Role
-from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.paths import PathError, refuse_bidi
 from haul.domain.transitions import set_by_hand
 from haul.services.control import load, settle
@@ -99,14 +98,10 @@ def submit_custom(
 
     if len(json.dumps(request)) > MAX_REQUEST_BYTES:
         raise BadRequest(f"request: larger than {MAX_REQUEST_BYTES} bytes of JSON")
+    # Given values were checked with the body (server/schemas.py), the type's own
+    # when it was registered (job_types.py).
     prio = row.priority if priority is None else priority
     tries = row.max_tries if max_tries is None else max_tries
-    if not PRIORITY.holds(prio):
-        raise BadRequest(
-            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
-        )
-    if not MAX_TRIES.holds(tries):
-        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     element_type = CUSTOM_BASE + row.id
     job = Job(
         user_id=user.id,

@@ -22,6 +22,10 @@ from haul.store.tables import Element, Job, User
 
 @dataclass
 class JobSpec:
+    """A submission its type's model accepted (server/submission_schema.py says which
+    check lives where): the fields the type needs are there and within their bounds;
+    ``submit`` adds what needs the database, and a path's rules."""
+
     type: JobType
     # A site's number, or uploads.UPLOAD_SITE for an upload (uploads.copy_source).
     src_siteid: int | str | None = None
@@ -102,28 +106,18 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     existing = find_submission(session, user, spec.submission_id)
     if existing is not None:
         return existing, False
-    if not PRIORITY.holds(spec.priority):
-        raise BadRequest(
-            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
-        )
-    if not MAX_TRIES.holds(spec.max_tries):
-        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     try:
-        opts = validate_options(spec.type, spec.extra_opts)
+        opts = validate_options(spec.type, spec.extra_opts)  # with the defaults filled in
     except OptionsError as exc:
         raise BadRequest(str(exc)) from exc
-    if spec.files is not None:
-        file_jobs.check_listing(spec.type, spec.files, spec.src_filepath, spec.dst_filepath)
-    if spec.src_siteid is None:
-        raise BadRequest("src_siteid: field required")
+    assert isinstance(spec.src_siteid, int), "the model requires it, copy_source resolved it"
     listed = spec.files is not None
     src_path = None if listed else _path(spec.src_filepath, "src_filepath")
     src = _site(session, user, spec.src_siteid, "src_siteid")
     dst: SiteView | None = None
     dst_path: str | None = None
     if spec.type == JobType.COPY:
-        if spec.dst_siteid is None:
-            raise BadRequest("dst_siteid: field required for COPY")
+        assert spec.dst_siteid is not None, "a COPY's model requires it"
         dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
         same = spec.dst_siteid == spec.src_siteid
         dst = src if same else _site(session, user, spec.dst_siteid, "dst_siteid")

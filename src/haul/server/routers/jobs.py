@@ -22,7 +22,7 @@ from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
 from haul.server.work_signal import work_added
-from haul.services import custom_jobs, file_jobs, job_reads
+from haul.services import custom_jobs, job_reads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest
 from haul.services.job_errors import error_summary, error_summary_json, last_errors
@@ -112,16 +112,7 @@ def _submit(
     work_added(request)  # nothing is signalled unless the submission commits
     if isinstance(job_type, str):
         return _submit_custom(user, session, body, job_type)
-    if body.request is not None:
-        raise BadRequest("request: only custom job types take a request")
-    if body.files is not None:
-        # Before the type's model, whose first complaint would be a missing path.
-        file_jobs.check_listing(job_type, body.files, body.src_filepath, body.dst_filepath)
-        # The files themselves are checked item by item by the service.
-        model = submission_schema.LISTED_MODELS[job_type]
-    else:
-        model = submission_schema.FILE_MODELS[job_type]
-    submission_schema.validate(model, _as_named(body, job_type))
+    submission_schema.check_file_job(body, job_type)
     spec = job_service.JobSpec(
         type=job_type,
         src_siteid=body.src_siteid,
@@ -146,19 +137,8 @@ def _submit(
     return JSONResponse(job_json(view), status_code=200)
 
 
-def _as_named(body: JobSubmission, type_name: JobType | str) -> dict[str, Any]:
-    """The submission as its type's model reads it: enums by name, defaults unset."""
-    d = body.model_dump(exclude_unset=True, exclude={"files"})
-    d["type"] = type_name if isinstance(type_name, str) else type_name.name
-    if body.protocol is not None:
-        d["protocol"] = body.protocol.name
-    return d
-
-
 def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str) -> JSONResponse:
-    submission_schema.validate(
-        submission_schema.custom_model(type_name), _as_named(body, type_name)
-    )
+    submission_schema.check_custom_job(body, type_name)
     job, _ = custom_jobs.submit_custom(
         session,
         user,
