@@ -64,6 +64,30 @@ def test_a_token_cannot_mint_one_that_outlives_it(server: ServerProcess) -> None
         assert r.status_code == 201, r.text
 
 
+def test_logging_out_of_the_dashboard_revokes_its_token(server: ServerProcess) -> None:
+    """The dashboard's own token, in its cookie, stops working at logout; the API
+    token that signed in is left alone."""
+    user = server.new_user()
+    with httpx.Client(base_url=server.url, timeout=30) as web:
+        r = web.post("/web/login", data={"api_token": user.token})
+        assert r.status_code == 303, r.text
+        cookie = r.cookies["haul_token"]
+        assert cookie != user.token
+        web.cookies.clear()  # each request below says which cookie it carries
+        session = {"Cookie": f"haul_token={cookie}"}
+        assert web.get("/web/jobs", headers=session).status_code == 200
+        r = web.post("/web/logout", headers=session)
+        assert r.status_code == 303 and r.headers["location"] == "/web/login"
+        r = web.get("/web/jobs", headers=session)
+        assert r.status_code == 303 and r.headers["location"].startswith("/web/login")
+        # An unknown or missing cookie is no session to end: logout just signs out.
+        assert web.post("/web/logout", headers={"Cookie": "haul_token=x"}).status_code == 303
+    with server.client(cookie) as c:
+        assert c.get("/whoami").status_code == 401
+    with user.client() as c:
+        assert c.get("/whoami").status_code == 200
+
+
 @pytest.fixture()
 def throttled(db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
     """A server of its own: failed logins here must not throttle other tests' server."""

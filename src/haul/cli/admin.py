@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from haul.cli.common import CreateOpt, DbOpt, HomeOpt, open_admin_store, open_store
+from haul.domain.enums import Role
 from haul.services.errors import ServiceError
 
 admin_app = typer.Typer(help="Administer accounts (direct database access).", no_args_is_help=True)
@@ -34,7 +35,8 @@ def add_user(
     _, database = open_admin_store(home, db, create=create)
     try:
         with database.write() as session:
-            user = create_user(session, email, secret, role="admin" if admin else "user")
+            role = Role.ADMIN if admin else Role.USER
+            user = create_user(session, email, secret, role=role.value)
             token, _ = issue_token(session, user, "cli", TOKEN_SECONDS)
     except ServiceError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
@@ -53,7 +55,7 @@ def add_worker(
     _, database = open_admin_store(home, db, create=create)
     try:
         with database.write() as session:
-            user = create_user(session, f"worker:{name}", None, role="worker", name=name)
+            user = create_user(session, f"worker:{name}", None, role=Role.WORKER.value, name=name)
             token, _ = issue_token(session, user, "worker", TOKEN_SECONDS)
     except ServiceError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
@@ -83,10 +85,12 @@ def add_metrics_token(
     try:
         with database.write() as session:
             user = session.scalar(select(User).where(User.email == f"metrics:{name}"))
-            if user is not None and user.role != "metrics":
+            if user is not None and user.role != Role.METRICS:
                 raise typer.BadParameter(f"metrics:{name} exists and is not a metrics account")
             if user is None:
-                user = create_user(session, f"metrics:{name}", None, role="metrics", name=name)
+                user = create_user(
+                    session, f"metrics:{name}", None, role=Role.METRICS.value, name=name
+                )
             token, _ = issue_token(session, user, "metrics", TOKEN_SECONDS)
     except ServiceError as exc:
         typer.echo(f"error: {exc.detail}", err=True)

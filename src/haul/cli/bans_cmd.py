@@ -7,7 +7,6 @@ through the API with an admin's token (`haul login` or ``--token``).
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,13 +14,9 @@ from rich.table import Table
 
 import haul.client as haul
 from haul.cli.output import JsonOpt, ServerOpt, TokenOpt, command, connect, emit_json, out
+from haul.domain.enums import BanAction
 
 MessageOpt = Annotated[str, typer.Option("--message", "-m", help="why, shown with the ban")]
-
-
-class BanStatus(StrEnum):
-    cancel = "cancel"
-    wait = "wait"
 
 
 def _affected(what: str, ids: list[int], json_out: bool, key: str, value: str) -> None:
@@ -36,9 +31,9 @@ def _affected(what: str, ids: list[int], json_out: bool, key: str, value: str) -
 def ban_se(
     storage: Annotated[str, typer.Argument(help="site id or endpoint URL")],
     status: Annotated[
-        BanStatus,
+        BanAction,
         typer.Option("--status", help="cancel its work now, or hold it queued (wait)"),
-    ] = BanStatus.cancel,
+    ] = BanAction.CANCEL,
     timeout: Annotated[
         int,
         typer.Option("--timeout", min=0,

@@ -29,7 +29,7 @@ from haul.cli.output import (
 )
 from haul.cli.targets import Sites, parse_job_ref
 from haul.client import ClientException
-from haul.client._wait import snapshot
+from haul.client._wait import LEASED_NAMES, TERMINAL, snapshot
 from haul.domain.limits import MAX_TRIES, PRIORITY
 
 JobArg = Annotated[str, typer.Argument(metavar="JOB", help="job id")]
@@ -150,7 +150,7 @@ def _print_element(element: haul.Element, job: haul.Job, sites: Sites) -> None:
     progress = element.get("progress") or {}
     moved = int(progress.get("transferred") or 0)
     speed = float(progress.get("instant") or progress.get("average") or 0)
-    if element.get("status") in ("SUBMITTED", "RUNNING"):
+    if element.get("status") in LEASED_NAMES:
         if moved or speed:
             left = element.get("size") or 0
             eta = f", about {int((left - moved) / speed)} s left" if speed and left > moved else ""
@@ -249,7 +249,7 @@ def _show_verb(job: dict[str, Any], json_out: bool, verb: str, soft: bool = Fals
     job_id = job.get("id", job.get("jobid"))
     status = str(job.get("status"))
     leased = _leased(job)
-    finished = status in ("DONE", "FAILED", "CANCELLED")
+    finished = status in TERMINAL
     if verb == "cancel":
         said = (f"job {job_id} cancelled" if finished or not leased else
                 f"job {job_id} cancelling: queued files are cancelled; {_elements(leased)} "

@@ -30,7 +30,8 @@ from haul.cli.output import (
     usage,
 )
 from haul.cli.targets import UPLOAD, Sites, parse_target
-from haul.client._wait import snapshot
+from haul.client._wait import DONE, TERMINAL, snapshot
+from haul.domain.enums import JobType
 from haul.domain.limits import MAX_TRIES, PRIORITY
 
 WaitOpt = Annotated[bool, typer.Option("--wait", "-w", help="follow the job until it ends")]
@@ -74,7 +75,7 @@ def _metadata(text: str | None) -> dict[str, Any] | None:
 
 def describe(job: haul.Job, sites: Sites) -> str:
     src = sites.place(job.get("src_siteid"), job.get("src_filepath"))
-    if job.get("type") in ("COPY", "RENAME"):
+    if job.get("type") in (JobType.COPY.name, JobType.RENAME.name):
         dst = sites.place(job.get("dst_siteid"), job.get("dst_filepath"))
         return f"{job.get('type')} {src} -> {dst}"
     return f"{job.get('type')} {src}"
@@ -91,8 +92,7 @@ def outcome(job: haul.Job, elements: list[haul.Element] | None = None) -> str:
         files += f" · {size(job.get('bytes_done') or 0)} of {size(job.get('bytes_total'))}"
     if job.get("rate"):
         files += f" at {size(int(job['rate']))}/s"
-    if job.get("eta_seconds") is not None and job.get("status") not in ("DONE", "FAILED",
-                                                                         "CANCELLED"):
+    if job.get("eta_seconds") is not None and job.get("status") not in TERMINAL:
         files += f", about {int(job['eta_seconds'])} s left"
     return f"job {job.get('id')} {job.get('status')}: {files}"
 
@@ -111,7 +111,7 @@ def follow(ctx: haul.Context, job_id: int, json_out: bool) -> haul.Job:
         small = final.get("num_elements", 0) <= ELEMENT_PAGE
         elements = haul.get_job_elements(ctx, job_id, limit=ELEMENT_PAGE) if small else None
         out.print(outcome(final, elements), markup=False)
-    if final.get("status") != "DONE":
+    if final.get("status") != DONE:
         reason = main_reason(ctx, final, Sites(ctx))
         err.print(f"error: job {job_id} ended {final.get('status')}"
                   f"{': ' + reason if reason else ''} (see `haul log {job_id}`)",

@@ -42,6 +42,7 @@ from haul.cli.output import (
     usage,
 )
 from haul.cli.targets import Sites, parse_target
+from haul.client._wait import DONE
 
 # ------------------------------------------------------------------ list
 
@@ -118,7 +119,7 @@ def list_cmd(
             listing.setdefault(directory, []).extend(entries)
     if json_out:
         emit_json({"job": final, "listing": listing})
-    if final.get("status") != "DONE":
+    if final.get("status") != DONE:
         reason = main_reason(ctx, final, sites)
         err.print(f"error: list job {job['id']} ended {final.get('status')}"
                   f"{': ' + reason if reason else ''}", markup=False)
@@ -134,7 +135,7 @@ def _listing_of(
     job = haul.list(ctx, site_id, path, 0)
     final = haul.wait(ctx, int(job["id"]))
     outputs = haul.get_job_output(ctx, int(job["id"]))
-    if final.get("status") != "DONE":
+    if final.get("status") != DONE:
         reason = main_reason(ctx, final, sites)
         raise Failed(f"list job {job['id']} ended {final.get('status')}"
                      f"{': ' + reason if reason else ''}")

@@ -30,10 +30,15 @@ from rich.text import Text
 from haul.client._context import Context
 from haul.client._jobs import all_elements, get_job
 from haul.client._types import Element, Job
+from haul.domain.enums import LEASED, TERMINAL_STATUSES, JobStatus, JobType
 
 __all__ = ["TERMINAL", "Snapshot", "snapshot", "wait"]
 
-TERMINAL = frozenset({"DONE", "FAILED", "CANCELLED"})
+TERMINAL = frozenset(s.name for s in TERMINAL_STATUSES)
+DONE, FAILED = JobStatus.DONE.name, JobStatus.FAILED.name
+LEASED_NAMES = frozenset(JobStatus(s).name for s in LEASED)
+# Jobs that are their one element: nothing to expand, so their total is known.
+UNEXPANDED = frozenset({JobType.LIST.name, JobType.MKDIR.name})
 # Above this many elements, bars come from the job's counts alone (no per-poll element pages).
 ELEMENT_DETAIL_LIMIT = 20_000
 
@@ -57,34 +62,36 @@ def snapshot(job: Job, elements: list[Element] | None) -> Snapshot:
         # The server counts the files (haul's num_files...; not pdm's num_elements,
         # which include the LIST that expands the job). Until that LIST is done
         # the total is unknown.
-        listing = kind not in ("LIST", "MKDIR") and not job.get("num_files") and (
+        listing = kind not in UNEXPANDED and not job.get("num_files") and (
             status not in TERMINAL)
         return Snapshot(status, None if listing else job.get("num_files", 0),
                         job.get("files_done", 0), job.get("files_failed", 0),
                         job.get("bytes_total"), job.get("bytes_done") or 0)
     if elements is None:  # an older server: reckoned from pdm's element counts
         total = job.get("num_elements", 0)
-        expanding = kind != "LIST" and kind != "MKDIR"
+        expanding = kind not in UNEXPANDED
         files_total = max(total - 1, 0) if expanding else total
         done = job.get("num_done", 0) - (1 if expanding and job.get("num_done", 0) else 0)
         return Snapshot(status, files_total, max(done, 0), job.get("num_failed", 0), None, 0)
     files = [e for e in elements if e.get("type") == kind]
     expander = next((e for e in elements if e.get("id") == 0), None)
-    expanded = kind in ("LIST", "MKDIR") or (
+    expanded = kind in UNEXPANDED or (
         expander is not None and expander.get("status") in TERMINAL
     )
     done_bytes = 0
     for e in files:
-        if e.get("status") == "DONE":
+        if e.get("status") == DONE:
             done_bytes += e.get("size", 0) or 0
-        elif e.get("status") in ("RUNNING", "SUBMITTED"):
+        elif e.get("status") in LEASED_NAMES:
             done_bytes += int((e.get("progress") or {}).get("transferred", 0) or 0)
     return Snapshot(
         status=status,
         files_total=len(files) if expanded or status in TERMINAL else None,
-        files_done=sum(1 for e in files if e.get("status") == "DONE"),
-        files_failed=sum(1 for e in files if e.get("status") == "FAILED"),
-        bytes_total=sum(e.get("size", 0) or 0 for e in files) if kind == "COPY" else None,
+        files_done=sum(1 for e in files if e.get("status") == DONE),
+        files_failed=sum(1 for e in files if e.get("status") == FAILED),
+        bytes_total=(
+            sum(e.get("size", 0) or 0 for e in files) if kind == JobType.COPY.name else None
+        ),
         bytes_done=done_bytes,
     )
 

@@ -78,6 +78,10 @@ class Role(StrEnum):
     SYSTEM = "system"  # owns the server's own things; can never authenticate
 
 
+# The roles of people: they sign in with a password, use the API and the dashboard.
+USER_ROLES = frozenset({Role.USER.value, Role.ADMIN.value})
+
+
 class JobProtocol(IntEnum):
     """Transfer protocols. 0-2 are pdm's; the rest are what haul really speaks."""
 

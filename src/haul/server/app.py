@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import IntegrityError
 
 from haul import __version__
@@ -51,6 +51,22 @@ SITES = "/site/api/v1.0"
 USERS = "/users/api/v1.0"
 
 log = logging.getLogger("haul.server")
+
+# Every API router with its prefix and tag. No route depends on their order: no
+# two routes answer the same request (tests/unit/test_route_order.py).
+API_ROUTERS: tuple[tuple[APIRouter, str, str], ...] = (
+    (root.router, "", "root"),
+    (seed004.router, WORKQUEUE, "jobs"),
+    (jobs.router, WORKQUEUE, "jobs"),
+    (control.router, WORKQUEUE, "control"),
+    (bans.router, WORKQUEUE, "bans"),
+    (job_types.router, WORKQUEUE, "job types"),
+    (uploads.router, WORKQUEUE, "uploads"),
+    (worker.router, WORKQUEUE, "worker"),
+    (sites.router, SITES, "sites"),
+    (users.router, USERS, "users"),
+    (queue.router, WORKQUEUE, "queue"),
+)
 
 
 def create_app(settings: Settings, db: Database | None = None, *, migrate: bool = True) -> FastAPI:
@@ -114,17 +130,8 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.state.work_signal = WorkSignal()
     app.state.login_throttle = LoginThrottle()
     errors.install(app)
-    app.include_router(root.router, tags=["root"])
-    app.include_router(seed004.router, prefix=WORKQUEUE, tags=["jobs"])
-    app.include_router(jobs.router, prefix=WORKQUEUE, tags=["jobs"])
-    app.include_router(control.router, prefix=WORKQUEUE, tags=["control"])
-    app.include_router(bans.router, prefix=WORKQUEUE, tags=["bans"])
-    app.include_router(job_types.router, prefix=WORKQUEUE, tags=["job types"])
-    app.include_router(uploads.router, prefix=WORKQUEUE, tags=["uploads"])
-    app.include_router(worker.router, prefix=WORKQUEUE, tags=["worker"])
-    app.include_router(sites.router, prefix=SITES, tags=["sites"])
-    app.include_router(users.router, prefix=USERS, tags=["users"])
-    app.include_router(queue.router, prefix=WORKQUEUE, tags=["queue"])
+    for router, prefix, tag in API_ROUTERS:
+        app.include_router(router, prefix=prefix, tags=[tag])
     metrics.install(app, db)
     api_docs.install(app)
     web.install(app)

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from haul.config import Settings
-from haul.domain.enums import Role
+from haul.domain.enums import USER_ROLES, Role
 from haul.security.secret_box import SecretBox
 from haul.server.work_signal import signal_if_work_added
 from haul.services.errors import Forbidden, Unauthorized
@@ -43,7 +43,6 @@ NEEDS_ADMIN = "this needs the admin role"
 NEEDS_WORKER = "this needs the worker role"
 _LIMITED = {Role.WORKER.value: WORKER_ONLY, Role.METRICS.value: METRICS_ONLY}
 
-USER_ROLES = frozenset({Role.USER.value, Role.ADMIN.value})
 WORKER_ROLES = frozenset({Role.WORKER.value, Role.ADMIN.value})
 METRICS_ROLES = frozenset({Role.METRICS.value, Role.ADMIN.value})
 ADMIN_ROLES = frozenset({Role.ADMIN.value})

@@ -75,6 +75,9 @@ def _enum_reader(enum: type, field: str) -> BeforeValidator:
 
 
 MAX_METADATA_BYTES = 4096
+MAX_SUBMISSION_ID = 200
+MAX_VERSION = 50
+MAX_LABEL = 200  # a custom job's name
 CUSTOM_TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -114,10 +117,10 @@ class JobSubmission(_Body):
         default=None, description=f"default {MAX_TRIES.default} (custom: the type's)"
     )
     metadata: dict[str, Any] | None = None
-    submission_id: str | None = Field(default=None, max_length=200)
+    submission_id: str | None = Field(default=None, max_length=MAX_SUBMISSION_ID)
     # Custom job types (seed 004 / Scale): which version, a label, and the request.
-    version: str | None = Field(default=None, max_length=50)
-    name: str | None = Field(default=None, max_length=200)
+    version: str | None = Field(default=None, max_length=MAX_VERSION)
+    name: str | None = Field(default=None, max_length=MAX_LABEL)
     request: Any = None
     user: str | int | None = Field(
         default=None, description="custom jobs: whose job this is (admins may name others)"
@@ -130,6 +133,13 @@ class JobSubmission(_Body):
             raise ValueError(
                 f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
             )
+        return v
+
+    @field_validator("max_tries")
+    @classmethod
+    def _max_tries(cls, v: int | None) -> int | None:
+        if v is not None and not MAX_TRIES.holds(v):
+            raise ValueError(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
         return v
 
     @field_validator("metadata")

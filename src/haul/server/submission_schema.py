@@ -3,6 +3,20 @@ model, and ``GET /jobs/schema`` publishes the same models as JSON Schema.
 
 Keeping one set of models for both is what makes the schema exact: it lists
 every field the server accepts for a type, with the constraints it enforces.
+
+Each check of a submission has one home:
+
+- ``schemas.JobSubmission``, the body every submission route reads, checks
+  what every type shares: values the store can keep, enums, the priority and
+  max_tries bounds, lengths of ids and labels, the size of metadata. The
+  models here only show those bounds (``json_schema_extra``), so the schema
+  lists them without a second check.
+- The models here check what a type needs: which fields, their types, a
+  path's length, the type's options; ``check_file_job`` and
+  ``check_custom_job`` also refuse a file list or a request where the type
+  takes none.
+- services/jobs.py and custom_jobs.py check what needs the database (sites,
+  credentials, bans, uploads, protocols, the job type) and a path's rules.
 """
 
 from __future__ import annotations
@@ -15,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from haul.domain.enums import JobType
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OPTIONS_BY_TYPE
-from haul.server.schemas import MAX_DB_INT
+from haul.server.schemas import MAX_DB_INT, MAX_LABEL, MAX_SUBMISSION_ID, MAX_VERSION, JobSubmission
+from haul.services import file_jobs
 from haul.services.errors import BadRequest
 
 PROTOCOLS = Literal["GRIDFTP", "SSH", "DUMMY", "FILE", "HTTPS", "XROOTD", "S3"]
@@ -23,19 +38,27 @@ PROTOCOLS = Literal["GRIDFTP", "SSH", "DUMMY", "FILE", "HTTPS", "XROOTD", "S3"]
 SiteId = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
 
 
+def _shown_length(kind: Any, most: int) -> Any:
+    """``kind`` with a maximum length the schema shows and JobSubmission checks."""
+    return Annotated[kind, Field(json_schema_extra={"maxLength": most})]
+
+
 class _Common(BaseModel):
     # Server-owned fields (id, user_id, log_uid, attempts, status) are ignored.
     model_config = ConfigDict(extra="ignore")
 
+    # Bounds checked by schemas.JobSubmission, shown here (see the module docstring).
     priority: int = Field(
         default=PRIORITY.default,
-        ge=PRIORITY.low,
-        le=PRIORITY.high,
         description=f"{PRIORITY.low} is most urgent",
+        json_schema_extra={"minimum": PRIORITY.low, "maximum": PRIORITY.high},
     )
-    max_tries: int = Field(default=MAX_TRIES.default, ge=MAX_TRIES.low, le=MAX_TRIES.high)
+    max_tries: int = Field(
+        default=MAX_TRIES.default,
+        json_schema_extra={"minimum": MAX_TRIES.low, "maximum": MAX_TRIES.high},
+    )
     metadata: dict[str, Any] | None = Field(default=None, description="at most 4 KiB of JSON")
-    submission_id: str | None = Field(default=None, max_length=200)
+    submission_id: _shown_length(str, MAX_SUBMISSION_ID) | None = None  # type: ignore[valid-type]
 
 
 def _file_model(t: JobType) -> type[BaseModel]:
@@ -95,11 +118,38 @@ def custom_model(name: str, versions: Sequence[str] = ()) -> type[BaseModel]:
         f"{name}Submission",
         __base__=_Common,
         type=(Literal[name], ...),  # type: ignore[valid-type]
-        version=(version | None, Field(default=None, max_length=50)),
-        name=(str | None, Field(default=None, max_length=200)),
+        version=(_shown_length(version, MAX_VERSION) | None, None),
+        name=(_shown_length(str, MAX_LABEL) | None, None),
         request=(Any, None),
         user=(str | int | None, None),
     )
+
+
+def check_file_job(body: JobSubmission, job_type: JobType) -> None:
+    """A built-in type's submission, by its model (the file-list form's when it lists files)."""
+    if body.request is not None:
+        raise BadRequest("request: only custom job types take a request")
+    if body.files is not None:
+        # Before the type's model, whose first complaint would be a missing path.
+        file_jobs.check_listing(job_type, body.files, body.src_filepath, body.dst_filepath)
+        # The files themselves are checked item by item by the service.
+        model = LISTED_MODELS[job_type]
+    else:
+        model = FILE_MODELS[job_type]
+    validate(model, _as_named(body, job_type))
+
+
+def check_custom_job(body: JobSubmission, type_name: str) -> None:
+    validate(custom_model(type_name), _as_named(body, type_name))
+
+
+def _as_named(body: JobSubmission, type_name: JobType | str) -> dict[str, Any]:
+    """The submission as its type's model reads it: enums by name, defaults unset."""
+    d = body.model_dump(exclude_unset=True, exclude={"files"})
+    d["type"] = type_name if isinstance(type_name, str) else type_name.name
+    if body.protocol is not None:
+        d["protocol"] = body.protocol.name
+    return d
 
 
 def validate(model: type[BaseModel], body: dict[str, Any]) -> None:

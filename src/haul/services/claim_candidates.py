@@ -1,8 +1,13 @@
-"""One user's claimable elements at one priority, as the claim reads them.
+"""One user's claimable elements at one priority, as the claim reads them,
+and the order the claim hands them out in.
 
 Shared by the claim's two passes (services/claims.py for transfers,
 services/namespace_lane.py for namespace operations), which differ only in
 the condition they pass and the index that condition lets the database use.
+The order within a priority is the one home of fair share: users by
+``fair_key`` (``fair_order``), their candidates in rounds (``round_robin``),
+each user's by ``AGE`` (``candidates``). ``turns_before`` counts what that
+order puts ahead of a candidate, for services/claim_position.py (explain).
 """
 
 from __future__ import annotations
@@ -10,10 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from haul.domain.enums import LEASED
 from haul.store.tables import Element, Job
+
+# A user's candidates at one priority, oldest first: job, then element.
+AGE = (Element.job_id, Element.id)
 
 
 @dataclass
@@ -59,7 +68,7 @@ def candidates(
         )
         .join(Job, Job.id == Element.job_id)
         .where(claimable, Element.priority == priority, Element.user_id == user_id)
-        .order_by(Element.job_id, Element.id)
+        .order_by(*AGE)
         .limit(want)
     )
     if pg:
@@ -76,9 +85,45 @@ def round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
     return out
 
 
+def leased_counts(session: Session) -> dict[int, int]:
+    """Elements each user holds leased now: what fair share weighs."""
+    rows = session.execute(
+        select(Element.user_id, func.count())
+        .where(Element.status.in_(LEASED))
+        .group_by(Element.user_id)
+    )
+    return {u: n for u, n in rows}
+
+
+def fair_key(user_id: int, leased: dict[int, int]) -> tuple[int, int]:
+    """A user's place in each round at one priority: fewest leases held first."""
+    return (leased.get(user_id, 0), user_id)
+
+
 def fair_order(users: list[int], leased: dict[int, int]) -> list[int]:
     """Fair share at one priority: users holding the fewest leases go first."""
-    return sorted(users, key=lambda u: (leased.get(u, 0), u))
+    return sorted(users, key=lambda u: fair_key(u, leased))
+
+
+def turns_before(
+    user_id: int, others: dict[int, tuple[int, int]], leased: dict[int, int]
+) -> int:
+    """How many of other users' candidates ``round_robin`` hands out before one of
+    ``user_id``'s, users in ``fair_order``.
+
+    If the candidate is its user's ``rank``-th (0: the first), it comes in round
+    ``rank``: after every other user's first ``rank`` candidates, and after
+    their next one too when ``fair_order`` puts them first. ``others`` maps each
+    other user to (how many of their first ``rank`` candidates are counted, how
+    many of their next one: 0 or 1), so a caller may count only some
+    candidates (explain counts transfers, not the lane's elements the transfer
+    pass skips).
+    """
+    mine = fair_key(user_id, leased)
+    return sum(
+        first + (following if fair_key(other, leased) < mine else 0)
+        for other, (first, following) in others.items()
+    )
 
 
 def per_user(

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.claim_limits import MAX_BATCH
-from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType, Role
+from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
 from haul.domain.lanes import ClaimLane
 from haul.security.secret_box import SecretBox
 from haul.services import claim_levels
@@ -36,6 +36,7 @@ from haul.services.bans import banned_sites
 from haul.services.claim_candidates import (
     Candidate,
     fair_order,
+    leased_counts,
     per_user,
     round_robin,
     take_room,
@@ -87,15 +88,6 @@ def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
     return and_(*conds)
 
 
-def _leased_counts(session: Session) -> dict[int, int]:
-    rows = session.execute(
-        select(Element.user_id, func.count())
-        .where(Element.status.in_(LEASED))
-        .group_by(Element.user_id)
-    )
-    return {u: n for u, n in rows}
-
-
 def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) -> list[Candidate]:
     """The claim's elements in claim order; ``pg``: lock them (the default on PostgreSQL)."""
     if pg is None:
@@ -115,7 +107,7 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) ->
     types = [t for t in req.types if t not in paused and room.get(t, 1) > 0]
     if not types:
         return []
-    leased = _leased_counts(session)
+    leased = leased_counts(session)
     claimable = _claimable(session, req, types)
     # Namespace operations first, outside the size cap (services/namespace_lane.py).
     chosen = select_namespace(session, lane, claimable, leased, count_cap, room, pg)

@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus
-from haul.domain.limits import MAX_TRIES, PRIORITY
+from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus, Role
 from haul.domain.paths import PathError, refuse_bidi
 from haul.domain.transitions import set_by_hand
 from haul.services.control import load, settle
-from haul.services.errors import BadRequest, Conflict
+from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound
 from haul.services.job_types import get_type
+from haul.services.jobs import find_submission
+from haul.services.users import find_user
 from haul.store.clock import utcnow
 from haul.store.tables import Element, Job, User
 
@@ -46,11 +47,25 @@ ALLOWED: dict[JobStatus, set[str]] = {
 }
 
 
+def _acting_owner(session: Session, caller: User, named: str | int | None) -> User:
+    """Whom a custom job is created for: the caller, or (admins only) the user it names."""
+    if named is None:
+        return caller
+    try:
+        owner = find_user(session, named)
+    except NotFound as exc:
+        raise BadRequest(f"user: {exc.detail}") from exc
+    if owner.id != caller.id and caller.role != Role.ADMIN:
+        raise Forbidden("user: only admins create jobs on behalf of other users")
+    return owner
+
+
 def submit_custom(
     session: Session,
-    user: User,
+    caller: User,
     type_name: str,
     *,
+    on_behalf_of: str | int | None = None,
     version: str | None,
     name: str | None,
     request: Any,
@@ -59,13 +74,22 @@ def submit_custom(
     metadata: dict[str, Any] | None,
     submission_id: str | None,
     params: dict[str, Any],
-) -> Job:
+) -> tuple[Job, bool]:
+    """Creates a custom job and its element for the caller, or for the user an admin
+    names; returns (job, created), as ``jobs.submit`` does."""
+    user = _acting_owner(session, caller, on_behalf_of)
+    existing = find_submission(session, user, submission_id)
+    if existing is not None:
+        return existing, False
     if name is not None:
         try:
             refuse_bidi(name, "name")
         except PathError as exc:
             raise BadRequest(str(exc)) from exc
-    row = get_type(session, type_name, version)
+    try:
+        row = get_type(session, type_name, version)
+    except NotFound as exc:
+        raise BadRequest(f"type: {exc.detail}") from exc
     if row.builtin:
         raise BadRequest(f"type: {row.name} is a file operation; use its own fields")
     if not row.is_active:
@@ -74,14 +98,10 @@ def submit_custom(
 
     if len(json.dumps(request)) > MAX_REQUEST_BYTES:
         raise BadRequest(f"request: larger than {MAX_REQUEST_BYTES} bytes of JSON")
+    # Given values were checked with the body (server/schemas.py), the type's own
+    # when it was registered (job_types.py).
     prio = row.priority if priority is None else priority
     tries = row.max_tries if max_tries is None else max_tries
-    if not PRIORITY.holds(prio):
-        raise BadRequest(
-            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
-        )
-    if not MAX_TRIES.holds(tries):
-        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
     element_type = CUSTOM_BASE + row.id
     job = Job(
         user_id=user.id,
@@ -113,7 +133,7 @@ def submit_custom(
         )
     )
     session.flush()
-    return job
+    return job, True
 
 
 def set_state(

@@ -1,12 +1,14 @@
 """Why a job's elements wait: the limit that holds them and their place in line.
 
 Each NEW element is either held back by a rule that makes it unclaimable
-(paused job, banned storage, an earlier stage still running, retry backoff),
-or claimable and waiting its turn. For the latter the queue position is an
-estimate that follows the claim order: lower priority numbers first, then
-fair share between users at the same priority (round-robin, fewest leased
-first), then age. A claimable element also needs a live worker that serves
+(paused job, banned storage, an earlier stage still running, retry backoff,
+its job type paused or full), or claimable and waiting its turn. For the
+latter the place in line is the claim's own order (services/claim_position.py:
+the namespace lane before transfers, then priority, then fair share between
+users, then age). A claimable element also needs a live worker that serves
 its type and protocol; without one it waits forever, which is worth saying.
+
+``explain`` runs these as named steps, each adding the limits it finds.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED, JobProtocol, JobStatus
+from haul.domain.enums import JobProtocol, JobStatus
 from haul.services import load, workers_seen
 from haul.services.bans import banned_sites
-from haul.services.job_reads import get_job
+from haul.services.claim_position import ahead_of
+from haul.services.job_reads import JobView, get_job
 from haul.services.job_types import type_name
 from haul.store.clock import as_utc, utcnow
 from haul.store.tables import Element, Job, User
@@ -33,200 +36,191 @@ def _iso(value: datetime | None) -> str | None:
     return v.isoformat() if v is not None else None
 
 
-def _claimable_of_type(session: Session, type_id: int) -> Any:
-    return load.claimable_now(session, [type_id])
-
-
-def _position(session: Session, first: Element) -> dict[str, int]:
-    """How many claimable elements a claim would hand out before ``first``."""
-    base = (
-        select(func.count())
-        .select_from(Element)
-        .join(Job, Job.id == Element.job_id)
-        .where(_claimable_of_type(session, first.type))
-    )
-    higher = session.scalar(base.where(Element.priority < first.priority)) or 0
-    same_user = (
-        session.scalar(
-            base.where(
-                Element.priority == first.priority,
-                Element.user_id == first.user_id,
-                or_(
-                    Element.job_id < first.job_id,
-                    and_(Element.job_id == first.job_id, Element.id < first.id),
-                ),
-            )
-        )
-        or 0
-    )
-    others = dict(
-        session.execute(
-            select(Element.user_id, func.count())
-            .join(Job, Job.id == Element.job_id)
-            .where(
-                _claimable_of_type(session, first.type),
-                Element.priority == first.priority,
-                Element.user_id != first.user_id,
-            )
-            .group_by(Element.user_id)
-        ).all()
-    )
-    leased = dict(
-        session.execute(
-            select(Element.user_id, func.count())
-            .where(Element.status.in_(LEASED))
-            .group_by(Element.user_id)
-        ).all()
-    )
-    mine = (leased.get(first.user_id, 0), first.user_id)
-    fair = 0
-    for user_id, n in others.items():
-        # Round-robin: a user served before us in each round gets one more turn.
-        before_us = (leased.get(user_id, 0), user_id) < mine
-        fair += min(n, same_user + (1 if before_us else 0))
-    return {"higher_priority": higher, "same_user": same_user, "fair_share": fair}
-
-
-
-
 def explain(session: Session, user: User, job_id: int) -> dict[str, Any]:
     view = get_job(session, user, job_id, files=True)
-    job = view.job
-    now = utcnow()
-    waiting = view.counts.get(JobStatus.NEW, 0)
+    out = _counts(view)
+    if out["waiting"] == 0:
+        out["summary"] = _nothing_waits(view, out["running"])
+        return out
+    job, limits = view.job, out["limits"]
+    limits.extend(_held_by_the_job(job, out["waiting"]))
+    limits.extend(_held_by_bans(session, job, out["waiting"]))
+    limits.extend(_held_by_stage(session, job))
+    limits.extend(_held_by_backoff(session, job))
+    condition, blocked = _claimable_of_types(session, job.id)
+    limits.extend(_held_by_job_type(session, job, blocked))
+    out["queued"] = _count_claimable(session, job, condition)
+    out["pending"] = out["waiting"] - out["queued"]
+    if out["queued"]:
+        _place_in_line(session, job, condition, out)
+    out["summary"] = _summary(out)
+    return out
+
+
+def _new_of(job: Job) -> Any:
+    return and_(Element.job_id == job.id, Element.status == NEW)
+
+
+def _counts(view: JobView) -> dict[str, Any]:
+    """The answer's frame: how many wait and run; the steps add the limits."""
     running = view.counts.get(JobStatus.SUBMITTED, 0) + view.counts.get(JobStatus.RUNNING, 0)
-    limits: list[dict[str, Any]] = []
-    out: dict[str, Any] = {
-        "jobid": job.id,
+    return {
+        "jobid": view.job.id,
         "status": view.status.name,
-        "waiting": waiting,
+        "waiting": view.counts.get(JobStatus.NEW, 0),
         "running": running,
         "queued": 0,
         "pending": 0,
         "position": None,
         "ahead": None,
-        "limits": limits,
+        "limits": [],
     }
-    if waiting == 0:
-        out["summary"] = (
-            f"nothing waits: {running} element(s) running"
-            if running
-            else f"nothing waits: the job is {view.status.name}"
-        )
-        return out
 
-    new_of_job = and_(Element.job_id == job.id, Element.status == NEW)
+
+def _nothing_waits(view: JobView, running: int) -> str:
+    if running:
+        return f"nothing waits: {running} element(s) running"
+    return f"nothing waits: the job is {view.status.name}"
+
+
+def _held_by_the_job(job: Job, waiting: int) -> list[dict[str, Any]]:
+    held = []
     if job.cancelled:
-        limits.append({"limit": "cancelled", "elements": waiting, "detail": "the job is cancelled"})
+        held.append({"limit": "cancelled", "elements": waiting, "detail": "the job is cancelled"})
     if job.paused:
-        limits.append(
+        held.append(
             {
                 "limit": "paused",
                 "elements": waiting,
                 "detail": "the job is paused; resume it to let workers claim its elements",
             }
         )
+    return held
+
+
+def _held_by_bans(session: Session, job: Job, waiting: int) -> list[dict[str, Any]]:
     banned = banned_sites(session)
     hit = sorted({s for s in (job.src_siteid, job.dst_siteid) if s is not None and s in banned})
-    if hit:
-        limits.append(
-            {
-                "limit": "banned_storage",
-                "elements": waiting,
-                "sites": hit,
-                "detail": f"an administrator banned site(s) {', '.join(map(str, hit))}",
-            }
-        )
-    later = session.scalar(select(func.count()).where(new_of_job, Element.stage > job.stage)) or 0
-    if later:
-        limits.append(
-            {
-                "limit": "stage",
-                "elements": later,
-                "detail": f"waiting for the elements of stage {job.stage} to finish first",
-            }
-        )
+    if not hit:
+        return []
+    return [
+        {
+            "limit": "banned_storage",
+            "elements": waiting,
+            "sites": hit,
+            "detail": f"an administrator banned site(s) {', '.join(map(str, hit))}",
+        }
+    ]
+
+
+def _held_by_stage(session: Session, job: Job) -> list[dict[str, Any]]:
+    later = session.scalar(select(func.count()).where(_new_of(job), Element.stage > job.stage))
+    if not later:
+        return []
+    return [
+        {
+            "limit": "stage",
+            "elements": later,
+            "detail": f"waiting for the elements of stage {job.stage} to finish first",
+        }
+    ]
+
+
+def _held_by_backoff(session: Session, job: Job) -> list[dict[str, Any]]:
     n_backoff, first_free, last_free = session.execute(
         select(func.count(), func.min(Element.not_before), func.max(Element.not_before)).where(
-            new_of_job, Element.not_before > now
+            _new_of(job), Element.not_before > utcnow()
         )
     ).one()
-    if n_backoff:
-        limits.append(
-            {
-                "limit": "backoff",
-                "elements": n_backoff,
-                "until": _iso(first_free),
-                "last_until": _iso(last_free),
-                "detail": f"retrying after a failure; the first becomes claimable at "
-                f"{_iso(first_free)}",
-            }
-        )
+    if not n_backoff:
+        return []
+    return [
+        {
+            "limit": "backoff",
+            "elements": n_backoff,
+            "until": _iso(first_free),
+            "last_until": _iso(last_free),
+            "detail": f"retrying after a failure; the first becomes claimable at "
+            f"{_iso(first_free)}",
+        }
+    ]
 
-    condition, _, blocked = _claimable_of_types(session, job.id)
-    if blocked:
-        names = ", ".join(type_name(session, t) for t in blocked)
-        limits.append(
-            {
-                "limit": "job_type",
-                "elements": session.scalar(
-                    select(func.count()).where(new_of_job, Element.type.in_(blocked))
-                )
-                or 0,
-                "types": [type_name(session, t) for t in blocked],
-                "detail": f"job type {names} is paused, inactive, or at its max_scheduled",
-            }
-        )
-    claimable = and_(Element.job_id == job.id, condition)
-    queued = (
-        session.scalar(
-            select(func.count())
-            .select_from(Element)
-            .join(Job, Job.id == Element.job_id)
-            .where(claimable)
-        )
-        or 0
+
+def _held_by_job_type(session: Session, job: Job, blocked: list[int]) -> list[dict[str, Any]]:
+    if not blocked:
+        return []
+    names = [type_name(session, t) for t in blocked]
+    return [
+        {
+            "limit": "job_type",
+            "elements": session.scalar(
+                select(func.count()).where(_new_of(job), Element.type.in_(blocked))
+            )
+            or 0,
+            "types": names,
+            "detail": f"job type {', '.join(names)} is paused, inactive, or at its max_scheduled",
+        }
+    ]
+
+
+def _count_claimable(session: Session, job: Job, condition: Any) -> int:
+    query = select(func.count()).select_from(Element).join(Job, Job.id == Element.job_id)
+    return session.scalar(query.where(Element.job_id == job.id, condition)) or 0
+
+
+def _place_in_line(session: Session, job: Job, condition: Any, out: dict[str, Any]) -> None:
+    """The job's first claimable element's place in the claim's order, and what it waits for."""
+    first = session.scalar(
+        select(Element)
+        .join(Job, Job.id == Element.job_id)
+        .where(Element.job_id == job.id, condition)
+        .order_by(Element.priority, Element.job_id, Element.id)
+        .limit(1)
     )
-    out["queued"] = queued
-    out["pending"] = waiting - queued
-    if queued:
-        first = session.scalar(
-            select(Element)
-            .join(Job, Job.id == Element.job_id)
-            .where(claimable)
-            .order_by(Element.priority, Element.job_id, Element.id)
-            .limit(1)
+    assert first is not None
+    ahead = ahead_of(session, first, job)
+    out["ahead"] = ahead
+    out["position"] = sum(ahead.values())
+    out["limits"].extend(_ahead_limits(ahead, first.priority, out["queued"]))
+    out["limits"].extend(_worker_limits(session, job, out["queued"]))
+
+
+def _ahead_limits(ahead: dict[str, int], priority: int, queued: int) -> list[dict[str, Any]]:
+    held = []
+    if ahead.get("namespace_lane"):
+        held.append(
+            {
+                "limit": "namespace_lane",
+                "elements": queued,
+                "ahead": ahead["namespace_lane"],
+                "detail": f"{ahead['namespace_lane']} namespace operation(s) (listings, "
+                "new directories, renames, single removals) go before any transfer",
+            }
         )
-        assert first is not None
-        ahead = _position(session, first)
-        out["ahead"] = ahead
-        out["position"] = sum(ahead.values())
-        if ahead["higher_priority"]:
-            limits.append(
-                {
-                    "limit": "priority",
-                    "elements": queued,
-                    "ahead": ahead["higher_priority"],
-                    "detail": f"{ahead['higher_priority']} element(s) of more urgent priority "
-                    f"(below {first.priority}) go first",
-                }
-            )
-        if ahead["fair_share"]:
-            limits.append(
-                {
-                    "limit": "fair_share",
-                    "elements": queued,
-                    "ahead": ahead["fair_share"],
-                    "detail": f"other users' elements at priority {first.priority} take turns "
-                    f"with yours ({ahead['fair_share']} ahead)",
-                }
-            )
-        limits.extend(_worker_limits(session, job, queued))
-    out["summary"] = _summary(out)
-    return out
+    if ahead["higher_priority"]:
+        held.append(
+            {
+                "limit": "priority",
+                "elements": queued,
+                "ahead": ahead["higher_priority"],
+                "detail": f"{ahead['higher_priority']} element(s) of more urgent priority "
+                f"(below {priority}) go first",
+            }
+        )
+    if ahead["fair_share"]:
+        held.append(
+            {
+                "limit": "fair_share",
+                "elements": queued,
+                "ahead": ahead["fair_share"],
+                "detail": f"other users' elements at priority {priority} take turns "
+                f"with yours ({ahead['fair_share']} ahead)",
+            }
+        )
+    return held
 
 
-def _claimable_of_types(session: Session, job_id: int) -> tuple[Any, list[int], list[int]]:
+def _claimable_of_types(session: Session, job_id: int) -> tuple[Any, list[int]]:
     """The claim condition for the job's waiting element types, and which types are blocked."""
     types = sorted(
         session.scalars(
@@ -235,7 +229,7 @@ def _claimable_of_types(session: Session, job_id: int) -> tuple[Any, list[int], 
     )
     room = load.open_room(session, types)
     blocked = [t for t in types if t not in room]
-    return load.claimable_now(session, list(room) or [-1]), types, blocked
+    return load.claimable_now(session, list(room) or [-1]), blocked
 
 
 def _worker_limits(session: Session, job: Job, queued: int) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobT
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.domain.options import OptionsError, validate_options
 from haul.domain.paths import PathError, validate_submitted_path
-from haul.services import file_jobs
+from haul.services import file_jobs, uploads
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
@@ -22,8 +22,13 @@ from haul.store.tables import Element, Job, User
 
 @dataclass
 class JobSpec:
+    """A submission its type's model accepted (server/submission_schema.py says which
+    check lives where): the fields the type needs are there and within their bounds;
+    ``submit`` adds what needs the database, and a path's rules."""
+
     type: JobType
-    src_siteid: int | None = None
+    # A site's number, or uploads.UPLOAD_SITE for an upload (uploads.copy_source).
+    src_siteid: int | str | None = None
     dst_siteid: int | None = None
     src_filepath: str | None = None
     dst_filepath: str | None = None
@@ -78,7 +83,14 @@ def _choose_protocol(spec: JobSpec, src: SiteView, dst: SiteView | None) -> JobP
     return min(common)
 
 
-def find_submission(session: Session, user: User, submission_id: str) -> Job | None:
+def find_submission(session: Session, user: User, submission_id: str | None) -> Job | None:
+    """The job a submission with this id already made, so a retried POST makes no second one.
+
+    The one idempotency rule of every submission, built-in (``submit``) and
+    custom (``custom_jobs.submit_custom``) alike.
+    """
+    if submission_id is None:
+        return None
     return session.scalar(
         select(Job).where(Job.user_id == user.id, Job.submission_id == submission_id)
     )
@@ -86,34 +98,26 @@ def find_submission(session: Session, user: User, submission_id: str) -> Job | N
 
 def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     """Creates a job and its first element; returns (job, created)."""
-    if spec.submission_id is not None:
-        existing = session.scalar(
-            select(Job).where(Job.user_id == user.id, Job.submission_id == spec.submission_id)
-        )
-        if existing is not None:
-            return existing, False
-    if not PRIORITY.holds(spec.priority):
-        raise BadRequest(
-            f"priority: must be between {PRIORITY.low} (most urgent) and {PRIORITY.high}"
-        )
-    if not MAX_TRIES.holds(spec.max_tries):
-        raise BadRequest(f"max_tries: must be between {MAX_TRIES.low} and {MAX_TRIES.high}")
+    # An upload as the source: checked before a resubmission is recognised, as the
+    # upload must be the caller's whatever the submission id says.
+    spec.src_siteid, spec.src_filepath = uploads.copy_source(
+        session, user, spec.type, spec.src_siteid, spec.src_filepath, spec.dst_siteid
+    )
+    existing = find_submission(session, user, spec.submission_id)
+    if existing is not None:
+        return existing, False
     try:
-        opts = validate_options(spec.type, spec.extra_opts)
+        opts = validate_options(spec.type, spec.extra_opts)  # with the defaults filled in
     except OptionsError as exc:
         raise BadRequest(str(exc)) from exc
-    if spec.files is not None:
-        file_jobs.check_listing(spec.type, spec.files, spec.src_filepath, spec.dst_filepath)
-    if spec.src_siteid is None:
-        raise BadRequest("src_siteid: field required")
+    assert isinstance(spec.src_siteid, int), "the model requires it, copy_source resolved it"
     listed = spec.files is not None
     src_path = None if listed else _path(spec.src_filepath, "src_filepath")
     src = _site(session, user, spec.src_siteid, "src_siteid")
     dst: SiteView | None = None
     dst_path: str | None = None
     if spec.type == JobType.COPY:
-        if spec.dst_siteid is None:
-            raise BadRequest("dst_siteid: field required for COPY")
+        assert spec.dst_siteid is not None, "a COPY's model requires it"
         dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
         same = spec.dst_siteid == spec.src_siteid
         dst = src if same else _site(session, user, spec.dst_siteid, "dst_siteid")

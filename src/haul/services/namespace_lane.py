@@ -35,7 +35,7 @@ from haul.services.claim_levels import levels_distinct
 from haul.store.tables import Element, Job
 
 
-def _in_lane() -> Any:
+def in_lane() -> Any:
     """The lane's rule (domain/lanes.py) as SQL: the indexed part, then the path
     check a one-path REMOVE needs its job for."""
     return and_(
@@ -67,12 +67,12 @@ def select_namespace(
     is what `lane_levels` answered."""
     if not found:
         return []
-    in_lane = and_(claimable, _in_lane())
+    claimable_in_lane = and_(claimable, in_lane())
     chosen: list[Candidate] = []
     for priority in sorted(found):
         want = count_cap - len(chosen)
         users = fair_order(found[priority], leased)
-        for cand in round_robin(per_user(session, in_lane, priority, users, want, pg)):
+        for cand in round_robin(per_user(session, claimable_in_lane, priority, users, want, pg)):
             if len(chosen) >= count_cap:
                 break
             if take_room(room, cand.type):

@@ -160,7 +160,23 @@ def copy_source(
     return upload_site(session).id, "/" + upload.id
 
 
-def for_lease(
+def file_for_lease(
+    session: Session,
+    home: Path,
+    worker: User,
+    job_id: int,
+    element_id: int,
+    token: str,
+    upload_id: str,
+) -> Path:
+    """Where the bytes are of the upload an element's lease may read (see ``_for_lease``)."""
+    path = upload_dir(home) / _for_lease(session, worker, job_id, element_id, token, upload_id).id
+    if not path.exists():
+        raise NotFound(f"no upload {upload_id}")
+    return path
+
+
+def _for_lease(
     session: Session, worker: User, job_id: int, element_id: int, token: str, upload_id: str
 ) -> Upload:
     """The upload an element's lease may read: its job's source, of its job's owner."""

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import Role
+from haul.domain.enums import USER_ROLES, Role
 from haul.security.passwords import hash_password, verify_password
 from haul.security.tokens import hash_token, new_token
 from haul.services.errors import BadRequest, Conflict, NotFound, Unauthorized
@@ -215,6 +215,17 @@ def revoke_token(session: Session, user: User, token_id: int) -> None:
     row.revoked = True
 
 
+def revoke_presented(session: Session, token: str) -> None:
+    """Revokes the token a caller presents (signing out of the dashboard).
+
+    An unknown token is no session to end, so it is no error.
+    """
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    owner = session.get(User, row.user_id) if row is not None else None
+    if row is not None and owner is not None:
+        revoke_token(session, owner, row.id)
+
+
 def list_tokens(session: Session, user: User) -> list[Token]:
     return list(session.scalars(select(Token).where(Token.user_id == user.id).order_by(Token.id)))
 
@@ -254,7 +265,7 @@ def set_password(db: Database, email: str, password: str) -> User:
     new_hash = hash_password(password)
     with db.write() as session:
         user = find_user(session, email)
-        if user.role not in ("user", "admin"):
+        if user.role not in USER_ROLES:
             raise BadRequest(f"{user.email} is a {user.role} account; it signs in with tokens only")
         user.password_hash = new_hash
         session.flush()

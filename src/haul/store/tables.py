@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from haul.domain.enums import BanAction, Role
 from haul.domain.lanes import namespace_sql
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.store.clock import utcnow
@@ -58,7 +59,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    role: Mapped[str] = mapped_column(String(16), default="user")  # user | admin | worker
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)  # a Role
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -275,7 +276,7 @@ class Ban(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))  # se | dn
     target: Mapped[str] = mapped_column(String(2048))
-    status: Mapped[str] = mapped_column(String(16), default="cancel")
+    status: Mapped[str] = mapped_column(String(16), default=BanAction.CANCEL.value)
     timeout: Mapped[int | None] = mapped_column(Integer, nullable=True)
     allow_submit: Mapped[bool] = mapped_column(Boolean, default=False)
     message: Mapped[str] = mapped_column(Text, default="")

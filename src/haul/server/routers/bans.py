@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from haul.domain.enums import BanKind
+from haul.domain.enums import BanAction, BanKind
 from haul.server.deps import AdminUser, ReadSession, WriteSession
 from haul.services import bans
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/ban")
 
 class BanSE(BaseModel):
     storage: str | int
-    status: str = "cancel"
+    status: str = BanAction.CANCEL.value
     timeout: int | None = Field(default=None, ge=0)
     allow_submit: bool = False
     message: str = Field(default="", max_length=1000)

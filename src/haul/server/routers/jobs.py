@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from haul.domain import limits
-from haul.domain.enums import JobStatus, JobType, Role, parse_enum
+from haul.domain.enums import JobStatus, JobType, parse_enum
 from haul.domain.job_status import attempts_shown
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.server import submission_schema
@@ -17,16 +17,16 @@ from haul.server.deps import (
     ReadSession,
     WriteSession,
 )
+from haul.server.path_ids import JOB_ID
 from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
 from haul.server.work_signal import work_added
-from haul.services import custom_jobs, file_jobs, job_reads, uploads
+from haul.services import custom_jobs, job_reads
 from haul.services import jobs as job_service
-from haul.services.errors import BadRequest, Forbidden, NotFound
+from haul.services.errors import BadRequest
 from haul.services.job_errors import error_summary, error_summary_json, last_errors
 from haul.services.load import parse_when
-from haul.services.users import find_user
 from haul.store.clock import utcnow
 
 router = APIRouter()
@@ -112,24 +112,12 @@ def _submit(
     work_added(request)  # nothing is signalled unless the submission commits
     if isinstance(job_type, str):
         return _submit_custom(user, session, body, job_type)
-    if body.request is not None:
-        raise BadRequest("request: only custom job types take a request")
-    if body.files is not None:
-        # Before the type's model, whose first complaint would be a missing path.
-        file_jobs.check_listing(job_type, body.files, body.src_filepath, body.dst_filepath)
-        # The files themselves are checked item by item by the service.
-        model = submission_schema.LISTED_MODELS[job_type]
-    else:
-        model = submission_schema.FILE_MODELS[job_type]
-    submission_schema.validate(model, _as_named(body, job_type))
-    src_siteid, src_filepath = uploads.copy_source(
-        session, user, job_type, body.src_siteid, body.src_filepath, body.dst_siteid
-    )
+    submission_schema.check_file_job(body, job_type)
     spec = job_service.JobSpec(
         type=job_type,
-        src_siteid=src_siteid,  # type: ignore[arg-type]
+        src_siteid=body.src_siteid,
         dst_siteid=body.dst_siteid,
-        src_filepath=src_filepath,
+        src_filepath=body.src_filepath,
         dst_filepath=body.dst_filepath,
         extra_opts=body.extra_opts or {},
         priority=PRIORITY.default if body.priority is None else body.priority,
@@ -149,48 +137,22 @@ def _submit(
     return JSONResponse(job_json(view), status_code=200)
 
 
-def _as_named(body: JobSubmission, type_name: JobType | str) -> dict[str, Any]:
-    """The submission as its type's model reads it: enums by name, defaults unset."""
-    d = body.model_dump(exclude_unset=True, exclude={"files"})
-    d["type"] = type_name if isinstance(type_name, str) else type_name.name
-    if body.protocol is not None:
-        d["protocol"] = body.protocol.name
-    return d
-
-
 def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str) -> JSONResponse:
-    if body.user is not None:
-        try:
-            owner = find_user(session, body.user)
-        except NotFound as exc:
-            raise BadRequest(f"user: {exc.detail}") from exc
-        if owner.id != user.id and user.role != Role.ADMIN:
-            raise Forbidden("user: only admins create jobs on behalf of other users")
-        user = owner
-    submission_schema.validate(
-        submission_schema.custom_model(type_name), _as_named(body, type_name)
+    submission_schema.check_custom_job(body, type_name)
+    job, _ = custom_jobs.submit_custom(
+        session,
+        user,
+        type_name,
+        on_behalf_of=body.user,
+        version=body.version,
+        name=body.name,
+        request=body.request,
+        priority=body.priority,
+        max_tries=body.max_tries,
+        metadata=body.metadata,
+        submission_id=body.submission_id,
+        params=body.model_dump(mode="json", exclude_none=True),
     )
-    if body.submission_id is not None:
-        existing = job_service.find_submission(session, user, body.submission_id)
-        if existing is not None:
-            view = job_reads.get_job(session, user, existing.id, files=True)
-            return JSONResponse(job_json(view))
-    try:
-        job = custom_jobs.submit_custom(
-            session,
-            user,
-            type_name,
-            version=body.version,
-            name=body.name,
-            request=body.request,
-            priority=body.priority,
-            max_tries=body.max_tries,
-            metadata=body.metadata,
-            submission_id=body.submission_id,
-            params=body.model_dump(mode="json", exclude_none=True),
-        )
-    except NotFound as exc:
-        raise BadRequest(f"type: {exc.detail}") from exc
     return JSONResponse(job_json(job_reads.get_job(session, user, job.id, files=True)))
 
 
@@ -217,7 +179,7 @@ for _t in JobType:
     router.add_api_route(f"/{_t.name.lower()}", _typed_route(_t), methods=["POST"])
 
 
-@router.get("/jobs/{job_id}")
+@router.get(f"/jobs/{JOB_ID}")
 @in_thread
 def get_job(job_id: PathId, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     return job_json(job_reads.get_job(session, user, job_id, files=True))

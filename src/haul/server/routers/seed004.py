@@ -1,6 +1,7 @@
 """Seed 004's generic job API: the job schema, and state set from outside a lease.
 
-Registered before the jobs router so ``/jobs/schema`` is not read as a job id.
+``/jobs/schema`` is never read as a job id, whatever the routers' order:
+``GET /jobs/{job_id}`` does not take the name (haul/server/path_ids.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from haul.server.deps import AppSettings, CurrentUser, ReadSession, WorkerUser
 from haul.services import uploads
-from haul.services.errors import BadRequest, NotFound, TooLarge
+from haul.services.errors import BadRequest
 
 router = APIRouter()
 
@@ -32,8 +32,7 @@ async def put_file(
         name = name or (item.filename or "")
     else:
         data = await request.body()
-    if len(data) > uploads.MAX_UPLOAD_BYTES:
-        raise TooLarge(f"file: larger than {uploads.MAX_UPLOAD_BYTES} bytes")
+    # Too large a file is refused by uploads.save, before anything is written.
     db = request.app.state.db
 
     def store() -> dict[str, Any]:
@@ -61,8 +60,7 @@ def fetch_for_lease(
     token: str = Query(),
 ) -> FileResponse:
     """The bytes of an upload, for the worker holding a lease on an element copying it."""
-    row = uploads.for_lease(session, worker, jobid, elementid, token, upload_id)
-    path = uploads.upload_dir(settings.home) / row.id
-    if not path.exists():
-        raise NotFound(f"no upload {upload_id}")
+    path = uploads.file_for_lease(
+        session, settings.home, worker, jobid, elementid, token, upload_id
+    )
     return FileResponse(path, media_type="application/octet-stream")

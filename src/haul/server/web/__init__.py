@@ -11,7 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from haul.server.web import signin
 from haul.server.web.routes import HERE, LoginRequired, router
 
-__all__ = ["install"]
+__all__ = ["ROUTERS", "install"]
+
+# The dashboard's routers (each carries its /web prefix).
+ROUTERS = (signin.router, router)
 
 
 def install(app: FastAPI) -> None:
@@ -26,5 +29,5 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/web/login?" + urlencode({"next": target}), status_code=303)
 
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
-    app.include_router(signin.router)
-    app.include_router(router)
+    for web_router in ROUTERS:
+        app.include_router(web_router)

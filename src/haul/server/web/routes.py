@@ -24,9 +24,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from haul.domain.enums import JobProtocol, JobStatus, JobType, Role, parse_enum
+from haul.domain.enums import BanKind, JobProtocol, JobStatus, JobType, Role, parse_enum
 from haul.domain.job_status import attempts_shown
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
+from haul.server.path_ids import JOB_ID
 from haul.services import bans, dashboard, job_errors, load, workers_seen
 from haul.services import sites as site_service
 from haul.services import users as user_service
@@ -272,7 +273,7 @@ def _job_context(
     }
 
 
-@router.get("/jobs/{job_id}")
+@router.get(f"/jobs/{JOB_ID}")
 def job_page(
     request: Request,
     caller: WebCaller,
@@ -377,8 +378,8 @@ def _queue_context(request: Request) -> dict[str, Any]:
         return {
             "queue": load.queue_status(session),
             "workers": workers_seen.workers(session),
-            "se_bans": bans.list_bans(session, "se"),
-            "dn_bans": bans.list_bans(session, "dn"),
+            "se_bans": bans.list_bans(session, BanKind.STORAGE),
+            "dn_bans": bans.list_bans(session, BanKind.USER),
         }
 
 

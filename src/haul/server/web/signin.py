@@ -12,15 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from haul.security.tokens import hash_token
 from haul.server.login_throttle import TooManyLogins, throttled_login
 from haul.server.web.routes import COOKIE, _db, render
-from haul.services import web_signin
+from haul.services import users, web_signin
 from haul.services.errors import ServiceError
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Token
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 
@@ -112,9 +109,7 @@ def logout(request: Request) -> RedirectResponse:
     token = request.cookies.get(COOKIE)
     if token:
         with _db(request).write() as session:
-            row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
-            if row is not None:
-                row.revoked = True
+            users.revoke_presented(session, token)
     response = RedirectResponse("/web/login", status_code=303)
     response.delete_cookie(COOKIE, path="/web")
     return response
