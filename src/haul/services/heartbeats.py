@@ -10,6 +10,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, Command, JobStatus
+from haul.protocol.beats import BeatAnswer, BeatReply, beat_answer, single_answer
+from haul.protocol.items import refusal
 from haul.services.errors import Conflict, NotFound
 from haul.services.leases import GUARD, Policy, leased, rowcount
 from haul.store.clock import utcnow
@@ -39,14 +41,14 @@ _BEAT_UPDATE = keyed_update(
 ).where(*GUARD)
 
 
-def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
+def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> BeatAnswer:
     answer = heartbeats(session, [hb], policy)[0]
     if answer["code"] != 200:
-        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
-    return {k: v for k, v in answer.items() if k != "code"}
+        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])  # type: ignore[typeddict-item]
+    return single_answer(answer)  # type: ignore[arg-type]
 
 
-def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
+def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[BeatReply]:
     """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
     if not beats:
         return []
@@ -58,20 +60,14 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
     )
     now = utcnow()
     expires = now + timedelta(seconds=policy.lease_seconds)
-    out: list[dict[str, Any]] = []
+    lease_expires = expires.isoformat()
+    out: list[BeatReply] = []
     updates: list[dict[str, Any]] = []
     for hb in beats:
         try:
             row = leased(session, hb.job_id, hb.element_id, hb.token, rows)
         except (Conflict, NotFound) as exc:
-            out.append(
-                {
-                    "jobid": hb.job_id,
-                    "elementid": hb.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
+            out.append(refusal(hb.job_id, hb.element_id, exc.status, exc.detail))
             continue
         command = row.command
         keep = command if command == Command.CANCEL else None  # a user's command is delivered once
@@ -93,15 +89,7 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
                 },
             }
         )
-        out.append(
-            {
-                "jobid": hb.job_id,
-                "elementid": hb.element_id,
-                "code": 200,
-                "command": command,
-                "lease_expires": expires.isoformat(),
-            }
-        )
+        out.append(beat_answer(hb.job_id, hb.element_id, command, lease_expires))
     if updates:
         updates.sort(key=lambda u: (u["k_job"], u["k_id"]))  # the order writers lock rows in
         result = session.execute(
@@ -113,7 +101,7 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
 
 
 def _answer_lost_beats(
-    session: Session, updates: list[dict[str, Any]], out: list[dict[str, Any]]
+    session: Session, updates: list[dict[str, Any]], out: list[BeatReply]
 ) -> None:
     """Turns the answers of beats whose guarded UPDATE matched nothing into 409s.
 
@@ -128,10 +116,9 @@ def _answer_lost_beats(
             continue
         row = now_rows.get(key)
         if row is None or row.lease_token != sent[key] or row.status not in LEASED:
-            out[i] = {
-                "jobid": key[0],
-                "elementid": key[1],
-                "code": 409,
-                "detail": f"element {key[0]}.{key[1]}: lease is not current; the report was "
-                "ignored",
-            }
+            out[i] = refusal(
+                key[0],
+                key[1],
+                409,
+                f"element {key[0]}.{key[1]}: lease is not current; the report was ignored",
+            )

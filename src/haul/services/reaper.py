@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
 from haul.domain.enums import LEASED
-from haul.domain.errors import ErrorCode, ErrorScope
+from haul.domain.errors import ErrorCode
 from haul.domain.transitions import NotBefore, cancelling, on_lease_lost
+from haul.protocol.error_report import ErrorReport
 from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS
 from haul.services.leases import GUARD, E, Policy
 from haul.services.stages import after_element_change
@@ -20,6 +21,10 @@ from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update
 from haul.store.tables import Job
 
+# The error an attempt ends with when its lease ran out (stored as a worker's would be).
+_LOST = ErrorReport(
+    code=ErrorCode.LOST, message="the worker holding the lease stopped reporting"
+).as_dict()
 _LOSE_COLUMNS = (
     E.lease_token,
     E.attempts,
@@ -106,12 +111,7 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
                 None,
                 "",
                 "lease expired without a result from the worker",
-                {
-                    "code": ErrorCode.LOST.value,
-                    "scope": ErrorScope.TRANSFER.value,
-                    "retryable": True,
-                    "message": "the worker holding the lease stopped reporting",
-                },
+                _LOST,
                 None,
                 None,
                 row.started,
