@@ -21,7 +21,10 @@ Two kinds of declaration, chosen by who pays for them:
   several hundred elements and a results batch hundreds of answers, built on
   the server's hottest paths, so they are plain dicts (no per-item
   validation or serialisation pass; ``JSONResponse`` encodes them as they
-  are). The worker reads them as the same ``TypedDict``s.
+  are). The worker reads them as the same ``TypedDict``s. They are
+  ``typing_extensions.TypedDict``s, which pydantic can use on Python 3.11:
+  the single-item routes name them as their response models (and the API
+  docs show them), and the tests validate real answers against them.
 
 This package imports only ``haul.domain`` and pydantic (an import-linter
 contract in ``pyproject.toml``).

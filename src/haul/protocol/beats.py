@@ -10,9 +10,8 @@ command, delivered once) and the lease's new end.
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from haul.protocol.items import MAX_BIGINT, ItemRefusal
 

@@ -19,9 +19,10 @@ A failed result without an error is judged as ``NO_DETAILS``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator
+from typing_extensions import TypedDict
 
 from haul.domain.errors import ErrorCode, ErrorScope
 

@@ -6,9 +6,8 @@ answer is the key now pinned (the first one told wins).
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 
 class HostKeyPin(BaseModel):

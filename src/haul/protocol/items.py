@@ -8,7 +8,9 @@ with (400, 404, 409, 422) and a ``detail`` saying why.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict
 
 # The largest byte count or size a report may carry (the database's BIGINT).
 MAX_BIGINT = 2**63 - 1

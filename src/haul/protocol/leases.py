@@ -9,7 +9,9 @@ names itself ``id`` and its job ``job_id``.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict
 
 
 class SiteInfo(TypedDict):

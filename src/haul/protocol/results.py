@@ -10,9 +10,10 @@ own (``items.ItemRefusal``).
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from haul.protocol.error_report import ErrorDict, ErrorReport
 from haul.protocol.items import MAX_BIGINT, ItemRefusal
@@ -53,9 +54,9 @@ class ResultItem(_ResultKeys, total=False):
     timestamp: str
     listing: dict[str, Any]
     error: ErrorDict
-    checksum: str
-    bytes: int
-    size: int
+    checksum: str | None
+    bytes: int | None
+    size: int | None
     verdict: dict[str, Any]
     result: Any
 

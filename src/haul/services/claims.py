@@ -204,7 +204,7 @@ def _expectation(spec: dict[str, Any] | None) -> Expectation | None:
     if not spec:
         return None
     out = {k: spec[k] for k in ("checksum", "filesize") if spec.get(k) is not None}
-    return out or None  # type: ignore[return-value]  # the keys of Expectation
+    return out or None  # type: ignore[return-value]
 
 
 def _replicas(

@@ -44,8 +44,8 @@ _BEAT_UPDATE = keyed_update(
 def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> BeatAnswer:
     answer = heartbeats(session, [hb], policy)[0]
     if answer["code"] != 200:
-        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])  # type: ignore[typeddict-item]
-    return single_answer(answer)  # type: ignore[arg-type]
+        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
+    return single_answer(answer)
 
 
 def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[BeatReply]:

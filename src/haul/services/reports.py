@@ -92,8 +92,8 @@ def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
     answer = record_results(session, [r], policy)[0]
     if answer["code"] != 200:
         refused = {400: BadRequest, 404: NotFound}.get(answer["code"], Conflict)
-        raise refused(answer["detail"])  # type: ignore[typeddict-item]
-    return JobStatus[answer["status"]]  # type: ignore[typeddict-item]
+        raise refused(answer["detail"])
+    return JobStatus[answer["status"]]
 
 
 _RESULT_UPDATE = keyed_update(
