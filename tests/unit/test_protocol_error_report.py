@@ -40,7 +40,7 @@ def test_the_report_is_read_as_the_server_always_read_it() -> None:
     newer = read({"code": "quota_exceeded"})
     assert newer.code == "QUOTA_EXCEEDED" and newer.retryable
     assert len(read({"message": "x" * 5000}).message) == 4000
-    assert read({"code": "CANCELLED"}).cancelled
+    assert read({"code": "cancelled"}).as_dict()["retryable"]  # as sent: the default is True
     assert NO_DETAILS.as_dict() == {
         "code": "INTERNAL",
         "scope": "TRANSFER",

@@ -60,11 +60,6 @@ class ErrorReport(BaseModel):
     retryable: bool = True
     message: Annotated[str, AfterValidator(lambda m: m[:MAX_MESSAGE])] = ""
 
-    @property
-    def cancelled(self) -> bool:
-        """The worker stopped the attempt because it was told to (not a failure of it)."""
-        return self.code == ErrorCode.CANCELLED
-
     def as_dict(self) -> ErrorDict:
         """The stored form: plain strings, as an attempt's ``error`` has always held."""
         return {

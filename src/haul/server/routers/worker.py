@@ -1,4 +1,8 @@
-"""The worker protocol under /workqueue/api/v1.0/worker (pdm's shapes)."""
+"""The worker protocol under /workqueue/api/v1.0/worker (pdm's shapes).
+
+The bodies and answers are declared in ``haul.protocol``; this module reads
+them, calls one service, and sends the answer.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,10 @@ ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
 def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], list[Any]]:
-    """Each item of a batch read on its own: a malformed one is answered 422 by itself.
+    """Each item of a batch read on its own: a malformed one is answered by itself.
+
+    422 for a bad field, 400 where a field's own check refused its value
+    (``describe_validation``; e.g. an error report's scope).
 
     Returns the items (None where refused) and the answers so far (None where
     the item still needs its answer from the service).
