@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haul.domain.enums import JobStatus, JobType
+from haul.protocol.error_report import NO_DETAILS
 from haul.server.deps import MetricsReader
 from haul.services import load, workers_seen
 from haul.services.job_types import type_name
@@ -351,11 +352,8 @@ def _count_results(
                 child = durations[(kind, label)] = m.duration.labels(kind, label)
             child.observe(max((now - started).total_seconds(), 0.0))
         if r.returncode != 0:
-            err = r.error or {}
-            m.errors.labels(
-                str(err.get("code") or "INTERNAL").upper(),
-                str(err.get("scope") or "TRANSFER").upper(),
-            ).inc()
+            err = r.error or NO_DETAILS  # parsed, codes and scopes upper-cased
+            m.errors.labels(str(err.code), err.scope.value).inc()
         job = jobs.get(r.job_id)
         if r.bytes and row.type == JobType.COPY and r.returncode == 0 and job is not None:
             ids = (job.src_siteid, job.dst_siteid)

@@ -27,9 +27,10 @@ from typing import Any, Literal
 from sqlalchemy import String, and_, cast, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from haul.domain.claim_limits import MAX_BATCH
+from haul.domain.claim_limits import DEFAULT_LIMIT, DEFAULT_SIZE, MAX_BATCH
 from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
 from haul.domain.lanes import ClaimLane
+from haul.protocol.leases import Expectation, LeasedJob, Replica, SiteInfo
 from haul.security.secret_box import SecretBox
 from haul.services import claim_levels
 from haul.services.bans import banned_sites
@@ -48,9 +49,6 @@ from haul.store.clock import as_utc, utcnow
 from haul.store.dialect import is_postgres
 from haul.store.element_rows import CHUNK, ELEMENTS
 from haul.store.tables import Element, Job, Site, User
-
-DEFAULT_LIMIT = 20
-DEFAULT_SIZE = 150_000_000
 
 
 @dataclass
@@ -140,7 +138,7 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) ->
 
 def claim(
     session: Session, box: SecretBox, worker: User, req: ClaimRequest, pg: bool | None = None
-) -> list[dict[str, Any]]:
+) -> list[LeasedJob]:
     """Leases a batch; one token per claim, written with one UPDATE per job.
 
     Each element's token is the claim's random part joined to the element's
@@ -180,7 +178,7 @@ def claim(
 
 def site_payload(
     session: Session, box: SecretBox, site_id: int | None, user_id: int
-) -> dict[str, Any] | None:
+) -> SiteInfo | None:
     if site_id is None:
         return None
     site = session.get(Site, site_id)
@@ -192,21 +190,17 @@ def site_payload(
         "site_name": site.name,
         "def_path": site.def_path,
         "endpoints": [e.url for e in endpoints_of(session, site.id)],
-        # The only place a secret leaves the server: inside a lease that needs it.
         "credential": credential_material(session, box, user_id, site.id) or None,
-        # Registered by an admin (or the server's own): workers skip their
-        # network policy (loopback/private addresses) for it.
-        "trusted": owner is None or owner.role == Role.ADMIN,
-        # SFTP: the key the server must present (pinned on first use).
+        "trusted": owner is None or owner.role == Role.ADMIN,  # see SiteInfo
         "host_key": site.host_key,
     }
 
 
-def _expectation(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+def _expectation(spec: dict[str, Any] | None) -> Expectation | None:
     if not spec:
         return None
     out = {k: spec[k] for k in ("checksum", "filesize") if spec.get(k) is not None}
-    return out or None
+    return out or None  # type: ignore[return-value]
 
 
 def _replicas(
@@ -214,18 +208,19 @@ def _replicas(
     box: SecretBox,
     spec: dict[str, Any] | None,
     user_id: int,
-    sites: dict[tuple[int | None, int], Any],
-) -> list[dict[str, Any]] | None:
+    sites: dict[tuple[int | None, int], SiteInfo | None],
+) -> list[Replica] | None:
     """A listed file's other replicas, each with its site (and the owner's credential)."""
     if not spec or not spec.get("sources"):
         return None
-    out = []
+    out: list[Replica] = []
     for replica in spec["sources"]:
         key = (replica["siteid"], user_id)
         if key not in sites:
             sites[key] = site_payload(session, box, replica["siteid"], user_id)
-        if sites[key] is not None:  # a site deleted since: skipped
-            out.append({**replica, "site": sites[key]})
+        site = sites[key]
+        if site is not None:  # a site deleted since: skipped
+            out.append({**replica, "site": site})
     return out
 
 
@@ -235,10 +230,11 @@ def lease_payload(
     by_job: dict[int, list[Candidate]],
     token: str,
     expires: datetime,
-) -> list[dict[str, Any]]:
+) -> list[LeasedJob]:
+    """The claim's answer (``protocol.leases``): dict literals, typed, built once per element."""
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(list(by_job))))}
-    out = []
-    sites: dict[tuple[int | None, int], Any] = {}
+    out: list[LeasedJob] = []
+    sites: dict[tuple[int | None, int], SiteInfo | None] = {}
     names: dict[int, str] = {}
     lease_expires = expires.isoformat()
     for job_id, cands in by_job.items():
@@ -264,8 +260,6 @@ def lease_payload(
                 "protocol": JobProtocol(job.protocol).name,
                 "log_uid": job.log_uid,
                 "request": job.request,
-                # A retry trusts a destination as its own only if it is not
-                # older than this (worker/own_work.py).
                 "submitted": as_utc(job.timestamp).isoformat(),  # type: ignore[union-attr]
                 "src_site": sites[(job.src_siteid, job.user_id)],
                 "dst_site": sites[(job.dst_siteid, job.user_id)],
@@ -282,7 +276,6 @@ def lease_payload(
                         "max_tries": c.max_tries,
                         "depth": depth if c.type == JobType.LIST else None,
                         "mode": c.mode,
-                        # What the source must match ({checksum, filesize}), if listed so.
                         "expect": _expectation(c.spec),
                         "sources": _replicas(session, box, c.spec, job.user_id, sites),
                         "token": f"{token}.{c.id}",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, Command
+from haul.protocol.beats import BeatAnswer, BeatReply, beat_answer, single_answer
+from haul.protocol.items import refusal
 from haul.services.errors import Conflict, NotFound
 from haul.services.leases import Policy, leased
 from haul.store.clock import utcnow
@@ -32,14 +33,14 @@ class Heartbeat:
     average: float = 0.0
 
 
-def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> dict[str, Any]:
+def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> BeatAnswer:
     answer = heartbeats(session, [hb], policy)[0]
     if answer["code"] != 200:
         raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
-    return {k: v for k, v in answer.items() if k != "code"}
+    return single_answer(answer)
 
 
-def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[dict[str, Any]]:
+def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[BeatReply]:
     """Marks elements RUNNING, stores progress, extends leases, hands out commands."""
     if not beats:
         return []
@@ -51,20 +52,14 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
     )
     now = utcnow()
     expires = now + timedelta(seconds=policy.lease_seconds)
-    out: list[dict[str, Any]] = []
+    lease_expires = expires.isoformat()
+    out: list[BeatReply] = []
     updates: list[Beat] = []
     for hb in beats:
         try:
             row = leased(session, hb.job_id, hb.element_id, hb.token, rows)
         except (Conflict, NotFound) as exc:
-            out.append(
-                {
-                    "jobid": hb.job_id,
-                    "elementid": hb.element_id,
-                    "code": exc.status,
-                    "detail": exc.detail,
-                }
-            )
+            out.append(refusal(hb.job_id, hb.element_id, exc.status, exc.detail))
             continue
         command = row.command
         keep = command if command == Command.CANCEL else None  # a user's command is delivered once
@@ -78,23 +73,13 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
             "time": now.isoformat(),
         }
         updates.append(Beat(hb.job_id, hb.element_id, hb.token, expires, keep, progress))
-        out.append(
-            {
-                "jobid": hb.job_id,
-                "elementid": hb.element_id,
-                "code": 200,
-                "command": command,
-                "lease_expires": expires.isoformat(),
-            }
-        )
+        out.append(beat_answer(hb.job_id, hb.element_id, command, lease_expires))
     if updates and extend_leases(session, updates) != len(updates):
         _answer_lost_beats(session, updates, out)
     return out
 
 
-def _answer_lost_beats(
-    session: Session, updates: list[Beat], out: list[dict[str, Any]]
-) -> None:
+def _answer_lost_beats(session: Session, updates: list[Beat], out: list[BeatReply]) -> None:
     """Turns the answers of beats whose guarded UPDATE matched nothing into 409s.
 
     The rows that were updated still carry the beat's token (a beat keeps the
@@ -108,10 +93,9 @@ def _answer_lost_beats(
             continue
         row = now_rows.get(key)
         if row is None or row.lease_token != sent[key] or row.status not in LEASED:
-            out[i] = {
-                "jobid": key[0],
-                "elementid": key[1],
-                "code": 409,
-                "detail": f"element {key[0]}.{key[1]}: lease is not current; the report was "
-                "ignored",
-            }
+            out[i] = refusal(
+                key[0],
+                key[1],
+                409,
+                f"element {key[0]}.{key[1]}: lease is not current; the report was ignored",
+            )

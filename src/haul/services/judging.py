@@ -1,9 +1,10 @@
 """Judging one attempt's result: its outcome, the attempt row and the element's new state.
 
 Pure checks and arithmetic on rows already read: nothing here writes, so a
-result that fails a check (a bad error object, an invalid listing, text no
-database can store) is refused on its own before anything of its batch is
-written (see ``reports.record_results``).
+result that fails a check (an invalid listing, text no database can store)
+is refused on its own before anything of its batch is written (see
+``reports.record_results``). Its error report was parsed with the rest of
+the result, by the route (``protocol.error_report.ErrorReport``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 from haul.domain.backoff import backoff_seconds
 from haul.domain.enums import JobStatus, JobType
-from haul.domain.errors import ErrorCode, ErrorScope
+from haul.domain.errors import ErrorCode
 from haul.domain.logs import cap_log
 from haul.domain.transitions import Ended, NotBefore, cancelling, on_check, on_result
+from haul.protocol.error_report import NO_DETAILS, ErrorDict, ErrorReport
 from haul.services.errors import BadRequest
 from haul.services.leases import Policy
 from haul.services.recover import record_check
@@ -51,37 +53,12 @@ class Result:
     log: str = ""
     timestamp: str | None = None
     listing: Any = None
-    error: dict[str, Any] | None = None
+    error: ErrorReport | None = None  # parsed by the route (protocol.error_report)
     checksum: str | None = None
     bytes: int | None = None
     size: int | None = None
     verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
     result: Any = None  # a custom job type's JSON result
-
-
-def error_dict(err: Any) -> dict[str, Any]:
-    if err is None:
-        return {
-            "code": ErrorCode.INTERNAL.value,
-            "scope": ErrorScope.TRANSFER.value,
-            "retryable": True,
-            "message": "the worker reported a failure without details",
-        }
-    if not isinstance(err, dict):
-        raise BadRequest("error: must be an object {code, scope, retryable, message}")
-    code = str(err.get("code") or ErrorCode.INTERNAL.value).upper()
-    scope = str(err.get("scope") or ErrorScope.TRANSFER.value).upper()
-    if scope not in ErrorScope.__members__:
-        raise BadRequest("error.scope: expected SOURCE, DESTINATION or TRANSFER")
-    retryable = err.get("retryable", True)
-    if not isinstance(retryable, bool):
-        raise BadRequest("error.retryable: must be a boolean")
-    return {
-        "code": code,
-        "scope": scope,
-        "retryable": retryable,
-        "message": str(err.get("message") or "")[:4000],
-    }
 
 
 def check_text(r: Result) -> None:
@@ -134,7 +111,7 @@ def success_attempt(ended: Ended, row: Any, r: Result, now: datetime) -> tuple[A
     )
 
 
-def _ended(row: Any, job: Any, r: Result, error: dict[str, Any] | None) -> Ended:
+def _ended(row: Any, job: Any, r: Result, error: ErrorDict | None) -> Ended:
     return on_result(
         attempts=row.attempts,
         attempt_seq=row.attempt_seq,
@@ -162,7 +139,7 @@ def judge(
     """
     if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
         raise BadRequest("listing: a successful LIST result needs its listing")
-    error = None if r.returncode == 0 else error_dict(r.error)
+    error = None if r.returncode == 0 else (r.error or NO_DETAILS).as_dict()
     ended = _ended(row, job, r, error)
     if ended.check:
         verdict = r.verdict or {"same": False, "reason": "no verdict"}

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from haul.domain.backoff import backoff_seconds
-from haul.domain.errors import ErrorCode, ErrorScope
+from haul.domain.errors import ErrorCode
 from haul.domain.transitions import NotBefore, cancelling, on_lease_lost
+from haul.protocol.error_report import ErrorReport
 from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS
 from haul.services.leases import Policy
 from haul.services.stages import after_element_change
@@ -17,6 +18,11 @@ from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.queries.lease_lost import expired_leases, lose_lease
 from haul.store.tables import Job
+
+# The error an attempt ends with when its lease ran out (stored as a worker's would be).
+_LOST = ErrorReport(
+    code=ErrorCode.LOST, message="the worker holding the lease stopped reporting"
+).as_dict()
 
 
 def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
@@ -69,12 +75,7 @@ def lose_expired(session: Session, policy: Policy, limit: int = 1000) -> int:
                 None,
                 "",
                 "lease expired without a result from the worker",
-                {
-                    "code": ErrorCode.LOST.value,
-                    "scope": ErrorScope.TRANSFER.value,
-                    "retryable": True,
-                    "message": "the worker holding the lease stopped reporting",
-                },
+                _LOST,
                 None,
                 None,
                 row.started,

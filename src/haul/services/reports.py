@@ -17,6 +17,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
+from haul.protocol.items import refusal
+from haul.protocol.results import ResultReply, result_answer
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
 
@@ -89,7 +91,8 @@ def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
     """One result; refusals raise (the single-element route answers their status)."""
     answer = record_results(session, [r], policy)[0]
     if answer["code"] != 200:
-        raise {400: BadRequest, 404: NotFound}.get(answer["code"], Conflict)(answer["detail"])
+        refused = {400: BadRequest, 404: NotFound}.get(answer["code"], Conflict)
+        raise refused(answer["detail"])
     return JobStatus[answer["status"]]
 
 
@@ -122,11 +125,11 @@ class _Judged:
     error: dict[str, Any] | None = None
 
 
-def _refused(r: Result, exc: Conflict | NotFound | BadRequest) -> dict[str, Any]:
-    return {"jobid": r.job_id, "elementid": r.element_id, "code": exc.status, "detail": exc.detail}
+def _refused(r: Result, exc: Conflict | NotFound | BadRequest) -> ResultReply:
+    return refusal(r.job_id, r.element_id, exc.status, exc.detail)
 
 
-def _lost(r: Result) -> dict[str, Any]:
+def _lost(r: Result) -> ResultReply:
     return _refused(
         r,
         Conflict(
@@ -141,7 +144,7 @@ def record_results(
     results: list[Result],
     policy: Policy,
     recorded: Recorded | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ResultReply]:
     """Many results in one transaction; each item succeeds or fails on its own.
 
     Every item is checked before anything is written. Then one guarded UPDATE
@@ -154,7 +157,7 @@ def record_results(
     receives the rows that were read, elements and jobs (so metrics need not
     read them again), and whether the batch may have made claimable work.
     """
-    out: list[dict[str, Any]] = []
+    out: list[ResultReply] = []
     if not results:
         return out
     rows = load_rows(session, [(r.job_id, r.element_id) for r in results], RESULT_COLUMNS)
@@ -212,7 +215,7 @@ def record_results(
             continue
         seen.add(key)
         judged.append(item)
-        out.append({"jobid": r.job_id, "elementid": r.element_id, "code": 200, "status": ""})
+        out.append(result_answer(r.job_id, r.element_id, ""))  # its status once written
     # Plain outcomes are written by guarded UPDATEs that say which rows they
     # changed; the others first take their leases, then are written.
     won = _write_plain(session, [j for j in judged if j.upd is None], now)
@@ -223,7 +226,7 @@ def record_results(
     winners = [j for j in judged if (j.r.job_id, j.r.element_id) in won]
     for j in judged:
         out[j.index] = (
-            {"jobid": j.r.job_id, "elementid": j.r.element_id, "code": 200, "status": j.status.name}
+            result_answer(j.r.job_id, j.r.element_id, j.status.name)
             if (j.r.job_id, j.r.element_id) in won
             else _lost(j.r)
         )

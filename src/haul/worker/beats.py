@@ -9,8 +9,11 @@ and on `Unencodable` sends it again with such reports replaced here.
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from haul.domain.errors import ErrorCode, TransferError
+from haul.protocol.beats import HeartbeatItem
+from haul.protocol.error_report import ErrorDict
+from haul.protocol.results import ResultItem
 from haul.worker.protocol import problem
 from haul.worker.running import Running
 
@@ -26,7 +29,7 @@ def beat_due(run: Running, now: float, heartbeat_seconds: float) -> bool:
     return moved or now - run.beat_at >= heartbeat_seconds
 
 
-def beat_of(run: Running, now: float) -> dict[str, Any]:
+def beat_of(run: Running, now: float) -> HeartbeatItem:
     """The element's heartbeat; remembers what it said, for `beat_due`."""
     p = run.progress
     run.beat_at, run.beat_bytes = now, p.transferred if p else 0
@@ -41,7 +44,7 @@ def beat_of(run: Running, now: float) -> dict[str, Any]:
     }
 
 
-def encodable_beats(runs: list[Running], beats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def encodable_beats(runs: list[Running], beats: list[HeartbeatItem]) -> list[HeartbeatItem]:
     """Beats that can be sent; an element whose beat cannot fails on its own."""
     kept = []
     for run, beat in zip(runs, beats, strict=True):
@@ -53,16 +56,12 @@ def encodable_beats(runs: list[Running], beats: list[dict[str, Any]]) -> list[di
     return kept
 
 
-def unencodable_error(what: str, reason: str) -> dict[str, Any]:
-    return {
-        "code": "INVALID",
-        "scope": "TRANSFER",
-        "retryable": False,
-        "message": f"the worker could not encode this element's {what} as JSON: {reason}",
-    }
+def unencodable_error(what: str, reason: str) -> ErrorDict:
+    message = f"the worker could not encode this element's {what} as JSON: {reason}"
+    return TransferError(ErrorCode.INVALID, message, retryable=False).to_dict()  # type: ignore[return-value]
 
 
-def encodable_result(result: dict[str, Any]) -> dict[str, Any]:
+def encodable_result(result: ResultItem) -> ResultItem:
     """`result`, or in its place a failure of that element that can be sent.
 
     The log is kept with undecodable characters shown as backslash escapes,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.lanes import ClaimLane
+from haul.protocol.claims import ClaimArgs, ClaimRequest
 from haul.worker.claim_ahead import Want
 
 
@@ -17,11 +18,12 @@ class ClaimSettings(Protocol):
     once: bool
 
 
-def claim_body(cfg: ClaimSettings, want: Want, busy: bool) -> dict[str, Any]:
-    args: dict[str, Any] = {"limit": min(want.limit, MAX_BATCH)}
+def claim_body(cfg: ClaimSettings, want: Want, busy: bool) -> ClaimRequest:
+    """A ``protocol.claims.ClaimRequest``: only the keys this claim means are sent."""
+    args: ClaimArgs = {"limit": min(want.limit, MAX_BATCH)}
     if want.size is not None:
         args["size"] = want.size
-    body: dict[str, Any] = {
+    body: ClaimRequest = {
         "types": cfg.types,
         "algorithm": "BY_NUMBER" if want.size is None else "BY_SIZE",
         "algorithm.args": args,

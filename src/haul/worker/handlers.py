@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
+from haul.protocol.leases import LeasedElement, LeasedJob
+
 Handler = Callable[[Any, "HandlerContext"], Any]
 GROUP = "haul.handlers"
 
@@ -32,8 +34,8 @@ class HandlerSpecError(ValueError):
 class HandlerContext:
     """What a handler may use: its job, progress reporting, cancellation, a log."""
 
-    job: dict[str, Any]
-    element: dict[str, Any]
+    job: LeasedJob
+    element: LeasedElement
     _cancelled: Callable[[], bool]
     _progress: Callable[[int, float], None]
     _say: Callable[[str], None]

@@ -25,7 +25,11 @@ from typing import Any
 import httpx
 
 from haul.domain.enums import Command
+from haul.domain.errors import ErrorCode, TransferError
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
+from haul.protocol.claims import ClaimRequest
+from haul.protocol.leases import LeasedJob
+from haul.protocol.results import ResultItem
 from haul.storage.network_policy import parse_networks
 from haul.worker.beats import beat_due, beat_of, encodable_beats, encodable_result
 from haul.worker.claim_ahead import (
@@ -64,12 +68,11 @@ START_MARGIN_SECONDS = 1.0
 GATHER_SECONDS = 0.1
 GATHER_MAX = 500
 
-STOPPED = {
-    "code": "LOST",
-    "scope": "TRANSFER",
-    "retryable": True,
-    "message": "the worker stopped before the element finished (grace period over)",
-}
+STOPPED = TransferError(
+    ErrorCode.LOST,
+    "the worker stopped before the element finished (grace period over)",
+    retryable=True,
+).to_dict()
 
 
 @dataclass
@@ -120,7 +123,7 @@ class Worker:
         self.lane_asked = 0.0  # when namespace work was last asked for (_want)
         self.queued = 0  # held in self.running but not started
         self.queued_bytes = 0
-        self.results: list[dict[str, Any]] = []
+        self.results: list[ResultItem] = []
         self.results_ready = threading.Event()
         self.urgent = False  # a waiting result makes work on the server (a LIST's listing)
         self.stopping = threading.Event()
@@ -228,7 +231,7 @@ class Worker:
                 return NAMESPACE_WANT
         return want
 
-    def _lease_seconds(self, jobs: list[dict[str, Any]]) -> float | None:
+    def _lease_seconds(self, jobs: list[LeasedJob]) -> float | None:
         """The lease the server granted, by its own clock (so skew does not matter)."""
         date = self.api.claim_date
         try:
@@ -243,7 +246,7 @@ class Worker:
             self.ahead.lease_seconds = seconds
         return seconds
 
-    def _claim_body(self, want: Want) -> dict[str, Any]:
+    def _claim_body(self, want: Want) -> ClaimRequest:
         return claim_body(self.cfg, want, self._busy())
 
     def _start(self, run: Running) -> None:

@@ -14,6 +14,8 @@ from haul.domain.endpoints import under_root
 from haul.domain.enums import ElementMode
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.paths import resolve_path
+from haul.protocol.leases import SiteInfo
+from haul.protocol.results import ResultItem
 from haul.storage import Progress, copy_file
 from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
@@ -64,7 +66,7 @@ class Executor:
         which: str,
         path: str,
         scope: ErrorScope,
-        site: dict[str, Any] | None = None,
+        site: SiteInfo | None = None,
     ) -> Place:
         """``site``: another site than the job's ``which`` one (a listed file's replica)."""
         site = site or run.job.get(f"{which}_site")
@@ -100,12 +102,12 @@ class Executor:
             raise exc.with_scope(scope) from None
         return Place(storage, resolved, url, naming)
 
-    def run(self, run: Running, on_progress: Callable[[Running], None]) -> dict[str, Any]:
+    def run(self, run: Running, on_progress: Callable[[Running], None]) -> ResultItem:
         run.started = time.monotonic()
         e = run.element
         kind = e["type"]
         run.say(f"{kind} element {e['job_id']}.{e['id']} attempt {e['attempts'] + 1} on {HOST}")
-        result: dict[str, Any] = {
+        result: ResultItem = {
             "jobid": e["job_id"],
             "elementid": e["id"],
             "token": e["token"],
@@ -132,24 +134,12 @@ class Executor:
         except Exception as exc:  # a bug or an unmapped library error: retry, keep the trace
             run.say("internal error:\n" + traceback.format_exc())
             self.storages.drop_thread()
-            result.update(
-                returncode=1,
-                error={
-                    "code": "INTERNAL",
-                    "scope": "TRANSFER",
-                    "retryable": True,
-                    "message": f"{type(exc).__name__}: {exc}",
-                },
-            )
+            failure = TransferError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}")
+            result.update(returncode=1, error=failure.to_dict())
         if run.override is not None and result["returncode"] != 0:
             result["error"] = run.override
         elif run.cancel.is_set() and result["returncode"] != 0:
-            result["error"] = {
-                "code": "CANCELLED",
-                "scope": "TRANSFER",
-                "retryable": False,
-                "message": "cancelled",
-            }
+            result["error"] = TransferError(ErrorCode.CANCELLED, "cancelled").to_dict()
         result["log"] = "\n".join(run.lines)
         return result
 

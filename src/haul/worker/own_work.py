@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.protocol.leases import LeasedElement
 from haul.storage import Storage
 from haul.storage.checksums import checksum_stream, normalize_algorithm, normalize_value
 from haul.storage.temporaries import remove_temporaries
@@ -37,22 +38,22 @@ SWEEP_ATTEMPTS = 20
 FALLBACK_ALGORITHM = "adler32"
 
 
-def attempt_number(element: dict[str, Any]) -> int:
+def attempt_number(element: LeasedElement) -> int:
     """How many attempts this element has had before this one (0: the first)."""
     return int(element.get("attempt_seq") or 0)
 
 
-def is_retry(element: dict[str, Any]) -> bool:
+def is_retry(element: LeasedElement) -> bool:
     return attempt_number(element) > 0 or int(element.get("attempts") or 0) > 0
 
 
-def temp_tag(element: dict[str, Any], number: int | None = None) -> str:
+def temp_tag(element: LeasedElement, number: int | None = None) -> str:
     """The temporary-name tag of this element's attempt `number` (default: this one)."""
     n = attempt_number(element) if number is None else number
     return f"{element['job_id']}-{element['id']}-{n}"
 
 
-def sweep_temporaries(storage: Storage, dst_path: str, element: dict[str, Any]) -> list[str]:
+def sweep_temporaries(storage: Storage, dst_path: str, element: LeasedElement) -> list[str]:
     """Removes the temporaries of this element's earlier attempts; returns their names."""
     current = attempt_number(element)
     earlier = range(max(0, current - SWEEP_ATTEMPTS), current)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from haul.domain.enums import SCHEME_PROTOCOLS, JobProtocol
 from haul.domain.errors import ErrorCode, TransferError
+from haul.protocol.leases import SiteInfo
 from haul.storage import Storage
 
 # An absolute path in a message: not inside a word, a URL or a path, nor a
@@ -93,12 +93,12 @@ class Place:
         return self.naming.shown if self.naming is not None else self.path
 
 
-def naming_of(site: dict[str, Any], written: str, resolved: str, prefix: str) -> Naming:
+def naming_of(site: SiteInfo, written: str, resolved: str, prefix: str) -> Naming:
     base = "/" + prefix.strip("/") if prefix.strip("/") else ""
     return Naming(str(site.get("site_name") or site.get("site_id")), written, resolved, base)
 
 
-def pick_endpoint(site: dict[str, Any], protocol: str | None) -> str:
+def pick_endpoint(site: SiteInfo, protocol: str | None) -> str:
     endpoints = site.get("endpoints") or []
     if not endpoints:
         raise TransferError(ErrorCode.INVALID, f"site {site.get('site_name')}: has no endpoints")

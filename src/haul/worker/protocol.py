@@ -19,6 +19,12 @@ from typing import Any
 
 import httpx
 
+from haul.protocol.beats import BeatReply, HeartbeatItem
+from haul.protocol.claims import ClaimRequest
+from haul.protocol.host_keys import HostKeyPinItem, PinnedKey
+from haul.protocol.leases import LeasedElement, LeasedJob
+from haul.protocol.results import ResultItem, ResultReply
+
 log = logging.getLogger("haul.worker")
 
 WQ = "/workqueue/api/v1.0/worker"
@@ -125,7 +131,9 @@ class WorkerAPI:
             time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 2, 5.0)
 
-    def claim(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+    # The answers are read as the protocol's TypedDicts: plain dicts, not
+    # validated again here (the server built them from the same declarations).
+    def claim(self, body: ClaimRequest) -> list[LeasedJob]:
         r = self._send("POST", f"{WQ}/jobs", body, retry_for=0)
         if r.status_code == 404:
             return []
@@ -133,13 +141,13 @@ class WorkerAPI:
         self.claim_date = _date(r.headers.get("date"))
         return r.json()
 
-    def heartbeats(self, beats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def heartbeats(self, beats: list[HeartbeatItem]) -> list[BeatReply]:
         r = self._send("PUT", f"{WQ}/monitoring", beats, retry_for=30)
         r.raise_for_status()
         return r.json()
 
-    def results(self, results: list[dict[str, Any]], retry_for: float = 3600) -> list[dict]:
-        answers: list[dict] = []
+    def results(self, results: list[ResultItem], retry_for: float = 3600) -> list[ResultReply]:
+        answers: list[ResultReply] = []
         for raw in json_chunks(results):
             r = self._send("PUT", f"{WQ}/results", None, retry_for=retry_for, raw=raw)
             r.raise_for_status()
@@ -163,12 +171,12 @@ class WorkerAPI:
             raise TransferError(ErrorCode.CONNECTION, f"fetching upload: HTTP {r.status_code}")
         return r.content
 
-    def pin_host_key(self, element: dict[str, Any], site_id: int, host_key: str) -> str | None:
+    def pin_host_key(self, element: LeasedElement, site_id: int, host_key: str) -> str | None:
         """Asks the server to pin `host_key` on a site of this lease; answers the pinned key.
 
         None when the server could not be told (it is asked again with a later lease).
         """
-        body = {
+        body: HostKeyPinItem = {
             "jobid": element["job_id"],
             "elementid": element["id"],
             "token": element["token"],
@@ -183,4 +191,5 @@ class WorkerAPI:
         if r.status_code != 200:
             log.warning("pinning the host key of site %s: HTTP %s", site_id, r.status_code)
             return None
-        return r.json().get("host_key")
+        pinned: PinnedKey = r.json()
+        return pinned.get("host_key")

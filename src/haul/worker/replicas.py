@@ -11,12 +11,12 @@ log names every replica tried and the one that served.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
+from haul.protocol.leases import Replica  # in a lease's "sources"; None: the job's own
 
 T = TypeVar("T")
-Replica = dict[str, Any]  # {"siteid", "filepath", "site": site payload}, None: the job's source
 
 
 def from_replicas(

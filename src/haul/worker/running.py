@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from haul.domain.lanes import is_namespace
+from haul.protocol.error_report import ErrorDict
+from haul.protocol.leases import LeasedElement, LeasedJob
 from haul.storage import Progress
 
 _last_stamp: tuple[int, str] = (-1, "")
@@ -50,8 +51,8 @@ class Running:
     reports could not be encoded.
     """
 
-    job: dict[str, Any]
-    element: dict[str, Any]
+    job: LeasedJob  # without its "elements"
+    element: LeasedElement
     cancel: CancelFlag = field(default_factory=CancelFlag)
     progress: Progress | None = None
     started: float | None = None  # monotonic time execution began; None while queued
@@ -60,7 +61,7 @@ class Running:
     beat_at: float | None = None  # monotonic time of the last heartbeat sent for it
     beat_bytes: int = -1  # the byte count that heartbeat carried
     lines: list[str] = field(default_factory=list)
-    override: dict[str, Any] | None = None
+    override: ErrorDict | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -77,7 +78,7 @@ class Running:
     def say(self, text: str) -> None:
         self.lines.append(f"{_stamp()} {text}")
 
-    def stop(self, error: dict[str, Any]) -> None:
+    def stop(self, error: ErrorDict) -> None:
         """Cancels the element for the worker's own reason; `error` is what it reports."""
         self.override = error
         self.cancel.set()

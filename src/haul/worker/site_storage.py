@@ -10,15 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.protocol.leases import LeasedElement, SiteInfo
 from haul.storage import SiteAccess, Storage, open_storage
 from haul.storage.network_policy import Network, NetworkPolicy
 
 
-def site_label(site: dict[str, Any]) -> str:
+def site_label(site: SiteInfo) -> str:
     return f"site {site.get('site_name')} (id {site.get('site_id')})"
 
 
-def site_access(site: dict[str, Any], allow_networks: tuple[Network, ...]) -> SiteAccess:
+def site_access(site: SiteInfo, allow_networks: tuple[Network, ...]) -> SiteAccess:
     """What the lease says about a site: trusted (admin-registered) or not, its pinned key."""
     return SiteAccess(
         network=NetworkPolicy(allow_networks, trusted=bool(site.get("trusted"))),
@@ -39,14 +40,14 @@ class HostKeyPins:
     """
 
     def __init__(self) -> None:
-        self.report: Callable[[dict[str, Any], int, str], str | None] | None = None
+        self.report: Callable[[LeasedElement, int, str], str | None] | None = None
         self._done: set[tuple[int, str, str]] = set()
         self._lock = threading.Lock()
 
     def check(
         self,
-        element: dict[str, Any],
-        site: dict[str, Any],
+        element: LeasedElement,
+        site: SiteInfo,
         storage: Storage,
         say: Callable[[str], None],
     ) -> None:
@@ -97,7 +98,7 @@ class StorageCache:
         self._lock = threading.Lock()
         # Per lease payload (every element of a claim shares its site dicts):
         # the site's access and credential key, worked out once, not per file.
-        self._sites: dict[int, tuple[dict[str, Any], SiteAccess, str]] = {}
+        self._sites: dict[int, tuple[SiteInfo, SiteAccess, str]] = {}
 
     def _map(self) -> dict[tuple[str, str, SiteAccess], Storage]:
         m = getattr(self._local, "m", None)
@@ -111,7 +112,7 @@ class StorageCache:
         return self._get(url, credential, access, _credential_key(credential))
 
     def for_site(
-        self, url: str, site: dict[str, Any], allow_networks: tuple[Network, ...]
+        self, url: str, site: SiteInfo, allow_networks: tuple[Network, ...]
     ) -> Storage:
         """`get` for a lease's site dict, its access and key computed once per dict."""
         entry = self._sites.get(id(site))

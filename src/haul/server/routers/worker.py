@@ -1,18 +1,26 @@
-"""The worker protocol under /workqueue/api/v1.0/worker (pdm's shapes)."""
+"""The worker protocol under /workqueue/api/v1.0/worker (pdm's shapes).
+
+The bodies and answers are declared in ``haul.protocol``; this module reads
+them, calls one service, and sends the answer.
+"""
 
 from __future__ import annotations
 
 import functools
 import time
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from haul.domain.enums import JobProtocol, parse_enum
-from haul.domain.lanes import ClaimLane
+from haul.protocol.beats import BeatAnswer, BeatReply, BulkHeartbeat, HeartbeatBody
+from haul.protocol.claims import ClaimBody
+from haul.protocol.host_keys import HostKeyPin, PinnedKey
+from haul.protocol.items import refusal
+from haul.protocol.leases import LeasedJob
+from haul.protocol.results import BulkResult, ResultAnswer, ResultBody, ResultReply
 from haul.server import metrics as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
 from haul.server.errors import describe_validation
@@ -28,85 +36,11 @@ CLAIM_POLL_SECONDS = 0.1
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
-def _enums(enum: type, field: str) -> BeforeValidator:
-    def read(values: Any) -> Any:
-        if values is None:
-            return None
-        if not isinstance(values, list):
-            values = [values]
-        return [parse_enum(enum, v, field) for v in values]
-
-    return BeforeValidator(read)
-
-
-class AlgorithmArgs(BaseModel):
-    limit: int = Field(default=claims.DEFAULT_LIMIT, ge=1, le=claims.MAX_BATCH)
-    size: int = Field(default=claims.DEFAULT_SIZE, ge=1)
-
-
-class ClaimBody(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    types: list[str | int] | None = Field(
-        default=None, description="built-in type names or numbers, and custom type names"
-    )
-    protocols: Annotated[list[JobProtocol] | None, _enums(JobProtocol, "protocols")] = None
-    algorithm: Literal["BY_NUMBER", "BY_SIZE"] = "BY_NUMBER"
-    algorithm_args: AlgorithmArgs = Field(default_factory=AlgorithmArgs, alias="algorithm.args")
-    lease_seconds: int | None = Field(default=None, ge=5, le=24 * 3600)
-    wait: float = Field(default=0, ge=0, le=60, description="long-poll seconds when idle")
-    lane: ClaimLane = Field(
-        default=ClaimLane.ALL,
-        description="namespace: only namespace operations (LIST, MKDIR, RENAME, the REMOVE "
-        "of one path), for a worker whose transfer slots are busy; all: those, then transfers",
-    )
-
-
-MAX_BIGINT = 2**63 - 1  # BIGINT columns (bytes, sizes)
-
-
-class HeartbeatBody(BaseModel):
-    token: str
-    transferred: int = Field(default=0, ge=0, le=MAX_BIGINT)
-    elapsed: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    instant: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    average: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-
-
-class BulkHeartbeat(HeartbeatBody):
-    jobid: int
-    elementid: int
-
-
-class ErrorBody(BaseModel):
-    code: str = "INTERNAL"
-    scope: str = "TRANSFER"
-    retryable: bool = True
-    message: str = ""
-
-
-class ResultBody(BaseModel):
-    token: str
-    returncode: int = Field(ge=-(2**31), le=2**31 - 1)
-    host: str = ""
-    log: str = ""
-    timestamp: str | None = None
-    listing: dict[str, Any] | None = None
-    error: ErrorBody | None = None
-    checksum: str | None = None
-    bytes: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
-    size: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
-    verdict: dict[str, Any] | None = None
-    result: Any = None
-
-
-class BulkResult(ResultBody):
-    jobid: int
-    elementid: int
-
-
 def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], list[Any]]:
-    """Each item of a batch read on its own: a malformed one is answered 422 by itself.
+    """Each item of a batch read on its own: a malformed one is answered by itself.
+
+    422 for a bad field, 400 where a field's own check refused its value
+    (``describe_validation``; e.g. an error report's scope).
 
     Returns the items (None where refused) and the answers so far (None where
     the item still needs its answer from the service).
@@ -123,17 +57,11 @@ def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], lis
             items.append(model.model_validate(raw))
             answers.append(None)
         except ValidationError as exc:
-            _, detail = describe_validation(list(exc.errors()))
+            status, detail = describe_validation(list(exc.errors()))
             ids = raw if isinstance(raw, dict) else {}
             items.append(None)
-            answers.append(
-                {
-                    "jobid": ids.get("jobid"),
-                    "elementid": ids.get("elementid"),
-                    "code": 422,
-                    "detail": detail,
-                }
-            )
+            # 422, or 400 for a value a field's own check refused (error.scope)
+            answers.append(refusal(ids.get("jobid"), ids.get("elementid"), status, detail))
     return items, answers
 
 
@@ -142,7 +70,7 @@ def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def _merge(answers: list[Any], served: list[dict[str, Any]]) -> list[Any]:
+def _merge(answers: list[Any], served: list[Any]) -> list[Any]:
     """The service's answers put back in the places of the items it was given."""
     rest = iter(served)
     return [a if a is not None else next(rest) for a in answers]
@@ -165,7 +93,7 @@ def _result(job_id: int, element_id: int, body: ResultBody) -> reports.Result:
         log=body.log,
         timestamp=body.timestamp,
         listing=body.listing,
-        error=body.error.model_dump() if body.error else None,
+        error=body.error,
         checksum=body.checksum,
         bytes=body.bytes,
         size=body.size,
@@ -205,7 +133,7 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
     )
     db = request.app.state.db
 
-    def attempt() -> list[dict[str, Any]]:
+    def attempt() -> list[LeasedJob]:
         with db.write() as session:
             if not req.types:
                 req.types = resolve_claim_types(session, list(body.types or []))
@@ -235,7 +163,7 @@ def monitor(
     request: Request,
     worker: WorkerUser,
     session: WriteSession,
-) -> dict[str, Any]:
+) -> BeatAnswer:
     beat = _beat(job_id, element_id, body)
     reply = reports.heartbeat(session, beat, _policy(request))
     observe.heartbeats(request, session, worker, [beat], reply)
@@ -250,12 +178,12 @@ def report(
     request: Request,
     worker: WorkerUser,
     session: WriteSession,
-) -> dict[str, Any]:
+) -> ResultAnswer:
     result = _result(job_id, element_id, body)
     status = reports.record_result(session, result, _policy(request))
     observe.results(request, session, worker, [result], status)
     work_added(request)  # one result: not worth telling apart what it made
-    return {"jobid": job_id, "elementid": element_id, "status": status.name}
+    return ResultAnswer(jobid=job_id, elementid=element_id, status=status.name)
 
 
 @router.put("/monitoring")
@@ -265,7 +193,7 @@ def monitor_many(
     """Many heartbeats (a list of ``BulkHeartbeat``); each is answered on its own."""
     items, answers = _items(BulkHeartbeat, body)
     beats = [_beat(b.jobid, b.elementid, b) for b in items if b is not None]
-    replies = reports.heartbeats(session, beats, _policy(request))
+    replies: list[BeatReply] = reports.heartbeats(session, beats, _policy(request))
     observe.heartbeats(request, session, worker, beats, replies)
     return JSONResponse(_merge(answers, replies))
 
@@ -283,7 +211,7 @@ async def report_many(body: list[Any], request: Request, worker: WorkerUser) -> 
     db = request.app.state.db
     policy = _policy(request)
 
-    def record() -> tuple[list[Any], bool]:
+    def record() -> tuple[list[ResultReply], bool]:
         items, answers = _items(BulkResult, body)
         results = [_result(b.jobid, b.elementid, b) for b in items if b is not None]
         recorded = reports.Recorded()
@@ -303,18 +231,10 @@ async def report_many(body: list[Any], request: Request, worker: WorkerUser) -> 
     return JSONResponse(answers)
 
 
-class HostKeyPin(BaseModel):
-    jobid: int
-    elementid: int
-    token: str
-    site_id: int
-    host_key: str = Field(max_length=16_384)
-
-
 @router.put("/host_key")
-def pin_host_key(body: HostKeyPin, worker: WorkerUser, session: WriteSession) -> dict[str, Any]:
+def pin_host_key(body: HostKeyPin, worker: WorkerUser, session: WriteSession) -> PinnedKey:
     """Trust on first use: the first connection to an SFTP site records its host key."""
     pinned = site_service.pin_host_key(
         session, body.jobid, body.elementid, body.token, body.site_id, body.host_key
     )
-    return {"site_id": body.site_id, "host_key": pinned}
+    return PinnedKey(site_id=body.site_id, host_key=pinned)
