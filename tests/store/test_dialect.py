@@ -10,8 +10,8 @@ from haul.store import dialect
 from haul.store.clock import utcnow
 from haul.store.database import Database
 from haul.store.element_rows import keyed_update
+from haul.store.monitoring_tables import WorkerActivity
 from haul.store.tables import Element, Job, User
-from haul.store.tables_queue import WorkerActivity
 
 ACTIVITY = WorkerActivity.__table__
 

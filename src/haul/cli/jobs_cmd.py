@@ -13,7 +13,7 @@ from rich.table import Table
 
 import haul.client as haul
 from haul.cli.failures import error_lines, located
-from haul.cli.ops_cmd import describe, follow, outcome
+from haul.cli.operations_cmd import describe, follow, outcome
 from haul.cli.output import (
     Failed,
     JsonOpt,

@@ -42,19 +42,19 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 
 # User commands over the HTTP API (haul.client).
-from haul.cli import jobs_cmd, ops_cmd, sites_cmd, tree_cmd, userops  # noqa: E402
+from haul.cli import account_cmd, jobs_cmd, operations_cmd, sites_cmd, tree_cmd  # noqa: E402
 
-app.command("login")(userops.login)
-app.command("logout")(userops.logout)
-app.command("whoami")(userops.whoami)
+app.command("login")(account_cmd.login)
+app.command("logout")(account_cmd.logout)
+app.command("whoami")(account_cmd.whoami)
 app.command("sites")(sites_cmd.sites)
 app.add_typer(sites_cmd.site_app, name="site")
 app.command("list")(tree_cmd.list_cmd)
-app.command("copy")(ops_cmd.copy_cmd)
+app.command("copy")(operations_cmd.copy_cmd)
 app.command("remove")(tree_cmd.remove_cmd)
-app.command("rename")(ops_cmd.rename_cmd)
-app.command("mkdir")(ops_cmd.mkdir_cmd)
-app.command("put")(ops_cmd.put_cmd)
+app.command("rename")(operations_cmd.rename_cmd)
+app.command("mkdir")(operations_cmd.mkdir_cmd)
+app.command("put")(operations_cmd.put_cmd)
 app.command("jobs")(jobs_cmd.jobs)
 app.command("status")(jobs_cmd.status)
 app.command("log")(jobs_cmd.log)

@@ -18,7 +18,7 @@ import typer
 import haul.client as haul
 from haul.cli import file_lists
 from haul.cli.failures import main_reason
-from haul.cli.ops_cmd import (
+from haul.cli.operations_cmd import (
     FilesOpt,
     MetadataOpt,
     PriorityOpt,

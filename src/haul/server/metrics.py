@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from haul.domain.enums import JobStatus, JobType
 from haul.protocol.error_report import NO_DETAILS
 from haul.server.deps import MetricsReader
-from haul.services import load, workers_seen
+from haul.services import queue_load, workers_seen
 from haul.services.job_types import type_name
 from haul.services.reports import Heartbeat, Result
 from haul.store.clock import as_utc, utcnow
@@ -102,9 +102,9 @@ class QueueCollector(Collector):
                     seen.setdefault((int(status), int(t)), 0)
             for (status, type_id), n in sorted(seen.items()):
                 depth.add_metric([JobStatus(status).name, name_of(type_id)], n)
-            counts = load.live_counts(session)
+            counts = queue_load.live_counts(session)
             for t in JobType:
-                counts.setdefault(int(t), load.Counts())
+                counts.setdefault(int(t), queue_load.Counts())
             for type_id, c in sorted(counts.items()):
                 name = name_of(type_id)
                 states.add_metric(["pending", name], c.pending)

@@ -25,7 +25,7 @@ from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from haul.domain.lanes import is_namespace
-from haul.services import load
+from haul.services import queue_load
 from haul.services.claim_candidates import AGE, leased_counts, turns_before
 from haul.services.namespace_lane import in_lane
 from haul.store.tables import Element, Job
@@ -78,7 +78,7 @@ def ahead_of(session: Session, element: Element, job: Job) -> dict[str, int]:
     the whole namespace lane (``namespace_lane``), which a lane element does
     not have.
     """
-    claimable = load.claimable_now(session, [element.type])
+    claimable = queue_load.claimable_now(session, [element.type])
     lane = in_lane()
     in_the_lane = is_namespace(element.type, element.id, element.src_filepath, job.src_filepath)
     # Which elements take turns in its pass, and which of them are handed out there.

@@ -29,7 +29,7 @@ from haul.store.tables import Element, Job, User
 MAX_COMMAND = 250
 
 
-def load(session: Session, user: User, job_id: int, *, admin_any: bool = True) -> JobView:
+def load_job(session: Session, user: User, job_id: int, *, admin_any: bool = True) -> JobView:
     """The job, if the caller owns it or is an admin; locked for update on PostgreSQL."""
     job = session.scalar(for_update(select(Job).where(Job.id == job_id), session))
     if job is None or not may_act_on(job.user_id, user.id, user.role, admins=admin_any):
@@ -42,7 +42,7 @@ def _refuse(view: JobView, verb: str) -> Conflict:
 
 
 def cancel(session: Session, user: User, job_id: int) -> JobView:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if view.status.terminal:
         raise _refuse(view, "cancel")
     view.job.cancelled = True
@@ -53,7 +53,7 @@ def cancel(session: Session, user: User, job_id: int) -> JobView:
 
 
 def finish(session: Session, user: User, job_id: int, soft: bool) -> JobView:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if view.status.terminal:
         raise _refuse(view, "finish")
     view.job.paused = False
@@ -66,7 +66,7 @@ def finish(session: Session, user: User, job_id: int, soft: bool) -> JobView:
 
 
 def pause(session: Session, user: User, job_id: int) -> JobView:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if view.status.terminal or view.job.paused:
         raise _refuse(view, "pause")
     view.job.paused = True
@@ -74,7 +74,7 @@ def pause(session: Session, user: User, job_id: int) -> JobView:
 
 
 def resume(session: Session, user: User, job_id: int) -> JobView:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if not view.job.paused or view.status.terminal:
         raise _refuse(view, "resume")
     view.job.paused = False
@@ -82,7 +82,7 @@ def resume(session: Session, user: User, job_id: int) -> JobView:
 
 
 def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] | None) -> JobView:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if view.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise _refuse(view, "retry")
     job = view.job
@@ -124,9 +124,7 @@ def retry(session: Session, user: User, job_id: int, new_params: dict[str, Any] 
         # Cancelled before its LIST could be expanded: list again (whatever
         # the LIST's state), then expand.
         job.expanded = False
-        requeue_elements(
-            session, job_id, Requeue.REACTIVATE, where=(Element.id == 0,), extra=fresh
-        )
+        requeue_elements(session, job_id, Requeue.REACTIVATE, where=(Element.id == 0,), extra=fresh)
     requeue_elements(session, job_id, Requeue.RETRY, extra=fresh)
     return settle(session, job)
 
@@ -143,7 +141,7 @@ def _never_expanded(session: Session, job: Job) -> bool:
 
 
 def reactivate(session: Session, user: User, job_id: int) -> JobView:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if not view.status.terminal:
         raise _refuse(view, "reactivate")
     job = view.job
@@ -156,14 +154,14 @@ def reactivate(session: Session, user: User, job_id: int) -> JobView:
 
 
 def remove_job(session: Session, user: User, job_id: int) -> None:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if not view.status.terminal:
         raise _refuse(view, "delete")
     session.execute(delete(Job).where(Job.id == job_id))
 
 
 def kill_elements(session: Session, user: User, job_id: int, ids: list[int]) -> dict[str, Any]:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     if not ids:
         raise BadRequest("ids: list the element ids to cancel")
     found = set(
@@ -179,7 +177,7 @@ def kill_elements(session: Session, user: User, job_id: int, ids: list[int]) -> 
 
 
 def command(session: Session, user: User, job_id: int, element_id: int, text: str) -> None:
-    load(session, user, job_id)
+    load_job(session, user, job_id)
     if len(text) > MAX_COMMAND:
         raise BadRequest(f"command: at most {MAX_COMMAND} characters")
     if not text.strip():

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus, Role
 from haul.domain.paths import PathError, refuse_bidi
 from haul.domain.transitions import set_by_hand
-from haul.services.control import load, settle
+from haul.services.control import load_job, settle
 from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound
 from haul.services.job_types import get_type
 from haul.services.jobs import find_submission
@@ -146,7 +146,7 @@ def set_state(
     has_data: bool = False,
 ) -> None:
     """Seed 004's set_job: moves a custom job's element by hand, guarded."""
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     job = view.job
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; only custom jobs are set by hand")
@@ -171,7 +171,7 @@ def set_state(
 
 
 def update_result(session: Session, user: User, job_id: int, data: Any) -> None:
-    job = load(session, user, job_id).job
+    job = load_job(session, user, job_id).job
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; it has no custom result")
     job.result = {**(job.result or {}), "data": data}

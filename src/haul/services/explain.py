@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus
-from haul.services import load, workers_seen
+from haul.services import queue_load, workers_seen
 from haul.services.bans import banned_sites
 from haul.services.claim_position import ahead_of
 from haul.services.job_reads import JobView, get_job
@@ -227,9 +227,9 @@ def _claimable_of_types(session: Session, job_id: int) -> tuple[Any, list[int]]:
             select(Element.type).where(Element.job_id == job_id, Element.status == NEW).distinct()
         )
     )
-    room = load.open_room(session, types)
+    room = queue_load.open_room(session, types)
     blocked = [t for t in types if t not in room]
-    return load.claimable_now(session, list(room) or [-1]), blocked
+    return queue_load.claimable_now(session, list(room) or [-1]), blocked
 
 
 def _worker_limits(session: Session, job: Job, queued: int) -> list[dict[str, Any]]:

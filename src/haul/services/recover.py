@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import RUNNABLE, ElementMode, JobStatus, JobType
 from haul.domain.transitions import Requeue
-from haul.services.control import load, settle
+from haul.services.control import load_job, settle
 from haul.services.errors import Conflict, NotFound
 from haul.services.steering import requeue_elements
 from haul.store.clock import utcnow
@@ -24,7 +24,7 @@ from haul.store.tables import Element, Job, User
 
 
 def request(session: Session, user: User, job_id: int, dry_run: bool) -> dict[str, Any]:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     job = view.job
     if job.type != JobType.COPY or job.type_name is not None:
         kind = job.type_name or JobType(job.type).name
@@ -66,7 +66,7 @@ def record_check(job: Job, element: Any, verdict: dict[str, Any]) -> bool:
 
 
 def report(session: Session, user: User, job_id: int) -> dict[str, Any]:
-    view = load(session, user, job_id)
+    view = load_job(session, user, job_id)
     rec = view.job.recover
     if rec is None:
         raise NotFound(f"job {job_id} has no recover request")

@@ -26,8 +26,8 @@ from haul.domain.enums import LEASED, JobStatus, JobType, Role
 from haul.services.job_types import type_name
 from haul.store import dialect
 from haul.store.clock import as_utc, utcnow
+from haul.store.monitoring_tables import WorkerActivity, WorkerBytes, WorkerTransfer
 from haul.store.tables import Element, User
-from haul.store.tables_queue import WorkerActivity, WorkerBytes, WorkerTransfer
 
 ACTIVE_SECONDS = 60
 RATE_WINDOW = timedelta(seconds=60)

@@ -26,7 +26,7 @@ from haul.services import custom_jobs, job_reads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest
 from haul.services.job_errors import error_summary, error_summary_json, last_errors
-from haul.services.load import parse_when
+from haul.services.queue_load import parse_when
 from haul.store.clock import utcnow
 
 router = APIRouter()
@@ -131,8 +131,8 @@ def _submit(
         files=body.files,
     )
     job, created = job_service.submit(session, user, spec)
-    view = job_reads.new_view(job) if created else job_reads.get_job(
-        session, user, job.id, files=True
+    view = (
+        job_reads.new_view(job) if created else job_reads.get_job(session, user, job.id, files=True)
     )
     return JSONResponse(job_json(view), status_code=200)
 

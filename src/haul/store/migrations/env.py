@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from haul.store import tables_queue  # noqa: F401  (registers the queue tables on Base)
+from haul.store import monitoring_tables  # noqa: F401  (registers the queue tables on Base)
 from haul.store.tables import Base
 
 config = context.config

@@ -1,4 +1,4 @@
-"""The queue load's reads and the load history's writes (``services/load.py``'s SQL).
+"""The queue load's reads and the load history's writes (``services/queue_load.py``'s SQL).
 
 Counts per element type, now; the sampler's rows, one per type per tick;
 thinning old ticks; and a page of ticks summed over the selected types.
@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import delete, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
+from haul.store.monitoring_tables import LoadSample
 from haul.store.tables import Element, Job, JobTypeRow
-from haul.store.tables_queue import LoadSample
 
 THIN_CHUNK = 500  # tick times per DELETE
 

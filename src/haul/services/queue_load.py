@@ -38,7 +38,7 @@ from haul.services.claims import ClaimRequest, _claimable
 from haul.services.errors import BadRequest
 from haul.services.job_types import blocked_types, element_type
 from haul.store.clock import as_utc, utcnow
-from haul.store.queries import load as queries
+from haul.store.queries import queue_load as queries
 
 NEW = int(JobStatus.NEW)
 MAX_RANGE = timedelta(days=31)
