@@ -31,7 +31,7 @@ from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType, Role
 from haul.domain.lanes import ClaimLane
 from haul.security.secret_box import SecretBox
-from haul.services import claim_levels
+from haul.services import claim_levels, fused_copy
 from haul.services.bans import banned_sites
 from haul.services.claim_candidates import (
     Candidate,
@@ -179,7 +179,9 @@ def claim(
                 .where(ELEMENTS.c.job_id == job_id, ELEMENTS.c.id.in_(ids[start : start + CHUNK]))
                 .values(lease)
             )
-    return lease_payload(session, box, by_job, token, expires)
+    leases = lease_payload(session, box, by_job, token, expires)
+    fused_copy.offer(session, leases, req.types)
+    return leases
 
 
 def site_payload(

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
+from haul.services import fused_copy
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
 
@@ -196,6 +197,7 @@ def record_results(
                 entries = None
                 if status == JobStatus.DONE and row.type == JobType.LIST:
                     entries = check_listing(r.listing)
+                    fused_copy.check(r)
                 item = _Judged(
                     index,
                     r,
@@ -243,7 +245,11 @@ def record_results(
             if j.row.id == 0:
                 # The listing was checked before anything was written; plan
                 # from it in memory rather than read 100,000 rows back.
-                expand(session, full_job(j.job.id), j.row, number, j.entries)
+                job_orm = full_job(j.job.id)
+                planned = expand(session, job_orm, j.row, number, j.entries)
+                if planned == 1 and j.r.file is not None:
+                    # Its one file, copied in the same lease: element 1's first attempt.
+                    fused_copy.record(session, job_orm, j.row, j.r, policy, now)
     for job_id, job in touched.items():
         # A job whose ORM object this batch loaded is advanced through it (its
         # pending changes flushed first); the others by their plain rows.

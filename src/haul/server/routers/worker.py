@@ -98,6 +98,8 @@ class ResultBody(BaseModel):
     size: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
     verdict: dict[str, Any] | None = None
     result: Any = None
+    # A LIST's one file, copied in the same lease (services/fused_copy.py).
+    file: ResultBody | None = None
 
 
 class BulkResult(ResultBody):
@@ -171,6 +173,7 @@ def _result(job_id: int, element_id: int, body: ResultBody) -> reports.Result:
         size=body.size,
         verdict=body.verdict,
         result=body.result,
+        file=_result(job_id, element_id + 1, body.file) if body.file is not None else None,
     )
 
 
