@@ -96,10 +96,11 @@ def check(r: Result) -> None:
 
 
 def record(
-    session: Session, job: Job, list_row: Any, r: Result, policy: Policy, now: datetime
+    session: Session, job: Any, list_row: Any, r: Result, policy: Policy, now: datetime
 ) -> JobStatus | None:
     """Writes element 1's first attempt from the LIST's nested result.
 
+    ``job``: the job's plain row (``id``, ``cancelled``, ``type_name``).
     Called after the expansion; returns element 1's new status, or None when
     the expansion did not plan the one COPY the worker copied.
     """
@@ -131,7 +132,7 @@ def record(
         bytes=fr.bytes,
         size=fr.size,
     )
-    status, attempt, upd = judge(row, job, sub, policy, now, lambda: job)
+    status, attempt, upd = judge(row, job, sub, policy, now, lambda: session.get_one(Job, job.id))
     # None: a plain outcome, whose counters judge leaves to the caller.
     values = upd or {
         "k_job": job.id,

@@ -245,11 +245,10 @@ def record_results(
             if j.row.id == 0:
                 # The listing was checked before anything was written; plan
                 # from it in memory rather than read 100,000 rows back.
-                job_orm = full_job(j.job.id)
-                planned = expand(session, job_orm, j.row, number, j.entries)
+                planned = expand(session, j.job, j.row, number, j.entries)
                 if planned == 1 and j.r.file is not None:
                     # Its one file, copied in the same lease: element 1's first attempt.
-                    fused_copy.record(session, job_orm, j.row, j.r, policy, now)
+                    fused_copy.record(session, j.job, j.row, j.r, policy, now)
     for job_id, job in touched.items():
         # A job whose ORM object this batch loaded is advanced through it (its
         # pending changes flushed first); the others by their plain rows.

@@ -278,7 +278,9 @@ class Worker:
         ended = time.monotonic()
         with self.lock:
             self.results.append(result)
-            self.urgent = self.urgent or "listing" in result
+            # A listing makes the job's work on the server, unless its one file
+            # was copied with it (fused_copy.py): then it waits for company.
+            self.urgent = self.urgent or ("listing" in result and "file" not in result)
             self.completed += 1
             self.ahead.finished(ended, int(result.get("bytes") or 0), ended - began)
         self.results_ready.set()
