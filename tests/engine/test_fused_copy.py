@@ -177,8 +177,11 @@ def test_a_fused_copy_that_fails_is_retried_and_fails_as_before(
     tries = [a for a in fused["attempts"] if a["elementid"] == 1]
     assert [a["status"] for a in tries] == ["FAILED", "FAILED"]
     assert all(a["error"]["code"] == "CONNECTION" for a in tries), tries
-    # The first attempt ran in the LIST's lease, the retry on a claim of its own.
-    assert e0["timestamp"] != e1["timestamp"]
+    # The first attempt ran in the LIST's lease (recorded by its report), the
+    # retry on a claim of its own.
+    assert tries[0]["timestamp"] == e0["timestamp"] != tries[1]["timestamp"]
+    plain_first = next(a for a in plain["attempts"] if a["elementid"] == 1)
+    assert plain_first["timestamp"] != plain["elements"][0]["timestamp"]
 
 
 def test_a_directory_copy_is_unchanged(
