@@ -32,7 +32,7 @@ from haul.services.judging import check_text, judge, simple_success, success_att
 from haul.services.leases import GUARD, leased, rowcount, take_leases
 from haul.services.leases import Policy as Policy
 from haul.services.listings import check_listing, store_listing
-from haul.services.stages import after_element_change, after_results
+from haul.services.stages import after_element_change, after_results_many
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update, load_rows
@@ -249,12 +249,17 @@ def record_results(
                 if planned == 1 and j.r.file is not None:
                     # Its one file, copied in the same lease: element 1's first attempt.
                     fused_copy.record(session, j.job, j.row, j.r, policy, now)
+    plain_jobs = []
     for job_id, job in touched.items():
         # A job whose ORM object this batch loaded is advanced through it (its
-        # pending changes flushed first); the others by their plain rows.
+        # pending changes flushed first); the others by their plain rows, together.
         orm = full.get(job_id)
-        if after_element_change(session, orm) if orm is not None else after_results(session, job):
+        if orm is None:
+            plain_jobs.append(job)
+        elif after_element_change(session, orm):
             recorded.made_work = True
+    if after_results_many(session, plain_jobs):
+        recorded.made_work = True
     return out
 
 
