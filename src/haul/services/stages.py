@@ -69,8 +69,18 @@ def _advance(
     conn = session.connection()
     busy = conn.execute(_BUSY, {"s_job": job_id, "s_stage": stage}).scalar()
     if busy is not None:
-        return stage, None, False
+        return _decide(stage, ended, True, None)
     later = conn.execute(_LATER, {"s_job": job_id}).scalar()
+    return _decide(stage, ended, False, later)
+
+
+def _decide(
+    stage: int, ended: datetime | None, busy: bool, later: int | None
+) -> tuple[int, datetime | None, bool]:
+    """The decision itself, from the probes' answers: work left at the current
+    stage (``busy``), else the lowest stage with work (``later``, None: none)."""
+    if busy:
+        return stage, None, False
     if later is None:
         return stage, ended if ended is not None else utcnow(), False
     if later > stage:
@@ -108,12 +118,11 @@ def after_results(session: Session, job: Any) -> bool:
 
 def after_results_many(session: Session, jobs: list[Any]) -> bool:
     """``after_results`` for many plain job rows: two probes and one executemany
-    for the lot instead of two probes per job, the same decision as ``_advance``."""
+    for the lot instead of two probes per job; the same decision (``_decide``)."""
     if len(jobs) <= 1:
         return any(after_results(session, j) for j in jobs)
     conn = session.connection()
     made = False
-    now: datetime | None = None
     writes: list[dict[str, Any]] = []
     jobs = sorted(jobs, key=lambda j: j.id)  # the order every writer locks rows in
     for start in range(0, len(jobs), _MANY):
@@ -126,14 +135,8 @@ def after_results_many(session: Session, jobs: list[Any]) -> bool:
             else {}
         )
         for j in part:
-            stage, ended = j.stage, None
-            if j.id not in busy:
-                low = later.get(j.id)
-                if low is None:
-                    now = now or utcnow()
-                    ended = j.ended if j.ended is not None else now
-                elif low > j.stage:
-                    stage, made = low, True
+            stage, ended, more = _decide(j.stage, j.ended, j.id in busy, later.get(j.id))
+            made = made or more
             if stage != j.stage or ended != j.ended:
                 writes.append({"s_job": j.id, "s_stage": stage, "s_ended": ended})
     if writes:
