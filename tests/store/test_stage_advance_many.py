@@ -97,4 +97,6 @@ def test_rectangles_cover_exactly_the_keys() -> None:
     many = [(j, 0) for j in range(2000)]
     parts = list(rectangles(many))
     assert sum(len(j) * len(i) for j, i in parts) == 2000
-    assert all(len(j) <= 450 and len(i) <= 450 for j, i in parts)
+    assert all(len(j) <= 450 and len(j) + len(i) <= 900 for j, i in parts)
+    one_big = list(rectangles([(7, i) for i in range(5000)]))
+    assert sum(len(i) for _, i in one_big) == 5000 and len(one_big) == 6

@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-# Both IN lists share one statement's bound parameters (element_rows.CHUNK).
+# Both IN lists share one statement's bound parameters (element_rows.CHUNK):
+# at most SIDE jobs, and the rest of the budget for ids (a single big job
+# keeps nearly the whole budget for its ids).
+BUDGET = 900
 SIDE = 450
 
 
@@ -26,6 +29,8 @@ def rectangles(keys: Iterable[tuple[int, int]]) -> Iterator[tuple[list[int], lis
     for job_id, ids in ids_of.items():
         jobs_of[tuple(sorted(ids))].append(job_id)
     for ids, jobs in jobs_of.items():
-        for j in range(0, len(jobs), SIDE):
-            for i in range(0, len(ids), SIDE):
-                yield jobs[j : j + SIDE], list(ids[i : i + SIDE])
+        per_jobs = min(len(jobs), SIDE)
+        per_ids = BUDGET - per_jobs
+        for j in range(0, len(jobs), per_jobs):
+            for i in range(0, len(ids), per_ids):
+                yield jobs[j : j + per_jobs], list(ids[i : i + per_ids])
