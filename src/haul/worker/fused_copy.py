@@ -23,8 +23,11 @@ from haul.worker.running import Running
 
 OFFER = "fuse_copy"
 FILE_ID = 1
-# A file this small copies in about a round trip's time or less.
-MAX_BYTES = 16 * 1024 * 1024
+# A file this small copies in well under the second within which every
+# running element shows its bytes (loop.PROGRESS_SECONDS): element 1 does
+# not exist until the LIST's report, so a longer copy would run unseen
+# (its bytes show on the LIST meanwhile). Larger files are claimed alone.
+MAX_BYTES = 1024 * 1024
 _IDS = ("jobid", "elementid")
 
 
