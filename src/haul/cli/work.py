@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from haul.worker.claim_ahead import DEFAULT_MAX_QUEUED, QUEUE_SECONDS
+from haul.worker.fused_copy import MAX_BYTES as FUSE_MAX_BYTES
 from haul.worker.shutdown_limits import DEFAULT_GRACE_SECONDS
 
 
@@ -58,6 +59,14 @@ def worker(
             help="on SIGTERM, how long held elements may finish before they are cancelled",
         ),
     ] = DEFAULT_GRACE_SECONDS,
+    fuse_max_bytes: Annotated[
+        int,
+        typer.Option(
+            "--fuse-max-bytes",
+            help="copy a one-file COPY's file of at most this many bytes within its LIST's "
+            "lease, saving a claim and a report (-1: never)",
+        ),
+    ] = FUSE_MAX_BYTES,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""
@@ -90,6 +99,7 @@ def worker(
         handlers=handler or [],
         allow_networks=[n for n in networks if n],
         grace_seconds=grace_seconds,
+        fuse_max_bytes=fuse_max_bytes,
     )
     if split:
         cfg.types = split

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 
 class SiteInfo(TypedDict):
@@ -61,6 +61,9 @@ class LeasedElement(TypedDict):
     sources: list[Replica] | None
     token: str  # the lease: every report about this element carries it
     lease_expires: str  # ISO 8601, the server's clock
+    # On a path COPY's LIST: the worker may copy a one-file source in this
+    # lease and nest the copy's result in the LIST's (services/fused_copy.py).
+    fuse_copy: NotRequired[bool]
 
 
 class LeasedJob(TypedDict):

@@ -32,6 +32,8 @@ class ResultBody(BaseModel):
     size: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
     verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
     result: Any = None  # a custom job type's JSON result
+    # A LIST's one file, copied in the same lease (services/fused_copy.py).
+    file: ResultBody | None = None
 
 
 class BulkResult(ResultBody):
@@ -59,6 +61,7 @@ class ResultItem(_ResultKeys, total=False):
     size: int | None
     verdict: dict[str, Any]
     result: Any
+    file: dict[str, Any]  # a fused one-file copy's result, as a ResultBody without the keys
 
 
 class ResultAnswer(TypedDict):

@@ -32,7 +32,7 @@ from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
 from haul.domain.lanes import ClaimLane
 from haul.protocol.leases import Expectation, LeasedJob, Replica, SiteInfo
 from haul.security.secret_box import SecretBox
-from haul.services import claim_levels
+from haul.services import claim_levels, fused_copy
 from haul.services.bans import banned_sites
 from haul.services.claim_candidates import (
     Candidate,
@@ -47,7 +47,8 @@ from haul.services.namespace_lane import lane_levels, select_namespace
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import as_utc, utcnow
 from haul.store.dialect import is_postgres
-from haul.store.element_rows import CHUNK, ELEMENTS
+from haul.store.element_rows import ELEMENTS
+from haul.store.key_groups import rectangles
 from haul.store.tables import Element, Job, Site, User
 
 
@@ -165,15 +166,17 @@ def claim(
         "progress": None,
         "command": None,
     }
-    for job_id, cands in by_job.items():
-        ids = [c.id for c in cands]
-        for start in range(0, len(ids), CHUNK):
-            session.execute(
-                update(ELEMENTS)
-                .where(ELEMENTS.c.job_id == job_id, ELEMENTS.c.id.in_(ids[start : start + CHUNK]))
-                .values(lease)
-            )
-    return lease_payload(session, box, by_job, token, expires)
+    # One UPDATE per group of jobs leasing the same element ids (element 0 of
+    # many one-file jobs, say), not one per job (store/key_groups.py).
+    for jobs, ids in rectangles(c.key for c in chosen):
+        session.execute(
+            update(ELEMENTS)
+            .where(ELEMENTS.c.job_id.in_(jobs), ELEMENTS.c.id.in_(ids))
+            .values(lease)
+        )
+    leases = lease_payload(session, box, by_job, token, expires)
+    fused_copy.offer(session, leases, req.types)
+    return leases
 
 
 def site_payload(

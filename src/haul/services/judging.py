@@ -59,6 +59,8 @@ class Result:
     size: int | None = None
     verdict: dict[str, Any] | None = None  # a recover check's {same, reason}
     result: Any = None  # a custom job type's JSON result
+    # A LIST's nested result: its one file copied in the same lease (fused_copy.py).
+    file: Result | None = None
 
 
 def check_text(r: Result) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobStatus, JobType
 from haul.protocol.items import refusal
 from haul.protocol.results import ResultReply, result_answer
+from haul.services import fused_copy
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.expansion import expand
 
@@ -33,7 +34,7 @@ from haul.services.judging import check_text, judge, simple_success, success_att
 from haul.services.leases import GUARD, leased, rowcount, take_leases
 from haul.services.leases import Policy as Policy
 from haul.services.listings import check_listing, store_listing
-from haul.services.stages import after_element_change, after_results
+from haul.services.stages import after_element_change, after_results_many
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
 from haul.store.element_rows import keyed_update, load_rows
@@ -199,6 +200,7 @@ def record_results(
                 entries = None
                 if status == JobStatus.DONE and row.type == JobType.LIST:
                     entries = check_listing(r.listing)
+                    fused_copy.check(r)
                 item = _Judged(
                     index,
                     r,
@@ -246,13 +248,21 @@ def record_results(
             if j.row.id == 0:
                 # The listing was checked before anything was written; plan
                 # from it in memory rather than read 100,000 rows back.
-                expand(session, full_job(j.job.id), j.row, number, j.entries)
+                planned = expand(session, j.job, j.row, number, j.entries)
+                if planned == 1 and j.r.file is not None:
+                    # Its one file, copied in the same lease: element 1's first attempt.
+                    fused_copy.record(session, j.job, j.row, j.r, policy, now)
+    plain_jobs = []
     for job_id, job in touched.items():
         # A job whose ORM object this batch loaded is advanced through it (its
-        # pending changes flushed first); the others by their plain rows.
+        # pending changes flushed first); the others by their plain rows, together.
         orm = full.get(job_id)
-        if after_element_change(session, orm) if orm is not None else after_results(session, job):
+        if orm is None:
+            plain_jobs.append(job)
+        elif after_element_change(session, orm):
             recorded.made_work = True
+    if after_results_many(session, plain_jobs):
+        recorded.made_work = True
     return out
 
 

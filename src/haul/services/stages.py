@@ -35,6 +35,22 @@ _BUSY = (
     .limit(1)
 )
 _LATER = select(func.min(_E.stage)).where(_E.job_id == bindparam("s_job"), _E.status.in_(RUNNABLE))
+# The same two probes for a batch's many jobs (many one-file jobs): which
+# still have work at their current stage (EXISTS stops at the first), then
+# the lowest stage with work of those that do not.
+_BUSY_MANY = select(_J.id).where(
+    _J.id.in_(bindparam("s_jobs", expanding=True)),
+    select(_E.id)
+    .where(_E.job_id == _J.id, _E.status.in_(RUNNABLE), _E.stage == _J.stage)
+    .exists(),
+)
+_LATER_MANY = (
+    select(_E.job_id, func.min(_E.stage))
+    .where(_E.job_id.in_(bindparam("s_jobs", expanding=True)), _E.status.in_(RUNNABLE))
+    .group_by(_E.job_id)
+)
+# Jobs per probe: one IN list each, under every driver's parameter limit.
+_MANY = 900
 _SET_JOB = (
     update(Job.__table__)
     .where(_J.id == bindparam("s_job"))
@@ -53,8 +69,18 @@ def _advance(
     conn = session.connection()
     busy = conn.execute(_BUSY, {"s_job": job_id, "s_stage": stage}).scalar()
     if busy is not None:
-        return stage, None, False
+        return _decide(stage, ended, True, None)
     later = conn.execute(_LATER, {"s_job": job_id}).scalar()
+    return _decide(stage, ended, False, later)
+
+
+def _decide(
+    stage: int, ended: datetime | None, busy: bool, later: int | None
+) -> tuple[int, datetime | None, bool]:
+    """The decision itself, from the probes' answers: work left at the current
+    stage (``busy``), else the lowest stage with work (``later``, None: none)."""
+    if busy:
+        return stage, None, False
     if later is None:
         return stage, ended if ended is not None else utcnow(), False
     if later > stage:
@@ -87,4 +113,32 @@ def after_results(session: Session, job: Any) -> bool:
         session.connection().execute(
             _SET_JOB, {"s_job": job.id, "s_stage": stage, "s_ended": ended}
         )
+    return made
+
+
+def after_results_many(session: Session, jobs: list[Any]) -> bool:
+    """``after_results`` for many plain job rows: two probes and one executemany
+    for the lot instead of two probes per job; the same decision (``_decide``)."""
+    if len(jobs) <= 1:
+        return any(after_results(session, j) for j in jobs)
+    conn = session.connection()
+    made = False
+    writes: list[dict[str, Any]] = []
+    jobs = sorted(jobs, key=lambda j: j.id)  # the order every writer locks rows in
+    for start in range(0, len(jobs), _MANY):
+        part = jobs[start : start + _MANY]
+        busy = set(conn.execute(_BUSY_MANY, {"s_jobs": [j.id for j in part]}).scalars())
+        idle = [j for j in part if j.id not in busy]
+        later = (
+            dict(conn.execute(_LATER_MANY, {"s_jobs": [j.id for j in idle]}).all())
+            if idle
+            else {}
+        )
+        for j in part:
+            stage, ended, more = _decide(j.stage, j.ended, j.id in busy, later.get(j.id))
+            made = made or more
+            if stage != j.stage or ended != j.ended:
+                writes.append({"s_job": j.id, "s_stage": stage, "s_ended": ended})
+    if writes:
+        conn.execute(_SET_JOB, writes)
     return made

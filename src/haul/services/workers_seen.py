@@ -26,6 +26,7 @@ from haul.domain.enums import LEASED, JobStatus, JobType, Role
 from haul.services.job_types import type_name
 from haul.store import dialect
 from haul.store.clock import as_utc, utcnow
+from haul.store.key_groups import rectangles
 from haul.store.monitoring_tables import WorkerActivity, WorkerBytes, WorkerTransfer
 from haul.store.tables import Element, User
 
@@ -47,7 +48,10 @@ _PREVIOUS = select(_T.job_id, _T.element_id, _T.worker_id, _T.transferred).where
 )
 _DONE_WITH = (
     delete(WorkerTransfer.__table__)
-    .where(_T.job_id == bindparam("w_job"), _T.element_id.in_(bindparam("w_ids", expanding=True)))
+    .where(
+        _T.job_id.in_(bindparam("w_jobs", expanding=True)),
+        _T.element_id.in_(bindparam("w_ids", expanding=True)),
+    )
     .returning(_T.job_id, _T.element_id, _T.worker_id, _T.transferred)
 )
 _ADD_BYTES = insert(WorkerBytes.__table__)
@@ -240,10 +244,11 @@ def results(session: Session, worker_id: int, reports: list[Progress], host: str
     now = utcnow()
     conn = session.connection()
     previous: dict[tuple[int, int], Any] = {}
-    for job_id, ids in _by_job((r.job_id, r.element_id) for r in reports).items():
-        for i in range(0, len(ids), CHUNK):
-            for row in conn.execute(_DONE_WITH, {"w_job": job_id, "w_ids": ids[i : i + CHUNK]}):
-                previous[(row.job_id, row.element_id)] = row
+    # One DELETE per group of jobs reporting the same element ids, not per job:
+    # a batch of one-file jobs is a batch of jobs (store/key_groups.py).
+    for jobs, ids in rectangles((r.job_id, r.element_id) for r in reports):
+        for row in conn.execute(_DONE_WITH, {"w_jobs": jobs, "w_ids": ids}):
+            previous[(row.job_id, row.element_id)] = row
     _account(session, worker_id, reports, now, previous)
     touch(session, worker_id, now, last_result=now, finished=len(reports), host=host[:255])
 

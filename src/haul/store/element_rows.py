@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from haul.store.key_groups import rectangles
 from haul.store.tables import Element
 
 ELEMENTS = Element.__table__
@@ -32,10 +33,10 @@ _SELECTS: dict[tuple[str, ...], Select[Any]] = {}
 
 
 def _rows_select(columns: Sequence[Any] | None) -> Select[Any]:
-    """The SELECT of one job's elements by id, built once per column set.
+    """The SELECT of elements by job ids and element ids, built once per column set.
 
-    Its ids are an expanding bind parameter, so SQLAlchemy compiles it once
-    and only expands the ``IN`` list per execution.
+    Both are expanding bind parameters, so SQLAlchemy compiles it once and
+    only expands the ``IN`` lists per execution.
     """
     key = tuple(c.key for c in columns) if columns is not None else ("*",)
     found = _SELECTS.get(key)
@@ -47,7 +48,7 @@ def _rows_select(columns: Sequence[Any] | None) -> Select[Any]:
             else [ELEMENTS]
         )
         found = _SELECTS[key] = select(*wanted).where(
-            ELEMENTS.c.job_id == bindparam("r_job"),
+            ELEMENTS.c.job_id.in_(bindparam("r_jobs", expanding=True)),
             ELEMENTS.c.id.in_(bindparam("r_ids", expanding=True)),
         )
     return found
@@ -56,17 +57,12 @@ def _rows_select(columns: Sequence[Any] | None) -> Select[Any]:
 def load_rows(
     session: Session, keys: list[tuple[int, int]], columns: Sequence[Any] | None = None
 ) -> dict[tuple[int, int], Any]:
-    """The rows of these elements (all columns, or ``columns`` plus the key), a few
-    queries per job."""
+    """The rows of these elements (all columns, or ``columns`` plus the key), one
+    query per group of jobs asking for the same element ids (``key_groups``)."""
     stmt = _rows_select(columns)
-    by_job: dict[int, list[int]] = {}
-    for job_id, element_id in keys:
-        by_job.setdefault(job_id, []).append(element_id)
     conn = session.connection()
     found: dict[tuple[int, int], Any] = {}
-    for job_id, ids in by_job.items():
-        for start in range(0, len(ids), CHUNK):
-            result = conn.execute(stmt, {"r_job": job_id, "r_ids": ids[start : start + CHUNK]})
-            for row in result:
-                found[(job_id, row.id)] = row
+    for jobs, ids in rectangles(keys):
+        for row in conn.execute(stmt, {"r_jobs": jobs, "r_ids": ids}):
+            found[(row.job_id, row.id)] = row
     return found

@@ -41,6 +41,7 @@ from haul.worker.claim_ahead import (
 )
 from haul.worker.claim_body import claim_body
 from haul.worker.element_threads import ElementThreads
+from haul.worker.fused_copy import MAX_BYTES as FUSE_MAX_BYTES
 from haul.worker.handlers import load_handlers
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI
@@ -97,6 +98,9 @@ class WorkerConfig:
     # loopback, link-local, private... (see haul.storage.network_policy).
     allow_networks: list[str] = field(default_factory=list)
     grace_seconds: float = DEFAULT_GRACE_SECONDS
+    # A one-file COPY's file up to this size is copied in its LIST's lease
+    # (worker/fused_copy.py); negative: never.
+    fuse_max_bytes: int = FUSE_MAX_BYTES
 
 
 class Worker:
@@ -106,6 +110,7 @@ class Worker:
         handlers = load_handlers(cfg.handlers)
         self.executor = Executor(cfg.file_roots, handlers, parse_networks(cfg.allow_networks))
         self.executor.fetch_upload = self.api.fetch_upload
+        self.executor.fuse_max_bytes = cfg.fuse_max_bytes
         self.executor.pins.report = self.api.pin_host_key
         for name in handlers:
             if name not in cfg.types:
@@ -276,7 +281,9 @@ class Worker:
         ended = time.monotonic()
         with self.lock:
             self.results.append(result)
-            self.urgent = self.urgent or "listing" in result
+            # A listing makes the job's work on the server, unless its one file
+            # was copied with it (fused_copy.py): then it waits for company.
+            self.urgent = self.urgent or ("listing" in result and "file" not in result)
             self.completed += 1
             self.ahead.finished(ended, int(result.get("bytes") or 0), ended - began)
         self.results_ready.set()

@@ -21,6 +21,8 @@ from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
 from haul.storage.network_policy import Network
 from haul.storage.third_party import third_party_copy
+from haul.worker.fused_copy import MAX_BYTES as FUSE_MAX_BYTES
+from haul.worker.fused_copy import copy_listed
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
 from haul.worker.known_dirs import KnownDirs
 from haul.worker.listing import TreeLister, escaped
@@ -55,6 +57,7 @@ class Executor:
         self.dirs = KnownDirs()  # destination directories known to exist, per job
         self.handlers = handlers or {}
         self.allow_networks = allow_networks
+        self.fuse_max_bytes = FUSE_MAX_BYTES  # a one-file COPY's file copied in its LIST's lease
         # Set by the worker loop: reads an uploaded file within a lease.
         self.fetch_upload: Callable[[str, int, int, str], bytes] | None = None
         # The worker loop sets its `report`: pins a site's SSH host key on the server.
@@ -175,7 +178,8 @@ class Executor:
             cancelled=run.cancel.is_set,
             shown=src.shown,
         )
-        return lister.run(0 if depth is None else int(depth))
+        listed = lister.run(0 if depth is None else int(depth))
+        return copy_listed(run, listed, self.run, self.fuse_max_bytes)
 
     def _copy(self, run: Running, places: list[Place], on_progress: Callable[[Running], None]):
         dst = self._dst(run, places)

@@ -99,6 +99,7 @@ def _result(job_id: int, element_id: int, body: ResultBody) -> reports.Result:
         size=body.size,
         verdict=body.verdict,
         result=body.result,
+        file=_result(job_id, element_id + 1, body.file) if body.file is not None else None,
     )
 
 

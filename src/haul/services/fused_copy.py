@@ -1,0 +1,156 @@
+"""A one-file COPY copied in its LIST's lease (issue 13: many one-file jobs).
+
+A path COPY lists its source first (element 0, seed 000), and the expansion
+adds element 1, the file. Claimed and reported on its own, that file costs a
+second claim and a second report: for N one-file jobs, half the server's
+work. So the claim offers the worker (``fuse_copy`` on element 0's lease)
+to copy the file within the LIST's lease when the LIST finds a single small
+file, and the worker reports the copy's result nested in the LIST's
+(``file``). Here that result becomes element 1's first attempt, judged as
+any result is (``judging.judge``), so element 1 ends as it would have: the
+same status, counters, attempt row and retries.
+
+The offer is made only where the claim would have handed out the copy
+itself: the worker asked for COPY elements and the COPY type is neither
+paused nor at its ``max_scheduled``. Bans and paused jobs stop the LIST's
+claim already. A result the expansion does not match (the job was cancelled
+or expanded already, or the listing is not one COPY) is dropped: element 1
+then runs as before, or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from haul.domain.enums import JobStatus, JobType
+from haul.services.job_types import blocked_types
+from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS, Result, check_text, judge
+from haul.services.leases import Policy
+from haul.store.bulk import insert_rows
+from haul.store.element_rows import ELEMENTS, keyed_update
+from haul.store.tables import Job
+
+OFFER = "fuse_copy"  # the lease element's flag: "you may copy the file in this lease"
+FILE_ID = 1  # a path job's first planned element (element 0 is its LIST)
+_COPY = int(JobType.COPY)
+_E = ELEMENTS.c
+_PLANNED = select(
+    _E.type,
+    _E.status,
+    _E.attempts,
+    _E.attempt_seq,
+    _E.max_tries,
+    _E.command,
+    _E.not_before,
+    _E.mode,
+    _E.checksum,
+    _E.size,
+    _E.src_filepath,
+    _E.dst_filepath,
+).where(_E.job_id == bindparam("f_job"), _E.id == FILE_ID)
+_WRITE = keyed_update(
+    status=bindparam("v_status"),
+    attempts=bindparam("v_attempts"),
+    attempt_seq=bindparam("v_seq"),
+    timestamp=bindparam("v_now"),
+    checksum=bindparam("v_checksum"),
+    size=bindparam("v_size"),
+    not_before=bindparam("v_not_before"),
+    mode=bindparam("v_mode"),
+    worker_id=bindparam("v_worker"),
+    started=bindparam("v_started"),
+)
+_LIST_WORKER = select(_E.worker_id).where(_E.job_id == bindparam("f_job"), _E.id == 0)
+
+
+def offer(session: Session, leases: list[dict[str, Any]], types: list[int]) -> None:
+    """Marks the LISTs of path COPYs whose file this claim could have leased too."""
+    lists = [
+        e
+        for job in leases
+        if job["type"] == JobType.COPY.name
+        for e in job["elements"]
+        if e["id"] == 0 and e["type"] == JobType.LIST.name
+    ]
+    if not lists or _COPY not in types:
+        return
+    paused, room = blocked_types(session)
+    if _COPY in paused or room.get(_COPY, 1) <= 0:
+        return
+    for e in lists:
+        e[OFFER] = True
+
+
+def check(r: Result) -> None:
+    """Refuses a malformed nested result before anything of the batch is written."""
+    if r.file is None:
+        return
+    check_text(r.file)  # its error, if any, was parsed by the route (protocol.error_report)
+
+
+def record(
+    session: Session, job: Any, list_row: Any, r: Result, policy: Policy, now: datetime
+) -> JobStatus | None:
+    """Writes element 1's first attempt from the LIST's nested result.
+
+    ``job``: the job's plain row (``id``, ``cancelled``, ``type_name``).
+    Called after the expansion; returns element 1's new status, or None when
+    the expansion did not plan the one COPY the worker copied.
+    """
+    fr = r.file
+    if fr is None:
+        return None
+    conn = session.connection()
+    planned = conn.execute(_PLANNED, {"f_job": job.id}).first()
+    if (
+        planned is None
+        or planned.type != _COPY
+        or planned.status != JobStatus.NEW
+        or planned.attempt_seq != 0
+    ):
+        return None
+    # Element 1 was leased when its LIST was, to the worker that ran both.
+    started = list_row.started
+    worker_id = conn.execute(_LIST_WORKER, {"f_job": job.id}).scalar()
+    row = SimpleNamespace(**planned._asdict(), started=started)
+    sub = Result(
+        job_id=job.id,
+        element_id=FILE_ID,
+        token=r.token,
+        returncode=fr.returncode,
+        host=fr.host,
+        log=fr.log,
+        error=fr.error,
+        checksum=fr.checksum,
+        bytes=fr.bytes,
+        size=fr.size,
+    )
+    status, attempt, upd = judge(row, job, sub, policy, now, lambda: session.get_one(Job, job.id))
+    # None: a plain outcome, whose counters judge leaves to the caller.
+    values = upd or {
+        "k_job": job.id,
+        "k_id": FILE_ID,
+        "v_status": int(status),
+        "v_attempts": planned.attempts + 1,
+        "v_seq": attempt["attempt"],
+        "v_now": now,
+        "v_checksum": planned.checksum,
+        "v_size": planned.size,
+        "v_not_before": planned.not_before,
+        "v_mode": planned.mode,
+    }
+    conn.execute(
+        _WRITE,
+        {
+            **values,
+            "v_worker": worker_id,
+            "v_started": started,
+        },
+    )
+    insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, [tuple(attempt[c] for c in ATTEMPT_COLUMNS)])
+    return status
