@@ -9,9 +9,9 @@ names itself ``id`` and its job ``job_id``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 
 class SiteInfo(TypedDict):
