@@ -4,9 +4,9 @@ The API accepts each enum as its integer, its integer as a string, or its name
 in any case, and always answers with the name.
 
 The site schemes' table (``SITE_SCHEMES``) is here too, beside the protocols it
-maps to: its derived names (``SCHEME_PROTOCOLS``...) are read from this module by
-the worker and the services, and a module of its own would import this one and
-be imported by it.
+maps to: the worker and ``domain/endpoints.py`` read ``SCHEME_PROTOCOLS`` from
+this module, and a module of its own would need ``JobProtocol`` from here while
+this one kept those names from it: an import cycle.
 """
 
 from __future__ import annotations
