@@ -1,4 +1,5 @@
-"""The storage layer's one scheme table, and the copy engines' `in_scope`."""
+"""The storage layer's one scheme table (and the domain's, naming the same schemes), and the
+copy engines' `in_scope`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import sys
 import pytest
 
 from haul.domain.endpoints import INTERNAL_SCHEMES
-from haul.domain.enums import SCHEME_PROTOCOLS
+from haul.domain.enums import (
+    CREDENTIAL_FIELDS,
+    CREDENTIAL_SCHEMES,
+    OFFERED_SCHEMES,
+    SCHEME_PROTOCOLS,
+    SITE_SCHEMES,
+)
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage import SCHEMES, open_storage
 from haul.storage._base import BaseStorage
@@ -92,3 +99,15 @@ def test_in_scope_turns_foreign_errors_internal_or_lets_them_pass() -> None:
     for _ in range(2):  # one instance serves every block it guards
         with side:
             pass
+
+
+# Opened by the storage but not a scheme a site registers: xroot:// is XRootD's
+# other spelling of root://.
+OPENED_ONLY = {"xroot"}
+
+
+def test_storage_and_domain_tables_name_the_same_schemes() -> None:
+    assert set(BACKENDS) == (set(SITE_SCHEMES) - INTERNAL_SCHEMES) | OPENED_ONLY
+    assert set(SCHEME_PROTOCOLS) == set(SITE_SCHEMES)
+    assert CREDENTIAL_SCHEMES == set(CREDENTIAL_FIELDS) <= set(SITE_SCHEMES)
+    assert set(OFFERED_SCHEMES) <= set(SITE_SCHEMES) - INTERNAL_SCHEMES

@@ -8,6 +8,8 @@ from typing import Any, cast
 from haul.client._context import USERS, WORKQUEUE, Context
 from haul.client._exceptions import NotFound
 from haul.client._types import Element, Job, Output, WhoAmI
+from haul.domain.enums import JobType
+from haul.protocol.submission_form import SUBMIT_ROUTE, SubmissionBody
 
 __all__ = [
     "get_element",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 ELEMENT_PAGE = 10_000
-JOB_TYPES = ("LIST", "COPY", "REMOVE", "RENAME", "MKDIR")
+JOB_TYPES = tuple(t.name for t in JobType)
 
 
 def hello(ctx: Context) -> dict[str, Any]:
@@ -182,25 +184,25 @@ def new_job(
     protocol: str | int | None = None,
     metadata: dict[str, Any] | None = None,
     submission_id: str | None = None,
-) -> dict[str, Any]:
+) -> SubmissionBody:
     """A job description for `submit`, built offline so it can be inspected, stored or reused.
 
     Fields left as None are left out, so the server's defaults apply.
     """
     if isinstance(type, str):
         type = type.upper()
-    job: dict[str, Any] = {"type": type, "src_siteid": src_siteid, "src_filepath": src_filepath}
-    optional = {
-        "dst_siteid": dst_siteid,
-        "dst_filepath": dst_filepath,
-        "extra_opts": extra_opts,
-        "priority": priority,
-        "max_tries": max_tries,
-        "protocol": protocol,
-        "metadata": metadata,
-        "submission_id": submission_id,
-    }
-    job.update({k: v for k, v in optional.items() if v is not None})
+    job = SubmissionBody(type=type, src_siteid=src_siteid, src_filepath=src_filepath)
+    optional = SubmissionBody(
+        dst_siteid=dst_siteid,
+        dst_filepath=dst_filepath,
+        extra_opts=extra_opts,
+        priority=priority,
+        max_tries=max_tries,
+        protocol=protocol,
+        metadata=metadata,
+        submission_id=submission_id,
+    )
+    job.update(cast(SubmissionBody, {k: v for k, v in optional.items() if v is not None}))
     return job
 
 
@@ -217,7 +219,7 @@ def new_copy(
     max_tries: int | None = None,
     metadata: dict[str, Any] | None = None,
     submission_id: str | None = None,
-) -> dict[str, Any]:
+) -> SubmissionBody:
     """A COPY description: the common case, with its options as arguments instead of a dict."""
     opts = {"overwrite": overwrite, "checksum": checksum, "verify": verify}
     return new_job(
@@ -259,7 +261,7 @@ def new_copy_files(
     max_tries: int | None = None,
     metadata: dict[str, Any] | None = None,
     submission_id: str | None = None,
-) -> dict[str, Any]:
+) -> SubmissionBody:
     """A COPY of the files listed (FTS3-style): one element per file, no LIST.
 
     Each file is ``{"src_filepath", "dst_filepath", "checksum"?, "filesize"?,
@@ -283,7 +285,7 @@ def new_remove_files(
     max_tries: int | None = None,
     metadata: dict[str, Any] | None = None,
     submission_id: str | None = None,
-) -> dict[str, Any]:
+) -> SubmissionBody:
     """A REMOVE of the paths listed (files or empty directories; nothing recursive)."""
     job = new_job(
         "REMOVE", siteid, "", priority=priority, max_tries=max_tries, metadata=metadata,
@@ -294,7 +296,7 @@ def new_remove_files(
     return job
 
 
-def submit(ctx: Context, job: dict[str, Any]) -> int:
+def submit(ctx: Context, job: SubmissionBody | dict[str, Any]) -> int:
     """Submits a job built by `new_job`/`new_copy` and answers its id (seed 003's submit).
 
     With a ``submission_id`` a repeated submit answers the existing job's id,
@@ -303,6 +305,6 @@ def submit(ctx: Context, job: dict[str, Any]) -> int:
     return int(submit_job(ctx, job)["id"])
 
 
-def submit_job(ctx: Context, job: dict[str, Any]) -> Job:
+def submit_job(ctx: Context, job: SubmissionBody | dict[str, Any]) -> Job:
     """Like `submit`, but answers the whole job as created."""
-    return cast(Job, ctx.post(f"{WORKQUEUE}/jobs", job))
+    return cast(Job, ctx.post(WORKQUEUE + SUBMIT_ROUTE, job))

@@ -12,6 +12,8 @@ from typing import Any, cast
 from haul.client._context import WORKQUEUE, Context
 from haul.client._jobs import new_copy, new_job
 from haul.client._types import Job
+from haul.domain.enums import JobType
+from haul.protocol.submission_form import SubmissionBody, typed_route
 
 __all__ = ["copy", "into_directory", "list", "mkdir", "remove", "rename"]
 
@@ -32,8 +34,9 @@ def into_directory(src_path: str, dst_path: str) -> str:
     return dst_path + name
 
 
-def _post(ctx: Context, route: str, job: dict[str, Any]) -> Job:
-    return cast(Job, ctx.post(f"{WORKQUEUE}/{route}", job))
+def _post(ctx: Context, job_type: JobType, job: SubmissionBody) -> Job:
+    """To the type's own route (seed 000's), whose type wins over the body's."""
+    return cast(Job, ctx.post(WORKQUEUE + typed_route(job_type), job))
 
 
 def list(
@@ -53,7 +56,7 @@ def list(
     ``wait`` for the job, then read ``get_job_output``.
     """
     opts = {"depth": depth} if depth is not None else None
-    return _post(ctx, "list", new_job(
+    return _post(ctx, JobType.LIST, new_job(
         "LIST", site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
         metadata=metadata, submission_id=submission_id,
     ))
@@ -82,7 +85,7 @@ def copy(
     """
     if src_site != "upload":
         dst_path = into_directory(src_path, dst_path)
-    return _post(ctx, "copy", new_copy(
+    return _post(ctx, JobType.COPY, new_copy(
         src_site, src_path, dst_site, dst_path, overwrite=overwrite, checksum=checksum,
         verify=verify, priority=priority, max_tries=max_tries, metadata=metadata,
         submission_id=submission_id,
@@ -100,7 +103,7 @@ def remove(
     submission_id: str | None = None,
 ) -> Job:
     """Queues removal of a file or a directory tree."""
-    return _post(ctx, "remove", new_job(
+    return _post(ctx, JobType.REMOVE, new_job(
         "REMOVE", site, path, priority=priority, max_tries=max_tries, metadata=metadata,
         submission_id=submission_id,
     ))
@@ -120,7 +123,7 @@ def rename(
 ) -> Job:
     """Queues a rename within one site (a rename never crosses sites)."""
     opts = {"overwrite": overwrite} if overwrite is not None else None
-    return _post(ctx, "rename", new_job(
+    return _post(ctx, JobType.RENAME, new_job(
         "RENAME", site, old_path, site, new_path, extra_opts=opts, priority=priority,
         max_tries=max_tries, metadata=metadata, submission_id=submission_id,
     ))
@@ -139,7 +142,7 @@ def mkdir(
 ) -> Job:
     """Queues creation of a directory (with its parents unless ``parents=False``)."""
     opts = {"parents": parents} if parents is not None else None
-    return _post(ctx, "mkdir", new_job(
+    return _post(ctx, JobType.MKDIR, new_job(
         "MKDIR", site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
         metadata=metadata, submission_id=submission_id,
     ))

@@ -30,6 +30,7 @@ from haul.client._context import WORKQUEUE, Context
 from haul.client._control import delete_job
 from haul.client._exceptions import ClientError, NotFound
 from haul.client._types import Job
+from haul.protocol.submission_form import SUBMIT_ROUTE, SubmissionBody
 
 __all__ = [
     "STATES",
@@ -106,17 +107,17 @@ def create_job(
     replaces this one). ``label`` is haul's free-text job name (seed 004's
     ``name`` is the type). Keyword fields left as None take the type's defaults.
     """
-    body: dict[str, Any] = {"type": name, "user": user, "request": request}
-    optional = {
-        "version": version,
-        "name": label,
-        "priority": priority,
-        "max_tries": max_tries,
-        "metadata": metadata,
-        "submission_id": submission_id,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    job = cast(Job, ctx.post(f"{WORKQUEUE}/jobs", body))
+    body = SubmissionBody(type=name, user=user, request=request)
+    optional = SubmissionBody(
+        version=version,
+        name=label,
+        priority=priority,
+        max_tries=max_tries,
+        metadata=metadata,
+        submission_id=submission_id,
+    )
+    body.update(cast(SubmissionBody, {k: v for k, v in optional.items() if v is not None}))
+    job = cast(Job, ctx.post(WORKQUEUE + SUBMIT_ROUTE, body))
     if result is not None:
         _put_result(ctx, int(job["id"]), result)
     return job

@@ -2,10 +2,16 @@
 
 The API accepts each enum as its integer, its integer as a string, or its name
 in any case, and always answers with the name.
+
+The site schemes' table (``SITE_SCHEMES``) is here too, beside the protocols it
+maps to: the worker and ``domain/endpoints.py`` read ``SCHEME_PROTOCOLS`` from
+this module, and a module of its own would need ``JobProtocol`` from here while
+this one kept those names from it: an import cycle.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
@@ -104,23 +110,56 @@ PDM_DEFAULT_PROTOCOL = JobProtocol.GRIDFTP
 # Built-in types keep pdm's 0..4, so the two ranges never meet.
 CUSTOM_BASE = 1000
 
-# URL scheme of a site endpoint -> the protocol it speaks.
-SCHEME_PROTOCOLS: dict[str, JobProtocol] = {
-    "file": JobProtocol.FILE,
-    "sftp": JobProtocol.SSH,
-    "https": JobProtocol.HTTPS,
-    "davs": JobProtocol.HTTPS,
-    "http": JobProtocol.HTTPS,  # plain-HTTP WebDAV, for trusted internal networks
-    "dav": JobProtocol.HTTPS,
-    "root": JobProtocol.XROOTD,
-    "s3": JobProtocol.S3,
-    "dummy": JobProtocol.DUMMY,
+
+@dataclass(frozen=True)
+class Scheme:
+    """What the domain knows of a site endpoint's URL scheme.
+
+    ``credentials``: what a credential for it must carry, any one of these key
+    sets (none: the scheme takes no credential). ``offered``: listed by
+    ``GET /site/api/v1.0/service`` among the schemes to register.
+    """
+
+    protocol: JobProtocol
+    credentials: tuple[tuple[str, ...], ...] = ()
+    offered: bool = True
+
+
+_SECRET_OR_LOGIN = (("token",), ("username", "password"))
+
+# The one table of URL schemes outside storage. The storage's own (storage/schemes.py:
+# BACKENDS) names the same schemes, less the internal "upload" and plus "xroot", which
+# it opens but no site registers; tests/unit/test_scheme_registry.py keeps them so.
+SITE_SCHEMES: dict[str, Scheme] = {
+    "file": Scheme(JobProtocol.FILE),
+    "sftp": Scheme(JobProtocol.SSH, (("username", "password"), ("username", "private_key"))),
+    "https": Scheme(JobProtocol.HTTPS, _SECRET_OR_LOGIN),
+    "davs": Scheme(JobProtocol.HTTPS, _SECRET_OR_LOGIN),
+    # Plain-HTTP WebDAV, for trusted internal networks: registrable, not offered.
+    "http": Scheme(JobProtocol.HTTPS, _SECRET_OR_LOGIN, offered=False),
+    "dav": Scheme(JobProtocol.HTTPS, _SECRET_OR_LOGIN, offered=False),
+    "root": Scheme(JobProtocol.XROOTD, _SECRET_OR_LOGIN),
+    "s3": Scheme(JobProtocol.S3, (("access_key", "secret_key"),)),
+    "dummy": Scheme(JobProtocol.DUMMY),
     # Built in, never registered by users: files uploaded to the server itself.
-    "upload": JobProtocol.HTTPS,
+    "upload": Scheme(JobProtocol.HTTPS, offered=False),
 }
 
+# Read off SITE_SCHEMES, for their many readers.
+# URL scheme of a site endpoint -> the protocol it speaks.
+SCHEME_PROTOCOLS: dict[str, JobProtocol] = {s: f.protocol for s, f in SITE_SCHEMES.items()}
+# What a credential must carry, per scheme that takes one: any one of the listed key sets.
+CREDENTIAL_FIELDS: dict[str, list[tuple[str, ...]]] = {
+    s: list(f.credentials) for s, f in SITE_SCHEMES.items() if f.credentials
+}
 # Schemes whose servers want a per-user credential unless the site says otherwise.
-CREDENTIAL_SCHEMES = frozenset({"sftp", "https", "davs", "http", "dav", "root", "s3"})
+CREDENTIAL_SCHEMES = frozenset(CREDENTIAL_FIELDS)
+# The schemes a user is offered to register a site with.
+OFFERED_SCHEMES: tuple[str, ...] = tuple(s for s, f in SITE_SCHEMES.items() if f.offered)
+# Options a backend reads beside the secret, whatever the scheme (see docs/storage.md).
+OPTIONAL_CREDENTIAL_FIELDS = frozenset(
+    {"region", "passphrase", "ca_cert", "verify", "host_key", "session_token"}
+)
 
 E = TypeVar("E", bound=IntEnum)
 

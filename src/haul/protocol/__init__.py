@@ -1,4 +1,5 @@
-"""The worker protocol's wire forms, shared by the server and the worker.
+"""The wire forms: the worker protocol's, shared by the server and the worker,
+and the job submissions', shared by the server and the client.
 
 One module per exchange: ``claims`` (the claim request), ``leases`` (the
 claim's answer), ``beats`` (heartbeats and their answers), ``results`` (a
@@ -25,6 +26,13 @@ Two kinds of declaration, chosen by who pays for them:
   ``typing_extensions.TypedDict``s, which pydantic can use on Python 3.11:
   the single-item routes name them as their response models (and the API
   docs show them), and the tests validate real answers against them.
+
+The submissions: ``submission_body`` (the body every submission route
+reads, pydantic), ``submissions`` (what each type needs: the built-ins as one
+discriminated union, a custom type's model, the published schema) and
+``submission_form`` (the same body as the client builds it, a ``TypedDict``
+with the routes; no pydantic, so ``haul.client`` loads none). ``bodies``
+holds what every request body refuses.
 
 This package imports only ``haul.domain`` and pydantic (an import-linter
 contract in ``pyproject.toml``).

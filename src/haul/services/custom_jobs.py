@@ -98,7 +98,7 @@ def submit_custom(
 
     if len(json.dumps(request)) > MAX_REQUEST_BYTES:
         raise BadRequest(f"request: larger than {MAX_REQUEST_BYTES} bytes of JSON")
-    # Given values were checked with the body (server/schemas.py), the type's own
+    # Given values were checked with the body (protocol/submission_body.py), the type's own
     # when it was registered (job_types.py).
     prio = row.priority if priority is None else priority
     tries = row.max_tries if max_tries is None else max_tries

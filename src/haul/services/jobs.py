@@ -22,7 +22,7 @@ from haul.store.tables import Element, Job, User
 
 @dataclass
 class JobSpec:
-    """A submission its type's model accepted (server/submission_schema.py says which
+    """A submission its type's model accepted (server/submission_checks.py says which
     check lives where): the fields the type needs are there and within their bounds;
     ``submit`` adds what needs the database, and a path's rules."""
 

@@ -16,7 +16,15 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
-from haul.domain.enums import CREDENTIAL_SCHEMES, LEASED, SCHEME_PROTOCOLS, JobProtocol, Role
+from haul.domain.enums import (
+    CREDENTIAL_FIELDS,
+    CREDENTIAL_SCHEMES,
+    LEASED,
+    OPTIONAL_CREDENTIAL_FIELDS,
+    SCHEME_PROTOCOLS,
+    JobProtocol,
+    Role,
+)
 from haul.domain.host_keys import HostKeyError, normalize_host_key
 from haul.domain.paths import PathError, refuse_bidi, validate_submitted_path
 from haul.security.secret_box import SecretBox
@@ -26,26 +34,6 @@ from haul.store.tables import Credential, Element, Job, Site, SiteEndpoint, User
 
 MAX_CREDENTIAL_SECONDS = 366 * 24 * 3600
 DEFAULT_CREDENTIAL_SECONDS = 12 * 3600
-
-# What a credential must carry, per scheme: any one of the listed key sets.
-CREDENTIAL_FIELDS: dict[str, list[tuple[str, ...]]] = {
-    "sftp": [("username", "password"), ("username", "private_key")],
-    "https": [("token",), ("username", "password")],
-    "davs": [("token",), ("username", "password")],
-    "http": [("token",), ("username", "password")],
-    "dav": [("token",), ("username", "password")],
-    "root": [("token",), ("username", "password")],
-    "s3": [("access_key", "secret_key")],
-}
-# Options a backend reads beside the secret (see docs/storage.md).
-OPTIONAL_CREDENTIAL_FIELDS = {
-    "region",
-    "passphrase",
-    "ca_cert",
-    "verify",
-    "host_key",
-    "session_token",
-}
 
 
 @dataclass
@@ -192,8 +180,6 @@ def set_host_key(session: Session, user: User, site_id: int, host_key: str | Non
     view.site.host_key = _checked_host_key(host_key, view.schemes)
     session.flush()
     return view.site
-
-
 
 
 def pin_host_key(

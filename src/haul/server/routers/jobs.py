@@ -11,14 +11,17 @@ from haul.domain import limits
 from haul.domain.enums import JobStatus, JobType, parse_enum
 from haul.domain.job_status import attempts_shown
 from haul.domain.limits import MAX_TRIES, PRIORITY
-from haul.server import submission_schema
+from haul.protocol.bodies import MAX_DB_INT
+from haul.protocol.submission_body import JobSubmission
+from haul.protocol.submission_form import SUBMIT_ROUTE, typed_route
+from haul.server import submission_checks
 from haul.server.deps import (
     CurrentUser,
     ReadSession,
     WriteSession,
 )
 from haul.server.path_ids import JOB_ID
-from haul.server.schemas import MAX_DB_INT, JobSubmission, PathId
+from haul.server.schemas import PathId
 from haul.server.threaded import in_thread
 from haul.server.views import ListingPage, element_json, job_json, output_json
 from haul.server.work_signal import work_added
@@ -112,7 +115,7 @@ def _submit(
     work_added(request)  # nothing is signalled unless the submission commits
     if isinstance(job_type, str):
         return _submit_custom(user, session, body, job_type)
-    submission_schema.check_file_job(body, job_type)
+    submission_checks.check_file_job(body, job_type)
     spec = job_service.JobSpec(
         type=job_type,
         src_siteid=body.src_siteid,
@@ -138,7 +141,7 @@ def _submit(
 
 
 def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str) -> JSONResponse:
-    submission_schema.check_custom_job(body, type_name)
+    submission_checks.check_custom_job(body, type_name)
     job, _ = custom_jobs.submit_custom(
         session,
         user,
@@ -156,7 +159,7 @@ def _submit_custom(user: Any, session: Any, body: JobSubmission, type_name: str)
     return JSONResponse(job_json(job_reads.get_job(session, user, job.id, files=True)))
 
 
-@router.post("/jobs")
+@router.post(SUBMIT_ROUTE)
 @in_thread
 def submit_job(
     request: Request, body: JobSubmission, user: CurrentUser, session: WriteSession
@@ -176,7 +179,7 @@ def _typed_route(job_type: JobType) -> Any:
 
 
 for _t in JobType:
-    router.add_api_route(f"/{_t.name.lower()}", _typed_route(_t), methods=["POST"])
+    router.add_api_route(typed_route(_t), _typed_route(_t), methods=["POST"])
 
 
 @router.get(f"/jobs/{JOB_ID}")

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
+from haul.protocol.submissions import schema
 from haul.server.deps import CurrentUser, ReadSession, WriteSession
-from haul.server.submission_schema import schema
 from haul.server.threaded import in_thread
 from haul.server.views import job_json
 from haul.services import custom_jobs, job_reads

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from haul.domain.enums import CREDENTIAL_FIELDS, OFFERED_SCHEMES
 from haul.server.deps import AppSettings, Box, CurrentUser, ReadSession, WorkerUser, WriteSession
 from haul.server.schemas import HostKey, NewCredential, NewSite, PathId
 from haul.server.views import iso, site_json
@@ -100,10 +101,8 @@ def get_endpoints(site_id: PathId, user: WorkerUser, session: ReadSession) -> di
 @router.get("/service")
 def service_info(settings: AppSettings) -> dict[str, Any]:
     return {
-        "credential_schemes": {
-            k: ["+".join(o) for o in v] for k, v in site_service.CREDENTIAL_FIELDS.items()
-        },
-        "schemes": ["file", "sftp", "https", "davs", "root", "s3", "dummy"],
+        "credential_schemes": {k: ["+".join(o) for o in v] for k, v in CREDENTIAL_FIELDS.items()},
+        "schemes": list(OFFERED_SCHEMES),
         "file_roots": settings.file_roots,
     }
 

@@ -24,7 +24,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from haul.domain.enums import BanKind, JobProtocol, JobStatus, JobType, Role, parse_enum
+from haul.domain.enums import (
+    CREDENTIAL_FIELDS,
+    BanKind,
+    JobProtocol,
+    JobStatus,
+    JobType,
+    Role,
+    parse_enum,
+)
 from haul.domain.job_status import attempts_shown
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
 from haul.server.path_ids import JOB_ID
@@ -340,7 +348,7 @@ def sites_page(request: Request, caller: WebCaller) -> HTMLResponse:
                     "fields": [
                         "+".join(opts)
                         for sch in sorted(view.schemes)
-                        for opts in site_service.CREDENTIAL_FIELDS.get(sch, [])
+                        for opts in CREDENTIAL_FIELDS.get(sch, [])
                     ],
                 }
             )
