@@ -9,7 +9,7 @@ from haul.client._context import USERS, WORKQUEUE, Context
 from haul.client._exceptions import NotFound
 from haul.client._types import Element, Job, Output, WhoAmI
 from haul.domain.enums import JobType
-from haul.protocol.submission_form import SUBMIT_ROUTE, SubmissionBody
+from haul.protocol.submission_form import SUBMIT_ROUTE, SubmissionBody, with_defaults_left_out
 
 __all__ = [
     "get_element",
@@ -202,7 +202,7 @@ def new_job(
         metadata=metadata,
         submission_id=submission_id,
     )
-    job.update(cast(SubmissionBody, {k: v for k, v in optional.items() if v is not None}))
+    with_defaults_left_out(job, optional)
     return job
 
 

@@ -30,7 +30,7 @@ from haul.client._context import WORKQUEUE, Context
 from haul.client._control import delete_job
 from haul.client._exceptions import ClientError, NotFound
 from haul.client._types import Job
-from haul.protocol.submission_form import SUBMIT_ROUTE, SubmissionBody
+from haul.protocol.submission_form import SUBMIT_ROUTE, SubmissionBody, with_defaults_left_out
 
 __all__ = [
     "STATES",
@@ -116,7 +116,7 @@ def create_job(
         metadata=metadata,
         submission_id=submission_id,
     )
-    body.update(cast(SubmissionBody, {k: v for k, v in optional.items() if v is not None}))
+    with_defaults_left_out(body, optional)
     job = cast(Job, ctx.post(WORKQUEUE + SUBMIT_ROUTE, body))
     if result is not None:
         _put_result(ctx, int(job["id"]), result)

@@ -9,7 +9,7 @@ equal.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from haul.domain.enums import JobType
 
@@ -45,3 +45,10 @@ class SubmissionBody(TypedDict, total=False):
     name: str | None
     request: Any
     user: str | int | None
+
+
+def with_defaults_left_out(body: SubmissionBody, optional: SubmissionBody) -> SubmissionBody:
+    """``body`` plus the ``optional`` fields that are set: a field left as None is
+    not sent, so the server's (or the job type's) default applies."""
+    body.update(cast(SubmissionBody, {k: v for k, v in optional.items() if v is not None}))
+    return body
