@@ -163,7 +163,7 @@ class PlainGets:
 
 def _failed(exc: BaseException, path: str) -> TransferError:
     kind = type(exc).__name__
-    if isinstance(exc, TimeoutError | socket.timeout):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
         return TransferError(ErrorCode.TIMEOUT, f"{path}: {kind}: {exc}")
     return TransferError(ErrorCode.CONNECTION, f"{path}: {kind}: {exc}")
 

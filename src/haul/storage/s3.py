@@ -47,6 +47,7 @@ from haul.storage.s3_upload import ChecksumSupport, MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
 
 SINGLE_COPY_LIMIT = 5 * 1024**3  # S3's largest CopyObject
+READ_TIMEOUT = 60  # seconds without a byte, for botocore and the presigned GETs alike
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -68,7 +69,7 @@ class S3Storage(BaseStorage):
             s3={"addressing_style": query.get("addressing", "path")},
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=10,
-            read_timeout=60,
+            read_timeout=READ_TIMEOUT,
             # Plain payload checksums only when required: S3-compatible servers
             # (older MinIO, Ceph, moto) reject the newer trailing CRC headers.
             request_checksum_calculation="when_required",
@@ -96,7 +97,7 @@ class S3Storage(BaseStorage):
             )
             check_connections(self._client, access.network)
         self._checksums = ChecksumSupport()
-        self._gets = PresignedGets(self._client, access.network, timeout=60.0)
+        self._gets = PresignedGets(self._client, access.network, timeout=READ_TIMEOUT)
 
     # -- helpers ------------------------------------------------------------
 
