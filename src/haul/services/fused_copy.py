@@ -32,7 +32,8 @@ from haul.services.job_types import blocked_types
 from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS, Result, check_text, judge
 from haul.services.leases import Policy
 from haul.store.bulk import insert_rows
-from haul.store.element_rows import ELEMENTS, keyed_update
+from haul.store.element_rows import ELEMENTS
+from haul.store.queries.results import Outcome, end_fused
 from haul.store.tables import Job
 
 OFFER = "fuse_copy"  # the lease element's flag: "you may copy the file in this lease"
@@ -53,18 +54,6 @@ _PLANNED = select(
     _E.src_filepath,
     _E.dst_filepath,
 ).where(_E.job_id == bindparam("f_job"), _E.id == FILE_ID)
-_WRITE = keyed_update(
-    status=bindparam("v_status"),
-    attempts=bindparam("v_attempts"),
-    attempt_seq=bindparam("v_seq"),
-    timestamp=bindparam("v_now"),
-    checksum=bindparam("v_checksum"),
-    size=bindparam("v_size"),
-    not_before=bindparam("v_not_before"),
-    mode=bindparam("v_mode"),
-    worker_id=bindparam("v_worker"),
-    started=bindparam("v_started"),
-)
 _LIST_WORKER = select(_E.worker_id).where(_E.job_id == bindparam("f_job"), _E.id == 0)
 
 
@@ -130,27 +119,22 @@ def record(
         bytes=fr.bytes,
         size=fr.size,
     )
-    status, attempt, upd = judge(row, job, sub, policy, now, lambda: session.get_one(Job, job.id))
-    # None: a plain outcome, whose counters judge leaves to the caller.
-    values = upd or {
-        "k_job": job.id,
-        "k_id": FILE_ID,
-        "v_status": int(status),
-        "v_attempts": planned.attempts + 1,
-        "v_seq": attempt["attempt"],
-        "v_now": now,
-        "v_checksum": planned.checksum,
-        "v_size": planned.size,
-        "v_not_before": planned.not_before,
-        "v_mode": planned.mode,
-    }
-    conn.execute(
-        _WRITE,
-        {
-            **values,
-            "v_worker": worker_id,
-            "v_started": started,
-        },
+    status, attempt, outcome = judge(
+        row, job, sub, policy, now, lambda: session.get_one(Job, job.id)
     )
+    if outcome is None:  # a plain outcome, whose counters judge leaves to the caller
+        outcome = Outcome(
+            job_id=job.id,
+            element_id=FILE_ID,
+            status=int(status),
+            attempts=planned.attempts + 1,
+            attempt_seq=attempt["attempt"],
+            now=now,
+            checksum=planned.checksum,
+            size=planned.size,
+            not_before=planned.not_before,
+            mode=planned.mode,
+        )
+    end_fused(session, outcome, worker_id, started)
     insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, [tuple(attempt[c] for c in ATTEMPT_COLUMNS)])
     return status
