@@ -91,6 +91,7 @@ class _Judged:
     """An item that passed every check; it is written only if its guarded UPDATE wins."""
 
     index: int  # its place in the batch's answers
+    key: tuple[int, int]  # (job, element)
     r: Result
     row: Any
     job: Any  # the job's plain row (_JOB_ROWS)
@@ -99,10 +100,6 @@ class _Judged:
     outcome: writes.Outcome | None  # None: a plain outcome (status and counters only)
     entries: list[tuple[str, dict[str, Any]]] | None = None  # a LIST's checked listing
     error: dict[str, Any] | None = None
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.r.job_id, self.r.element_id)
 
 
 @dataclass
@@ -193,7 +190,7 @@ def _judge_all(batch: _Batch, results: list[Result]) -> tuple[list[ResultReply],
         try:
             if key in seen:
                 raise Conflict(f"element {key[0]}.{key[1]}: reported twice in one request")
-            item = _judge_one(batch, index, r)
+            item = _judge_one(batch, index, key, r)
         except (Conflict, NotFound, BadRequest) as exc:
             out.append(_refused(r, exc))
             continue
@@ -203,7 +200,7 @@ def _judge_all(batch: _Batch, results: list[Result]) -> tuple[list[ResultReply],
     return out, judged
 
 
-def _judge_one(batch: _Batch, index: int, r: Result) -> _Judged:
+def _judge_one(batch: _Batch, index: int, key: tuple[int, int], r: Result) -> _Judged:
     """One item's outcome; raises its refusal (a stale lease, bad text, a bad listing)."""
     row = leased(batch.session, r.job_id, r.element_id, r.token, batch.rows)
     check_text(r)
@@ -213,7 +210,7 @@ def _judge_one(batch: _Batch, index: int, r: Result) -> _Judged:
         # Most results: a file copied, removed or made. Nothing but status,
         # counters and lease changes, so no per-item judging.
         attempt = success_attempt(simple, row, r, batch.now)
-        return _Judged(index, r, row, job, simple.status, attempt, None)
+        return _Judged(index, key, r, row, job, simple.status, attempt, None)
     status, attempt_row, outcome = judge(
         row, job, r, batch.policy, batch.now, lambda: batch.full_job(r.job_id)
     )
@@ -222,7 +219,8 @@ def _judge_one(batch: _Batch, index: int, r: Result) -> _Judged:
         entries = check_listing(r.listing)
         fused_copy.check(r)
     attempt = tuple(attempt_row[c] for c in ATTEMPT_COLUMNS)
-    return _Judged(index, r, row, job, status, attempt, outcome, entries, attempt_row["error"])
+    error = attempt_row["error"]
+    return _Judged(index, key, r, row, job, status, attempt, outcome, entries, error)
 
 
 def _write(batch: _Batch, judged: list[_Judged]) -> set[tuple[int, int]]:
