@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from haul.domain.enums import Command
+from haul.domain.enums import Command, JobType
 from haul.domain.errors import ErrorCode, TransferError
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.protocol.claims import ClaimRequest
@@ -81,7 +81,7 @@ class WorkerConfig:
     server: str
     token: str
     concurrency: int = 4
-    types: list[str] = field(default_factory=lambda: ["LIST", "COPY", "REMOVE", "RENAME", "MKDIR"])
+    types: list[str] = field(default_factory=lambda: [t.name for t in JobType])  # the built-ins
     protocols: list[str] | None = None
     lease_seconds: int | None = None
     heartbeat_seconds: float = 5.0
