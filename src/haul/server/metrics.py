@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haul.domain.enums import JobStatus, JobType
 from haul.protocol.error_report import NO_DETAILS
+from haul.protocol.items import Outcome
 from haul.server.deps import MetricsReader
 from haul.services import queue_load, worker_activity
 from haul.services.job_types import type_name
@@ -256,11 +257,12 @@ def heartbeats(
     request: Request, session: Session, worker: User, beats: list[Heartbeat], replies: Any
 ) -> None:
     """``replies`` is the service's answer: one dict, or a list with a code per item."""
-    answers = replies if isinstance(replies, list) else [replies | {"code": 200}]
+    ok = Outcome.ACCEPTED
+    answers = replies if isinstance(replies, list) else [replies | {"code": ok}]
     accepted = [
         worker_activity.Progress(b.job_id, b.element_id, b.transferred)
         for b, a in zip(beats, answers, strict=False)
-        if a.get("code") == 200
+        if a.get("code") == ok
     ]
     m = _metrics(request)
     if m is not None:
@@ -286,7 +288,8 @@ def results(
     ``job_facts``: their jobs' rows (id, src_siteid, dst_siteid), if read.
     """
     if isinstance(answers, list):
-        outcomes = [a.get("status") if a.get("code") == 200 else None for a in answers]
+        ok = Outcome.ACCEPTED
+        outcomes = [a.get("status") if a.get("code") == ok else None for a in answers]
     else:
         outcomes = [JobStatus(answers).name]
     accepted = [(r, o) for r, o in zip(sent, outcomes, strict=False) if o is not None]
