@@ -22,11 +22,11 @@ from haul.server.periodic import HOUSEKEEPING_LOCK, REAPER_LOCK, Periodic
 from haul.server.routers import (
     bans,
     control,
+    generic_jobs,
     job_types,
     jobs,
     queue,
     root,
-    seed004,
     sites,
     uploads,
     users,
@@ -56,7 +56,7 @@ log = logging.getLogger("haul.server")
 # two routes answer the same request (tests/unit/test_route_order.py).
 API_ROUTERS: tuple[tuple[APIRouter, str, str], ...] = (
     (root.router, "", "root"),
-    (seed004.router, WORKQUEUE, "jobs"),
+    (generic_jobs.router, WORKQUEUE, "jobs"),
     (jobs.router, WORKQUEUE, "jobs"),
     (control.router, WORKQUEUE, "control"),
     (bans.router, WORKQUEUE, "bans"),

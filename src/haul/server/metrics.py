@@ -12,7 +12,7 @@ Two kinds of numbers, kept apart on purpose:
 
 Each app has its own registry, so several apps in one Python process (tests)
 never share counters. The hooks also record worker activity in the database
-(``services.workers_seen``) inside a savepoint: a failure there is logged and
+(``services.worker_activity``) inside a savepoint: a failure there is logged and
 never turns a worker's accepted report into an error.
 """
 
@@ -38,8 +38,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from haul.domain.enums import JobStatus, JobType
 from haul.protocol.error_report import NO_DETAILS
+from haul.protocol.items import Outcome
 from haul.server.deps import MetricsReader
-from haul.services import queue_load, workers_seen
+from haul.services import queue_load, worker_activity
 from haul.services.job_types import type_name
 from haul.services.reports import Heartbeat, Result
 from haul.store.clock import as_utc, utcnow
@@ -92,7 +93,7 @@ class QueueCollector(Collector):
         )
         active = GaugeMetricFamily(
             "haul_workers_active",
-            f"Workers that contacted the server in the last {workers_seen.ACTIVE_SECONDS} s",
+            f"Workers that contacted the server in the last {worker_activity.ACTIVE_SECONDS} s",
         )
         with self.db.read() as session:
             name_of = _namer(session)
@@ -110,7 +111,7 @@ class QueueCollector(Collector):
                 states.add_metric(["pending", name], c.pending)
                 states.add_metric(["queued", name], c.queued)
                 states.add_metric(["running", name], c.running)
-            active.add_metric([], workers_seen.active_workers(session))
+            active.add_metric([], worker_activity.active_workers(session))
         yield depth
         yield states
         yield active
@@ -248,7 +249,7 @@ def claimed(
     _record_db(
         session,
         "claim",
-        lambda: workers_seen.claimed(session, worker.id, types, protocols, len(elements)),
+        lambda: worker_activity.claimed(session, worker.id, types, protocols, len(elements)),
     )
 
 
@@ -256,18 +257,19 @@ def heartbeats(
     request: Request, session: Session, worker: User, beats: list[Heartbeat], replies: Any
 ) -> None:
     """``replies`` is the service's answer: one dict, or a list with a code per item."""
-    answers = replies if isinstance(replies, list) else [replies | {"code": 200}]
+    ok = Outcome.ACCEPTED
+    answers = replies if isinstance(replies, list) else [replies | {"code": ok}]
     accepted = [
-        workers_seen.Progress(b.job_id, b.element_id, b.transferred)
+        worker_activity.Progress(b.job_id, b.element_id, b.transferred)
         for b, a in zip(beats, answers, strict=False)
-        if a.get("code") == 200
+        if a.get("code") == ok
     ]
     m = _metrics(request)
     if m is not None:
         m.heartbeats.inc(len(accepted))
     if accepted:
         _record_db(
-            session, "heartbeat", lambda: workers_seen.heartbeats(session, worker.id, accepted)
+            session, "heartbeat", lambda: worker_activity.heartbeats(session, worker.id, accepted)
         )
 
 
@@ -286,7 +288,8 @@ def results(
     ``job_facts``: their jobs' rows (id, src_siteid, dst_siteid), if read.
     """
     if isinstance(answers, list):
-        outcomes = [a.get("status") if a.get("code") == 200 else None for a in answers]
+        ok = Outcome.ACCEPTED
+        outcomes = [a.get("status") if a.get("code") == ok else None for a in answers]
     else:
         outcomes = [JobStatus(answers).name]
     accepted = [(r, o) for r, o in zip(sent, outcomes, strict=False) if o is not None]
@@ -298,13 +301,13 @@ def results(
             _count_results(session, m, accepted, facts, job_facts)
         except Exception:  # metrics must never fail a worker's report
             log.exception("counting results failed")
-    progress = [workers_seen.Progress(r.job_id, r.element_id, r.bytes) for r, _ in accepted]
+    progress = [worker_activity.Progress(r.job_id, r.element_id, r.bytes) for r, _ in accepted]
     host = next((r.host for r, _ in accepted if r.host), "")
     if accepted:
         _record_db(
             session,
             "result",
-            lambda: workers_seen.results(session, worker.id, progress, host=host),
+            lambda: worker_activity.results(session, worker.id, progress, host=host),
         )
 
 

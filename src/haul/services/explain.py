@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus
-from haul.services import queue_load, workers_seen
+from haul.services import queue_load, worker_activity
 from haul.services.bans import banned_sites
 from haul.services.claim_position import ahead_of
 from haul.services.job_reads import JobView, get_job
@@ -233,7 +233,7 @@ def _claimable_of_types(session: Session, job_id: int) -> tuple[Any, list[int]]:
 
 
 def _worker_limits(session: Session, job: Job, queued: int) -> list[dict[str, Any]]:
-    active = workers_seen.serving(session)
+    active = worker_activity.serving(session)
     element_types = {
         type_name(session, t)
         for t in session.scalars(
@@ -248,7 +248,7 @@ def _worker_limits(session: Session, job: Job, queued: int) -> list[dict[str, An
                 "limit": "no_worker",
                 "elements": queued,
                 "detail": f"no worker has contacted the server in the last "
-                f"{workers_seen.ACTIVE_SECONDS} s",
+                f"{worker_activity.ACTIVE_SECONDS} s",
             }
         ]
     serving = [

@@ -335,9 +335,9 @@ SAMPLER_LOCK = 0x4A02  # advisory lock key; the lease reaper holds 0x4A01
 
 def tick(session: Session, keep_seconds: float, bucket_seconds: float) -> None:
     """One sampler run: record the load, thin old history, prune worker byte deltas."""
-    from haul.services import workers_seen
+    from haul.services import worker_activity
 
     now = utcnow()
     sample(session, now)
     thin(session, now, keep_seconds, bucket_seconds)
-    workers_seen.prune(session, now)
+    worker_activity.prune(session, now)

@@ -19,6 +19,7 @@ from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
 from haul.domain.enums import (
     CREDENTIAL_FIELDS,
     CREDENTIAL_SCHEMES,
+    HOST_KEY_SCHEMES,
     LEASED,
     OPTIONAL_CREDENTIAL_FIELDS,
     SCHEME_PROTOCOLS,
@@ -156,11 +157,17 @@ def create_site(
     return site
 
 
+# How a refusal names the endpoints that take a host key: "an sftp:// endpoint".
+_HOST_KEY_ENDPOINT = " or ".join(f"{s}://" for s in sorted(HOST_KEY_SCHEMES))
+
+
 def _checked_host_key(text: str | None, schemes: set[str]) -> str | None:
     if text is None:
         return None
-    if "sftp" not in schemes:
-        raise BadRequest("host_key: only sites with an sftp:// endpoint take a host key")
+    if not schemes & HOST_KEY_SCHEMES:
+        raise BadRequest(
+            f"host_key: only sites with an {_HOST_KEY_ENDPOINT} endpoint take a host key"
+        )
     try:
         return normalize_host_key(text)
     except HostKeyError as exc:
@@ -209,8 +216,8 @@ def pin_host_key(
         raise NotFound(f"element {job_id}.{element_id}: no live lease with this token")
     if site_id not in (job.src_siteid, job.dst_siteid):
         raise BadRequest(f"site_id: site {site_id} is not a site of job {job_id}")
-    if "sftp" not in {e.scheme for e in endpoints_of(session, site_id)}:
-        raise BadRequest(f"site_id: site {site_id} has no sftp:// endpoint")
+    if not {e.scheme for e in endpoints_of(session, site_id)} & HOST_KEY_SCHEMES:
+        raise BadRequest(f"site_id: site {site_id} has no {_HOST_KEY_ENDPOINT} endpoint")
     session.execute(
         update(Site).where(Site.id == site_id, Site.host_key.is_(None)).values(host_key=key)
     )

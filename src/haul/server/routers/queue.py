@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from haul.server.deps import AdminUser, CurrentUser, ReadSession
 from haul.server.schemas import PathId
 from haul.services import explain as explain_service
-from haul.services import queue_load, workers_seen
+from haul.services import queue_load, worker_activity
 
 router = APIRouter()
 
@@ -84,7 +84,7 @@ def queue_status(
 @router.get("/workers")
 def list_workers(user: AdminUser, session: ReadSession) -> dict[str, Any]:
     """Each worker's last contact, the elements it holds, and bytes moved in the last minute."""
-    rows = workers_seen.workers(session)
+    rows = worker_activity.workers(session)
     return {"count": len(rows), "active": sum(1 for w in rows if w["active"]), "results": rows}
 
 

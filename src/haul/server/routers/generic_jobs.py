@@ -1,4 +1,4 @@
-"""Seed 004's generic job API: the job schema, and state set from outside a lease.
+"""The generic job API (seed 004's): the job schema, and state set from outside a lease.
 
 ``/jobs/schema`` is never read as a job id, whatever the routers' order:
 ``GET /jobs/{job_id}`` does not take the name (haul/server/path_ids.py).
