@@ -26,18 +26,38 @@ import http.client
 import io
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from haul.domain.errors import ErrorCode, TransferError
-
-if TYPE_CHECKING:
-    from haul.storage.http_get import Body, PlainGets
 
 RANGED_ABOVE = 256 * 1024 * 1024  # bytes; rclone's multi-thread cut-off
 STREAMS = 4  # GETs of one file at once, the plain one included
 PART_SIZE = 4 * 1024 * 1024
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+class Body(Protocol):
+    """The plain answer (`http_get.Body`): its head, and its body to read."""
+
+    @property
+    def response(self) -> http.client.HTTPResponse: ...
+    @property
+    def size(self) -> int: ...
+    def readinto(self, buffer: memoryview) -> int: ...
+    def close(self) -> None: ...
+
+
+class Gets(Protocol):
+    """The connections the parts are asked over (`http_get.PlainGets`)."""
+
+    ranged: bool
+
+    def send(
+        self, target: str, headers: dict[str, str], path: str
+    ) -> tuple[http.client.HTTPResponse, http.client.HTTPConnection]: ...
+    def keep(self, connection: http.client.HTTPConnection) -> None: ...
+    def failure(self, exc: BaseException, path: str) -> TransferError: ...
 
 
 def ranged(body: Body) -> bool:
@@ -51,7 +71,7 @@ def ranged(body: Body) -> bool:
 class RangedBody(io.RawIOBase):
     """The body of one GET, read as the plain answer's first part plus ranged parts."""
 
-    def __init__(self, first: Body, gets: PlainGets, target: str, path: str) -> None:
+    def __init__(self, first: Body, gets: Gets, target: str, path: str) -> None:
         super().__init__()
         self._first: Body | None = first
         self._gets = gets
