@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from haul.domain.limits import LISTING
 from haul.services.errors import BadRequest
 from haul.store.queries import listing_entries as queries
+from haul.store.queries.element_reads import latest_done_attempt
 
 BATCH = 5000
 MAX_ENTRIES = 2_000_000
@@ -161,3 +162,18 @@ def render_listing(
     if total is None:
         total = queries.entry_count(session, job_id, element_id, attempt)
     return out, total
+
+
+def latest_listing(
+    session: Session,
+    job_id: int,
+    element_id: int,
+    offset: int = 0,
+    limit: int = LISTING.default,
+) -> tuple[dict[str, list[dict[str, Any]]], int] | None:
+    """A page of a LIST's listing as its latest DONE attempt stored it (None: no such
+    attempt), and how many entries it has: what a finished LIST element shows."""
+    n = latest_done_attempt(session, job_id, element_id)
+    if n is None:
+        return None
+    return render_listing(session, job_id, element_id, n, offset, limit)

@@ -277,6 +277,13 @@ def delete_user(session: Session, user: User) -> None:
     session.delete(user)
 
 
+def delete_self(session: Session, user_id: int) -> None:
+    """The caller's own account goes (one already gone is no error: the answer is the same)."""
+    row = session.get(User, user_id)
+    if row is not None:
+        delete_user(session, row)
+
+
 def token_expiry(row: Token) -> datetime:
     expires = as_utc(row.expires)
     assert expires is not None
