@@ -33,6 +33,7 @@ from haul.domain.ownership import may_act_on
 from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from haul.services.lease_access import holds_lease
 from haul.store.clock import as_utc, utcnow
+from haul.store.queries import accounts
 from haul.store.tables import Element, Job, Site, SiteEndpoint, Upload, User
 
 MAX_UPLOAD_BYTES = 10 * 1000 * 1000
@@ -76,7 +77,7 @@ def server_account(session: Session) -> User:
     Its email has no ``@``, so no one can register it, and with no password
     and no token nothing can act as it.
     """
-    user = session.scalar(select(User).where(User.email == SERVER_ACCOUNT))
+    user = accounts.user_by_email(session, SERVER_ACCOUNT)
     if user is None:
         user = User(email=SERVER_ACCOUNT, name="haul server", role=SERVER_ROLE)
         session.add(user)

@@ -30,6 +30,13 @@ def one_job(session: Session, job_id: int) -> Job | None:
     return session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
 
 
+def by_submission(session: Session, user_id: int, submission_id: str) -> Job | None:
+    """The user's job a submission with this id made, if any."""
+    return session.scalar(
+        select(Job).where(Job.user_id == user_id, Job.submission_id == submission_id)
+    )
+
+
 def status_counts(session: Session, job_id: int) -> list[tuple[int, int]]:
     """(status, how many) of the job's elements."""
     return [(status, n) for status, n in session.execute(_COUNTS_OF_ONE, {"job_id": job_id})]
