@@ -33,7 +33,7 @@ from haul.server.routers import (
     worker,
 )
 from haul.server.work_signal import WorkSignal
-from haul.services import queue_load
+from haul.services import load_sampler
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
 from haul.services.reaper import lose_expired
@@ -100,8 +100,10 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
         Periodic(
             db,
             settings.sample_seconds,
-            queue_load.SAMPLER_LOCK,
-            lambda s: queue_load.tick(s, settings.load_keep_seconds, settings.load_bucket_seconds),
+            load_sampler.SAMPLER_LOCK,
+            lambda s: load_sampler.tick(
+                s, settings.load_keep_seconds, settings.load_bucket_seconds
+            ),
             "load-sampler",
         ),
     ]

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType
@@ -17,6 +17,7 @@ from haul.services import file_jobs, uploads
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
+from haul.store.queries.job_reads import by_submission
 from haul.store.tables import Element, Job, User
 
 
@@ -91,9 +92,7 @@ def find_submission(session: Session, user: User, submission_id: str | None) -> 
     """
     if submission_id is None:
         return None
-    return session.scalar(
-        select(Job).where(Job.user_id == user.id, Job.submission_id == submission_id)
-    )
+    return by_submission(session, user.id, submission_id)
 
 
 @dataclass
