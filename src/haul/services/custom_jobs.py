@@ -26,8 +26,8 @@ from haul.store.tables import Element, Job, User
 
 MAX_REQUEST_BYTES = 256 * 1024
 
-# Seed 004's states, as haul's statuses (see docs/job-types.md).
-SEED004_STATES: dict[str, list[JobStatus]] = {
+# The generic job API's states (seed 004's words), as haul's statuses (docs/job-types.md).
+GENERIC_STATES: dict[str, list[JobStatus]] = {
     "idle": [JobStatus.NEW],
     "pending": [JobStatus.NEW],
     "running": [JobStatus.SUBMITTED, JobStatus.RUNNING],
@@ -156,13 +156,13 @@ def set_state(
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; only custom jobs are set by hand")
     state = state.lower()
-    if state not in SEED004_STATES:
-        raise BadRequest(f"state: expected one of {', '.join(SEED004_STATES)}")
+    if state not in GENERIC_STATES:
+        raise BadRequest(f"state: expected one of {', '.join(GENERIC_STATES)}")
     if state not in ALLOWED.get(view.status, set()) and not (
         state == "running" and view.status == JobStatus.RUNNING
     ):
         raise Conflict(f"job {job_id} is {view.status.name}; cannot set it {state}")
-    target = SEED004_STATES[state][-1]
+    target = GENERIC_STATES[state][-1]
     values = set_by_hand(target) | {"status": int(target), "timestamp": utcnow()}
     if target == JobStatus.NEW:
         job.cancelled = False
