@@ -32,6 +32,19 @@ from tests.harness import HAUL, ServerProcess, User
 
 from .servers import S3_BUCKET, Server
 
+TIMELINE_STEP = 0.1  # seconds per bucket of $HAUL_BENCH_TIMELINE's histogram
+
+
+def timeline(stamps: list[float], wall0: float) -> str:
+    """How many elements ended in each TIMELINE_STEP after submission: shows a
+    slow start (LIST, expansion, first claim) and gaps where slots waited."""
+    counts: dict[int, int] = {}
+    for stamp in stamps:
+        slot = int(max(0.0, stamp - wall0) / TIMELINE_STEP)
+        counts[slot] = counts.get(slot, 0) + 1
+    last = max(counts, default=-1)
+    return " ".join(str(counts.get(i, 0)) for i in range(last + 1))
+
 WQ = "/workqueue/api/v1.0"
 WORKER_ARGS = ["--concurrency", "4", "--allow-network", "127.0.0.0/8"]
 # The run ends when the server records the job's last result (the latest
@@ -319,6 +332,8 @@ class HaulRig:
         if r.status_code != 200:
             return polled
         stamps = [datetime.fromisoformat(e["timestamp"]).timestamp() for e in r.json()]
+        if os.environ.get("HAUL_BENCH_TIMELINE"):
+            print(f"    results per {TIMELINE_STEP} s from submission: {timeline(stamps, wall0)}")
         seconds = max(stamps, default=0.0) - wall0
         return seconds if 0 < seconds <= polled else polled
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import time
@@ -23,6 +25,7 @@ from . import datasets, servers
 from .cases import PEER_LABELS, Case
 from .haul_side import HaulRig
 from .peers import Peers, Side
+from .server_cpu import server_cpu
 from .servers import NotAvailable, Server
 
 RUN_TIMEOUT = 300.0  # per run; the slowest haul run seen so far took ~70 s
@@ -40,6 +43,11 @@ class Bench:
         self._servers: dict[str, Server | NotAvailable] = {}
         self._placed: set[tuple[str, str]] = set()
         self.peers = Peers(work / "peers")
+        # Many-file destinations wait here until the end (datasets.RETIRE_FROM_FILES).
+        self.trash = work / "trash"
+        shutil.rmtree(self.trash, ignore_errors=True)
+        stack.callback(shutil.rmtree, self.trash, True)
+        self.peer_cpu = 0.0  # CPU seconds of the last peer run (the tool and its children)
         self.rig = HaulRig(work, file_root=work, profile_dir=profile_dir).start()
         stack.callback(self.rig.stop)
 
@@ -137,7 +145,9 @@ class Bench:
                     continue
                 datasets.warm(ds)
                 dst, fs, dst_site, dst_path = self.destination(case, tool)
-                datasets.empty(fs)
+                datasets.empty(fs, self.trash)
+                ports = [int(self.server(k).host_port.rsplit(":", 1)[1]) for k in case.servers]
+                served0 = server_cpu(ports)
                 if tool == HAUL:
                     label = f"{case.name}-run{round_no}"
                     h = self.rig.copy(src_site, src_path, dst_site, dst_path, RUN_TIMEOUT, label)
@@ -154,17 +164,24 @@ class Bench:
                 if error and error.startswith("not done after"):
                     # One timed-out round is enough to know; the rest would cost as much.
                     rows[tool]["not_run"] = f"round {round_no} {error}"
+                served = round(server_cpu(ports) - served0, 2)
                 error = error or datasets.check(ds, fs)
-                rows[tool]["runs"].append({"seconds": round(seconds, 3), "error": error})
+                rows[tool]["runs"].append(
+                    {"seconds": round(seconds, 3), "error": error, "storage_cpu": served}
+                )
                 shown = error or f"{_figure(case, ds, seconds):,.1f} {case.unit}"
                 if tool == HAUL:
                     shown += f" (CPU: worker {cpu[-1][0]:.2f} s, server {cpu[-1][1]:.2f} s)"
+                else:
+                    shown += f" (CPU: {self.peer_cpu:.2f} s)"
+                if ports:
+                    shown += f" [storage servers' CPU {served:.2f} s]"
                 print(
                     f"  {case.name} round {round_no} {tool}: {seconds:.2f} s, {shown}",
                     file=log,
                     flush=True,
                 )
-                datasets.empty(fs)
+                datasets.empty(fs, self.trash)
         for row in rows.values():
             good = [r["seconds"] for r in row["runs"] if r["error"] is None]
             row["failed"] = sum(1 for r in row["runs"] if r["error"] is not None)
@@ -189,6 +206,7 @@ class Bench:
         for before in cmd.before:
             subprocess.run(before, check=True, capture_output=True, timeout=60)
         t0 = time.monotonic()
+        used0 = _children_cpu()
         try:
             proc = subprocess.run(
                 cmd.argv, env=_env(cmd.env), capture_output=True, text=True, timeout=RUN_TIMEOUT
@@ -196,10 +214,16 @@ class Bench:
         except subprocess.TimeoutExpired:
             return RUN_TIMEOUT, f"not done after {RUN_TIMEOUT:.0f} s"
         seconds = time.monotonic() - t0
+        self.peer_cpu = _children_cpu() - used0
         if proc.returncode != 0:
             said = " / ".join((proc.stderr or proc.stdout).split("\n")).replace("\x00", "")
             return seconds, f"exit {proc.returncode}: {said[:300]}"
         return seconds, None
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from haul.domain.enums import CUSTOM_BASE
-from haul.services import queue_load
+from haul.services import job_type_catalog, load_history, load_sampler, time_filters
 from haul.services.errors import BadRequest
 from haul.store.database import Database, sqlite_url_for
 from haul.store.migrate import upgrade
@@ -30,21 +30,21 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 def test_a_tick_records_every_known_type(db: Database) -> None:
     with db.write() as s:
-        assert queue_load.sample(s, NOW) == 5
+        assert load_sampler.sample(s, NOW) == 5
     with db.write() as s:
         s.add(JobTypeRow(name="checksum-scan", category="custom", priority=3))
     with db.write() as s:
-        assert queue_load.sample(s, NOW + timedelta(minutes=1)) == 6
+        assert load_sampler.sample(s, NOW + timedelta(minutes=1)) == 6
     with db.read() as s:
-        catalog = queue_load.job_types(s)
+        catalog = job_type_catalog.job_types(s)
         assert [t.name for t in catalog[:5]] == ["LIST", "COPY", "REMOVE", "RENAME", "MKDIR"]
         assert [t.id for t in catalog[:5]] == [0, 1, 2, 3, 4]
         custom = catalog[5]
         assert custom.name == "checksum-scan" and not custom.builtin
         assert custom.id >= CUSTOM_BASE
-        assert queue_load.select_types(catalog, categories=["custom"]) == [custom.id]
-        assert queue_load.select_types(catalog, priorities=[3]) == [custom.id]
-        page = queue_load.load_page(
+        assert job_type_catalog.select_types(catalog, categories=["custom"]) == [custom.id]
+        assert job_type_catalog.select_types(catalog, priorities=[3]) == [custom.id]
+        page = load_history.load_page(
             s, NOW - timedelta(hours=1), NOW + timedelta(hours=1), None, 1, 10
         )
         assert page.count == 2
@@ -55,7 +55,7 @@ def test_a_builtin_row_describes_its_builtin(db: Database) -> None:
     with db.write() as s:
         s.add(JobTypeRow(name="COPY", title="Transfer", category="data", builtin=True))
     with db.read() as s:
-        catalog = queue_load.job_types(s)
+        catalog = job_type_catalog.job_types(s)
     assert len(catalog) == 5
     assert catalog[1].id == 1 and catalog[1].title == "Transfer"
 
@@ -74,7 +74,7 @@ def test_thinning_keeps_one_tick_per_bucket_after_retention(db: Database) -> Non
     recent_start = NOW - timedelta(hours=1)
     _ticks(db, recent_start, timedelta(minutes=1), 60)
     with db.write() as s:
-        removed = queue_load.thin(s, NOW, keep, bucket)
+        removed = load_sampler.thin(s, NOW, keep, bucket)
     with db.read() as s:
         times = [
             t.replace(tzinfo=UTC)
@@ -89,25 +89,25 @@ def test_thinning_keeps_one_tick_per_bucket_after_retention(db: Database) -> Non
     assert removed == (24 * 60 - 24) * 2  # both job types' rows of each dropped tick
     assert rows == (24 + 60) * 2
     with db.write() as s:
-        assert queue_load.thin(s, NOW, keep, bucket) == 0  # idempotent
+        assert load_sampler.thin(s, NOW, keep, bucket) == 0  # idempotent
 
 
 def test_time_ranges() -> None:
     now = NOW
-    start, end = queue_load.time_range(None, None, now)
+    start, end = time_filters.time_range(None, None, now)
     assert (start, end) == (now - timedelta(days=7), now)
-    start, end = queue_load.time_range("PT3H0M0S", None, now)
+    start, end = time_filters.time_range("PT3H0M0S", None, now)
     assert start == now - timedelta(hours=3)
-    start, end = queue_load.time_range("2026-05-31T00:00:00", "2026-05-31T06:00:00+02:00", now)
+    start, end = time_filters.time_range("2026-05-31T00:00:00", "2026-05-31T06:00:00+02:00", now)
     assert start == datetime(2026, 5, 31, tzinfo=UTC)  # naive means UTC
     assert end == datetime(2026, 5, 31, 4, tzinfo=UTC)
-    assert queue_load.parse_duration("P1W2DT3H4M5.5S") == timedelta(
+    assert time_filters.parse_duration("P1W2DT3H4M5.5S") == timedelta(
         days=9, hours=3, minutes=4, seconds=5.5
     )
     for bad in ("P", "PT", "P1DT", "PT-1H", "3H", "P1M"):
-        assert queue_load.parse_duration(bad) is None, bad
+        assert time_filters.parse_duration(bad) is None, bad
     with pytest.raises(BadRequest, match="31 days"):
-        queue_load.time_range("P31DT1S", None, now)
-    queue_load.time_range("P31D", None, now)
+        time_filters.time_range("P31DT1S", None, now)
+    time_filters.time_range("P31D", None, now)
     with pytest.raises(BadRequest, match="started"):
-        queue_load.time_range("PT1H", "PT2H", now)
+        time_filters.time_range("PT1H", "PT2H", now)

@@ -1,4 +1,5 @@
-"""store/queries/results.py: a result's guarded writes, on SQLite and PostgreSQL.
+"""store/queries/results.py: a result's guarded writes, on SQLite and PostgreSQL
+(and the fused copy's write of the same ``Outcome``, store/queries/fused_copy.py).
 
 Each write refuses an element in the wrong status or under another lease
 token (it is not among the keys returned, or not counted) and writes the
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from haul.domain.enums import JobStatus
 from haul.store.clock import utcnow
 from haul.store.database import Database
-from haul.store.queries import results
+from haul.store.queries import fused_copy, results
 from haul.store.tables import Element
 from tests.store.test_transition_queries import DONE, FAILED, NEW, RUNNING, SUBMITTED, _job
 
@@ -73,11 +74,11 @@ def test_take_leases_then_end_judged_is_guarded_by_token_and_status(db: Database
     assert [_row(db, job_id, i).status for i in (1, 2)] == [int(SUBMITTED), int(DONE)]
 
 
-def test_end_fused_writes_the_planned_element_for_the_lists_worker(db: Database) -> None:
+def test_a_fused_copys_outcome_is_written_to_the_planned_element(db: Database) -> None:
     job_id = _job(db, [RUNNING, NEW])
     started = _row(db, job_id, 0).started
     with db.write() as s:
-        results.end_fused(s, _outcome(job_id, 1, DONE), None, started)
+        fused_copy.write_file(s, _outcome(job_id, 1, DONE), None, started)
     with db.read() as s:
         status, seq = s.execute(
             select(Element.status, Element.attempt_seq).where(

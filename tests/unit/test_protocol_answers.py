@@ -23,11 +23,12 @@ from sqlalchemy import select
 from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
 from haul.protocol.beats import BeatAnswer, BulkBeatAnswer
 from haul.protocol.error_report import ErrorReport
-from haul.protocol.items import ItemRefusal
+from haul.protocol.items import ItemRefusal, Outcome, refusal
 from haul.protocol.leases import LeasedElement, LeasedJob, SiteInfo
-from haul.protocol.results import BulkResultAnswer
+from haul.protocol.results import BulkResultAnswer, result_answer
 from haul.security.secret_box import SecretBox
 from haul.services import claims, heartbeats, reports
+from haul.services.errors import BadRequest, Conflict, NotFound, accepted_or_raise
 from haul.services.leases import Policy
 from haul.store.database import Database
 from haul.store.migrate import upgrade
@@ -154,3 +155,62 @@ def test_results_are_answered_item_by_item(db: Database) -> None:
         stored = s.scalars(select(Attempt.error).where(Attempt.element_id == 2)).one()
     # The report as parsed: codes and scopes upper-cased, defaults filled in.
     assert stored == {"code": "CONNECTION", "scope": "SOURCE", "retryable": True, "message": ""}
+
+
+def test_an_items_outcome_travels_as_its_http_status() -> None:
+    assert {o.name: int(o) for o in Outcome} == {
+        "ACCEPTED": 200, "REFUSED": 400, "UNKNOWN": 404, "STALE": 409, "MALFORMED": 422,
+    }  # fmt: skip
+    item = refusal(1, 2, 409, "stale")  # as a service error's status
+    assert item["code"] is Outcome.STALE
+    wire = {"jobid": 1, "elementid": 2, "code": 409, "detail": "stale"}
+    assert json.loads(json.dumps(item)) == wire
+    assert json.dumps(result_answer(1, 2, "DONE")) == (
+        '{"jobid": 1, "elementid": 2, "code": 200, "status": "DONE"}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "error"),
+    [
+        (Outcome.REFUSED, BadRequest),
+        (Outcome.UNKNOWN, NotFound),
+        (Outcome.STALE, Conflict),
+        (Outcome.MALFORMED, BadRequest),  # never from a service: the route validates first
+    ],
+)
+def test_one_mapping_from_a_refusal_to_the_single_routes_error(
+    outcome: Outcome, error: type[Exception]
+) -> None:
+    with pytest.raises(error) as caught:
+        accepted_or_raise(refusal(1, 2, outcome, "why"))
+    assert caught.type is error and str(caught.value) == "why"
+    accepted = result_answer(1, 2, "DONE")
+    assert accepted_or_raise(accepted) is accepted
+
+
+def test_the_single_element_services_raise_their_items_refusals(db: Database) -> None:
+    element = _lease(db, 1)[0]["elements"][0]
+    job_id, element_id, token = element["job_id"], element["id"], element["token"]
+    cases: list[tuple[Any, type[Exception]]] = [
+        (lambda s: heartbeats.heartbeat(s, heartbeats.Heartbeat(job_id, 99, token), POLICY),
+         NotFound),
+        (lambda s: heartbeats.heartbeat(s, heartbeats.Heartbeat(job_id, element_id, "x"), POLICY),
+         Conflict),
+        (lambda s: reports.record_result(s, reports.Result(job_id, 99, token, 0), POLICY),
+         NotFound),
+        (lambda s: reports.record_result(s, reports.Result(job_id, element_id, "x", 0), POLICY),
+         Conflict),
+        (lambda s: reports.record_result(
+            s, reports.Result(job_id, element_id, token, 0, host="bad\x00host"), POLICY),
+         BadRequest),
+    ]  # fmt: skip
+    for call, error in cases:
+        with db.write() as s, pytest.raises(error) as caught:
+            call(s)
+        assert caught.type is error
+    with db.write() as s:
+        beat = heartbeats.heartbeat(s, heartbeats.Heartbeat(job_id, element_id, token), POLICY)
+        assert "code" not in beat
+        done = reports.record_result(s, reports.Result(job_id, element_id, token, 0), POLICY)
+    assert done == JobStatus.DONE

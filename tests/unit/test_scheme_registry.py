@@ -12,6 +12,7 @@ from haul.domain.endpoints import INTERNAL_SCHEMES
 from haul.domain.enums import (
     CREDENTIAL_FIELDS,
     CREDENTIAL_SCHEMES,
+    HOST_KEY_SCHEMES,
     OFFERED_SCHEMES,
     SCHEME_PROTOCOLS,
     SITE_SCHEMES,
@@ -111,3 +112,8 @@ def test_storage_and_domain_tables_name_the_same_schemes() -> None:
     assert set(SCHEME_PROTOCOLS) == set(SITE_SCHEMES)
     assert CREDENTIAL_SCHEMES == set(CREDENTIAL_FIELDS) <= set(SITE_SCHEMES)
     assert set(OFFERED_SCHEMES) <= set(SITE_SCHEMES) - INTERNAL_SCHEMES
+
+
+def test_only_sftp_sites_pin_a_host_key() -> None:
+    """The storage's SFTP backend is the one that checks a pinned key (storage/sftp.py)."""
+    assert set(HOST_KEY_SCHEMES) == {"sftp"} and BACKENDS["sftp"].target.endswith(":SFTPStorage")

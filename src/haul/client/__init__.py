@@ -11,9 +11,9 @@ Every function takes a `Context` first and makes one API call (``wait`` and
 ``docs/client.md`` for an example per function.
 """
 
-# seed004: seed 004's names, its state-checking get_job included (the top-level
-# get_job stays seed 000's).
-from haul.client import seed004
+# generic_jobs: the generic job API's names (seed 004's), its state-checking get_job
+# included (the top-level get_job stays seed 000's); seed004 is its old name.
+from haul.client import generic_jobs, seed004
 from haul.client._admin import ban_dn, ban_se, list_banned_dn, list_banned_se, unban_dn, unban_se
 from haul.client._context import Context
 from haul.client._control import (
@@ -40,6 +40,21 @@ from haul.client._exceptions import (
     TryAgain,
     Unauthorized,
 )
+from haul.client._generic_jobs import (
+    create_job,
+    find_job,
+    get_finished_jobs,
+    get_job_results,
+    get_job_schema,
+    get_jobs,
+    get_pending_jobs,
+    get_running_jobs,
+    set_job,
+    set_job_finished,
+    set_job_pending,
+    set_job_running,
+    update_job_result,
+)
 from haul.client._jobs import (
     get_element,
     get_element_output,
@@ -65,21 +80,6 @@ from haul.client._jobs import (
     whoami,
 )
 from haul.client._operations import copy, into_directory, list, mkdir, remove, rename
-from haul.client._seed004 import (
-    create_job,
-    find_job,
-    get_finished_jobs,
-    get_job_results,
-    get_job_schema,
-    get_jobs,
-    get_pending_jobs,
-    get_running_jobs,
-    set_job,
-    set_job_finished,
-    set_job_pending,
-    set_job_running,
-    update_job_result,
-)
 from haul.client._sites import (
     add_site,
     delegate,
@@ -176,7 +176,7 @@ __all__ = [
     "list_banned_se",
     "unban_dn",
     "unban_se",
-    # Seed 004's generic job API (its state-checking get_job is seed004.get_job)
+    # The generic job API, seed 004's (its state-checking get_job is generic_jobs.get_job)
     "create_job",
     "find_job",
     "get_finished_jobs",
@@ -190,5 +190,6 @@ __all__ = [
     "set_job_pending",
     "set_job_running",
     "update_job_result",
-    "seed004",
+    "generic_jobs",
+    "seed004",  # the old name of generic_jobs
 ]

@@ -223,7 +223,7 @@ def new_copy(
     """A COPY description: the common case, with its options as arguments instead of a dict."""
     opts = {"overwrite": overwrite, "checksum": checksum, "verify": verify}
     return new_job(
-        "COPY", src_siteid, src_filepath, dst_siteid, dst_filepath,
+        JobType.COPY.name, src_siteid, src_filepath, dst_siteid, dst_filepath,
         extra_opts={k: v for k, v in opts.items() if v is not None} or None,
         priority=priority, max_tries=max_tries, metadata=metadata, submission_id=submission_id,
     )
@@ -288,7 +288,7 @@ def new_remove_files(
 ) -> SubmissionBody:
     """A REMOVE of the paths listed (files or empty directories; nothing recursive)."""
     job = new_job(
-        "REMOVE", siteid, "", priority=priority, max_tries=max_tries, metadata=metadata,
+        JobType.REMOVE.name, siteid, "", priority=priority, max_tries=max_tries, metadata=metadata,
         submission_id=submission_id,
     )
     del job["src_filepath"]

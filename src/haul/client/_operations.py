@@ -57,7 +57,7 @@ def list(
     """
     opts = {"depth": depth} if depth is not None else None
     return _post(ctx, JobType.LIST, new_job(
-        "LIST", site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
+        JobType.LIST.name, site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
         metadata=metadata, submission_id=submission_id,
     ))
 
@@ -104,7 +104,7 @@ def remove(
 ) -> Job:
     """Queues removal of a file or a directory tree."""
     return _post(ctx, JobType.REMOVE, new_job(
-        "REMOVE", site, path, priority=priority, max_tries=max_tries, metadata=metadata,
+        JobType.REMOVE.name, site, path, priority=priority, max_tries=max_tries, metadata=metadata,
         submission_id=submission_id,
     ))
 
@@ -124,7 +124,7 @@ def rename(
     """Queues a rename within one site (a rename never crosses sites)."""
     opts = {"overwrite": overwrite} if overwrite is not None else None
     return _post(ctx, JobType.RENAME, new_job(
-        "RENAME", site, old_path, site, new_path, extra_opts=opts, priority=priority,
+        JobType.RENAME.name, site, old_path, site, new_path, extra_opts=opts, priority=priority,
         max_tries=max_tries, metadata=metadata, submission_id=submission_id,
     ))
 
@@ -143,6 +143,6 @@ def mkdir(
     """Queues creation of a directory (with its parents unless ``parents=False``)."""
     opts = {"parents": parents} if parents is not None else None
     return _post(ctx, JobType.MKDIR, new_job(
-        "MKDIR", site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
+        JobType.MKDIR.name, site, path, extra_opts=opts, priority=priority, max_tries=max_tries,
         metadata=metadata, submission_id=submission_id,
     ))

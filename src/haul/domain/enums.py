@@ -118,11 +118,14 @@ class Scheme:
     ``credentials``: what a credential for it must carry, any one of these key
     sets (none: the scheme takes no credential). ``offered``: listed by
     ``GET /site/api/v1.0/service`` among the schemes to register.
+    ``host_key``: its servers prove themselves by an SSH host key, which a
+    site may pin (``PUT .../site/{id}/host_key``, or a worker's first use).
     """
 
     protocol: JobProtocol
     credentials: tuple[tuple[str, ...], ...] = ()
     offered: bool = True
+    host_key: bool = False
 
 
 _SECRET_OR_LOGIN = (("token",), ("username", "password"))
@@ -132,7 +135,9 @@ _SECRET_OR_LOGIN = (("token",), ("username", "password"))
 # it opens but no site registers; tests/unit/test_scheme_registry.py keeps them so.
 SITE_SCHEMES: dict[str, Scheme] = {
     "file": Scheme(JobProtocol.FILE),
-    "sftp": Scheme(JobProtocol.SSH, (("username", "password"), ("username", "private_key"))),
+    "sftp": Scheme(
+        JobProtocol.SSH, (("username", "password"), ("username", "private_key")), host_key=True
+    ),
     "https": Scheme(JobProtocol.HTTPS, _SECRET_OR_LOGIN),
     "davs": Scheme(JobProtocol.HTTPS, _SECRET_OR_LOGIN),
     # Plain-HTTP WebDAV, for trusted internal networks: registrable, not offered.
@@ -156,6 +161,8 @@ CREDENTIAL_FIELDS: dict[str, list[tuple[str, ...]]] = {
 CREDENTIAL_SCHEMES = frozenset(CREDENTIAL_FIELDS)
 # The schemes a user is offered to register a site with.
 OFFERED_SCHEMES: tuple[str, ...] = tuple(s for s, f in SITE_SCHEMES.items() if f.offered)
+# The schemes whose sites may pin a host key.
+HOST_KEY_SCHEMES = frozenset(s for s, f in SITE_SCHEMES.items() if f.host_key)
 # Options a backend reads beside the secret, whatever the scheme (see docs/storage.md).
 OPTIONAL_CREDENTIAL_FIELDS = frozenset(
     {"region", "passphrase", "ca_cert", "verify", "host_key", "session_token"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from haul.protocol.items import MAX_BIGINT, ItemRefusal
+from haul.protocol.items import MAX_BIGINT, ItemRefusal, Outcome
 
 
 class HeartbeatBody(BaseModel):
@@ -51,7 +51,7 @@ class BeatAnswer(TypedDict):
 
 
 class BulkBeatAnswer(BeatAnswer):
-    code: int
+    code: Outcome  # ACCEPTED
 
 
 BeatReply = BulkBeatAnswer | ItemRefusal
@@ -61,7 +61,7 @@ def beat_answer(job_id: int, element_id: int, command: str | None, expires: str)
     return {
         "jobid": job_id,
         "elementid": element_id,
-        "code": 200,
+        "code": Outcome.ACCEPTED,
         "command": command,
         "lease_expires": expires,
     }

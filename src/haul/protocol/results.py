@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from haul.protocol.error_report import ErrorDict, ErrorReport
-from haul.protocol.items import MAX_BIGINT, ItemRefusal
+from haul.protocol.items import MAX_BIGINT, ItemRefusal, Outcome
 
 
 class ResultBody(BaseModel):
@@ -73,11 +73,11 @@ class ResultAnswer(TypedDict):
 
 
 class BulkResultAnswer(ResultAnswer):
-    code: int
+    code: Outcome  # ACCEPTED
 
 
 ResultReply = BulkResultAnswer | ItemRefusal
 
 
 def result_answer(job_id: int, element_id: int, status: str) -> BulkResultAnswer:
-    return {"jobid": job_id, "elementid": element_id, "code": 200, "status": status}
+    return {"jobid": job_id, "elementid": element_id, "code": Outcome.ACCEPTED, "status": status}

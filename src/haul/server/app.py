@@ -22,18 +22,18 @@ from haul.server.periodic import HOUSEKEEPING_LOCK, REAPER_LOCK, Periodic
 from haul.server.routers import (
     bans,
     control,
+    generic_jobs,
     job_types,
     jobs,
     queue,
     root,
-    seed004,
     sites,
     uploads,
     users,
     worker,
 )
 from haul.server.work_signal import WorkSignal
-from haul.services import queue_load
+from haul.services import load_sampler
 from haul.services.bans import expire_waits
 from haul.services.job_types import ensure_builtins
 from haul.services.reaper import lose_expired
@@ -56,7 +56,7 @@ log = logging.getLogger("haul.server")
 # two routes answer the same request (tests/unit/test_route_order.py).
 API_ROUTERS: tuple[tuple[APIRouter, str, str], ...] = (
     (root.router, "", "root"),
-    (seed004.router, WORKQUEUE, "jobs"),
+    (generic_jobs.router, WORKQUEUE, "jobs"),
     (jobs.router, WORKQUEUE, "jobs"),
     (control.router, WORKQUEUE, "control"),
     (bans.router, WORKQUEUE, "bans"),
@@ -100,8 +100,10 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
         Periodic(
             db,
             settings.sample_seconds,
-            queue_load.SAMPLER_LOCK,
-            lambda s: queue_load.tick(s, settings.load_keep_seconds, settings.load_bucket_seconds),
+            load_sampler.SAMPLER_LOCK,
+            lambda s: load_sampler.tick(
+                s, settings.load_keep_seconds, settings.load_bucket_seconds
+            ),
             "load-sampler",
         ),
     ]

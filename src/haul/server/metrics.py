@@ -1,26 +1,27 @@
-"""Prometheus metrics at ``/metrics``, and the hooks the worker routes call to feed them.
+"""Prometheus metrics at ``/metrics``, and what the worker routes count into them.
 
 Two kinds of numbers, kept apart on purpose:
 
 - Queue gauges (depth by status and type, pending/queued/running, active
-  workers) are read from the database at scrape time, so every server
-  process answers the same and a restart loses nothing.
+  workers) are read from the database at scrape time
+  (``services/metric_reads.py``), so every server process answers the same
+  and a restart loses nothing.
 - Event counters and histograms (claims, finished elements by outcome,
   error codes, bytes by site pair, element durations, claim latency) count
   what this process handled, the usual Prometheus model: with several server
   processes, scrape each and let Prometheus sum them.
 
 Each app has its own registry, so several apps in one Python process (tests)
-never share counters. The hooks also record worker activity in the database
-(``services.workers_seen``) inside a savepoint: a failure there is logged and
-never turns a worker's accepted report into an error.
+never share counters. This module writes nothing to the database: the worker
+routes' hooks (``server/work_hooks.py``) count here and record the worker's
+activity through ``services/worker_bookkeeping.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -39,17 +40,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from haul.domain.enums import JobStatus, JobType
 from haul.protocol.error_report import NO_DETAILS
 from haul.server.deps import MetricsReader
-from haul.services import queue_load, workers_seen
-from haul.services.job_types import type_name
-from haul.services.reports import Heartbeat, Result
+from haul.services import metric_reads, worker_activity
+from haul.services.reports import Result
 from haul.store.clock import as_utc, utcnow
 from haul.store.database import Database
-from haul.store.element_rows import ELEMENTS, load_rows
-from haul.store.queries import element_reads
-from haul.store.queries.names import site_names
-from haul.store.tables import User
-
-_COLUMNS = (ELEMENTS.c.type, ELEMENTS.c.started)
 
 log = logging.getLogger("haul.metrics")
 
@@ -57,20 +51,6 @@ DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 
 CLAIM_PATH_SUFFIX = "/worker/jobs"
 
 router = APIRouter()
-
-
-def _namer(session: Session) -> Callable[[int | str], str]:
-    """Type names for metric labels, custom types looked up once per scrape or batch."""
-    cache: dict[int, str] = {}
-
-    def name(value: int | str) -> str:
-        if isinstance(value, str):
-            return value
-        if value not in cache:
-            cache[value] = type_name(session, value)
-        return cache[value]
-
-    return name
 
 
 class QueueCollector(Collector):
@@ -92,25 +72,17 @@ class QueueCollector(Collector):
         )
         active = GaugeMetricFamily(
             "haul_workers_active",
-            f"Workers that contacted the server in the last {workers_seen.ACTIVE_SECONDS} s",
+            f"Workers that contacted the server in the last {worker_activity.ACTIVE_SECONDS} s",
         )
         with self.db.read() as session:
-            name_of = _namer(session)
-            seen = element_reads.open_counts(session)
-            for status in (JobStatus.NEW, JobStatus.SUBMITTED, JobStatus.RUNNING):
-                for t in JobType:
-                    seen.setdefault((int(status), int(t)), 0)
-            for (status, type_id), n in sorted(seen.items()):
-                depth.add_metric([JobStatus(status).name, name_of(type_id)], n)
-            counts = queue_load.live_counts(session)
-            for t in JobType:
-                counts.setdefault(int(t), queue_load.Counts())
-            for type_id, c in sorted(counts.items()):
-                name = name_of(type_id)
-                states.add_metric(["pending", name], c.pending)
-                states.add_metric(["queued", name], c.queued)
-                states.add_metric(["running", name], c.running)
-            active.add_metric([], workers_seen.active_workers(session))
+            gauges = metric_reads.queue_gauges(session)
+        for status, type_name, n in gauges.depth:
+            depth.add_metric([status, type_name], n)
+        for type_name, c in gauges.load:
+            states.add_metric(["pending", type_name], c.pending)
+            states.add_metric(["queued", type_name], c.queued)
+            states.add_metric(["running", type_name], c.running)
+        active.add_metric([], gauges.active_workers)
         yield depth
         yield states
         yield active
@@ -217,95 +189,42 @@ def scrape(request: Request, _: MetricsReader) -> Response:
     return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-# -- hooks called by the worker routes after their service calls ------------------
+# -- what the worker routes count (server/work_hooks.py calls these) -------------
 
 
-def _metrics(request: Request) -> Metrics | None:
+def of(request: Request) -> Metrics | None:
+    """The app's metrics, if it installed them."""
     return getattr(request.app.state, "metrics", None)
 
 
-def _record_db(session: Session, what: str, write: Any) -> None:
-    try:
-        with session.begin_nested():
-            write()
-    except Exception:  # bookkeeping must never fail a worker's report
-        log.exception("recording worker %s failed", what)
-
-
-def claimed(
-    request: Request,
-    session: Session,
-    worker: User,
-    types: Iterable[Any] | None,
-    protocols: Iterable[Any] | None,
-    jobs: list[dict[str, Any]],
-) -> None:
-    elements = [e for job in jobs for e in job.get("elements", [])]
-    m = _metrics(request)
+def count_claimed(request: Request, elements: list[dict[str, Any]]) -> None:
+    m = of(request)
     if m is not None:
         for e in elements:
             m.claimed.labels(str(e.get("type", "?"))).inc()
-    _record_db(
-        session,
-        "claim",
-        lambda: workers_seen.claimed(session, worker.id, types, protocols, len(elements)),
-    )
 
 
-def heartbeats(
-    request: Request, session: Session, worker: User, beats: list[Heartbeat], replies: Any
-) -> None:
-    """``replies`` is the service's answer: one dict, or a list with a code per item."""
-    answers = replies if isinstance(replies, list) else [replies | {"code": 200}]
-    accepted = [
-        workers_seen.Progress(b.job_id, b.element_id, b.transferred)
-        for b, a in zip(beats, answers, strict=False)
-        if a.get("code") == 200
-    ]
-    m = _metrics(request)
+def count_heartbeats(request: Request, n: int) -> None:
+    m = of(request)
     if m is not None:
-        m.heartbeats.inc(len(accepted))
-    if accepted:
-        _record_db(
-            session, "heartbeat", lambda: workers_seen.heartbeats(session, worker.id, accepted)
-        )
+        m.heartbeats.inc(n)
 
 
-def results(
+def count_results(
     request: Request,
     session: Session,
-    worker: User,
-    sent: list[Result],
-    answers: Any,
+    accepted: list[tuple[Result, str]],
     facts: dict[tuple[int, int], Any] | None = None,
     job_facts: dict[int, Any] | None = None,
 ) -> None:
-    """``answers``: a JobStatus for one result, or the bulk route's list of dicts.
-
-    ``facts``: element rows the service already read (type, started), if any;
-    ``job_facts``: their jobs' rows (id, src_siteid, dst_siteid), if read.
-    """
-    if isinstance(answers, list):
-        outcomes = [a.get("status") if a.get("code") == 200 else None for a in answers]
-    else:
-        outcomes = [JobStatus(answers).name]
-    accepted = [(r, o) for r, o in zip(sent, outcomes, strict=False) if o is not None]
-    if not accepted:
+    """Accepted results, each with its outcome's name; never fails the report."""
+    m = of(request)
+    if m is None:
         return
-    m = _metrics(request)
-    if m is not None:
-        try:
-            _count_results(session, m, accepted, facts, job_facts)
-        except Exception:  # metrics must never fail a worker's report
-            log.exception("counting results failed")
-    progress = [workers_seen.Progress(r.job_id, r.element_id, r.bytes) for r, _ in accepted]
-    host = next((r.host for r, _ in accepted if r.host), "")
-    if accepted:
-        _record_db(
-            session,
-            "result",
-            lambda: workers_seen.results(session, worker.id, progress, host=host),
-        )
+    try:
+        _count_results(session, m, accepted, facts, job_facts)
+    except Exception:  # metrics must never fail a worker's report
+        log.exception("counting results failed")
 
 
 def _count_results(
@@ -321,21 +240,21 @@ def _count_results(
     looked up only when the batch copied bytes.
     """
     now = utcnow()
-    name_of = _namer(session)
+    name_of = metric_reads.type_namer(session)
     by_job: dict[int, list[int]] = {}
     for r, _ in accepted:
         by_job.setdefault(r.job_id, []).append(r.element_id)
     rows = (
         facts
         if facts is not None
-        else load_rows(session, [(r.job_id, r.element_id) for r, _ in accepted], _COLUMNS)
+        else metric_reads.element_facts(session, [(r.job_id, r.element_id) for r, _ in accepted])
     )
     finished: dict[tuple[str, str], int] = {}
     durations: dict[tuple[str, str], Any] = {}  # labelled children, looked up once a batch
     jobs = (
         job_facts
         if job_facts is not None and all(j in job_facts for j in by_job)
-        else element_reads.job_sites(session, by_job)
+        else metric_reads.job_sites(session, by_job)
     )
     copied_ids: dict[tuple[int | None, int | None], int] = {}
     for r, outcome in accepted:
@@ -363,7 +282,7 @@ def _count_results(
     if not copied_ids:
         return
     site_ids = {s for pair in copied_ids for s in pair if s is not None}
-    names = site_names(session, site_ids)
+    names = metric_reads.names_of_sites(session, site_ids)
     copied: dict[tuple[str, str], int] = {}
     for (src_id, dst_id), n in copied_ids.items():
         pair = (names.get(src_id, str(src_id)), names.get(dst_id, str(dst_id)))

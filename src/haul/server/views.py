@@ -14,10 +14,9 @@ from haul.domain.limits import LISTING
 from haul.services.job_errors import last_errors
 from haul.services.job_reads import JobView
 from haul.services.job_types import type_name
-from haul.services.listings import render_listing
+from haul.services.listings import latest_listing, render_listing
 from haul.services.sites import SiteView
 from haul.store.clock import as_utc, utcnow
-from haul.store.queries.element_reads import latest_done_attempt
 from haul.store.tables import Attempt, Element
 
 COUNT_FIELDS = {
@@ -109,11 +108,9 @@ def element_json(
     listing = None
     total = None
     if element.type == JobType.LIST and element.status == JobStatus.DONE:
-        n = latest_done_attempt(session, element.job_id, element.id)
-        if n is not None:
-            listing, total = render_listing(
-                session, element.job_id, element.id, n, page.offset, page.limit
-            )
+        found = latest_listing(session, element.job_id, element.id, page.offset, page.limit)
+        if found is not None:
+            listing, total = found
     return {
         "id": element.id,
         "job_id": element.job_id,

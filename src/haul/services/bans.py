@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import BanAction, BanKind, JobStatus
@@ -22,8 +21,10 @@ from haul.services.errors import BadRequest, Forbidden, NotFound
 from haul.services.stages import after_element_change
 from haul.services.users import find_user
 from haul.store.clock import as_utc, utcnow
+from haul.store.queries import bans as queries
+from haul.store.queries.sites import all_endpoints
 from haul.store.queries.steering import cancel_queued, signal_running
-from haul.store.tables import Ban, Element, Job, Site, SiteEndpoint, User
+from haul.store.tables import Ban, Site, User
 
 NEW = int(JobStatus.NEW)
 _PENDING = sorted(int(s) for s in CANCEL_PENDING)
@@ -48,13 +49,13 @@ def normalise_storage(storage: str | int) -> str:
 def sites_for(session: Session, target: str) -> set[int]:
     if target.isdigit():
         return {int(target)} if session.get(Site, int(target)) is not None else set()
-    return {ep.site_id for ep in session.scalars(select(SiteEndpoint)) if _origin(ep.url) == target}
+    return {ep.site_id for ep in all_endpoints(session) if _origin(ep.url) == target}
 
 
 def banned_sites(session: Session, *, for_submit: bool = False) -> set[int]:
     """Sites no element may be claimed on (or, for_submit, no job submitted to)."""
     out: set[int] = set()
-    for ban in session.scalars(select(Ban).where(Ban.kind == BanKind.STORAGE)):
+    for ban in queries.storage_bans(session):
         if for_submit and ban.allow_submit:
             continue
         out |= sites_for(session, ban.target)
@@ -71,30 +72,17 @@ def check_submit(session: Session, site_ids: list[int | None]) -> None:
 def _touching(session: Session, sites: set[int]) -> list[int]:
     if not sites:
         return []
-    return list(
-        session.scalars(
-            select(Job.id).where(or_(Job.src_siteid.in_(sites), Job.dst_siteid.in_(sites)))
-        )
-    )
+    return queries.jobs_on_sites(session, sites)
 
 
 def _cancel_elements(session: Session, job_ids: list[int]) -> list[int]:
     """Cancels queued and signals running elements; returns the jobs affected."""
     if not job_ids:
         return []
-    affected = set(
-        session.scalars(
-            select(Element.job_id)
-            .where(
-                Element.job_id.in_(job_ids),
-                Element.status.in_(_PENDING),
-            )
-            .distinct()
-        )
-    )
+    affected = queries.jobs_with_elements_in(session, job_ids, _PENDING)
     cancel_queued(session, job_ids)
     signal_running(session, job_ids)
-    for job in session.scalars(select(Job).where(Job.id.in_(list(affected)))):
+    for job in queries.jobs(session, affected):
         after_element_change(session, job)
     return sorted(affected)
 
@@ -118,7 +106,7 @@ def ban_se(
     sites = sites_for(session, target)
     if target.isdigit() and not sites:
         raise NotFound(f"storage: no site {target}")
-    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.STORAGE, Ban.target == target))
+    ban = queries.ban(session, BanKind.STORAGE, target)
     if ban is None:
         ban = Ban(kind=BanKind.STORAGE.value, target=target)
         session.add(ban)
@@ -129,25 +117,13 @@ def ban_se(
     if status == BanAction.CANCEL:
         affected = _cancel_elements(session, jobs)
     else:
-        affected = (
-            sorted(
-                set(
-                    session.scalars(
-                        select(Element.job_id)
-                        .where(Element.job_id.in_(jobs), Element.status == NEW)
-                        .distinct()
-                    )
-                )
-            )
-            if jobs
-            else []
-        )
+        affected = sorted(queries.jobs_with_elements_in(session, jobs, [NEW])) if jobs else []
     return {"storage": target, "status": status, "sites": sorted(sites), "affected": affected}
 
 
 def unban_se(session: Session, storage: str) -> dict[str, Any]:
     target = normalise_storage(storage)
-    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.STORAGE, Ban.target == target))
+    ban = queries.ban(session, BanKind.STORAGE, target)
     if ban is None:
         raise NotFound(f"storage {target} is not banned")
     session.delete(ban)
@@ -160,21 +136,21 @@ def ban_dn(session: Session, admin: User, user_ref: str | int, message: str = ""
         raise BadRequest("user: you cannot ban yourself")
     user.banned = True
     target = str(user.id)
-    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.USER, Ban.target == target))
+    ban = queries.ban(session, BanKind.USER, target)
     if ban is None:
         session.add(
             Ban(kind=BanKind.USER.value, target=target, message=message, created_by=admin.id)
         )
-    jobs = list(session.scalars(select(Job.id).where(Job.user_id == user.id)))
+    jobs = queries.jobs_of_user(session, user.id)
     affected = _cancel_elements(session, jobs)
-    for job in session.scalars(select(Job).where(Job.id.in_(affected))):
+    for job in queries.jobs(session, affected):
         job.cancelled = True
     return {"user": user.email, "user_id": user.id, "affected": affected}
 
 
 def unban_dn(session: Session, user_ref: str | int) -> dict[str, Any]:
     user = find_user(session, user_ref)
-    ban = session.scalar(select(Ban).where(Ban.kind == BanKind.USER, Ban.target == str(user.id)))
+    ban = queries.ban(session, BanKind.USER, str(user.id))
     if ban is None and not user.banned:
         raise NotFound(f"user {user.email} is not banned")
     if ban is not None:
@@ -185,7 +161,7 @@ def unban_dn(session: Session, user_ref: str | int) -> dict[str, Any]:
 
 def list_bans(session: Session, kind: BanKind) -> list[dict[str, Any]]:
     out = []
-    for ban in session.scalars(select(Ban).where(Ban.kind == kind).order_by(Ban.id)):
+    for ban in queries.bans_of_kind(session, kind):
         entry: dict[str, Any] = {
             "message": ban.message,
             "created": as_utc(ban.created).isoformat() if ban.created else None,
@@ -210,8 +186,7 @@ def expire_waits(session: Session) -> int:
     """A ``wait`` ban whose timeout passed cancels what it held, and becomes ``cancel``."""
     now = utcnow()
     n = 0
-    waiting = select(Ban).where(Ban.kind == BanKind.STORAGE, Ban.status == BanAction.WAIT)
-    for ban in session.scalars(waiting):
+    for ban in queries.waiting_bans(session):
         created = as_utc(ban.created)
         if ban.timeout is None or created is None or created + timedelta(seconds=ban.timeout) > now:
             continue

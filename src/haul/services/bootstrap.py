@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import Role
 from haul.services.users import create_user, issue_token
-from haul.store.tables import Token, User
+from haul.store.queries import accounts
+from haul.store.tables import User
 
 ADMIN_EMAIL = "admin@localhost"
 LOCAL_WORKER = "worker:local"
@@ -32,18 +32,14 @@ class RunToken:
 
 
 def _rotate(session: Session, user: User) -> RunToken:
-    revoked = session.execute(
-        update(Token)
-        .where(Token.user_id == user.id, Token.name == RUN_TOKEN_NAME, Token.revoked.is_(False))
-        .values(revoked=True)
-    ).rowcount or 0
+    revoked = accounts.revoke_tokens(session, user.id, name=RUN_TOKEN_NAME)
     token, _ = issue_token(session, user, RUN_TOKEN_NAME, ADMIN_TOKEN_SECONDS)
     return RunToken(token, user, revoked)
 
 
 def admin_token(session: Session) -> RunToken:
     """A fresh token for the first admin (created on first run); earlier ones are revoked."""
-    admin = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
+    admin = accounts.first_admin(session)
     if admin is None:
         admin = create_user(session, ADMIN_EMAIL, None, role=Role.ADMIN.value, name="admin")
     return _rotate(session, admin)
@@ -51,7 +47,7 @@ def admin_token(session: Session) -> RunToken:
 
 def local_worker_token(session: Session) -> str:
     """A fresh token for the worker `haul run` starts beside the server."""
-    worker = session.scalar(select(User).where(User.email == LOCAL_WORKER))
+    worker = accounts.user_by_email(session, LOCAL_WORKER)
     if worker is None:
         worker = create_user(session, LOCAL_WORKER, None, role=Role.WORKER.value, name="local")
     return _rotate(session, worker).token

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, TERMINAL_STATUSES, JobStatus, JobType
@@ -22,7 +21,8 @@ from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.services.job_reads import JobView, counts_for
 from haul.services.stages import after_element_change
 from haul.services.steering import requeue_elements
-from haul.store.dialect import for_update
+from haul.store.queries import job_control as queries
+from haul.store.queries.job_reads import element, element_count
 from haul.store.queries.steering import cancel_queued, signal_running
 from haul.store.tables import Element, Job, User
 
@@ -31,7 +31,7 @@ MAX_COMMAND = 250
 
 def load_job(session: Session, user: User, job_id: int, *, admin_any: bool = True) -> JobView:
     """The job, if the caller owns it or is an admin; locked for update on PostgreSQL."""
-    job = session.scalar(for_update(select(Job).where(Job.id == job_id), session))
+    job = queries.locked_job(session, job_id)
     if job is None or not may_act_on(job.user_id, user.id, user.role, admins=admin_any):
         raise NotFound(f"job {job_id}: no such job")
     return JobView(job, counts_for(session, [job_id]).get(job_id, {}))
@@ -136,8 +136,7 @@ def _never_expanded(session: Session, job: Job) -> bool:
         int(JobType.RENAME),
     ):
         return False
-    n = session.scalar(select(func.count()).where(Element.job_id == job.id)) or 0
-    return n == 1
+    return element_count(session, job.id) == 1
 
 
 def reactivate(session: Session, user: User, job_id: int) -> JobView:
@@ -157,16 +156,14 @@ def remove_job(session: Session, user: User, job_id: int) -> None:
     view = load_job(session, user, job_id)
     if not view.status.terminal:
         raise _refuse(view, "delete")
-    session.execute(delete(Job).where(Job.id == job_id))
+    queries.remove_job(session, job_id)
 
 
 def kill_elements(session: Session, user: User, job_id: int, ids: list[int]) -> dict[str, Any]:
     view = load_job(session, user, job_id)
     if not ids:
         raise BadRequest("ids: list the element ids to cancel")
-    found = set(
-        session.scalars(select(Element.id).where(Element.job_id == job_id, Element.id.in_(ids)))
-    )
+    found = queries.existing_ids(session, job_id, ids)
     missing = sorted(set(ids) - found)
     if missing:
         raise NotFound(f"job {job_id} has no element {missing[0]}")
@@ -182,15 +179,15 @@ def command(session: Session, user: User, job_id: int, element_id: int, text: st
         raise BadRequest(f"command: at most {MAX_COMMAND} characters")
     if not text.strip():
         raise BadRequest("command: must not be empty")
-    element = session.get(Element, (job_id, element_id))
-    if element is None:
+    row = element(session, job_id, element_id)
+    if row is None:
         raise NotFound(f"job {job_id} has no element {element_id}")
-    if element.status not in LEASED:
+    if row.status not in LEASED:
         raise Conflict(
-            f"element {job_id}.{element_id} is {JobStatus(element.status).name}; "
+            f"element {job_id}.{element_id} is {JobStatus(row.status).name}; "
             "commands reach only leased elements"
         )
-    element.command = text
+    row.command = text
 
 
 def settle(session: Session, job: Job) -> JobView:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import CUSTOM_BASE, JobProtocol, JobStatus, Role
@@ -22,12 +21,13 @@ from haul.services.job_types import get_type
 from haul.services.jobs import find_submission
 from haul.services.users import find_user
 from haul.store.clock import utcnow
+from haul.store.queries.steering import move_by_hand
 from haul.store.tables import Element, Job, User
 
 MAX_REQUEST_BYTES = 256 * 1024
 
-# Seed 004's states, as haul's statuses (see docs/job-types.md).
-SEED004_STATES: dict[str, list[JobStatus]] = {
+# The generic job API's states (seed 004's words), as haul's statuses (docs/job-types.md).
+GENERIC_STATES: dict[str, list[JobStatus]] = {
     "idle": [JobStatus.NEW],
     "pending": [JobStatus.NEW],
     "running": [JobStatus.SUBMITTED, JobStatus.RUNNING],
@@ -145,26 +145,31 @@ def set_state(
     *,
     has_data: bool = False,
 ) -> None:
-    """Seed 004's set_job: moves a custom job's element by hand, guarded."""
+    """Seed 004's set_job: moves a custom job's element by hand, guarded.
+
+    The move is judged by the status read here, and written only to elements
+    still in the statuses read: a result that lands in between makes it a 409
+    (the transaction rolls back) instead of overwriting what the worker wrote.
+    """
     view = load_job(session, user, job_id)
     job = view.job
     if job.type_name is None:
         raise Conflict(f"job {job_id} is a file operation; only custom jobs are set by hand")
     state = state.lower()
-    if state not in SEED004_STATES:
-        raise BadRequest(f"state: expected one of {', '.join(SEED004_STATES)}")
+    if state not in GENERIC_STATES:
+        raise BadRequest(f"state: expected one of {', '.join(GENERIC_STATES)}")
     if state not in ALLOWED.get(view.status, set()) and not (
         state == "running" and view.status == JobStatus.RUNNING
     ):
         raise Conflict(f"job {job_id} is {view.status.name}; cannot set it {state}")
-    target = SEED004_STATES[state][-1]
+    target = GENERIC_STATES[state][-1]
     values = set_by_hand(target) | {"status": int(target), "timestamp": utcnow()}
     if target == JobStatus.NEW:
         job.cancelled = False
-    session.execute(
-        update(Element).where(Element.job_id == job_id).values(**values),
-        execution_options={"synchronize_session": False},
-    )
+    read = {status for status, n in view.counts.items() if n}
+    expected = sum(view.counts.values())
+    if move_by_hand(session, job_id, read, values) != expected:
+        raise Conflict(f"job {job_id} changed meanwhile; read it again before setting it {state}")
     if has_data:
         job.result = {**(job.result or {}), "data": data}
     settle(session, job)

@@ -16,19 +16,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobProtocol, JobStatus
-from haul.services import queue_load, workers_seen
+from haul.services import queue_load, worker_activity
 from haul.services.bans import banned_sites
 from haul.services.claim_position import ahead_of
 from haul.services.job_reads import JobView, get_job
 from haul.services.job_types import type_name
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Element, Job, User
-
-NEW = int(JobStatus.NEW)
+from haul.store.queries import waiting as queries
+from haul.store.tables import Job, User
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -49,16 +47,12 @@ def explain(session: Session, user: User, job_id: int) -> dict[str, Any]:
     limits.extend(_held_by_backoff(session, job))
     condition, blocked = _claimable_of_types(session, job.id)
     limits.extend(_held_by_job_type(session, job, blocked))
-    out["queued"] = _count_claimable(session, job, condition)
+    out["queued"] = queries.claimable(session, job.id, condition)
     out["pending"] = out["waiting"] - out["queued"]
     if out["queued"]:
         _place_in_line(session, job, condition, out)
     out["summary"] = _summary(out)
     return out
-
-
-def _new_of(job: Job) -> Any:
-    return and_(Element.job_id == job.id, Element.status == NEW)
 
 
 def _counts(view: JobView) -> dict[str, Any]:
@@ -114,7 +108,7 @@ def _held_by_bans(session: Session, job: Job, waiting: int) -> list[dict[str, An
 
 
 def _held_by_stage(session: Session, job: Job) -> list[dict[str, Any]]:
-    later = session.scalar(select(func.count()).where(_new_of(job), Element.stage > job.stage))
+    later = queries.later_stage(session, job.id, job.stage)
     if not later:
         return []
     return [
@@ -127,11 +121,7 @@ def _held_by_stage(session: Session, job: Job) -> list[dict[str, Any]]:
 
 
 def _held_by_backoff(session: Session, job: Job) -> list[dict[str, Any]]:
-    n_backoff, first_free, last_free = session.execute(
-        select(func.count(), func.min(Element.not_before), func.max(Element.not_before)).where(
-            _new_of(job), Element.not_before > utcnow()
-        )
-    ).one()
+    n_backoff, first_free, last_free = queries.backing_off(session, job.id, utcnow())
     if not n_backoff:
         return []
     return [
@@ -153,30 +143,16 @@ def _held_by_job_type(session: Session, job: Job, blocked: list[int]) -> list[di
     return [
         {
             "limit": "job_type",
-            "elements": session.scalar(
-                select(func.count()).where(_new_of(job), Element.type.in_(blocked))
-            )
-            or 0,
+            "elements": queries.of_types(session, job.id, blocked),
             "types": names,
             "detail": f"job type {', '.join(names)} is paused, inactive, or at its max_scheduled",
         }
     ]
 
 
-def _count_claimable(session: Session, job: Job, condition: Any) -> int:
-    query = select(func.count()).select_from(Element).join(Job, Job.id == Element.job_id)
-    return session.scalar(query.where(Element.job_id == job.id, condition)) or 0
-
-
 def _place_in_line(session: Session, job: Job, condition: Any, out: dict[str, Any]) -> None:
     """The job's first claimable element's place in the claim's order, and what it waits for."""
-    first = session.scalar(
-        select(Element)
-        .join(Job, Job.id == Element.job_id)
-        .where(Element.job_id == job.id, condition)
-        .order_by(Element.priority, Element.job_id, Element.id)
-        .limit(1)
-    )
+    first = queries.first_claimable(session, job.id, condition)
     assert first is not None
     ahead = ahead_of(session, first, job)
     out["ahead"] = ahead
@@ -222,24 +198,15 @@ def _ahead_limits(ahead: dict[str, int], priority: int, queued: int) -> list[dic
 
 def _claimable_of_types(session: Session, job_id: int) -> tuple[Any, list[int]]:
     """The claim condition for the job's waiting element types, and which types are blocked."""
-    types = sorted(
-        session.scalars(
-            select(Element.type).where(Element.job_id == job_id, Element.status == NEW).distinct()
-        )
-    )
+    types = queries.waiting_types(session, job_id)
     room = queue_load.open_room(session, types)
     blocked = [t for t in types if t not in room]
     return queue_load.claimable_now(session, list(room) or [-1]), blocked
 
 
 def _worker_limits(session: Session, job: Job, queued: int) -> list[dict[str, Any]]:
-    active = workers_seen.serving(session)
-    element_types = {
-        type_name(session, t)
-        for t in session.scalars(
-            select(Element.type).where(Element.job_id == job.id, Element.status == NEW).distinct()
-        )
-    }
+    active = worker_activity.serving(session)
+    element_types = {type_name(session, t) for t in queries.waiting_types(session, job.id)}
     wanted = {t.upper() for t in element_types}
     protocol = JobProtocol(job.protocol).name
     if not active:
@@ -248,7 +215,7 @@ def _worker_limits(session: Session, job: Job, queued: int) -> list[dict[str, An
                 "limit": "no_worker",
                 "elements": queued,
                 "detail": f"no worker has contacted the server in the last "
-                f"{workers_seen.ACTIVE_SECONDS} s",
+                f"{worker_activity.ACTIVE_SECONDS} s",
             }
         ]
     serving = [

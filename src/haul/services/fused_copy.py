@@ -24,7 +24,6 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
@@ -32,29 +31,13 @@ from haul.services.job_types import blocked_types
 from haul.services.judging import ATTEMPT_COLUMNS, ATTEMPTS, Result, check_text, judge
 from haul.services.leases import Policy
 from haul.store.bulk import insert_rows
-from haul.store.element_rows import ELEMENTS
-from haul.store.queries.results import Outcome, end_fused
+from haul.store.queries import fused_copy as queries
+from haul.store.queries.fused_copy import FILE_ID
+from haul.store.queries.results import Outcome
 from haul.store.tables import Job
 
 OFFER = "fuse_copy"  # the lease element's flag: "you may copy the file in this lease"
-FILE_ID = 1  # a path job's first planned element (element 0 is its LIST)
 _COPY = int(JobType.COPY)
-_E = ELEMENTS.c
-_PLANNED = select(
-    _E.type,
-    _E.status,
-    _E.attempts,
-    _E.attempt_seq,
-    _E.max_tries,
-    _E.command,
-    _E.not_before,
-    _E.mode,
-    _E.checksum,
-    _E.size,
-    _E.src_filepath,
-    _E.dst_filepath,
-).where(_E.job_id == bindparam("f_job"), _E.id == FILE_ID)
-_LIST_WORKER = select(_E.worker_id).where(_E.job_id == bindparam("f_job"), _E.id == 0)
 
 
 def offer(session: Session, leases: list[dict[str, Any]], types: list[int]) -> None:
@@ -94,8 +77,7 @@ def record(
     fr = r.file
     if fr is None:
         return None
-    conn = session.connection()
-    planned = conn.execute(_PLANNED, {"f_job": job.id}).first()
+    planned = queries.planned_file(session, job.id)
     if (
         planned is None
         or planned.type != _COPY
@@ -105,7 +87,7 @@ def record(
         return None
     # Element 1 was leased when its LIST was, to the worker that ran both.
     started = list_row.started
-    worker_id = conn.execute(_LIST_WORKER, {"f_job": job.id}).scalar()
+    worker_id = queries.list_worker(session, job.id)
     row = SimpleNamespace(**planned._asdict(), started=started)
     sub = Result(
         job_id=job.id,
@@ -135,6 +117,6 @@ def record(
             not_before=planned.not_before,
             mode=planned.mode,
         )
-    end_fused(session, outcome, worker_id, started)
+    queries.write_file(session, outcome, worker_id, started)
     insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, [tuple(attempt[c] for c in ATTEMPT_COLUMNS)])
     return status

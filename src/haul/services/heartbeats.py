@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, Command
 from haul.protocol.beats import BeatAnswer, BeatReply, beat_answer, single_answer
-from haul.protocol.items import refusal
-from haul.services.errors import Conflict, NotFound
+from haul.protocol.items import Outcome, refusal
+from haul.services.errors import Conflict, NotFound, accepted_or_raise
 from haul.services.leases import Policy, leased
 from haul.store.clock import utcnow
 from haul.store.element_rows import load_rows
@@ -34,10 +34,8 @@ class Heartbeat:
 
 
 def heartbeat(session: Session, hb: Heartbeat, policy: Policy) -> BeatAnswer:
-    answer = heartbeats(session, [hb], policy)[0]
-    if answer["code"] != 200:
-        raise (NotFound if answer["code"] == 404 else Conflict)(answer["detail"])
-    return single_answer(answer)
+    """One beat; a refusal raises (the single-element route answers its status)."""
+    return single_answer(accepted_or_raise(heartbeats(session, [hb], policy)[0]))
 
 
 def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list[BeatReply]:
@@ -89,13 +87,13 @@ def _answer_lost_beats(session: Session, updates: list[Beat], out: list[BeatRepl
     now_rows = load_rows(session, list(sent), BEAT_COLUMNS)
     for i, answer in enumerate(out):
         key = (answer["jobid"], answer["elementid"])
-        if answer["code"] != 200 or key not in sent:
+        if answer["code"] != Outcome.ACCEPTED or key not in sent:
             continue
         row = now_rows.get(key)
         if row is None or row.lease_token != sent[key] or row.status not in LEASED:
             out[i] = refusal(
                 key[0],
                 key[1],
-                409,
+                Outcome.STALE,
                 f"element {key[0]}.{key[1]}: lease is not current; the report was ignored",
             )

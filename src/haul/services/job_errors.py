@@ -13,12 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
 from haul.services.job_reads import get_job
-from haul.store.tables import Attempt, Element, User
+from haul.store.queries import attempt_errors as queries
+from haul.store.tables import Element, User
 
 CHUNK = 5000  # element ids per IN list
 
@@ -35,19 +35,9 @@ def last_errors(session: Session, elements: list[Element]) -> dict[tuple[int, in
     out: dict[tuple[int, int], Any] = {}
     for job_id, ids in asked.items():
         for start in range(0, len(ids), CHUNK):
-            latest = (
-                select(Attempt.element_id, func.max(Attempt.attempt).label("n"))
-                .where(Attempt.job_id == job_id, Attempt.element_id.in_(ids[start:start + CHUNK]))
-                .group_by(Attempt.element_id)
-                .subquery()
-            )
-            rows = session.execute(
-                select(Attempt.element_id, Attempt.error)
-                .join(latest, (latest.c.element_id == Attempt.element_id)
-                      & (latest.c.n == Attempt.attempt))
-                .where(Attempt.job_id == job_id)
-            )
-            for element_id, error in rows:
+            for element_id, error in queries.latest_errors(
+                session, job_id, ids[start : start + CHUNK]
+            ):
                 if isinstance(error, dict) and error:
                     out[(job_id, element_id)] = error
     return out
@@ -67,34 +57,14 @@ class ErrorGroup:
 def error_summary(session: Session, user: User, job_id: int) -> list[ErrorGroup]:
     """The job's FAILED elements by their last error's code, most frequent first."""
     get_job(session, user, job_id)
-    latest = (
-        select(Attempt.element_id, func.max(Attempt.attempt).label("n"))
-        .join(Element, (Element.job_id == Attempt.job_id) & (Element.id == Attempt.element_id))
-        .where(Attempt.job_id == job_id, Element.status == int(JobStatus.FAILED))
-        .group_by(Attempt.element_id)
-        .subquery()
-    )
-    code = Attempt.error["code"].as_string()
-    rows = session.execute(
-        select(code, func.count(), func.min(Attempt.element_id))
-        .join(latest, (latest.c.element_id == Attempt.element_id)
-              & (latest.c.n == Attempt.attempt))
-        .where(Attempt.job_id == job_id)
-        .group_by(code)
-    ).all()
-    failed = session.scalar(
-        select(func.count()).where(Element.job_id == job_id,
-                                   Element.status == int(JobStatus.FAILED))
-    ) or 0
+    rows = queries.failed_by_code(session, job_id)
+    failed = queries.failed_count(session, job_id)
     groups: list[ErrorGroup] = []
     counted = 0
     for code_value, n, example in rows:
         counted += n
-        element = session.get(Element, (job_id, example))
-        attempt = session.scalar(
-            select(Attempt.error).where(Attempt.job_id == job_id, Attempt.element_id == example)
-            .order_by(Attempt.attempt.desc()).limit(1)
-        )
+        element = queries.element(session, job_id, example)
+        attempt = queries.last_error(session, job_id, example)
         error = attempt if isinstance(attempt, dict) else {}
         groups.append(ErrorGroup(
             code=code_value or "UNKNOWN",

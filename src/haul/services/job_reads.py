@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType, Role
@@ -19,6 +18,7 @@ from haul.domain.job_status import LEASED_STATUSES, ElementCounts, FileTally, jo
 from haul.domain.ownership import may_act_on
 from haul.services.errors import Forbidden, NotFound
 from haul.store.clock import as_utc
+from haul.store.queries import job_reads as queries
 from haul.store.tables import Attempt, Element, Job, User
 
 
@@ -61,18 +61,12 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]
     out: dict[int, ElementCounts] = defaultdict(ElementCounts)
     if not job_ids:
         return out
-    is_file = (Element.type == Job.type).label("is_file")
-    rows = session.execute(
-        select(Element.job_id, Job.type, Element.status, is_file, func.count(),
-               func.sum(Element.size), func.min(Element.started))
-        .join(Job, Job.id == Element.job_id)
-        .where(Element.job_id.in_(job_ids))
-        .group_by(Element.job_id, Job.type, Element.status, is_file)
-    )
     tallies: dict[int, dict[str, int]] = {}
     started: dict[int, datetime] = {}
     copying: list[int] = []
-    for job_id, job_type, status, file_row, n, size, first in rows:
+    for job_id, job_type, status, file_row, n, size, first in queries.grouped_counts(
+        session, job_ids
+    ):
         counts = out[job_id]
         counts[JobStatus(status)] = counts.get(JobStatus(status), 0) + n
         t = tallies.setdefault(job_id, {"files": 0, "done": 0, "failed": 0, "total": 0,
@@ -92,14 +86,7 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]
         elif status in LEASED_STATUSES and t["copy"]:
             copying.append(job_id)
     if copying:
-        for job_id, progress in session.execute(
-            select(Element.job_id, Element.progress).where(
-                Element.job_id.in_(copying),
-                Element.status.in_([int(s) for s in LEASED_STATUSES]),
-                Element.type == int(JobType.COPY),
-                Element.progress.is_not(None),
-            )
-        ):
+        for job_id, progress in queries.copy_progress(session, copying):
             moved = (progress or {}).get("transferred") if isinstance(progress, dict) else None
             if isinstance(moved, int | float) and moved > 0:
                 tallies[job_id]["moved"] += int(moved)
@@ -115,30 +102,19 @@ def counts_for(session: Session, job_ids: list[int]) -> dict[int, ElementCounts]
     return out
 
 
-# One job and its element counts, built once: job status is the most polled
-# read, and building a statement (or Session.get's own) costs more than running it.
-_ONE_JOB = select(Job).where(Job.id == bindparam("job_id"))
-_COUNTS_OF_ONE = (
-    select(Element.status, func.count())
-    .where(Element.job_id == bindparam("job_id"))
-    .group_by(Element.status)
-)
-
-
 def get_job(session: Session, user: User, job_id: int, *, files: bool = False) -> JobView:
     """The job with its element counts; with ``files`` its FileTally too.
 
     Status polls and ownership checks take the cheap path (one prebuilt count
     statement); answers that carry the job's JSON ask for ``files``.
     """
-    job = session.execute(_ONE_JOB, {"job_id": job_id}).scalar_one_or_none()
+    job = queries.one_job(session, job_id)
     # Admins read every job (they may steer any job too); a user only their own.
     if job is None or not may_act_on(job.user_id, user.id, user.role):
         raise NotFound(f"job {job_id}: no such job")
     if files:
         return JobView(job, counts_for(session, [job_id]).get(job_id, ElementCounts()))
-    rows = session.execute(_COUNTS_OF_ONE, {"job_id": job_id})
-    return JobView(job, {JobStatus(status): n for status, n in rows})
+    return JobView(job, {JobStatus(s): n for s, n in queries.status_counts(session, job_id)})
 
 
 def list_jobs(
@@ -159,27 +135,21 @@ def list_jobs(
     """
     if owner is not None and user.role != Role.ADMIN:
         raise Forbidden("all and user_id: only admins list other users' jobs")
-    q = select(Job)
-    if owner is None:
-        q = q.where(Job.user_id == user.id)
-    elif owner != "all":
-        q = q.where(Job.user_id == owner)
-    if types:
-        q = q.where(Job.type.in_([int(t) for t in types]))
-    if submitted_since is not None:
-        q = q.where(Job.timestamp >= submitted_since)
-    if ended_since is not None:
-        q = q.where(Job.ended.is_not(None), Job.ended >= ended_since)
-    q = q.order_by(Job.id.desc())
+    q = queries.jobs_query(
+        user_id=user.id if owner is None else None if owner == "all" else owner,
+        types=[int(t) for t in types or []],
+        submitted_since=submitted_since,
+        ended_since=ended_since,
+    )
     if not statuses:
-        total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-        jobs = list(session.scalars(q.limit(limit).offset(offset)))
+        total = queries.count_of(session, q)
+        jobs = queries.page_of(session, q, limit, offset)
         counts = counts_for(session, [j.id for j in jobs])
         return [JobView(j, counts.get(j.id, {})) for j in jobs], total
     wanted = set(statuses)
     matched: list[JobView] = []
     for batch_start in range(0, 1 << 62, 1000):
-        jobs = list(session.scalars(q.limit(1000).offset(batch_start)))
+        jobs = queries.page_of(session, q, 1000, batch_start)
         if not jobs:
             break
         counts = counts_for(session, [j.id for j in jobs])
@@ -191,7 +161,7 @@ def list_jobs(
 
 def get_element(session: Session, user: User, job_id: int, element_id: int) -> Element:
     get_job(session, user, job_id)
-    element = session.get(Element, (job_id, element_id))
+    element = queries.element(session, job_id, element_id)
     if element is None:
         raise NotFound(f"job {job_id} has no element {element_id}")
     return element
@@ -201,15 +171,8 @@ def list_elements(
     session: Session, user: User, job_id: int, *, limit: int, offset: int
 ) -> tuple[list[Element], int]:
     get_job(session, user, job_id)
-    total = session.scalar(select(func.count()).where(Element.job_id == job_id)) or 0
-    rows = session.scalars(
-        select(Element)
-        .where(Element.job_id == job_id)
-        .order_by(Element.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), total
+    total = queries.element_count(session, job_id)
+    return queries.element_page(session, job_id, limit, offset), total
 
 
 def latest_attempts(
@@ -217,28 +180,8 @@ def latest_attempts(
 ) -> tuple[list[tuple[Element, Attempt]], int]:
     """The latest attempt of a page of the job's elements that have one, and how many have."""
     get_job(session, user, job_id)
-    total = (
-        session.scalar(
-            select(func.count(func.distinct(Attempt.element_id))).where(Attempt.job_id == job_id)
-        )
-        or 0
-    )
-    latest = (
-        select(Attempt.element_id, func.max(Attempt.attempt).label("n"))
-        .where(Attempt.job_id == job_id)
-        .group_by(Attempt.element_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Element, Attempt)
-        .join(Attempt, (Attempt.job_id == Element.job_id) & (Attempt.element_id == Element.id))
-        .join(latest, (latest.c.element_id == Attempt.element_id) & (latest.c.n == Attempt.attempt))
-        .where(Element.job_id == job_id)
-        .order_by(Element.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [(e, a) for e, a in rows], total
+    total = queries.tried_count(session, job_id)
+    return queries.latest_attempt_page(session, job_id, limit, offset), total
 
 
 def element_attempt(
@@ -246,13 +189,7 @@ def element_attempt(
 ) -> tuple[Element, Attempt]:
     """One attempt; None means the latest, a negative number counts from the last."""
     element = get_element(session, user, job_id, element_id)
-    numbers = list(
-        session.scalars(
-            select(Attempt.attempt)
-            .where(Attempt.job_id == job_id, Attempt.element_id == element_id)
-            .order_by(Attempt.attempt)
-        )
-    )
+    numbers = queries.attempt_numbers(session, job_id, element_id)
     if not numbers:
         raise NotFound(f"element {job_id}.{element_id} has no output yet")
     if attempt is None:
@@ -265,10 +202,6 @@ def element_attempt(
         if attempt not in numbers:
             raise NotFound(f"element {job_id}.{element_id} has no attempt {attempt}")
         n = attempt
-    row = session.scalar(
-        select(Attempt).where(
-            Attempt.job_id == job_id, Attempt.element_id == element_id, Attempt.attempt == n
-        )
-    )
+    row = queries.attempt(session, job_id, element_id, n)
     assert row is not None
     return element, row

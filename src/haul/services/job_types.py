@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import CUSTOM_BASE, LEASED, JobType
+from haul.domain.enums import CUSTOM_BASE, JobType
 from haul.domain.limits import MAX_TRIES, PRIORITY
 from haul.services.errors import BadRequest, Conflict, NotFound
 from haul.store.dialect import is_postgres
-from haul.store.tables import Element, JobTypeRow
+from haul.store.queries import job_types as queries
+from haul.store.tables import JobTypeRow
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 EDITABLE = (
@@ -45,7 +45,7 @@ def ensure_builtins(session: Session) -> None:
 
     Run once when a server starts (after the migrations), not per request.
     """
-    have = set(session.scalars(select(JobTypeRow.name).where(JobTypeRow.builtin.is_(True))))
+    have = queries.builtin_names(session)
     for t in JobType:
         if t.name not in have:
             session.add(
@@ -62,14 +62,11 @@ def ensure_builtins(session: Session) -> None:
 
 
 def list_types(session: Session) -> list[JobTypeRow]:
-    return list(session.scalars(select(JobTypeRow).order_by(JobTypeRow.id)))
+    return queries.all_types(session)
 
 
 def get_type(session: Session, name: str, version: str | None = None) -> JobTypeRow:
-    q = select(JobTypeRow).where(func.lower(JobTypeRow.name) == name.lower())
-    if version is not None:
-        q = q.where(JobTypeRow.version == version)
-    rows = list(session.scalars(q.order_by(JobTypeRow.id.desc())))
+    rows = queries.versions_of(session, name, version)
     if not rows:
         which = f"{name} version {version}" if version else name
         raise NotFound(f"no job type {which}")
@@ -93,9 +90,7 @@ def create_type(session: Session, fields: dict[str, Any]) -> JobTypeRow:
     if name.upper() in JobType.__members__:
         raise Conflict(f"name: {name} is a built-in job type")
     version = str(fields.get("version") or "1")
-    if session.scalar(
-        select(JobTypeRow.id).where(JobTypeRow.name == name, JobTypeRow.version == version)
-    ):
+    if queries.version_exists(session, name, version):
         raise Conflict(f"job type {name} version {version} already exists")
     _check(fields)
     row = JobTypeRow(name=name, version=version, builtin=False)
@@ -131,7 +126,7 @@ def resolve_claim_types(session: Session, names: list[Any]) -> list[int]:
         else:
             # A type not registered (yet) has no work: a worker that brings a
             # handler before an admin registers its type still serves the rest.
-            rows = session.scalars(select(JobTypeRow).where(JobTypeRow.name == text)).all()
+            rows = queries.named(session, text)
             out.extend(CUSTOM_BASE + r.id for r in rows)
     return out
 
@@ -140,15 +135,7 @@ def blocked_types(session: Session) -> tuple[set[int], dict[int, int]]:
     """(paused element types, {element type: leases it may still hand out})."""
     paused: set[int] = set()
     room: dict[int, int] = {}
-    rows = list(
-        session.scalars(
-            select(JobTypeRow).where(
-                (JobTypeRow.is_paused.is_(True))
-                | (JobTypeRow.max_scheduled.is_not(None))
-                | (JobTypeRow.is_active.is_(False))
-            )
-        )
-    )
+    rows = queries.limited(session)
     if not rows:
         return paused, room
     capped = {element_type(r): r.max_scheduled for r in rows if r.max_scheduled}
@@ -162,20 +149,9 @@ def blocked_types(session: Session) -> tuple[set[int], dict[int, int]]:
         # claim commits makes them count in turn; SQLite's BEGIN IMMEDIATE
         # already serialises claims. Only write sessions lock (a claim's), so
         # load reports and metrics never wait; id order keeps claims deadlock-free.
-        session.execute(
-            select(JobTypeRow.id)
-            .where(JobTypeRow.id.in_([r.id for r in rows if r.max_scheduled]))
-            .order_by(JobTypeRow.id)
-            .with_for_update()
-        )
+        queries.lock_rows(session, [r.id for r in rows if r.max_scheduled])
     if capped:
-        running = dict(
-            session.execute(
-                select(Element.type, func.count())
-                .where(Element.status.in_(LEASED), Element.type.in_(list(capped)))
-                .group_by(Element.type)
-            ).all()
-        )
+        running = queries.leased_by_type(session, capped)
         room = {t: max(0, cap - running.get(t, 0)) for t, cap in capped.items()}
     paused = {element_type(r) for r in rows if r.is_paused or not r.is_active}
     return paused, room

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType
@@ -17,6 +17,7 @@ from haul.services import file_jobs, uploads
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
+from haul.store.queries.job_reads import by_submission
 from haul.store.tables import Element, Job, User
 
 
@@ -91,13 +92,31 @@ def find_submission(session: Session, user: User, submission_id: str | None) -> 
     """
     if submission_id is None:
         return None
-    return session.scalar(
-        select(Job).where(Job.user_id == user.id, Job.submission_id == submission_id)
-    )
+    return by_submission(session, user.id, submission_id)
+
+
+@dataclass
+class _Ends:
+    """Where a job reads and writes: its sites (as the caller sees them) and paths.
+
+    ``dst_siteid`` is what the job row keeps: a RENAME's is its source site, a
+    REMOVE's, LIST's or MKDIR's none, whatever the submission said.
+    """
+
+    src: SiteView
+    src_path: str | None
+    dst: SiteView | None = None
+    dst_path: str | None = None
+    dst_siteid: int | None = None
 
 
 def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
-    """Creates a job and its first element; returns (job, created)."""
+    """Creates a job and its first element (or its listed files); returns (job, created).
+
+    The steps run in this order because it decides which complaint a bad
+    submission gets first: the upload, a resubmission, the options, the
+    paths and sites, the protocol, bans, credentials.
+    """
     # An upload as the source: checked before a resubmission is recognised, as the
     # upload must be the caller's whatever the submission id says.
     spec.src_siteid, spec.src_filepath = uploads.copy_source(
@@ -106,41 +125,68 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     existing = find_submission(session, user, spec.submission_id)
     if existing is not None:
         return existing, False
+    opts = _options(spec)
+    ends = _ends(session, user, spec)
+    spec.dst_siteid = ends.dst_siteid
+    protocol = _choose_protocol(spec, ends.src, ends.dst)
+    _check_access(session, user, ends)
+    job = _new_job(user, spec, ends, opts, protocol)
+    session.add(job)
+    session.flush()
+    if spec.files is not None:
+        _add_listed(session, user, job, spec.files)
+    else:
+        _add_first_element(session, user, job, spec, ends)
+    return job, True
+
+
+def _options(spec: JobSpec) -> dict[str, Any]:
+    """The job's options, with the defaults filled in; a bad one is a 400."""
     try:
-        opts = validate_options(spec.type, spec.extra_opts)  # with the defaults filled in
+        return validate_options(spec.type, spec.extra_opts)
     except OptionsError as exc:
         raise BadRequest(str(exc)) from exc
+
+
+def _ends(session: Session, user: User, spec: JobSpec) -> _Ends:
+    """The job's sites and paths by its type; a listed job's paths are its files'."""
     assert isinstance(spec.src_siteid, int), "the model requires it, copy_source resolved it"
     listed = spec.files is not None
     src_path = None if listed else _path(spec.src_filepath, "src_filepath")
-    src = _site(session, user, spec.src_siteid, "src_siteid")
-    dst: SiteView | None = None
-    dst_path: str | None = None
+    ends = _Ends(src=_site(session, user, spec.src_siteid, "src_siteid"), src_path=src_path)
     if spec.type == JobType.COPY:
         assert spec.dst_siteid is not None, "a COPY's model requires it"
-        dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
+        ends.dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
         same = spec.dst_siteid == spec.src_siteid
-        dst = src if same else _site(session, user, spec.dst_siteid, "dst_siteid")
+        ends.dst = ends.src if same else _site(session, user, spec.dst_siteid, "dst_siteid")
+        ends.dst_siteid = spec.dst_siteid
     elif spec.type == JobType.RENAME:
-        dst_path = _path(spec.dst_filepath, "dst_filepath")
+        ends.dst_path = _path(spec.dst_filepath, "dst_filepath")
         if spec.dst_siteid is not None and spec.dst_siteid != spec.src_siteid:
             raise BadRequest("dst_siteid: a RENAME stays on its source site")
-        spec.dst_siteid = spec.src_siteid
-    else:
-        spec.dst_siteid = None
-    protocol = _choose_protocol(spec, src, dst)
+        ends.dst_siteid = spec.src_siteid
+    return ends
+
+
+def _check_access(session: Session, user: User, ends: _Ends) -> None:
+    """No ban on the job's sites, and the caller's credential for each (403, 419)."""
+    src, dst = ends.src, ends.dst
     check_submit(session, [src.site.id, dst.site.id if dst is not None else None])
     require_credential(session, user, src, "src_siteid")
     if dst is not None and dst.site.id != src.site.id:
         require_credential(session, user, dst, "dst_siteid")
 
-    job = Job(
+
+def _new_job(
+    user: User, spec: JobSpec, ends: _Ends, opts: dict[str, Any], protocol: JobProtocol
+) -> Job:
+    return Job(
         user_id=user.id,
         type=int(spec.type),
-        src_siteid=src.site.id,
-        dst_siteid=spec.dst_siteid,
-        src_filepath=src_path,
-        dst_filepath=dst_path,
+        src_siteid=ends.src.site.id,
+        dst_siteid=ends.dst_siteid,
+        src_filepath=ends.src_path,
+        dst_filepath=ends.dst_path,
         extra_opts=opts,
         priority=spec.priority,
         protocol=int(protocol),
@@ -150,18 +196,22 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
         meta=spec.metadata,
         params=spec.params,
     )
-    session.add(job)
+
+
+def _add_listed(session: Session, user: User, job: Job, files: list[Any]) -> None:
+    """One element per listed file; a replica's site is checked as the source's was."""
+
+    def check_replica(site_id: int, field_name: str) -> None:
+        view = _site(session, user, site_id, field_name)
+        check_submit(session, [site_id])
+        require_credential(session, user, view, field_name)
+
+    file_jobs.add_listed(session, job, files, check_replica)
     session.flush()
-    if spec.files is not None:
 
-        def check_replica(site_id: int, field_name: str) -> None:
-            view = _site(session, user, site_id, field_name)
-            check_submit(session, [site_id])
-            require_credential(session, user, view, field_name)
 
-        file_jobs.add_listed(session, job, spec.files, check_replica)
-        session.flush()
-        return job, True
+def _add_first_element(session: Session, user: User, job: Job, spec: JobSpec, ends: _Ends) -> None:
+    """Element 0: the MKDIR itself, or the LIST whose expansion makes the rest."""
     first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST
     # One INSERT, not the unit of work's: submitting is the hot path of many-job workloads.
     session.execute(
@@ -173,9 +223,8 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
             "type": int(first_type),
             "status": int(JobStatus.NEW),
             "priority": spec.priority,
-            "src_filepath": src_path,
-            "dst_filepath": dst_path if spec.type == JobType.MKDIR else None,
+            "src_filepath": ends.src_path,
+            "dst_filepath": ends.dst_path if spec.type == JobType.MKDIR else None,
             "max_tries": spec.max_tries,
         },
     )
-    return job, True

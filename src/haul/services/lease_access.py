@@ -7,11 +7,11 @@ worker, sees them all).
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, Role
-from haul.store.tables import Element, Job, User
+from haul.store.queries import sites as site_rows
+from haul.store.tables import Element, User
 
 
 def holds_lease(worker: User, element: Element | None, token: str) -> bool:
@@ -27,14 +27,4 @@ def site_in_leases(session: Session, worker: User, site_id: int) -> bool:
     """Whether the worker holds a lease on an element of a job using this site."""
     if worker.role == Role.ADMIN:
         return True
-    found = session.scalar(
-        select(Element.id)
-        .join(Job, Job.id == Element.job_id)
-        .where(
-            Element.worker_id == worker.id,
-            Element.status.in_(LEASED),
-            or_(Job.src_siteid == site_id, Job.dst_siteid == site_id),
-        )
-        .limit(1)
-    )
-    return found is not None
+    return site_rows.in_worker_leases(session, worker.id, site_id)

@@ -10,17 +10,14 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from haul.domain.limits import LISTING
 from haul.services.errors import BadRequest
-from haul.store.bulk import insert_rows
-from haul.store.tables import ListingEntry
+from haul.store.queries import listing_entries as queries
+from haul.store.queries.element_reads import latest_done_attempt
 
 BATCH = 5000
-# Plain rows rather than ORM objects: a listing can hold a million entries.
-_ENTRIES = ListingEntry.__table__
 MAX_ENTRIES = 2_000_000
 
 
@@ -77,20 +74,6 @@ def _mtime(value: Any) -> float | None:
     return None
 
 
-_ENTRY_COLUMNS = (
-    "job_id",
-    "element_id",
-    "attempt",
-    "seq",
-    "directory",
-    "name",
-    "is_dir",
-    "size",
-    "mtime",
-    "is_link",
-)
-
-
 def check_listing(listing: Any) -> list[tuple[str, dict[str, Any]]]:
     """The whole listing checked before anything is written, so a bad one fails only its item."""
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -128,9 +111,9 @@ def store_listing(
         )
         seq += 1
         if len(rows) >= BATCH:
-            insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
+            queries.add_entries(session, rows)
             rows = []
-    insert_rows(session, _ENTRIES, _ENTRY_COLUMNS, rows)
+    queries.add_entries(session, rows)
     return seq
 
 
@@ -146,40 +129,15 @@ def iter_entries(
     (bounded memory); at most ``limit`` of them."""
     last = offset - 1
     left = limit
-    c = _ENTRIES.c
     while left is None or left > 0:
         size = BATCH if left is None else min(BATCH, left)
-        batch = list(
-            session.execute(
-                select(c.seq, c.directory, c.name, c.is_dir, c.size, c.mtime, c.is_link)
-                .where(
-                    c.job_id == job_id,
-                    c.element_id == element_id,
-                    c.attempt == attempt,
-                    c.seq > last,
-                )
-                .order_by(c.seq)
-                .limit(size)
-            )
-        )
+        batch = queries.entries_after(session, job_id, element_id, attempt, last, size)
         if not batch:
             return
         yield from batch
         last = batch[-1].seq
         if left is not None:
             left -= len(batch)
-
-
-def count_entries(session: Session, job_id: int, element_id: int, attempt: int) -> int:
-    c = _ENTRIES.c
-    return (
-        session.scalar(
-            select(func.count()).where(
-                c.job_id == job_id, c.element_id == element_id, c.attempt == attempt
-            )
-        )
-        or 0
-    )
 
 
 def render_listing(
@@ -202,5 +160,20 @@ def render_listing(
     # Counting costs a scan of the entries: only when the page does not tell.
     total = offset + n if 0 < n < limit or (n == 0 and offset == 0) else None
     if total is None:
-        total = count_entries(session, job_id, element_id, attempt)
+        total = queries.entry_count(session, job_id, element_id, attempt)
     return out, total
+
+
+def latest_listing(
+    session: Session,
+    job_id: int,
+    element_id: int,
+    offset: int = 0,
+    limit: int = LISTING.default,
+) -> tuple[dict[str, list[dict[str, Any]]], int] | None:
+    """A page of a LIST's listing as its latest DONE attempt stored it (None: no such
+    attempt), and how many entries it has: what a finished LIST element shows."""
+    n = latest_done_attempt(session, job_id, element_id)
+    if n is None:
+        return None
+    return render_listing(session, job_id, element_id, n, offset, limit)

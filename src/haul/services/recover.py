@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import RUNNABLE, ElementMode, JobStatus, JobType
+from haul.domain.enums import JobStatus, JobType
 from haul.domain.transitions import Requeue
 from haul.services.control import load_job, settle
 from haul.services.errors import Conflict, NotFound
 from haul.services.steering import requeue_elements
 from haul.store.clock import utcnow
+from haul.store.queries.job_control import checks_pending
 from haul.store.tables import Element, Job, User
 
 
@@ -70,14 +70,5 @@ def report(session: Session, user: User, job_id: int) -> dict[str, Any]:
     rec = view.job.recover
     if rec is None:
         raise NotFound(f"job {job_id} has no recover request")
-    pending = (
-        session.scalar(
-            select(func.count()).where(
-                Element.job_id == job_id,
-                Element.mode == ElementMode.VERIFY,
-                Element.status.in_(RUNNABLE),
-            )
-        )
-        or 0
-    )
+    pending = checks_pending(session, job_id)
     return {"jobid": job_id, "state": "checking" if pending else "done", "pending": pending, **rec}

@@ -19,7 +19,7 @@ from haul.domain.enums import JobStatus, JobType
 from haul.protocol.items import refusal
 from haul.protocol.results import ResultReply, result_answer
 from haul.services import fused_copy
-from haul.services.errors import BadRequest, Conflict, NotFound
+from haul.services.errors import BadRequest, Conflict, NotFound, accepted_or_raise
 from haul.services.expansion import expand
 
 # Re-exported: the routes and metrics name these reports.*.
@@ -79,11 +79,7 @@ class Recorded:
 
 def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
     """One result; refusals raise (the single-element route answers their status)."""
-    answer = record_results(session, [r], policy)[0]
-    if answer["code"] != 200:
-        refused = {400: BadRequest, 404: NotFound}.get(answer["code"], Conflict)
-        raise refused(answer["detail"])
-    return JobStatus[answer["status"]]
+    return JobStatus[accepted_or_raise(record_results(session, [r], policy)[0])["status"]]
 
 
 @dataclass

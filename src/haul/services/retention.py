@@ -16,12 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from haul.store.clock import utcnow
 from haul.store.element_rows import CHUNK
-from haul.store.tables import Attempt, ListingEntry, Token
+from haul.store.queries import retention as queries
 
 ATTEMPTS_PER_TICK = 2000
 TOKENS_PER_TICK = 5000
@@ -39,31 +38,14 @@ def prune(session: Session, retention_days: float, now: datetime | None = None) 
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
     out = Pruned()
-    old = session.execute(
-        select(Attempt.id, Attempt.job_id, Attempt.element_id, Attempt.attempt)
-        .where(Attempt.ended < cutoff)
-        .order_by(Attempt.ended)
-        .limit(ATTEMPTS_PER_TICK)
-    ).all()
+    old = queries.attempts_ended_before(session, cutoff, ATTEMPTS_PER_TICK)
     step = CHUNK // 3  # three parameters per key
     for start in range(0, len(old), step):
         part = old[start : start + step]
         keys = [(a.job_id, a.element_id, a.attempt) for a in part]
-        le = ListingEntry.__table__.c
-        out.entries += session.execute(
-            delete(ListingEntry).where(tuple_(le.job_id, le.element_id, le.attempt).in_(keys)),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-        out.attempts += session.execute(
-            delete(Attempt).where(Attempt.id.in_([a.id for a in part])),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-    expired = list(
-        session.scalars(select(Token.id).where(Token.expires < now).limit(TOKENS_PER_TICK))
-    )
+        out.entries += queries.delete_listings(session, keys)
+        out.attempts += queries.delete_attempts(session, [a.id for a in part])
+    expired = queries.tokens_expired(session, now, TOKENS_PER_TICK)
     for start in range(0, len(expired), CHUNK):
-        out.tokens += session.execute(
-            delete(Token).where(Token.id.in_(expired[start : start + CHUNK])),
-            execution_options={"synchronize_session": False},
-        ).rowcount
+        out.tokens += queries.delete_tokens(session, expired[start : start + CHUNK])
     return out

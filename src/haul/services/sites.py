@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.endpoints import EndpointError, parse_endpoint, under_root
 from haul.domain.enums import (
     CREDENTIAL_FIELDS,
     CREDENTIAL_SCHEMES,
-    LEASED,
+    HOST_KEY_SCHEMES,
     OPTIONAL_CREDENTIAL_FIELDS,
     SCHEME_PROTOCOLS,
     JobProtocol,
@@ -30,7 +29,10 @@ from haul.domain.paths import PathError, refuse_bidi, validate_submitted_path
 from haul.security.secret_box import SecretBox
 from haul.services.errors import BadRequest, Conflict, CredentialNeeded, Forbidden, NotFound
 from haul.store.clock import as_utc, utcnow
-from haul.store.tables import Credential, Element, Job, Site, SiteEndpoint, User
+from haul.store.queries import credentials
+from haul.store.queries import sites as site_rows
+from haul.store.queries.names import user_emails
+from haul.store.tables import Credential, Site, SiteEndpoint, User
 
 MAX_CREDENTIAL_SECONDS = 366 * 24 * 3600
 DEFAULT_CREDENTIAL_SECONDS = 12 * 3600
@@ -55,18 +57,13 @@ def is_admin(user: User) -> bool:
 
 
 def visible_sites(session: Session, user: User) -> list[Site]:
-    q = select(Site).order_by(Site.id)
-    if not is_admin(user) and user.role != Role.WORKER:
-        q = q.where(or_(Site.public.is_(True), Site.owner_id == user.id))
-    return list(session.scalars(q))
+    everyone = is_admin(user) or user.role == Role.WORKER
+    return site_rows.sites_seen_by(session, None if everyone else user.id)
 
 
 def owner_emails(session: Session, sites: list[Site]) -> dict[int, str]:
     """Who owns each site, for the sites a caller can see (public ones name their owner)."""
-    ids = {s.owner_id for s in sites}
-    if not ids:
-        return {}
-    return dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+    return user_emails(session, {s.owner_id for s in sites})
 
 
 def get_site(session: Session, user: User, site_id: int, field: str = "site") -> SiteView:
@@ -78,16 +75,9 @@ def get_site(session: Session, user: User, site_id: int, field: str = "site") ->
     return SiteView(site, endpoints_of(session, site.id))
 
 
-# Built once: every submission reads its sites' endpoints.
-_ENDPOINTS = (
-    select(SiteEndpoint)
-    .where(SiteEndpoint.site_id == bindparam("site_id"))
-    .order_by(SiteEndpoint.id)
-)
-
-
 def endpoints_of(session: Session, site_id: int) -> list[SiteEndpoint]:
-    return list(session.scalars(_ENDPOINTS, {"site_id": site_id}))
+    """Every submission reads its sites' endpoints (a statement built once)."""
+    return site_rows.endpoints_of(session, site_id)
 
 
 def create_site(
@@ -127,7 +117,7 @@ def create_site(
                 "server's allowed roots"
             )
         parsed.append(ep)
-    if session.scalar(select(Site.id).where(Site.name == name)) is not None:
+    if site_rows.name_taken(session, name):
         raise Conflict(f"site_name: a site named {name!r} already exists")
     secured = sorted({ep.scheme for ep in parsed} & CREDENTIAL_SCHEMES)
     if requires_credential is None:
@@ -156,11 +146,17 @@ def create_site(
     return site
 
 
+# How a refusal names the endpoints that take a host key: "an sftp:// endpoint".
+_HOST_KEY_ENDPOINT = " or ".join(f"{s}://" for s in sorted(HOST_KEY_SCHEMES))
+
+
 def _checked_host_key(text: str | None, schemes: set[str]) -> str | None:
     if text is None:
         return None
-    if "sftp" not in schemes:
-        raise BadRequest("host_key: only sites with an sftp:// endpoint take a host key")
+    if not schemes & HOST_KEY_SCHEMES:
+        raise BadRequest(
+            f"host_key: only sites with an {_HOST_KEY_ENDPOINT} endpoint take a host key"
+        )
     try:
         return normalize_host_key(text)
     except HostKeyError as exc:
@@ -195,27 +191,14 @@ def pin_host_key(
         key = normalize_host_key(host_key)
     except HostKeyError as exc:
         raise BadRequest(str(exc)) from exc
-    job = session.scalar(
-        select(Job)
-        .join(Element, Element.job_id == Job.id)
-        .where(
-            Element.job_id == job_id,
-            Element.id == element_id,
-            Element.lease_token == token,
-            Element.status.in_(LEASED),
-        )
-    )
+    job = site_rows.job_under_lease(session, job_id, element_id, token)
     if job is None:
         raise NotFound(f"element {job_id}.{element_id}: no live lease with this token")
     if site_id not in (job.src_siteid, job.dst_siteid):
         raise BadRequest(f"site_id: site {site_id} is not a site of job {job_id}")
-    if "sftp" not in {e.scheme for e in endpoints_of(session, site_id)}:
-        raise BadRequest(f"site_id: site {site_id} has no sftp:// endpoint")
-    session.execute(
-        update(Site).where(Site.id == site_id, Site.host_key.is_(None)).values(host_key=key)
-    )
-    pinned = session.scalar(select(Site.host_key).where(Site.id == site_id))
-    return pinned or key
+    if not {e.scheme for e in endpoints_of(session, site_id)} & HOST_KEY_SCHEMES:
+        raise BadRequest(f"site_id: site {site_id} has no {_HOST_KEY_ENDPOINT} endpoint")
+    return site_rows.pin_host_key(session, site_id, key) or key
 
 
 def delete_site(session: Session, user: User, site_id: int) -> None:
@@ -262,9 +245,7 @@ def store_credential(
     if lifetime <= 0 or lifetime > MAX_CREDENTIAL_SECONDS:
         raise BadRequest(f"lifetime: must be between 1 and {MAX_CREDENTIAL_SECONDS} seconds")
     clean = _check_material(view.schemes, material)
-    row = session.scalar(
-        select(Credential).where(Credential.user_id == user.id, Credential.site_id == site_id)
-    )
+    row = credentials.credential(session, user.id, site_id)
     if row is None:
         row = Credential(user_id=user.id, site_id=site_id, secret=b"", expires=utcnow())
         session.add(row)
@@ -280,9 +261,7 @@ def store_credential(
 
 
 def get_credential(session: Session, user_id: int, site_id: int) -> Credential | None:
-    row = session.scalar(
-        select(Credential).where(Credential.user_id == user_id, Credential.site_id == site_id)
-    )
+    row = credentials.credential(session, user_id, site_id)
     if row is None:
         return None
     expires = as_utc(row.expires)
@@ -299,9 +278,7 @@ def credential_expiry(row: Credential) -> datetime:
 
 def delete_credential(session: Session, user: User, site_id: int) -> None:
     get_site(session, user, site_id)
-    row = session.scalar(
-        select(Credential).where(Credential.user_id == user.id, Credential.site_id == site_id)
-    )
+    row = credentials.credential(session, user.id, site_id)
     if row is None:
         raise NotFound(f"site {site_id}: you hold no credential for it")
     session.delete(row)
@@ -326,11 +303,6 @@ def credential_material(session: Session, box: SecretBox, user_id: int, site_id:
 
 
 def valid_credentials(session: Session, user: User) -> list[tuple[Site, Credential]]:
-    rows = session.execute(
-        select(Site, Credential)
-        .join(Credential, Credential.site_id == Site.id)
-        .where(Credential.user_id == user.id)
-        .order_by(Site.id)
-    ).all()
+    rows = credentials.credentials_of(session, user.id)
     now = utcnow()
     return [(s, c) for s, c in rows if (as_utc(c.expires) or now) > now]

@@ -25,7 +25,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobType, Role
@@ -33,6 +32,9 @@ from haul.domain.ownership import may_act_on
 from haul.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from haul.services.lease_access import holds_lease
 from haul.store.clock import as_utc, utcnow
+from haul.store.queries import accounts
+from haul.store.queries import sites as site_rows
+from haul.store.queries import uploads as upload_rows
 from haul.store.tables import Element, Job, Site, SiteEndpoint, Upload, User
 
 MAX_UPLOAD_BYTES = 10 * 1000 * 1000
@@ -58,13 +60,7 @@ def upload_site_id(session: Session) -> int | None:
     key = str(session.get_bind().url)
     if key in _UPLOAD_SITE:
         return _UPLOAD_SITE[key]
-    found = session.scalar(
-        select(Site.id)
-        .join(SiteEndpoint, SiteEndpoint.site_id == Site.id)
-        .where(SiteEndpoint.scheme == "upload")
-        .order_by(Site.id)
-        .limit(1)
-    )
+    found = site_rows.first_with_scheme(session, "upload")
     if found is not None:
         _UPLOAD_SITE[key] = found
     return found
@@ -76,7 +72,7 @@ def server_account(session: Session) -> User:
     Its email has no ``@``, so no one can register it, and with no password
     and no token nothing can act as it.
     """
-    user = session.scalar(select(User).where(User.email == SERVER_ACCOUNT))
+    user = accounts.user_by_email(session, SERVER_ACCOUNT)
     if user is None:
         user = User(email=SERVER_ACCOUNT, name="haul server", role=SERVER_ROLE)
         session.add(user)
@@ -104,7 +100,7 @@ def upload_site(session: Session) -> Site:
         assert site is not None
         return site
     name = UPLOAD_SITE
-    if session.scalar(select(Site.id).where(Site.name == name)) is not None:
+    if site_rows.name_taken(session, name):
         name = f"{UPLOAD_SITE}-{secrets.token_hex(3)}"
     site = Site(
         name=name,
@@ -246,13 +242,8 @@ def cleanup(session: Session, home: Path, retention_seconds: float) -> int:
     cutoff = utcnow() - timedelta(seconds=retention_seconds)
     site = upload_site_id(session)
     n = 0
-    for row in session.scalars(select(Upload).where(Upload.created < cutoff)):
-        used = site is not None and session.scalar(
-            select(Job.id)
-            .where(Job.src_siteid == site, Job.src_filepath.in_([row.id, f"/{row.id}"]))
-            .limit(1)
-        )
-        if used:
+    for row in upload_rows.created_before(session, cutoff):
+        if site is not None and upload_rows.named_by_a_job(session, site, row.id):
             continue
         (upload_dir(home) / row.id).unlink(missing_ok=True)
         session.delete(row)

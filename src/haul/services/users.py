@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import USER_ROLES, Role
@@ -23,6 +22,7 @@ from haul.security.tokens import hash_token, new_token
 from haul.services.errors import BadRequest, Conflict, NotFound, Unauthorized
 from haul.store.clock import as_utc, utcnow
 from haul.store.database import Database
+from haul.store.queries import accounts
 from haul.store.tables import Token, User
 
 # "worker" tokens may use only the worker protocol, "metrics" tokens only /metrics
@@ -67,7 +67,7 @@ def create_user(
     email = email.strip().lower() if role in SERVICE_ROLES else normalise_email(email)
     if password is not None:
         check_password(password)
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
+    if accounts.email_taken(session, email):
         raise Conflict(f"a user with email {email} already exists")
     user = User(
         email=email,
@@ -98,7 +98,7 @@ def find_user(session: Session, ref: str | int) -> User:
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
         user = session.get(User, int(ref))
     else:
-        user = session.scalar(select(User).where(User.email == str(ref).strip().lower()))
+        user = accounts.user_by_email(session, str(ref).strip().lower())
     if user is None:
         raise NotFound(f"no such user: {ref}")
     return user
@@ -106,7 +106,7 @@ def find_user(session: Session, ref: str | int) -> User:
 
 def _password_owner(db: Database, email: str) -> User | None:
     with db.read() as session:
-        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        user = accounts.user_by_email(session, email.strip().lower())
         if user is not None:
             session.expunge(user)
     return user
@@ -186,17 +186,9 @@ def authenticate(session: Session, token: str) -> User:
     return authenticate_token(session, token).user
 
 
-# One query for token and user, built once: this runs on every request, and
-# building a statement costs more than running it.
-_BY_TOKEN = (
-    select(User, Token.id, Token.revoked, Token.expires)
-    .join(Token, Token.user_id == User.id)
-    .where(Token.token_hash == bindparam("token_hash"))
-)
-
-
 def authenticate_token(session: Session, token: str) -> Authenticated:
-    found = session.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
+    """Runs on every request: one prebuilt query for the token and its user."""
+    found = accounts.token_with_user(session, hash_token(token))
     if found is None or found.revoked:
         raise Unauthorized("invalid or revoked token")
     expires = as_utc(found.expires)
@@ -220,14 +212,14 @@ def revoke_presented(session: Session, token: str) -> None:
 
     An unknown token is no session to end, so it is no error.
     """
-    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    row = accounts.token_by_hash(session, hash_token(token))
     owner = session.get(User, row.user_id) if row is not None else None
     if row is not None and owner is not None:
         revoke_token(session, owner, row.id)
 
 
 def list_tokens(session: Session, user: User) -> list[Token]:
-    return list(session.scalars(select(Token).where(Token.user_id == user.id).order_by(Token.id)))
+    return accounts.tokens_of(session, user.id)
 
 
 def change_password(db: Database, user_id: int, old: str, new: str, keep_token: int) -> int:
@@ -240,7 +232,7 @@ def change_password(db: Database, user_id: int, old: str, new: str, keep_token: 
     """
     check_password(new)
     with db.read() as session:
-        stored = session.scalar(select(User.password_hash).where(User.id == user_id))
+        stored = accounts.password_hash(session, user_id)
     if not verify_password(stored, old):
         raise Unauthorized("wrong password")
     new_hash = hash_password(new)
@@ -251,12 +243,7 @@ def change_password(db: Database, user_id: int, old: str, new: str, keep_token: 
         if row.password_hash != stored:
             raise Conflict("the password changed meanwhile; try again")
         row.password_hash = new_hash
-        revoked = session.execute(
-            update(Token)
-            .where(Token.user_id == user_id, Token.id != keep_token, Token.revoked.is_(False))
-            .values(revoked=True)
-        )
-        return revoked.rowcount or 0
+        return accounts.revoke_tokens(session, user_id, keep=keep_token)
 
 
 def set_password(db: Database, email: str, password: str) -> User:
@@ -275,6 +262,13 @@ def set_password(db: Database, email: str, password: str) -> User:
 
 def delete_user(session: Session, user: User) -> None:
     session.delete(user)
+
+
+def delete_self(session: Session, user_id: int) -> None:
+    """The caller's own account goes (one already gone is no error: the answer is the same)."""
+    row = session.get(User, user_id)
+    if row is not None:
+        delete_user(session, row)
 
 
 def token_expiry(row: Token) -> datetime:

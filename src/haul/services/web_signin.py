@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.security.tokens import hash_token, new_token
 from haul.services.errors import Unauthorized
 from haul.services.users import authenticate_token, issue_token
 from haul.store.clock import as_utc, utcnow
+from haul.store.queries import accounts
 from haul.store.tables import Token, User
 
 SIGNIN_LINK_SECONDS = 10 * 60
@@ -51,7 +51,7 @@ def issue_signin_link(session: Session, user: User, base_url: str) -> str:
 
 def redeem_signin_link(session: Session, code: str, lifetime: int) -> tuple[User, str, Token]:
     """Uses up a link's code and returns a new dashboard session token."""
-    row = session.scalar(select(Token).where(Token.token_hash == _link_hash(code)))
+    row = accounts.token_by_hash(session, _link_hash(code))
     expires = as_utc(row.expires) if row is not None else None
     if row is None or row.revoked or expires is None or expires <= utcnow():
         raise Unauthorized(

@@ -23,8 +23,12 @@ from XRootD import client as xrd
 from haul.storage._base import WriteStream
 from haul.storage._xrootd_status import ok, translate
 
-CHUNK = 4 * 1024 * 1024  # bytes per read or write request
+CHUNK = 4 * 1024 * 1024  # bytes per read request
 IN_FLIGHT = 4  # requests outstanding per file: CHUNK * IN_FLIGHT bytes buffered at most
+# Writes are sent as the copy engine hands them (its chunks are small, so
+# they stay in the CPU's cache: bench/RESULTS.md, "Chunks that fit the
+# cache"); what bounds them is the bytes outstanding, the same as the reads'.
+WRITE_IN_FLIGHT_BYTES = CHUNK * IN_FLIGHT
 
 
 class Answer:
@@ -159,7 +163,7 @@ def close_in_background(handle: xrd.File, timeout: int) -> None:
 
 
 class Writer(WriteStream):
-    """Writes at increasing offsets, up to IN_FLIGHT requests outstanding."""
+    """Writes at increasing offsets, up to WRITE_IN_FLIGHT_BYTES outstanding."""
 
     def __init__(self, handle: xrd.File, path: str, timeout: int) -> None:
         super().__init__()
@@ -169,6 +173,7 @@ class Writer(WriteStream):
         self._offset = 0
         # Each request keeps its bytes referenced until the server answered.
         self._pending: collections.deque[tuple[bytes, Answer]] = collections.deque()
+        self._pending_bytes = 0
 
     def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         if isinstance(b, memoryview) and isinstance(b.obj, bytes) and b.nbytes == len(b.obj):
@@ -177,17 +182,19 @@ class Writer(WriteStream):
             data = bytes(b)
         if not data:
             return 0
-        while len(self._pending) >= IN_FLIGHT:
+        while self._pending and self._pending_bytes + len(data) > WRITE_IN_FLIGHT_BYTES:
             self._settle_one()
         answer = Answer()
         status = self._handle.write(data, self._offset, timeout=self._timeout, callback=answer)
         ok(status, self._path)
         self._pending.append((data, answer))
+        self._pending_bytes += len(data)
         self._offset += len(data)
         return len(data)
 
     def _settle_one(self) -> None:
-        _, answer = self._pending.popleft()
+        data, answer = self._pending.popleft()
+        self._pending_bytes -= len(data)
         if not answer.wait(self._timeout + 5):
             raise translate(_Timeout(), self._path)
         ok(answer.status, self._path)

@@ -27,7 +27,7 @@ from haul.storage.publish import publish
 from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
 
-DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
+DEFAULT_CHUNK_SIZE = 256 * 1024
 RECEIPT = "upload receipt: "
 
 

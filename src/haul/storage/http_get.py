@@ -33,6 +33,7 @@ import ssl
 import threading
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage.http_ranges import RangedBody, ranged
 from haul.storage.network_policy import NetworkPolicy
 
 # Idle connections kept per storage: one per transfer slot is plenty.
@@ -100,6 +101,7 @@ class PlainGets:
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self.enabled = True
+        self.ranged = True  # large bodies in several ranged GETs; off once refused
 
     def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
@@ -120,19 +122,38 @@ class PlainGets:
                 return
         connection.close()
 
-    def open(self, target: str, path: str) -> Body | None:
+    def open(self, target: str, path: str) -> Body | RangedBody | None:
         """The body of `GET target` as a file, or None: ask through httpx instead.
 
         `target` is the request target (the URL's path, quoted); `path` names
-        the file in errors.
+        the file in errors. A body larger than RANGED_ABOVE from a server that
+        takes byte ranges is read as several ranged GETs at once
+        (`http_ranges.RangedBody`).
         """
         if not self.enabled:
             return None
+        response, connection = self.send(target, {}, path)
+        encoding = (response.getheader("Content-Encoding") or "identity").lower()
+        if response.status != 200 or encoding != "identity" or response.length is None:
+            if 300 <= response.status < 400:
+                self.enabled = False  # a redirecting server: httpx follows, from now on
+            response.close()
+            connection.close()
+            return None
+        body = Body(response, connection, self, path)
+        if self.ranged and ranged(body):
+            return RangedBody(body, self, target, path)
+        return body
+
+    def send(
+        self, target: str, headers: dict[str, str], path: str
+    ) -> tuple[http.client.HTTPResponse, http.client.HTTPConnection]:
+        """`GET target` with `headers` beside the storage's; the answer's head read."""
         for _attempt in range(2):
             connection, reused = self._connection()
             try:
-                connection.request("GET", target, headers=self._headers)
-                response = connection.getresponse()
+                connection.request("GET", target, headers={**self._headers, **headers})
+                return connection.getresponse(), connection
             except _STALE:
                 connection.close()
                 if reused:
@@ -143,16 +164,17 @@ class PlainGets:
                 raise
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
-                raise _failed(exc, path) from exc
-            break
-        encoding = (response.getheader("Content-Encoding") or "identity").lower()
-        if response.status != 200 or encoding != "identity" or response.length is None:
-            if 300 <= response.status < 400:
-                self.enabled = False  # a redirecting server: httpx follows, from now on
-            response.close()
-            connection.close()
-            return None
-        return Body(response, connection, self, path)
+                raise failed(exc, path) from exc
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def keep(self, connection: http.client.HTTPConnection) -> None:
+        """A connection whose answer was read to its end, for the next GET."""
+        self._keep(connection)
+
+    @staticmethod
+    def failure(exc: BaseException, path: str) -> TransferError:
+        """What a failed read of an answer's body is, as a TransferError."""
+        return failed(exc, path)
 
     def close(self) -> None:
         with self._lock:
@@ -161,7 +183,7 @@ class PlainGets:
             connection.close()
 
 
-def _failed(exc: BaseException, path: str) -> TransferError:
+def failed(exc: BaseException, path: str) -> TransferError:
     kind = type(exc).__name__
     if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
         return TransferError(ErrorCode.TIMEOUT, f"{path}: {kind}: {exc}")
@@ -195,12 +217,16 @@ class Body(io.RawIOBase):
     def header(self, name: str) -> str | None:
         return self._response.getheader(name)
 
+    @property
+    def response(self) -> http.client.HTTPResponse:
+        return self._response
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             return self._response.readinto(buffer)
         except (OSError, http.client.HTTPException) as exc:
             self._drop()
-            raise _failed(exc, self._path) from exc
+            raise failed(exc, self._path) from exc
 
     def _drop(self) -> None:
         if self._connection is not None:

@@ -28,6 +28,7 @@ import boto3
 import botocore.exceptions as bexc
 from botocore import UNSIGNED
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import (
@@ -41,7 +42,7 @@ from haul.storage._base import (
 )
 from haul.storage._s3_timestamps import timestamp
 from haul.storage.s3_errors import S3_ERRORS
-from haul.storage.s3_get import PresignedGets
+from haul.storage.s3_get import PresignedGets, QuerySigner
 from haul.storage.s3_session import check_connections, sealed_session
 from haul.storage.s3_upload import ChecksumSupport, MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
@@ -97,7 +98,15 @@ class S3Storage(BaseStorage):
             )
             check_connections(self._client, access.network)
         self._checksums = ChecksumSupport()
-        self._gets = PresignedGets(self._client, access.network, timeout=READ_TIMEOUT)
+        signer = None
+        if signed:
+            keys = Credentials(
+                str(credential["access_key"]),
+                str(credential["secret_key"]),
+                credential.get("session_token"),
+            )
+            signer = QuerySigner(keys, region)
+        self._gets = PresignedGets(self._client, access.network, READ_TIMEOUT, signer)
 
     # -- helpers ------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from haul.domain.enums import JobType
 from haul.domain.expansion import strip_slash
 from haul.worker.running import Running
 
@@ -38,7 +39,7 @@ def wanted(run: Running, listed: dict[str, Any], max_bytes: int) -> bool:
     return (
         bool(e.get(OFFER))
         and e.get("id") == 0
-        and run.job.get("type") == "COPY"
+        and run.job.get("type") == JobType.COPY.name
         and run.job.get("dst_filepath") is not None
         and size is not None
         and 0 <= int(size) <= max_bytes
@@ -52,7 +53,7 @@ def file_element(run: Running, size: int) -> dict[str, Any]:
     return {
         "id": FILE_ID,
         "job_id": e["job_id"],
-        "type": "COPY",
+        "type": JobType.COPY.name,
         "src_filepath": strip_slash(job["src_filepath"] or ""),
         "dst_filepath": strip_slash(job["dst_filepath"]),
         "size": size,

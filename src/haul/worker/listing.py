@@ -19,6 +19,7 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
+from haul.domain.enums import JobType
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.expansion import parent_of, strip_slash
 from haul.storage import Storage
@@ -72,7 +73,7 @@ class TreeLister:
         self.shown = shown or self.path  # for the log: SITE:PATH (resolved ...)
         self.job_root = strip_slash(job_root)
         self.job_type = job_type
-        self.follow = follow_links and job_type != "REMOVE"
+        self.follow = follow_links and job_type != JobType.REMOVE.name
         self.say = say
         self.cancelled = cancelled
         self.listing: dict[str, list[dict[str, Any]]] = {}
@@ -85,7 +86,7 @@ class TreeLister:
             # never entered. LIST and COPY follow the path they were given.
             top = (
                 self.storage.lstat(self.path)
-                if self.job_type == "REMOVE"
+                if self.job_type == JobType.REMOVE.name
                 else self.storage.stat(self.path)
             )
         except TransferError as exc:
@@ -136,7 +137,7 @@ class TreeLister:
         """The listing row for a link: the link itself, or what it leads to."""
         shown = f"{self._rel(entry.path)} -> {escaped(entry.target or '?')}"
         if not self.follow:
-            if self.job_type == "COPY":
+            if self.job_type == JobType.COPY.name:
                 self.skipped += 1
                 self.say(f"skipped symlink {shown} (extra_opts.follow_links copies its target)")
             return _link_row(entry)

@@ -24,10 +24,11 @@ from typing import Any
 
 import httpx
 
-from haul.domain.enums import Command
+from haul.domain.enums import Command, JobType
 from haul.domain.errors import ErrorCode, TransferError
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.protocol.claims import ClaimRequest
+from haul.protocol.items import Outcome
 from haul.protocol.leases import LeasedJob
 from haul.protocol.results import ResultItem
 from haul.storage.network_policy import parse_networks
@@ -81,7 +82,7 @@ class WorkerConfig:
     server: str
     token: str
     concurrency: int = 4
-    types: list[str] = field(default_factory=lambda: ["LIST", "COPY", "REMOVE", "RENAME", "MKDIR"])
+    types: list[str] = field(default_factory=lambda: [t.name for t in JobType])  # the built-ins
     protocols: list[str] | None = None
     lease_seconds: int | None = None
     heartbeat_seconds: float = 5.0
@@ -353,7 +354,7 @@ class Worker:
             log.error("could not report %d results, dropped: %s", len(batch), exc)
             return
         for a in answers:
-            if a.get("code") != 200:
+            if a.get("code") != Outcome.ACCEPTED:
                 log.warning(
                     "result for %s.%s refused: %s",
                     a.get("jobid"),
@@ -388,7 +389,7 @@ class Worker:
             run = self.running.get(key)  # type: ignore[arg-type]
             if run is None:
                 continue
-            if a.get("code") == 409 or a.get("command") == Command.CANCEL:
+            if a.get("code") == Outcome.STALE or a.get("command") == Command.CANCEL:
                 # Lease gone or job cancelled: stop and let the result say so.
                 run.cancel.set()
             elif a.get("command"):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from haul.domain.endpoints import under_root
-from haul.domain.enums import ElementMode
+from haul.domain.enums import ElementMode, JobType
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.domain.paths import resolve_path
 from haul.protocol.leases import SiteInfo
@@ -41,6 +41,9 @@ from haul.worker.site_storage import HostKeyPins, StorageCache
 from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
+# The built-in types' operations, by the type's name a lease carries: only these
+# are run by method, so a type no handler serves is UNSUPPORTED whatever its name.
+_OPERATIONS = {t.name: f"_{t.name.lower()}" for t in JobType}
 
 
 class Executor:
@@ -121,10 +124,10 @@ class Executor:
             if kind in self.handlers:
                 extra = self._custom(run, self.handlers[kind], on_progress)
             else:
-                handler = getattr(self, f"_{kind.lower()}", None)
-                if handler is None:
+                operation = _OPERATIONS.get(kind)
+                if operation is None:
                     raise TransferError(ErrorCode.UNSUPPORTED, f"this worker cannot run {kind}")
-                extra = handler(run, places, on_progress) or {}
+                extra = getattr(self, operation)(run, places, on_progress) or {}
             result.update(extra, returncode=0)
             run.say("done")
         except TransferError as exc:
@@ -372,7 +375,7 @@ class Executor:
         # A job's own MKDIR names its path in src_filepath on src_site; a COPY's
         # MKDIR (an empty directory of the tree) names it in dst_filepath on dst_site.
         # An existing directory is success (every backend's mkdir is idempotent).
-        own = run.job.get("type") == "MKDIR"
+        own = run.job.get("type") == JobType.MKDIR.name
         place = self._src(run, places) if own else self._dst(run, places)
         opts = run.job.get("extra_opts") or {}
         try:

@@ -29,7 +29,7 @@ from haul.services import custom_jobs, job_reads
 from haul.services import jobs as job_service
 from haul.services.errors import BadRequest
 from haul.services.job_errors import error_summary, error_summary_json, last_errors
-from haul.services.queue_load import parse_when
+from haul.services.time_filters import parse_when
 from haul.store.clock import utcnow
 
 router = APIRouter()

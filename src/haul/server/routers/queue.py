@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from haul.server.deps import AdminUser, CurrentUser, ReadSession
 from haul.server.schemas import PathId
 from haul.services import explain as explain_service
-from haul.services import queue_load, workers_seen
+from haul.services import load_history, queue_load, worker_activity
 
 router = APIRouter()
 
@@ -44,24 +44,24 @@ def get_load(
     job_type_category: Strings = None,
     job_type_priority: Ints = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=queue_load.MAX_PAGE_SIZE)] = 100,
+    page_size: Annotated[int, Query(ge=1, le=load_history.MAX_PAGE_SIZE)] = 100,
 ) -> dict[str, Any]:
     """Pending, queued and running counts per sampler tick (seed 001's ``/load``).
 
     ``started``/``ended`` take ISO-8601 datetimes or durations back from now
     (``PT3H0M0S``); the range may span at most 31 days.
     """
-    start, end = queue_load.time_range(started, ended)
-    type_ids = None
-    if job_type_id or job_type_name or job_type_category or job_type_priority:
-        type_ids = queue_load.select_types(
-            queue_load.job_types(session),
-            ids=job_type_id,
-            names=job_type_name,
-            categories=job_type_category,
-            priorities=job_type_priority,
-        )
-    result = queue_load.load_page(session, start, end, type_ids, page, page_size)
+    result = load_history.history(
+        session,
+        started,
+        ended,
+        page,
+        page_size,
+        ids=job_type_id,
+        names=job_type_name,
+        categories=job_type_category,
+        priorities=job_type_priority,
+    )
     return _page_links(request, page, page_size, result.count) | {"results": result.results}
 
 
@@ -71,7 +71,7 @@ def queue_status(
     user: CurrentUser,
     session: ReadSession,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=queue_load.MAX_PAGE_SIZE)] = 100,
+    page_size: Annotated[int, Query(ge=1, le=load_history.MAX_PAGE_SIZE)] = 100,
 ) -> dict[str, Any]:
     """Waiting work grouped by job type, read live (seed 001's ``/queue/status``)."""
     rows = queue_load.queue_status(session)
@@ -84,7 +84,7 @@ def queue_status(
 @router.get("/workers")
 def list_workers(user: AdminUser, session: ReadSession) -> dict[str, Any]:
     """Each worker's last contact, the elements it holds, and bytes moved in the last minute."""
-    rows = workers_seen.workers(session)
+    rows = worker_activity.workers(session)
     return {"count": len(rows), "active": sum(1 for w in rows if w["active"]), "results": rows}
 
 

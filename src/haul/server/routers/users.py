@@ -90,9 +90,7 @@ def get_self(user: CurrentUser) -> dict[str, Any]:
 
 @router.delete("/users/self")
 def delete_self(user: CurrentUser, session: WriteSession) -> dict[str, Any]:
-    row = session.get(User, user.id)
-    if row is not None:
-        user_service.delete_user(session, row)
+    user_service.delete_self(session, user.id)
     return {"deleted": user.id}
 
 

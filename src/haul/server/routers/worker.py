@@ -21,7 +21,7 @@ from haul.protocol.host_keys import HostKeyPin, PinnedKey
 from haul.protocol.items import refusal
 from haul.protocol.leases import LeasedJob
 from haul.protocol.results import BulkResult, ResultAnswer, ResultBody, ResultReply
-from haul.server import metrics as observe
+from haul.server import work_hooks as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
 from haul.server.errors import describe_validation
 from haul.server.work_signal import signal_if_work_added, work_added

@@ -36,7 +36,7 @@ from haul.domain.enums import (
 from haul.domain.job_status import attempts_shown
 from haul.server.deps import NEEDS_USER, USER_ROLES, require_role
 from haul.server.path_ids import JOB_ID
-from haul.services import bans, dashboard, job_errors, queue_load, workers_seen
+from haul.services import bans, dashboard, job_errors, job_type_catalog, queue_load, worker_activity
 from haul.services import sites as site_service
 from haul.services import users as user_service
 from haul.services.errors import NotFound, Unauthorized
@@ -370,7 +370,7 @@ def queue_page(request: Request, caller: WebCaller) -> HTMLResponse:
         page.status_code = 403
         return page
     with _db(request).read() as session:
-        catalog = queue_load.job_types(session)
+        catalog = job_type_catalog.job_types(session)
     return render(
         request,
         "queue.html",
@@ -385,7 +385,7 @@ def _queue_context(request: Request) -> dict[str, Any]:
     with _db(request).read() as session:
         return {
             "queue": queue_load.queue_status(session),
-            "workers": workers_seen.workers(session),
+            "workers": worker_activity.workers(session),
             "se_bans": bans.list_bans(session, BanKind.STORAGE),
             "dn_bans": bans.list_bans(session, BanKind.USER),
         }

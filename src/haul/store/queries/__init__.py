@@ -20,6 +20,15 @@ named statement per transition, one caller each).
 - ``lease_lost``: the reaper's read of expired leases and its per-element write.
 - ``steering``: cancels (queued ones now, leased ones signalled) and requeues.
 
-The read models' SQL sits beside them: ``load`` (the queue load and its
-history), ``element_reads`` and ``names`` (the dashboard, metrics and views).
+- ``steering`` also holds seed 004's ``set_job``, guarded by the statuses read.
+- ``stages``: stage advance's probes and a job's stage and end.
+- ``fused_copy``: element 1 of a path COPY, written from its LIST's result.
+
+The read models' SQL sits beside them: ``queue_load`` (the queue load and its
+history), ``element_reads`` and ``names`` (the dashboard, metrics and views),
+``job_reads`` (jobs, counts, pages), ``listing_entries`` (stored listings),
+``waiting`` (explain), ``attempt_errors`` (why elements failed). And the use
+cases': ``job_control`` (a verb's locked job, removal), ``accounts`` (users,
+tokens), ``sites``, ``credentials``, ``uploads``, ``bans``, ``retention``,
+``job_types``. The server imports none of them: it calls a service.
 """

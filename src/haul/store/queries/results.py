@@ -43,27 +43,18 @@ _PLAIN = guarded_update(
     timestamp=bindparam("v_now"),
 )
 _TAKE = guarded_update(timestamp=bindparam("v_now"))
-_OUTCOME_VALUES = {
-    "status": bindparam("v_status"),
-    "attempts": bindparam("v_attempts"),
-    "attempt_seq": bindparam("v_seq"),
-    "timestamp": bindparam("v_now"),
-    "checksum": bindparam("v_checksum"),
-    "size": bindparam("v_size"),
-    "not_before": bindparam("v_not_before"),
-    "mode": bindparam("v_mode"),
-}
-_JUDGED = keyed_update(**_OUTCOME_VALUES, lease_token=None, lease_expires=None).where(
-    *TOKEN_GUARD
-)
-# A LIST's nested result (services/fused_copy.py): element 1 takes its first
-# attempt's outcome and the LIST's worker. It needs no lease guard: this very
-# transaction's expansion planned it, so no other writer has seen the row.
-_FUSED = keyed_update(
-    **_OUTCOME_VALUES, worker_id=bindparam("v_worker"), started=bindparam("v_started")
-)
-
-
+_JUDGED = keyed_update(
+    status=bindparam("v_status"),
+    attempts=bindparam("v_attempts"),
+    attempt_seq=bindparam("v_seq"),
+    lease_token=None,
+    lease_expires=None,
+    timestamp=bindparam("v_now"),
+    checksum=bindparam("v_checksum"),
+    size=bindparam("v_size"),
+    not_before=bindparam("v_not_before"),
+    mode=bindparam("v_mode"),
+).where(*TOKEN_GUARD)
 class Outcome(NamedTuple):
     """An element's values after a judged result (``judging.judge``)."""
 
@@ -79,7 +70,7 @@ class Outcome(NamedTuple):
     mode: str | None
 
     def params(self) -> dict[str, Any]:
-        """The bind parameters of ``_JUDGED`` and ``_FUSED``."""
+        """The bind parameters of ``_JUDGED`` (and of ``fused_copy.write_file``)."""
         return {
             "k_job": self.job_id,
             "k_id": self.element_id,
@@ -146,10 +137,3 @@ def end_judged(session: Session, items: list[tuple[Outcome, str]]) -> int:
     ]
     result = session.connection().execute(_JUDGED, params)
     return executemany_rowcount(result, len(params))
-
-
-def end_fused(session: Session, outcome: Outcome, worker_id: int | None, started: Any) -> None:
-    """A fused copy's outcome on the element it was planned as, leased to the LIST's worker."""
-    session.connection().execute(
-        _FUSED, {**outcome.params(), "v_worker": worker_id, "v_started": started}
-    )

@@ -1,10 +1,12 @@
-"""The set-based element writes of a cancel and of the hand-made requeues.
+"""The set-based element writes of a cancel, of the hand-made requeues and of
+seed 004's ``set_job`` (a custom job's element moved by its owner).
 
 A cancel ends the queued elements of some jobs (or of some of their
 elements) at once and tells the leased ones to stop through their next
 heartbeat answer; a requeue (retry, reactivate, recover) queues elements
 again. Each statement is guarded by the statuses its transition starts from
-(``domain.transitions``: ``CANCEL_NOW``, ``CANCEL_SIGNAL``, ``requeued_from``),
+(``domain.transitions``: ``CANCEL_NOW``, ``CANCEL_SIGNAL``, ``requeued_from``;
+for ``set_job`` the statuses the caller read),
 so an element that moved on since the caller looked is left alone, and each
 returns how many elements it changed.
 """
@@ -71,4 +73,18 @@ def requeue(
     q = update(Element).where(Element.job_id == job_id, *where)
     if len(from_statuses) < len(JobStatus):
         q = q.where(status_in(sorted(int(s) for s in from_statuses)))
+    return int(session.execute(q.values(values), execution_options=_QUIET).rowcount)
+
+
+def move_by_hand(
+    session: Session, job_id: int, from_statuses: Collection[JobStatus], values: dict[str, Any]
+) -> int:
+    """A custom job's elements still in ``from_statuses`` (the statuses the caller read
+    and judged the move by) take ``values`` (``transitions.set_by_hand``'s). An element a
+    worker's result moved since is not matched; returns how many changed."""
+    if not from_statuses:
+        return 0
+    q = update(Element).where(
+        Element.job_id == job_id, status_in(sorted(int(s) for s in from_statuses))
+    )
     return int(session.execute(q.values(values), execution_options=_QUIET).rowcount)

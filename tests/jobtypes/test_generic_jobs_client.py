@@ -1,4 +1,5 @@
-"""Seed 004's job API in ``haul.client`` (and ``haul.client.seed004``) against a live server.
+"""The generic job API (seed 004's) in ``haul.client`` and ``haul.client.generic_jobs``
+(also importable by its old name, ``haul.client.seed004``) against a live server.
 
 Jobs of the ``external`` type have no handler on any worker: they stand for
 an outside system that drives its own jobs through the state routes. Jobs
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 import haul.client as haul
-from haul.client import seed004
+from haul.client import generic_jobs, seed004
 from tests.harness import User
 from tests.jobtypes.live import JobTypesLive, W
 
@@ -50,6 +51,13 @@ def test_public_names() -> None:
             assert getattr(haul, name) is getattr(seed004, name), name
 
 
+def test_seed004_is_the_old_name_of_generic_jobs() -> None:
+    """Code that imports haul.client.seed004 gets the very same names."""
+    assert seed004.__all__ == generic_jobs.__all__
+    for name in generic_jobs.__all__:
+        assert getattr(seed004, name) is getattr(generic_jobs, name), name
+
+
 def test_create_find_and_get_by_state(ctx: haul.Context, owner: User) -> None:
     job = haul.create_job(ctx, EXTERNAL, owner.email, {"path": "/data/a", "n": 1})
     assert job["type"] == EXTERNAL and job["status"] == "NEW"
@@ -57,12 +65,12 @@ def test_create_find_and_get_by_state(ctx: haul.Context, owner: User) -> None:
 
     found, state = haul.find_job(ctx, job["id"])
     assert found["id"] == job["id"] and state == "pending"
-    assert seed004.get_job(ctx, job["id"])["id"] == job["id"]  # default state: pending
-    assert seed004.get_job(ctx, job["id"], "idle")["id"] == job["id"]  # idle is NEW too
+    assert generic_jobs.get_job(ctx, job["id"])["id"] == job["id"]  # default state: pending
+    assert generic_jobs.get_job(ctx, job["id"], "idle")["id"] == job["id"]  # idle is NEW too
     with pytest.raises(haul.NotFound):
-        seed004.get_job(ctx, job["id"], state="running")
+        generic_jobs.get_job(ctx, job["id"], state="running")
     with pytest.raises(ValueError, match="expected one of"):
-        seed004.get_job(ctx, job["id"], state="bogus")
+        generic_jobs.get_job(ctx, job["id"], state="bogus")
     with pytest.raises(haul.NotFound):
         haul.find_job(ctx, 2_000_000_000)
 
@@ -126,7 +134,7 @@ def test_drive_a_job_through_its_states(ctx: haul.Context, owner: User) -> None:
 
     running = haul.set_job_running(ctx, job_id, None)
     assert running["status"] == "RUNNING"
-    assert seed004.get_job(ctx, job_id, "running")["id"] == job_id
+    assert generic_jobs.get_job(ctx, job_id, "running")["id"] == job_id
     assert job_id in [j["id"] for j in haul.get_running_jobs(ctx)]
     assert job_id not in [j["id"] for j in haul.get_pending_jobs(ctx)]
     with pytest.raises(haul.NotFound):
@@ -157,7 +165,7 @@ def test_error_then_pending_again(ctx: haul.Context, owner: User) -> None:
     assert refused.value.status_code == 409
     again = haul.set_job_pending(ctx, job_id, None)
     assert again["status"] == "NEW"
-    assert seed004.get_job(ctx, job_id, "pending")["id"] == job_id
+    assert generic_jobs.get_job(ctx, job_id, "pending")["id"] == job_id
 
 
 def test_update_job_result_finishes_the_job(ctx: haul.Context, owner: User) -> None:

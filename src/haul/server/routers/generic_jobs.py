@@ -1,4 +1,4 @@
-"""Seed 004's generic job API: the job schema, and state set from outside a lease.
+"""The generic job API (seed 004's): the job schema, and state set from outside a lease.
 
 ``/jobs/schema`` is never read as a job id, whatever the routers' order:
 ``GET /jobs/{job_id}`` does not take the name (haul/server/path_ids.py).
@@ -81,13 +81,13 @@ def get_state(
     An unknown ``state`` is a 400, as seed 004's getJob raises on one.
     """
     wanted = state.strip().lower() if state is not None else None
-    if wanted is not None and wanted not in custom_jobs.SEED004_STATES:
-        raise BadRequest(f"state: expected one of {', '.join(custom_jobs.SEED004_STATES)}")
+    if wanted is not None and wanted not in custom_jobs.GENERIC_STATES:
+        raise BadRequest(f"state: expected one of {', '.join(custom_jobs.GENERIC_STATES)}")
     view = job_reads.get_job(session, user, job_id)
     now = next(
-        (k for k, v in custom_jobs.SEED004_STATES.items() if view.status in v and k != "idle"),
+        (k for k, v in custom_jobs.GENERIC_STATES.items() if view.status in v and k != "idle"),
         view.status.name.lower(),
     )
-    if wanted is not None and view.status not in custom_jobs.SEED004_STATES[wanted]:
+    if wanted is not None and view.status not in custom_jobs.GENERIC_STATES[wanted]:
         raise NotFound(f"job {job_id} is {now}, not {wanted}")
     return {"jobid": job_id, "status": view.status.name, "state": now}

@@ -1,4 +1,6 @@
-"""Seed 004's generic job API (``api.job``) on top of haul's custom job types.
+"""The generic job API, seed 004's (``api.job``): jobs of any registered type.
+
+They are haul's custom job types, driven by name and state.
 
 Seed 004 drives jobs of its own by name and state; in haul such a job is a
 custom job type (``docs/job-types.md``), run by a worker's handler or driven
@@ -18,7 +20,7 @@ cancelled     CANCELLED
 
 ``get_job`` clashes with seed 000's ``haul.client.get_job`` (a job by id, in
 any status), which keeps the top-level name; seed 004's is reached as
-``haul.client.seed004.get_job``. ``delete_job`` is the same call in both
+``haul.client.generic_jobs.get_job``. ``delete_job`` is the same call in both
 seeds and is shared.
 """
 
