@@ -269,7 +269,7 @@ def per_job(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
     whole = time.perf_counter() - began
     rep.line(
         "per-job drain",
-        counted / secs,
+        counted / secs if secs > 0 else float("nan"),  # all done at the first look: see "(claimed)"
         "jobs/s",
         f"{total} jobs; " + cpu_note(h, cpu0, None, total),
     )
@@ -311,7 +311,10 @@ def file_list(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
     cpu0 = h.cpu()
     secs, counted = drain(probe, n, 0.25)
     rep.line(
-        "file-list drain", counted / secs, "files/s", f"{n} files; " + cpu_note(h, cpu0, None, n)
+        "file-list drain",
+        counted / secs if secs > 0 else float("nan"),
+        "files/s",
+        f"{n} files; " + cpu_note(h, cpu0, None, n),
     )
     api.close()
 

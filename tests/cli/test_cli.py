@@ -172,6 +172,21 @@ def test_sites_and_site_login(sites: dict[str, str], haul_cli: Run) -> None:
     assert name not in {s["site_name"] for s in as_json(haul_cli("sites", "--json"))}
 
 
+def test_site_login_asks_what_the_domain_says_each_scheme_takes(
+    sites: dict[str, str], haul_cli: Run
+) -> None:
+    """Plain-HTTP WebDAV takes a login or a token like HTTPS (it used to be refused)."""
+    name = f"dav-{uuid.uuid4().hex[:6]}"
+    haul_cli("site", "add", name, "http://dav.invalid/data")
+    login = as_json(haul_cli("site", "login", name, "--username", "bob", "--secret-stdin",
+                             "--json", input="s3cret\n"))
+    assert login["ok"] is True
+    token = as_json(haul_cli("site", "login", name, "--secret-stdin", "--json",
+                             input="a-bearer-token\n"))
+    assert token["ok"] is True
+    haul_cli("site", "rm", name)
+
+
 # ------------------------------------------------------------ operations
 
 

@@ -30,6 +30,7 @@ from haul.cli.output import (
     usage,
 )
 from haul.cli.targets import Sites
+from haul.domain.enums import CREDENTIAL_FIELDS
 
 site_app = typer.Typer(help="Register storage sites and log in to them.", no_args_is_help=True)
 
@@ -116,22 +117,23 @@ def _secret(label: str, from_stdin: bool, *, may_be_empty: bool = False) -> str:
 
 def _credential(schemes: set[str], username: str | None, key_file: Path | None,
                 secret_stdin: bool) -> dict[str, Any]:
-    """The fields a site's protocols want, asking only for what is missing."""
-    if "s3" in schemes:
+    """The fields a site's protocols want (domain/enums.py: CREDENTIAL_FIELDS),
+    asking only for what is missing."""
+    wanted = {fields for s in schemes for fields in CREDENTIAL_FIELDS.get(s, [])}
+    if ("access_key", "secret_key") in wanted:
         access = username or typer.prompt("access key")
         return {"access_key": access, "secret_key": _secret("secret key", secret_stdin)}
-    if "sftp" in schemes:
+    if key_file is not None and ("username", "private_key") in wanted:
         user = username or typer.prompt("username", default=getpass.getuser())
-        if key_file is not None:
-            cred: dict[str, Any] = {"username": user, "private_key": key_file.read_text()}
-            phrase = _secret("key passphrase (empty for none)", secret_stdin, may_be_empty=True)
-            if phrase:
-                cred["passphrase"] = phrase
-            return cred
+        cred: dict[str, Any] = {"username": user, "private_key": key_file.read_text()}
+        phrase = _secret("key passphrase (empty for none)", secret_stdin, may_be_empty=True)
+        if phrase:
+            cred["passphrase"] = phrase
+        return cred
+    if ("username", "password") in wanted and (username or ("token",) not in wanted):
+        user = username or typer.prompt("username", default=getpass.getuser())
         return {"username": user, "password": _secret("password", secret_stdin)}
-    if schemes & {"https", "davs", "root"}:
-        if username:
-            return {"username": username, "password": _secret("password", secret_stdin)}
+    if ("token",) in wanted:
         return {"token": _secret("token", secret_stdin)}
     usage(f"this site speaks {', '.join(sorted(schemes))}, which takes no credential")
 

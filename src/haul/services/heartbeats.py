@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, Command
@@ -15,8 +14,8 @@ from haul.services.errors import Conflict, NotFound, accepted_or_raise
 from haul.services.leases import Policy, leased
 from haul.store.clock import utcnow
 from haul.store.element_rows import load_rows
-from haul.store.queries.heartbeats import Beat, extend_leases
-from haul.store.tables import Element, Job
+from haul.store.queries.heartbeats import Beat, cancelled_among, extend_leases
+from haul.store.tables import Element
 
 _E = Element.__table__.c
 BEAT_COLUMNS = (_E.status, _E.lease_token, _E.command)
@@ -43,11 +42,7 @@ def heartbeats(session: Session, beats: list[Heartbeat], policy: Policy) -> list
     if not beats:
         return []
     rows = load_rows(session, [(hb.job_id, hb.element_id) for hb in beats], BEAT_COLUMNS)
-    cancelled = set(
-        session.scalars(
-            select(Job.id).where(Job.id.in_({j for j, _ in rows}), Job.cancelled.is_(True))
-        )
-    )
+    cancelled = cancelled_among(session, {j for j, _ in rows})
     now = utcnow()
     expires = now + timedelta(seconds=policy.lease_seconds)
     lease_expires = expires.isoformat()

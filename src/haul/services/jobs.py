@@ -6,7 +6,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import PDM_DEFAULT_PROTOCOL, JobProtocol, JobStatus, JobType
@@ -18,7 +17,8 @@ from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, require_credential
 from haul.store.queries.job_reads import by_submission
-from haul.store.tables import Element, Job, User
+from haul.store.queries.submissions import add_first_element
+from haul.store.tables import Job, User
 
 
 @dataclass
@@ -213,9 +213,8 @@ def _add_listed(session: Session, user: User, job: Job, files: list[Any]) -> Non
 def _add_first_element(session: Session, user: User, job: Job, spec: JobSpec, ends: _Ends) -> None:
     """Element 0: the MKDIR itself, or the LIST whose expansion makes the rest."""
     first_type = JobType.MKDIR if spec.type == JobType.MKDIR else JobType.LIST
-    # One INSERT, not the unit of work's: submitting is the hot path of many-job workloads.
-    session.execute(
-        insert(Element),
+    add_first_element(
+        session,
         {
             "job_id": job.id,
             "id": 0,

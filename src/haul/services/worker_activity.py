@@ -19,16 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED, JobStatus, JobType, Role
+from haul.domain.enums import JobStatus, JobType
 from haul.services.job_types import type_name
-from haul.store import dialect
 from haul.store.clock import as_utc, utcnow
-from haul.store.key_groups import rectangles
-from haul.store.monitoring_tables import WorkerActivity, WorkerBytes, WorkerTransfer
-from haul.store.tables import Element, User
+from haul.store.monitoring_tables import WorkerActivity
+from haul.store.queries import worker_activity as rows_of
+from haul.store.tables import Element
 
 ACTIVE_SECONDS = 60
 RATE_WINDOW = timedelta(seconds=60)
@@ -36,25 +34,9 @@ KEEP_BYTES = timedelta(minutes=10)
 STALE_TRANSFER = timedelta(hours=1)
 MAX_LISTED_ELEMENTS = 100
 IDLE_TOUCH_SECONDS = 5.0
-CHUNK = 900  # ids per IN list: below SQLite's default bound-parameter limit
 
 
 _last_idle_touch: dict[int, float] = {}
-
-# Built once: every result batch runs them (ids are expanding bind parameters).
-_T = WorkerTransfer.__table__.c
-_PREVIOUS = select(_T.job_id, _T.element_id, _T.worker_id, _T.transferred).where(
-    _T.job_id == bindparam("w_job"), _T.element_id.in_(bindparam("w_ids", expanding=True))
-)
-_DONE_WITH = (
-    delete(WorkerTransfer.__table__)
-    .where(
-        _T.job_id.in_(bindparam("w_jobs", expanding=True)),
-        _T.element_id.in_(bindparam("w_ids", expanding=True)),
-    )
-    .returning(_T.job_id, _T.element_id, _T.worker_id, _T.transferred)
-)
-_ADD_BYTES = insert(WorkerBytes.__table__)
 
 
 @dataclass
@@ -64,35 +46,11 @@ class Progress:
     transferred: int | None  # None: a result that reported no byte count
 
 
-_TOUCH: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], Any] = {}
-
-
-def _touch_stmt(
-    session: Session, changed: tuple[str, ...], host: bool, counted: tuple[str, ...]
-) -> Any:
-    """The activity upsert for these changed columns, built once per kind of call.
-
-    Claims, heartbeats and results each touch the row on every request; the
-    values are bind parameters (``t_*`` inserted, ``u_*`` set on conflict).
-    """
-    key = (dialect.name(session), changed, host, counted)
-    found = _TOUCH.get(key)
-    if found is None:
-        table = WorkerActivity.__table__
-        names = ("worker_id", "first_seen", "last_seen", "host", "claimed", "finished", *changed)
-        update: dict[str, Any] = {n: bindparam(f"u_{n}") for n in ("last_seen", *changed)}
-        if host:
-            update["host"] = bindparam("u_host")
-        for n in counted:
-            update[n] = table.c[n] + bindparam(f"u_{n}")
-        found = _TOUCH[key] = dialect.upsert(session, table, ["worker_id"], update).values(
-            {n: bindparam(f"t_{n}") for n in names}
-        )
-    return found
-
-
 def touch(session: Session, worker_id: int, now: datetime, **changes: Any) -> None:
-    """Creates or updates the worker's activity row; ``claimed``/``finished`` are increments."""
+    """Creates or updates the worker's activity row; ``claimed``/``finished`` are increments.
+
+    Claims, heartbeats and results each touch the row on every request.
+    """
     increments = {k: changes.pop(k) for k in ("claimed", "finished") if k in changes}
     host = changes.pop("host", "") or ""
     values = {
@@ -110,8 +68,7 @@ def touch(session: Session, worker_id: int, now: datetime, **changes: Any) -> No
     if host:
         params["u_host"] = host
     params.update({f"u_{k}": n for k, n in increments.items()})
-    stmt = _touch_stmt(session, tuple(sorted(changes)), bool(host), tuple(sorted(increments)))
-    session.connection().execute(stmt, params)
+    rows_of.touch(session, params, tuple(sorted(changes)), bool(host), tuple(sorted(increments)))
 
 
 def claimed(
@@ -161,13 +118,7 @@ def _by_job(keys: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
 
 def _previous(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
     """Last reported counts of these elements, a few plain-row queries per batch."""
-    found: dict[tuple[int, int], Any] = {}
-    conn = session.connection()
-    for job_id, ids in _by_job(keys).items():
-        for i in range(0, len(ids), CHUNK):
-            for row in conn.execute(_PREVIOUS, {"w_job": job_id, "w_ids": ids[i : i + CHUNK]}):
-                found[(row.job_id, row.element_id)] = row
-    return found
+    return rows_of.previous_counts(session, _by_job(keys))
 
 
 def _account(
@@ -196,9 +147,7 @@ def _account(
         # A count that went down means the element restarted (a new attempt).
         total += r.transferred - before if r.transferred >= before else r.transferred
     if total > 0:
-        session.connection().execute(
-            _ADD_BYTES, {"worker_id": worker_id, "time": now, "bytes": total}
-        )
+        rows_of.add_bytes(session, worker_id, now, total)
     return total
 
 
@@ -209,18 +158,8 @@ def heartbeats(session: Session, worker_id: int, reports: list[Progress]) -> Non
     counted = list(latest.values())
     _account(session, worker_id, counted, now)
     if counted:
-        stmt = dialect.upsert(
+        rows_of.keep_counts(
             session,
-            WorkerTransfer.__table__,  # type: ignore[arg-type]
-            ["job_id", "element_id"],
-            lambda new: {
-                "worker_id": new.worker_id,
-                "transferred": new.transferred,
-                "updated": new.updated,
-            },
-        )
-        session.execute(
-            stmt,
             [
                 {
                     "job_id": r.job_id,
@@ -242,13 +181,7 @@ def results(session: Session, worker_id: int, reports: list[Progress], host: str
     previous counts the byte delta needs, without reading them separately.
     """
     now = utcnow()
-    conn = session.connection()
-    previous: dict[tuple[int, int], Any] = {}
-    # One DELETE per group of jobs reporting the same element ids, not per job:
-    # a batch of one-file jobs is a batch of jobs (store/key_groups.py).
-    for jobs, ids in rectangles((r.job_id, r.element_id) for r in reports):
-        for row in conn.execute(_DONE_WITH, {"w_jobs": jobs, "w_ids": ids}):
-            previous[(row.job_id, row.element_id)] = row
+    previous = rows_of.done_with(session, ((r.job_id, r.element_id) for r in reports))
     _account(session, worker_id, reports, now, previous)
     touch(session, worker_id, now, last_result=now, finished=len(reports), host=host[:255])
 
@@ -256,27 +189,20 @@ def results(session: Session, worker_id: int, reports: list[Progress], host: str
 def prune(session: Session, now: datetime | None = None) -> None:
     """Drops byte deltas past the rate window's use and rows of leases that were lost."""
     now = now or utcnow()
-    session.execute(
-        delete(WorkerBytes).where(WorkerBytes.time < now - KEEP_BYTES),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        delete(WorkerTransfer).where(WorkerTransfer.updated < now - STALE_TRANSFER),
-        execution_options={"synchronize_session": False},
-    )
+    rows_of.prune(session, now - KEEP_BYTES, now - STALE_TRANSFER)
 
 
 def active_workers(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     since = now - timedelta(seconds=ACTIVE_SECONDS)
-    return session.scalar(select(func.count()).where(WorkerActivity.last_seen >= since)) or 0
+    return rows_of.seen_since_count(session, since)
 
 
 def serving(session: Session, now: datetime | None = None) -> list[WorkerActivity]:
     """Activity rows of workers seen within the active window (for explain)."""
     now = now or utcnow()
     since = now - timedelta(seconds=ACTIVE_SECONDS)
-    return list(session.scalars(select(WorkerActivity).where(WorkerActivity.last_seen >= since)))
+    return rows_of.seen_since(session, since)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -287,38 +213,16 @@ def _iso(value: datetime | None) -> str | None:
 def workers(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every worker account (and any admin that claimed work), most recently seen first."""
     now = now or utcnow()
-    seen_ids = select(WorkerActivity.worker_id)
-    rows = session.execute(
-        select(User, WorkerActivity)
-        .outerjoin(WorkerActivity, WorkerActivity.worker_id == User.id)
-        .where(or_(User.role == Role.WORKER, User.id.in_(seen_ids)))
-        .order_by(User.id)
-    ).all()
+    rows = rows_of.worker_accounts(session)
     ids = [u.id for u, _ in rows]
     held: dict[int, list[Element]] = {i: [] for i in ids}
     held_count: dict[int, int] = dict.fromkeys(ids, 0)
     if ids:
-        for worker_id, n in session.execute(
-            select(Element.worker_id, func.count())
-            .where(Element.status.in_(LEASED), Element.worker_id.in_(ids))
-            .group_by(Element.worker_id)
-        ):
-            held_count[worker_id] = n
-        for e in session.scalars(
-            select(Element)
-            .where(Element.status.in_(LEASED), Element.worker_id.in_(ids))
-            .order_by(Element.job_id, Element.id)
-            .limit(MAX_LISTED_ELEMENTS * 10)
-        ):
+        held_count.update(rows_of.held_counts(session, ids))
+        for e in rows_of.held_elements(session, ids, MAX_LISTED_ELEMENTS * 10):
             if e.worker_id is not None and len(held[e.worker_id]) < MAX_LISTED_ELEMENTS:
                 held[e.worker_id].append(e)
-    moved = dict(
-        session.execute(
-            select(WorkerBytes.worker_id, func.sum(WorkerBytes.bytes))
-            .where(WorkerBytes.time >= now - RATE_WINDOW)
-            .group_by(WorkerBytes.worker_id)
-        ).all()
-    )
+    moved = rows_of.bytes_since(session, now - RATE_WINDOW)
     out = []
     for user, act in rows:
         last_seen = as_utc(act.last_seen) if act else None

@@ -7,16 +7,18 @@ how many of a batch's beats it wrote.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
 from haul.store.dialect import executemany_rowcount
 from haul.store.element_rows import keyed_update
 from haul.store.queries.leased import TOKEN_GUARD
+from haul.store.tables import Job
 
 _BEAT = keyed_update(
     status=int(JobStatus.RUNNING),
@@ -58,3 +60,10 @@ def extend_leases(session: Session, beats: list[Beat]) -> int:
     ]
     result = session.execute(_BEAT, params, execution_options={"synchronize_session": False})
     return executemany_rowcount(result, len(params))
+
+
+def cancelled_among(session: Session, job_ids: Collection[int]) -> set[int]:
+    """Which of these jobs are cancelled: their running elements are told to stop."""
+    if not job_ids:
+        return set()
+    return set(session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.cancelled.is_(True))))
