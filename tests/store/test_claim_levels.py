@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from haul.domain.enums import JobStatus, JobType
-from haul.services import claim_levels
 from haul.store.database import Database
+from haul.store.queries import claim_levels
 from haul.store.tables import Element, Job, User
 
 

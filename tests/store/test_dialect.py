@@ -64,6 +64,12 @@ def test_for_update_locks_on_postgresql_only(db: Database) -> None:
         assert dialect.for_update(q, s, when=False) is q
 
 
+def test_only_postgresql_locks_rows(db: Database) -> None:
+    with db.read() as s:
+        for bind in (s, s.connection(), db.engine):
+            assert dialect.locks_rows(bind) is _is_pg(db)
+
+
 def test_for_update_skip_locked_passes_over_rows_another_transaction_holds(
     pg_db: Database,
 ) -> None:

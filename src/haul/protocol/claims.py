@@ -8,7 +8,8 @@ jobs, is in ``leases``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from typing_extensions import TypedDict
@@ -17,7 +18,12 @@ from haul.domain.claim_limits import DEFAULT_LIMIT, DEFAULT_SIZE, MAX_BATCH
 from haul.domain.enums import JobProtocol, parse_enum
 from haul.domain.lanes import ClaimLane
 
-Algorithm = Literal["BY_NUMBER", "BY_SIZE"]
+
+class Algorithm(StrEnum):
+    """How a claim is bounded (pdm's ``algorithm``; ``algorithm.args`` gives the bounds)."""
+
+    BY_NUMBER = "BY_NUMBER"  # at most ``limit`` elements
+    BY_SIZE = "BY_SIZE"  # elements up to ``size`` bytes (and ``limit``, when given)
 
 
 def _enums(enum: type, field: str) -> BeforeValidator:
@@ -43,7 +49,7 @@ class ClaimBody(BaseModel):
         default=None, description="built-in type names or numbers, and custom type names"
     )
     protocols: Annotated[list[JobProtocol] | None, _enums(JobProtocol, "protocols")] = None
-    algorithm: Algorithm = "BY_NUMBER"
+    algorithm: Algorithm = Algorithm.BY_NUMBER
     algorithm_args: AlgorithmArgs = Field(default_factory=AlgorithmArgs, alias="algorithm.args")
     lease_seconds: int | None = Field(default=None, ge=5, le=24 * 3600)
     wait: float = Field(default=0, ge=0, le=60, description="long-poll seconds when idle")

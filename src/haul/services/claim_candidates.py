@@ -1,79 +1,22 @@
-"""One user's claimable elements at one priority, as the claim reads them,
-and the order the claim hands them out in.
+"""The order a claim hands candidates out in, at one priority.
 
 Shared by the claim's two passes (services/claims.py for transfers,
 services/namespace_lane.py for namespace operations), which differ only in
 the condition they pass and the index that condition lets the database use.
 The order within a priority is the one home of fair share: users by
 ``fair_key`` (``fair_order``), their candidates in rounds (``round_robin``),
-each user's by ``AGE`` (``candidates``). ``turns_before`` counts what that
-order puts ahead of a candidate, for services/claim_position.py (explain).
+each user's by ``AGE`` (store/queries/claim.py: ``candidates``, which reads
+them). ``turns_before`` counts what that order puts ahead of a candidate,
+for services/claim_position.py (explain).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import LEASED
-from haul.store.tables import Element, Job
-
-# A user's candidates at one priority, oldest first: job, then element.
-AGE = (Element.job_id, Element.id)
-
-
-@dataclass
-class Candidate:
-    """A claimable element, with what its lease payload needs (no second read)."""
-
-    job_id: int
-    id: int
-    size: int
-    user_id: int
-    type: int
-    src_filepath: str | None
-    dst_filepath: str | None
-    attempts: int
-    attempt_seq: int  # every attempt ever: names temporaries, tells a retry (own_work.py)
-    max_tries: int
-    mode: str | None
-    spec: dict[str, Any] | None = None  # a listed file's expectations (file_jobs.py)
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.job_id, self.id)
-
-
-def candidates(
-    session: Session, claimable: Any, priority: int, user_id: int, want: int, pg: bool
-) -> list[Candidate]:
-    """At most `want` of the user's elements matching `claimable`, oldest job first."""
-    q = (
-        select(
-            Element.job_id,
-            Element.id,
-            Element.size,
-            Element.user_id,
-            Element.type,
-            Element.src_filepath,
-            Element.dst_filepath,
-            Element.attempts,
-            Element.attempt_seq,
-            Element.max_tries,
-            Element.mode,
-            Element.spec,
-        )
-        .join(Job, Job.id == Element.job_id)
-        .where(claimable, Element.priority == priority, Element.user_id == user_id)
-        .order_by(*AGE)
-        .limit(want)
-    )
-    if pg:
-        q = q.with_for_update(skip_locked=True, of=Element)
-    return [Candidate(*row) for row in session.execute(q)]
+from haul.store.queries.claim import Candidate, candidates
 
 
 def round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
@@ -83,16 +26,6 @@ def round_robin(per_user: list[list[Candidate]]) -> list[Candidate]:
     for i in range(depth):
         out.extend(c[i] for c in per_user if i < len(c))
     return out
-
-
-def leased_counts(session: Session) -> dict[int, int]:
-    """Elements each user holds leased now: what fair share weighs."""
-    rows = session.execute(
-        select(Element.user_id, func.count())
-        .where(Element.status.in_(LEASED))
-        .group_by(Element.user_id)
-    )
-    return {u: n for u, n in rows}
 
 
 def fair_key(user_id: int, leased: dict[int, int]) -> tuple[int, int]:
@@ -127,9 +60,9 @@ def turns_before(
 
 
 def per_user(
-    session: Session, claimable: Any, priority: int, users: list[int], want: int, pg: bool
+    session: Session, claimable: Any, priority: int, users: list[int], want: int, lock: bool
 ) -> list[list[Candidate]]:
-    """Candidates of up to `want` users, in the order given.
+    """Candidates of up to `want` users, in the order given (``lock``: their rows).
 
     A user listed by the levels may have nothing claimable (other types, paused
     job, backoff, banned site, later stage): skipped rather than let them take
@@ -139,7 +72,7 @@ def per_user(
     for u in users:
         if len(found) >= want:
             break
-        cands = candidates(session, claimable, priority, u, want, pg)
+        cands = candidates(session, claimable, priority, u, want, lock)
         if cands:
             found.append(cands)
     return found

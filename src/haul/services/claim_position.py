@@ -2,12 +2,12 @@
 
 The order is the claim's own, read from the claim's parts rather than
 restated: ``select_batch`` (services/claims.py) serves the namespace lane
-first (services/namespace_lane.py: ``in_lane``, the rule of
-haul.domain.lanes), then transfers, each pass by priority (0 first) and, at
-one priority, users in rounds (services/claim_candidates.py: ``fair_order``,
-``round_robin``, ``AGE``). A claim reads the candidates one by one; this
-counts them with the same conditions, so the answer costs a few COUNTs
-however long the line is.
+first (store/queries/claim.py: ``in_lane``, the rule of haul.domain.lanes),
+then transfers, each pass by priority (0 first) and, at one priority, users
+in rounds (services/claim_candidates.py: ``fair_order``, ``round_robin``),
+each user's by ``AGE`` (store/queries/claim.py). A claim reads the
+candidates one by one; this counts them with the same conditions, so the
+answer costs a few COUNTs however long the line is.
 
 It is the answer for one claim by a worker asking for the element's type, as
 if that claim could take everything ahead (several smaller claims shift fair
@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from haul.domain.lanes import is_namespace
 from haul.services import queue_load
-from haul.services.claim_candidates import AGE, leased_counts, turns_before
-from haul.services.namespace_lane import in_lane
+from haul.services.claim_candidates import turns_before
+from haul.store.queries.claim import AGE, in_lane, leased_counts
 from haul.store.tables import Element, Job
 
 

@@ -14,6 +14,10 @@ Atomicity: on PostgreSQL the candidate rows are locked with
 ``FOR UPDATE SKIP LOCKED`` so concurrent claims pass each other by; on SQLite
 the whole claim runs in one ``BEGIN IMMEDIATE`` transaction (a write session).
 Either way an element is never in two leases at once.
+
+This module composes the claim from its SQL (store/queries/claim.py and
+claim_levels.py) and the order's rules (claim_candidates, namespace_lane),
+then builds the answer, ``protocol.leases``, with each site's credential.
 """
 
 from __future__ import annotations
@@ -22,41 +26,37 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.claim_limits import DEFAULT_LIMIT, DEFAULT_SIZE, MAX_BATCH
-from haul.domain.enums import JobProtocol, JobStatus, JobType, Role
+from haul.domain.enums import JobProtocol, JobType, Role
 from haul.domain.lanes import ClaimLane
+from haul.protocol.claims import Algorithm
 from haul.protocol.leases import Expectation, LeasedJob, Replica, SiteInfo
 from haul.security.secret_box import SecretBox
-from haul.services import claim_levels, fused_copy
+from haul.services import fused_copy
 from haul.services.bans import banned_sites
-from haul.services.claim_candidates import (
-    Candidate,
-    fair_order,
-    leased_counts,
-    per_user,
-    round_robin,
-    take_room,
-)
+from haul.services.claim_candidates import fair_order, per_user, round_robin, take_room
+from haul.services.errors import Conflict
 from haul.services.job_types import blocked_types, type_name
-from haul.services.namespace_lane import lane_levels, select_namespace
+from haul.services.namespace_lane import select_namespace
 from haul.services.sites import credential_material, endpoints_of
 from haul.store.clock import as_utc, utcnow
-from haul.store.dialect import is_postgres
-from haul.store.element_rows import ELEMENTS
-from haul.store.key_groups import rectangles
-from haul.store.tables import Element, Job, Site, User
+from haul.store.dialect import locks_rows
+from haul.store.queries import claim as queries
+from haul.store.queries import claim_levels
+from haul.store.queries.claim import Candidate
+from haul.store.tables import Job, Site, User
 
 
 @dataclass
 class ClaimRequest:
     types: list[int]  # element type integers (built-in JobType values, or custom types)
     protocols: list[JobProtocol] | None = None
-    algorithm: Literal["BY_NUMBER", "BY_SIZE"] = "BY_NUMBER"
+    algorithm: Algorithm = Algorithm.BY_NUMBER
     # BY_NUMBER: at most this many (DEFAULT_LIMIT when None). BY_SIZE: `size` bytes,
     # and also at most `limit` elements when the worker gives one (workers that
     # claim ahead bound a claim both ways; see haul.worker.claim_ahead).
@@ -68,48 +68,33 @@ class ClaimRequest:
     lane: ClaimLane = ClaimLane.ALL
 
 
-def _claimable(session: Session, req: ClaimRequest, types: list[int]) -> Any:
-    now = utcnow()
-    conds = [
-        Element.status == int(JobStatus.NEW),
-        Element.type.in_(types),
-        or_(Element.not_before.is_(None), Element.not_before <= now),
-        Job.paused.is_(False),
-        Job.cancelled.is_(False),
-        Element.stage == Job.stage,
-    ]
-    if req.protocols:
-        conds.append(Job.protocol.in_([int(p) for p in req.protocols]))
-    banned = banned_sites(session)
-    if banned:
-        conds.append(Job.src_siteid.not_in(banned))
-        conds.append(or_(Job.dst_siteid.is_(None), Job.dst_siteid.not_in(banned)))
-    return and_(*conds)
+def claimable(
+    session: Session, types: list[int], protocols: list[JobProtocol] | None = None
+) -> Any:
+    """The claim's condition now: queued, due, in a running job's stage, on no banned site."""
+    return queries.claimable(utcnow(), types, protocols, banned_sites(session))
 
 
 def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) -> list[Candidate]:
-    """The claim's elements in claim order; ``pg``: lock them (the default on PostgreSQL)."""
-    if pg is None:
-        pg = is_postgres(session)
-    limit = (
-        req.limit
-        if req.limit is not None
-        else (DEFAULT_LIMIT if req.algorithm == "BY_NUMBER" else MAX_BATCH)
-    )
+    """The claim's elements in claim order; ``pg``: lock them (the default where the
+    database takes row locks, store/dialect.py)."""
+    lock = locks_rows(session) if pg is None else pg
+    by_size = req.algorithm == Algorithm.BY_SIZE
+    limit = req.limit if req.limit is not None else (MAX_BATCH if by_size else DEFAULT_LIMIT)
     count_cap = min(limit, MAX_BATCH)
     namespace_only = req.lane == ClaimLane.NAMESPACE
     levels = {} if namespace_only else claim_levels.levels(session)
-    lane = lane_levels(session) if namespace_only or levels else {}
+    lane = claim_levels.lane_levels(session) if namespace_only or levels else {}
     if not levels and not lane:
         return []
     paused, room = blocked_types(session)
     types = [t for t in req.types if t not in paused and room.get(t, 1) > 0]
     if not types:
         return []
-    leased = leased_counts(session)
-    claimable = _claimable(session, req, types)
+    leased = queries.leased_counts(session)
+    condition = claimable(session, types, req.protocols)
     # Namespace operations first, outside the size cap (services/namespace_lane.py).
-    chosen = select_namespace(session, lane, claimable, leased, count_cap, room, pg)
+    chosen = select_namespace(session, lane, condition, leased, count_cap, room, lock)
     if namespace_only:
         return chosen
     taken = {c.key for c in chosen}
@@ -118,21 +103,21 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) ->
     for priority in sorted(levels):
         users = fair_order(levels[priority], leased)
         want = count_cap - len(chosen)
-        for cand in round_robin(per_user(session, claimable, priority, users, want, pg)):
+        for cand in round_robin(per_user(session, condition, priority, users, want, lock)):
             if len(chosen) >= count_cap:
                 break
             if cand.key in taken:
                 continue  # already chosen by the namespace lane
             over = total_size + cand.size > req.size
-            if req.algorithm == "BY_SIZE" and len(chosen) > first and over:
+            if by_size and len(chosen) > first and over:
                 continue  # too big for what is left; smaller ones behind it may fit
             if not take_room(room, cand.type):
                 continue  # the type's max_scheduled is reached
             chosen.append(cand)
             total_size += cand.size
-            if req.algorithm == "BY_SIZE" and total_size >= req.size:
+            if by_size and total_size >= req.size:
                 break
-        if len(chosen) >= count_cap or (req.algorithm == "BY_SIZE" and total_size >= req.size):
+        if len(chosen) >= count_cap or (by_size and total_size >= req.size):
             break
     return chosen
 
@@ -140,13 +125,11 @@ def select_batch(session: Session, req: ClaimRequest, pg: bool | None = None) ->
 def claim(
     session: Session, box: SecretBox, worker: User, req: ClaimRequest, pg: bool | None = None
 ) -> list[LeasedJob]:
-    """Leases a batch; one token per claim, written with one UPDATE per job.
+    """Leases a batch under one token per claim (store/queries/claim.py: ``lease``).
 
-    Each element's token is the claim's random part joined to the element's
-    id, computed by the database, so the lease is a single
-    ``UPDATE ... WHERE id IN (...)`` per job instead of one statement per
-    element (which is what a claim's cost used to be made of), and tokens
-    still differ from element to element.
+    The chosen rows are locked (PostgreSQL) or the claim's transaction is the
+    only writer (SQLite), so the lease takes every one; if it did not, the
+    answer would name leases the database does not hold, so the claim is undone.
     """
     chosen = select_batch(session, req, pg)
     if not chosen:
@@ -154,26 +137,12 @@ def claim(
     now = utcnow()
     expires = now + timedelta(seconds=req.lease_seconds)
     token = secrets.token_hex(16)
+    keys = [c.key for c in chosen]
+    if queries.lease(session, keys, token, expires, worker.id, now) != len(set(keys)):
+        raise Conflict("the claim's elements changed while they were leased; claim again")
     by_job: dict[int, list[Candidate]] = defaultdict(list)
     for c in chosen:
         by_job[c.job_id].append(c)
-    lease = {
-        "status": int(JobStatus.SUBMITTED),
-        "lease_token": literal(token + ".") + cast(ELEMENTS.c.id, String),
-        "lease_expires": expires,
-        "worker_id": worker.id,
-        "started": now,
-        "progress": None,
-        "command": None,
-    }
-    # One UPDATE per group of jobs leasing the same element ids (element 0 of
-    # many one-file jobs, say), not one per job (store/key_groups.py).
-    for jobs, ids in rectangles(c.key for c in chosen):
-        session.execute(
-            update(ELEMENTS)
-            .where(ELEMENTS.c.job_id.in_(jobs), ELEMENTS.c.id.in_(ids))
-            .values(lease)
-        )
     leases = lease_payload(session, box, by_job, token, expires)
     fused_copy.offer(session, leases, req.types)
     return leases

@@ -13,6 +13,7 @@ from haul.domain.expansion import Planner
 from haul.services.listings import iter_entries
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
+from haul.store.dialect import locks_rows
 from haul.store.tables import Element, Job
 
 BATCH = 5000
@@ -75,8 +76,7 @@ def expand(
     otherwise they are streamed back from the store.
     """
     conn = session.connection()
-    pg = conn.dialect.name == "postgresql"
-    row = conn.execute(_JOB_LOCKED if pg else _JOB, {"x_job": job.id}).first()
+    row = conn.execute(_JOB_LOCKED if locks_rows(conn) else _JOB, {"x_job": job.id}).first()
     if row is None or row.expanded or row.type_name is not None:
         return 0
     if row.cancelled:

@@ -33,6 +33,7 @@ from haul.services.leases import Policy
 from haul.store.bulk import insert_rows
 from haul.store.queries import fused_copy as queries
 from haul.store.queries.fused_copy import FILE_ID
+from haul.store.queries.results import Outcome
 from haul.store.tables import Job
 
 OFFER = "fuse_copy"  # the lease element's flag: "you may copy the file in this lease"
@@ -100,20 +101,22 @@ def record(
         bytes=fr.bytes,
         size=fr.size,
     )
-    status, attempt, upd = judge(row, job, sub, policy, now, lambda: session.get_one(Job, job.id))
-    # None: a plain outcome, whose counters judge leaves to the caller.
-    values = upd or {
-        "k_job": job.id,
-        "k_id": FILE_ID,
-        "v_status": int(status),
-        "v_attempts": planned.attempts + 1,
-        "v_seq": attempt["attempt"],
-        "v_now": now,
-        "v_checksum": planned.checksum,
-        "v_size": planned.size,
-        "v_not_before": planned.not_before,
-        "v_mode": planned.mode,
-    }
-    queries.write_file(session, {**values, "v_worker": worker_id, "v_started": started})
+    status, attempt, outcome = judge(
+        row, job, sub, policy, now, lambda: session.get_one(Job, job.id)
+    )
+    if outcome is None:  # a plain outcome, whose counters judge leaves to the caller
+        outcome = Outcome(
+            job_id=job.id,
+            element_id=FILE_ID,
+            status=int(status),
+            attempts=planned.attempts + 1,
+            attempt_seq=attempt["attempt"],
+            now=now,
+            checksum=planned.checksum,
+            size=planned.size,
+            not_before=planned.not_before,
+            mode=planned.mode,
+        )
+    queries.write_file(session, outcome, worker_id, started)
     insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, [tuple(attempt[c] for c in ATTEMPT_COLUMNS)])
     return status

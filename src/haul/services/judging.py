@@ -23,6 +23,7 @@ from haul.protocol.error_report import NO_DETAILS, ErrorDict, ErrorReport
 from haul.services.errors import BadRequest
 from haul.services.leases import Policy
 from haul.services.recover import record_check
+from haul.store.queries.results import Outcome
 from haul.store.tables import Attempt, Job
 
 ATTEMPTS = Attempt.__table__
@@ -128,16 +129,17 @@ def _ended(row: Any, job: Any, r: Result, error: ErrorDict | None) -> Ended:
 
 def judge(
     row: Any, job: Any, r: Result, policy: Policy, now: datetime, full_job: Callable[[], Job]
-) -> tuple[JobStatus, dict[str, Any], dict[str, Any] | None]:
+) -> tuple[JobStatus, dict[str, Any], Outcome | None]:
     """Decides an attempt's outcome (by ``domain.transitions``) and what to write.
 
     ``job`` is the job's row (``cancelled``, ``type_name``); ``full_job``
     gives its ORM object, for a recover check that records its verdict there.
 
     Returns the element's new status, its attempt row, and the element's new
-    values, or None for a plain outcome: only status and counters change,
-    which ``reports`` writes with one UPDATE per job and status rather than
-    one parameter set per element. Raises BadRequest before anything is written.
+    values (``store.queries.results.Outcome``), or None for a plain outcome:
+    only status and counters change, which ``reports`` writes with one UPDATE
+    per job and status rather than one parameter set per element. Raises
+    BadRequest before anything is written.
     """
     if r.returncode == 0 and row.type == JobType.LIST and r.listing is None:
         raise BadRequest("listing: a successful LIST result needs its listing")
@@ -166,17 +168,17 @@ def judge(
         "started": row.started,
         "ended": now,
     }
-    upd = {
-        "k_job": r.job_id,
-        "k_id": r.element_id,
-        "v_status": int(status),
-        "v_attempts": ended.attempts,
-        "v_seq": ended.attempt_seq,
-        "v_now": now,
-        "v_checksum": r.checksum[:200] if r.checksum else row.checksum,
-        "v_size": r.size if r.size is not None and r.size >= 0 else row.size,
-        "v_not_before": not_before,
-        "v_mode": ended.mode,
-    }
-    plain = ended.plain and upd["v_checksum"] == row.checksum and upd["v_size"] == row.size
-    return status, attempt, None if plain else upd
+    outcome = Outcome(
+        job_id=r.job_id,
+        element_id=r.element_id,
+        status=int(status),
+        attempts=ended.attempts,
+        attempt_seq=ended.attempt_seq,
+        now=now,
+        checksum=r.checksum[:200] if r.checksum else row.checksum,
+        size=r.size if r.size is not None and r.size >= 0 else row.size,
+        not_before=not_before,
+        mode=ended.mode,
+    )
+    plain = ended.plain and outcome.checksum == row.checksum and outcome.size == row.size
+    return status, attempt, None if plain else outcome

@@ -12,46 +12,19 @@ a worker whose transfer slots are full can ask for the lane alone.
 
 The lane is read through the partial index ``ix_elements_lane``, which holds
 only queued namespace elements: finding them costs what the lane holds, not
-what the queue holds.
+what the queue holds (store/queries/claim_levels.py: ``lane_levels``; the
+lane's rule as SQL is store/queries/claim.py: ``in_lane``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, text
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
-from haul.domain.enums import JobType
-from haul.domain.lanes import namespace_sql
-from haul.services.claim_candidates import (
-    Candidate,
-    fair_order,
-    per_user,
-    round_robin,
-    take_room,
-)
-from haul.services.claim_levels import levels_distinct
-from haul.store.tables import Element, Job
-
-
-def in_lane() -> Any:
-    """The lane's rule (domain/lanes.py) as SQL: the indexed part, then the path
-    check a one-path REMOVE needs its job for."""
-    return and_(
-        text(namespace_sql("elements.")),
-        or_(Element.type != int(JobType.REMOVE), Element.src_filepath == Job.src_filepath),
-    )
-
-
-def lane_levels(session: Session) -> dict[int, list[int]]:
-    """Users with queued namespace operations per priority (levels of the lane only).
-
-    One DISTINCT over the lane's partial index, which holds only the lane: a
-    skip scan's "next user after this one" seeks let PostgreSQL's planner
-    pick the whole queue's index and filter it, reading other users' copies.
-    """
-    return levels_distinct(session, text(namespace_sql("elements.")))
+from haul.services.claim_candidates import fair_order, per_user, round_robin, take_room
+from haul.store.queries.claim import Candidate, in_lane
 
 
 def select_namespace(
@@ -61,10 +34,10 @@ def select_namespace(
     leased: dict[int, int],
     count_cap: int,
     room: dict[int, int],
-    pg: bool,
+    lock: bool,
 ) -> list[Candidate]:
     """Up to `count_cap` claimable namespace elements, in claim order; `found`
-    is what `lane_levels` answered."""
+    is what ``claim_levels.lane_levels`` answered (``lock``: their rows)."""
     if not found:
         return []
     claimable_in_lane = and_(claimable, in_lane())
@@ -72,7 +45,7 @@ def select_namespace(
     for priority in sorted(found):
         want = count_cap - len(chosen)
         users = fair_order(found[priority], leased)
-        for cand in round_robin(per_user(session, claimable_in_lane, priority, users, want, pg)):
+        for cand in round_robin(per_user(session, claimable_in_lane, priority, users, want, lock)):
             if len(chosen) >= count_cap:
                 break
             if take_room(room, cand.type):

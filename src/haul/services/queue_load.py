@@ -8,7 +8,7 @@ The three states are Scale's, mapped onto haul's elements:
 - queued: NEW and claimable now, exactly what a worker's claim could take;
 - running: leased (SUBMITTED) or reporting progress (RUNNING).
 
-"Claimable" is the claim query's own condition (``claims._claimable`` and
+"Claimable" is the claim query's own condition (``claims.claimable`` and
 ``job_types.blocked_types``), so the numbers cannot drift from what workers
 are actually handed. The types are the catalog's (``job_type_catalog``);
 the history of these counts is ``load_sampler``'s and ``load_history``'s.
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus
-from haul.services.claims import ClaimRequest, _claimable
+from haul.services.claims import claimable
 from haul.services.job_type_catalog import JobTypeInfo, job_types
 from haul.services.job_types import blocked_types
 from haul.store.clock import as_utc
@@ -44,7 +44,7 @@ class Counts:
 
 def claimable_now(session: Session, types: list[int]) -> Any:
     """The claim query's condition for these element types (join Element to Job to use it)."""
-    return _claimable(session, ClaimRequest(types=types), types)
+    return claimable(session, types)
 
 
 def open_room(session: Session, types: list[int]) -> dict[int, int | None]:

@@ -4,10 +4,10 @@ haul runs on SQLite (one host, writers serialised by ``BEGIN IMMEDIATE``) and
 PostgreSQL (many servers, READ COMMITTED, row locks). The few statements
 whose SQL or meaning differs between them ask here rather than checking the
 dialect themselves: row locks (``FOR UPDATE``, ``SKIP LOCKED``), which only
-PostgreSQL needs; the INSERT that knows ``ON CONFLICT``, spelt by each
-dialect's own construct; the advisory lock that lets one of several servers
-run a periodic task; and an ``executemany``'s row count, which not every
-driver reports.
+PostgreSQL needs (``locks_rows``, ``for_update``); the INSERT that knows
+``ON CONFLICT``, spelt by each dialect's own construct; the advisory lock
+that lets one of several servers run a periodic task; and an
+``executemany``'s row count, which not every driver reports.
 """
 
 from __future__ import annotations
@@ -45,6 +45,15 @@ def is_sqlite(bind: Bind) -> bool:
     return name(bind) == SQLITE
 
 
+def locks_rows(bind: Bind) -> bool:
+    """Whether a reader must lock the rows it will write: on PostgreSQL (READ
+    COMMITTED, many writers at once). SQLite's writers run one at a time.
+
+    For a caller that keeps a locking statement and a plain one built (the
+    result path's), rather than asking ``for_update`` per execution."""
+    return is_postgres(bind)
+
+
 def for_update(
     query: Q, bind: Bind, *, skip_locked: bool = False, of: Any = None, when: bool = True
 ) -> Q:
@@ -55,7 +64,7 @@ def for_update(
     transaction holds are passed over rather than waited for. ``when``: the
     caller's own reason to lock (a write session), checked first.
     """
-    if not when or not is_postgres(bind):
+    if not when or not locks_rows(bind):
         return query
     return query.with_for_update(skip_locked=skip_locked, of=of)
 

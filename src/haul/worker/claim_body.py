@@ -6,7 +6,7 @@ from typing import Protocol
 
 from haul.domain.claim_limits import MAX_BATCH
 from haul.domain.lanes import ClaimLane
-from haul.protocol.claims import ClaimArgs, ClaimRequest
+from haul.protocol.claims import Algorithm, ClaimArgs, ClaimRequest
 from haul.worker.claim_ahead import Want
 
 
@@ -25,7 +25,7 @@ def claim_body(cfg: ClaimSettings, want: Want, busy: bool) -> ClaimRequest:
         args["size"] = want.size
     body: ClaimRequest = {
         "types": cfg.types,
-        "algorithm": "BY_NUMBER" if want.size is None else "BY_SIZE",
+        "algorithm": Algorithm.BY_NUMBER if want.size is None else Algorithm.BY_SIZE,
         "algorithm.args": args,
     }
     if want.lane != ClaimLane.ALL:

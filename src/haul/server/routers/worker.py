@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from haul.protocol.beats import BeatAnswer, BeatReply, BulkHeartbeat, HeartbeatBody
-from haul.protocol.claims import ClaimBody
+from haul.protocol.claims import Algorithm, ClaimBody
 from haul.protocol.host_keys import HostKeyPin, PinnedKey
 from haul.protocol.items import refusal
 from haul.protocol.leases import LeasedJob
@@ -126,7 +126,7 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         algorithm=body.algorithm,
         # BY_SIZE honours a limit only when the worker gives one (pdm's BY_SIZE has none).
         limit=body.algorithm_args.limit
-        if body.algorithm == "BY_NUMBER" or "limit" in body.algorithm_args.model_fields_set
+        if body.algorithm == Algorithm.BY_NUMBER or "limit" in body.algorithm_args.model_fields_set
         else None,
         size=body.algorithm_args.size,
         lease_seconds=body.lease_seconds or settings.lease_seconds,
@@ -140,8 +140,7 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
                 req.types = resolve_claim_types(session, list(body.types or []))
             if not req.types:
                 return []
-            pg = session.get_bind().dialect.name == "postgresql"
-            jobs = claims.claim(session, box, worker, req, pg)
+            jobs = claims.claim(session, box, worker, req)
             observe.claimed(request, session, worker, body.types, body.protocols, jobs)
             return jobs
 

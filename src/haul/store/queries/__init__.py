@@ -10,7 +10,12 @@ here but in ``haul.domain.transitions``; the services apply it through
 these statements (Procrastinate's ``sql/queries.sql`` is the model: one
 named statement per transition, one caller each).
 
-- ``leased``: a result's writes, guarded by the lease token (set-based per job).
+- ``leased``: the lease guard every report's write carries, and its set-based
+  form per job.
+- ``results``: a result's writes (a plain outcome, taking leases, a judged
+  outcome, a fused copy's).
+- ``claim``: what a claim may take, one user's candidates, the lease write;
+  ``claim_levels``: which users have queued work at which priority.
 - ``heartbeats``: a beat extends the lease it names.
 - ``lease_lost``: the reaper's read of expired leases and its per-element write.
 - ``steering``: cancels (queued ones now, leased ones signalled) and requeues.

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.store.element_rows import ELEMENTS, keyed_update
+from haul.store.queries.results import Outcome
 
 FILE_ID = 1  # a path job's first planned element (element 0 is its LIST)
 _E = ELEMENTS.c
@@ -52,6 +53,11 @@ def list_worker(session: Session, job_id: int) -> int | None:
     return session.connection().execute(_LIST_WORKER, {"f_job": job_id}).scalar()
 
 
-def write_file(session: Session, values: dict[str, Any]) -> None:
-    """Element 1's outcome: ``k_job``, ``k_id`` and the ``v_*`` values of ``_WRITE``."""
-    session.connection().execute(_WRITE, values)
+def write_file(session: Session, outcome: Outcome, worker_id: int | None, started: Any) -> None:
+    """Element 1's outcome, leased to the LIST's worker since the LIST's start.
+
+    No lease guard: this very transaction's expansion planned the row, so no
+    other writer has seen it.
+    """
+    params = {**outcome.params(), "v_worker": worker_id, "v_started": started}
+    session.connection().execute(_WRITE, params)

@@ -1,9 +1,11 @@
-"""The guarded element UPDATEs of a result, built once.
+"""The guard every report's element UPDATE carries, and its set-based form per job.
 
 A report may change an element only while the element is still leased under
-the token the report carries: every UPDATE of a report names that token and
-the statuses it expects, and says (``RETURNING``) which rows it changed, so
-a row that the reaper or a control verb changed meanwhile is not matched.
+the token the report carries: every UPDATE of a report (a result's,
+``results.py``; a heartbeat's, ``heartbeats.py``; the reaper's,
+``lease_lost.py``) names that token and the statuses it expects, and says
+(``RETURNING``, or its row count) which rows it changed, so a row that the
+reaper or a control verb changed meanwhile is not matched.
 
 The result path runs these statements for every batch a worker sends, so
 they are built once, with expanding bind parameters for the batch's ids and

@@ -1,9 +1,10 @@
 """Which users have queued work at which priority: the first step of a claim.
 
 Transfers are found by a skip scan of the whole queue's index
-``ix_elements_claim``; namespace operations by one DISTINCT narrowed to
-their lane, which reads the partial index ``ix_elements_lane`` (same columns,
-only the lane's rows; services/namespace_lane.py).
+``ix_elements_claim`` (``levels``); namespace operations by one DISTINCT
+narrowed to their lane (``lane_levels``), which reads the partial index
+``ix_elements_lane`` (same columns, only the lane's rows;
+services/namespace_lane.py).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, text
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
+from haul.domain.lanes import namespace_sql
 from haul.store.element_rows import ELEMENTS
 
 SKIP_SCAN_PAIRS = 32  # beyond this many (priority, user) pairs, one DISTINCT is cheaper
@@ -72,3 +74,13 @@ def levels_distinct(session: Session, where: Any = None) -> dict[int, list[int]]
     for priority, user_id in rows:
         found[priority].append(user_id)
     return found
+
+
+def lane_levels(session: Session) -> dict[int, list[int]]:
+    """Users with queued namespace operations per priority (levels of the lane only).
+
+    One DISTINCT over the lane's partial index, which holds only the lane: a
+    skip scan's "next user after this one" seeks let PostgreSQL's planner
+    pick the whole queue's index and filter it, reading other users' copies.
+    """
+    return levels_distinct(session, text(namespace_sql("elements.")))
