@@ -9,7 +9,7 @@ from haul.domain.enums import JobStatus, JobType
 from haul.store import dialect
 from haul.store.clock import utcnow
 from haul.store.database import Database
-from haul.store.element_rows import keyed_update
+from haul.store.keyed_elements import keyed_update
 from haul.store.monitoring_tables import WorkerActivity
 from haul.store.tables import Element, Job, User
 

@@ -19,54 +19,15 @@ out, which is why what counts and what takes turns are separate conditions.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import and_, case, func, not_, or_, select, true
+from sqlalchemy import and_, not_, true
 from sqlalchemy.orm import Session
 
 from haul.domain.lanes import is_namespace
 from haul.services import queue_load
 from haul.services.claim_candidates import turns_before
-from haul.store.queries.claim import AGE, in_lane, leased_counts
+from haul.store.queries.claim import in_lane, leased_counts
+from haul.store.queries.claim_position import before, count_where, others_turns
 from haul.store.tables import Element, Job
-
-
-def _count(session: Session, *where: Any) -> int:
-    query = select(func.count()).select_from(Element).join(Job, Job.id == Element.job_id)
-    return session.scalar(query.where(*where)) or 0
-
-
-def _before(element: Element) -> Any:
-    """Elements of the same user that ``AGE`` puts first."""
-    return or_(
-        Element.job_id < element.job_id,
-        and_(Element.job_id == element.job_id, Element.id < element.id),
-    )
-
-
-def _others_turns(
-    session: Session, at_priority: Any, counted: Any, user_id: int, rank: int
-) -> dict[int, tuple[int, int]]:
-    """Per other user at the priority: how many of their first ``rank`` candidates
-    count, and whether their next one does (``turns_before``'s ``others``)."""
-    turn = func.row_number().over(partition_by=Element.user_id, order_by=AGE).label("turn")
-    counts = case((counted, 1), else_=0).label("counts")
-    rows = (
-        select(Element.user_id.label("user_id"), turn, counts)
-        .select_from(Element)
-        .join(Job, Job.id == Element.job_id)
-        .where(at_priority, Element.user_id != user_id)
-        .subquery()
-    )
-    per_user = select(
-        rows.c.user_id,
-        func.sum(case((rows.c.turn <= rank, rows.c.counts), else_=0)),
-        func.sum(case((rows.c.turn == rank + 1, rows.c.counts), else_=0)),
-    ).group_by(rows.c.user_id)
-    return {
-        u: (int(first or 0), int(following or 0))
-        for u, first, following in session.execute(per_user)
-    }
 
 
 def ahead_of(session: Session, element: Element, job: Job) -> dict[str, int]:
@@ -85,19 +46,19 @@ def ahead_of(session: Session, element: Element, job: Job) -> dict[str, int]:
     takes_turns = and_(claimable, lane) if in_the_lane else claimable
     counted = true() if in_the_lane else not_(lane)
     at_priority = and_(takes_turns, Element.priority == element.priority)
-    older = and_(at_priority, Element.user_id == element.user_id, _before(element))
-    rank = _count(session, older)
+    older = and_(at_priority, Element.user_id == element.user_id, before(element))
+    rank = count_where(session, older)
     ahead = {
-        "higher_priority": _count(
+        "higher_priority": count_where(
             session, takes_turns, counted, Element.priority < element.priority
         ),
-        "same_user": rank if in_the_lane else _count(session, older, counted),
+        "same_user": rank if in_the_lane else count_where(session, older, counted),
         "fair_share": turns_before(
             element.user_id,
-            _others_turns(session, at_priority, counted, element.user_id, rank),
+            others_turns(session, at_priority, counted, element.user_id, rank),
             leased_counts(session),
         ),
     }
     if not in_the_lane:
-        ahead["namespace_lane"] = _count(session, claimable, lane)
+        ahead["namespace_lane"] = count_where(session, claimable, lane)
     return ahead

@@ -13,7 +13,7 @@ from haul.protocol.items import Outcome, refusal
 from haul.services.errors import Conflict, NotFound, accepted_or_raise
 from haul.services.leases import Policy, leased
 from haul.store.clock import utcnow
-from haul.store.element_rows import load_rows
+from haul.store.keyed_elements import load_rows
 from haul.store.queries.heartbeats import Beat, cancelled_among, extend_leases
 from haul.store.tables import Element
 

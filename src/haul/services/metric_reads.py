@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobStatus, JobType
 from haul.services import queue_load, worker_activity
 from haul.services.job_types import type_name
-from haul.store.element_rows import ELEMENTS, load_rows
+from haul.store.keyed_elements import ELEMENTS, load_rows
 from haul.store.queries import element_reads
 from haul.store.queries.names import site_names
 

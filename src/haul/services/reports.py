@@ -36,7 +36,7 @@ from haul.services.listings import check_listing, store_listing
 from haul.services.stages import after_element_change, after_results_many
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
-from haul.store.element_rows import load_rows
+from haul.store.keyed_elements import load_rows
 from haul.store.queries import results as writes
 from haul.store.tables import Element, Job
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from haul.store.clock import utcnow
-from haul.store.element_rows import CHUNK
+from haul.store.keyed_elements import CHUNK
 from haul.store.queries import retention as queries
 
 ATTEMPTS_PER_TICK = 2000

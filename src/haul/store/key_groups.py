@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-# Both IN lists share one statement's bound parameters (element_rows.CHUNK):
+# Both IN lists share one statement's bound parameters (keyed_elements.CHUNK):
 # at most SIDE jobs, and the rest of the budget for ids (a single big job
 # keeps nearly the whole budget for its ids).
 BUDGET = 900

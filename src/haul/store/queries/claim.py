@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType
 from haul.domain.lanes import namespace_sql
 from haul.store.dialect import for_update
-from haul.store.element_rows import ELEMENTS
 from haul.store.key_groups import rectangles
+from haul.store.keyed_elements import ELEMENTS
 from haul.store.tables import Element, Job
 
 # A user's candidates at one priority, oldest first: job, then element.

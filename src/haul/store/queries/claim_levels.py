@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
 from haul.domain.lanes import namespace_sql
-from haul.store.element_rows import ELEMENTS
+from haul.store.keyed_elements import ELEMENTS
 
 SKIP_SCAN_PAIRS = 32  # beyond this many (priority, user) pairs, one DISTINCT is cheaper
 

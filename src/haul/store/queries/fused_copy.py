@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from haul.store.element_rows import ELEMENTS, keyed_update
+from haul.store.keyed_elements import ELEMENTS, keyed_update
 from haul.store.queries.results import Outcome
 
 FILE_ID = 1  # a path job's first planned element (element 0 is its LIST)

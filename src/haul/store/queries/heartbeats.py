@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
 from haul.store.dialect import executemany_rowcount
-from haul.store.element_rows import keyed_update
+from haul.store.keyed_elements import keyed_update
 from haul.store.queries.leased import TOKEN_GUARD
 from haul.store.tables import Job
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobStatus
 from haul.store.dialect import for_update
-from haul.store.element_rows import ELEMENTS, keyed_update
+from haul.store.keyed_elements import ELEMENTS, keyed_update
 from haul.store.queries.leased import TOKEN_GUARD
 
 E = ELEMENTS.c

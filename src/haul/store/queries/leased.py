@@ -23,7 +23,7 @@ from sqlalchemy import Update, bindparam, literal_column, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED
-from haul.store.element_rows import CHUNK, ELEMENTS
+from haul.store.keyed_elements import CHUNK, ELEMENTS
 
 E = ELEMENTS.c
 # The statuses a report expects, inlined: an executemany cannot bind an IN list.

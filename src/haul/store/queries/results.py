@@ -28,7 +28,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
 from haul.store.dialect import executemany_rowcount
-from haul.store.element_rows import ELEMENTS, keyed_update
+from haul.store.keyed_elements import ELEMENTS, keyed_update
 from haul.store.queries.leased import TOKEN_GUARD, guarded_update, write_leased
 
 E = ELEMENTS.c
