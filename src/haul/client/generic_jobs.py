@@ -13,42 +13,5 @@ lives. See ``haul.client._generic_jobs`` for the state mapping. Its old name,
 ``haul.client.seed004``, still imports (``seed004.py``).
 """
 
-from haul.client._generic_jobs import (
-    STATES,
-    create_job,
-    delete_job,
-    find_job,
-    get_finished_jobs,
-    get_job,
-    get_job_results,
-    get_job_schema,
-    get_jobs,
-    get_pending_jobs,
-    get_running_jobs,
-    set_job,
-    set_job_finished,
-    set_job_pending,
-    set_job_running,
-    state_of,
-    update_job_result,
-)
-
-__all__ = [
-    "STATES",
-    "create_job",
-    "delete_job",
-    "find_job",
-    "get_finished_jobs",
-    "get_job",
-    "get_job_results",
-    "get_job_schema",
-    "get_jobs",
-    "get_pending_jobs",
-    "get_running_jobs",
-    "set_job",
-    "set_job_finished",
-    "set_job_pending",
-    "set_job_running",
-    "state_of",
-    "update_job_result",
-]
+from haul.client._generic_jobs import *  # noqa: F403
+from haul.client._generic_jobs import __all__ as __all__
