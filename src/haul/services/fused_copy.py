@@ -88,7 +88,7 @@ def record(
     # Element 1 was leased when its LIST was, to the worker that ran both.
     started = list_row.started
     worker_id = queries.list_worker(session, job.id)
-    row = SimpleNamespace(**planned._asdict(), started=started)
+    row = SimpleNamespace(**{**planned._asdict(), "started": started})  # its lease's start
     sub = Result(
         job_id=job.id,
         element_id=FILE_ID,

@@ -49,23 +49,6 @@ _JOB_ROWS = select(
     _J.id, _J.type_name, _J.cancelled, _J.stage, _J.ended, _J.src_siteid, _J.dst_siteid
 ).where(_J.id.in_(bindparam("j_ids", expanding=True)))
 _NUMBER = ATTEMPT_COLUMNS.index("attempt")
-# What judging a result reads: everything but the progress JSON and lease bookkeeping.
-RESULT_COLUMNS = (
-    _E.status,
-    _E.lease_token,
-    _E.type,
-    _E.attempts,
-    _E.attempt_seq,
-    _E.max_tries,
-    _E.command,
-    _E.not_before,
-    _E.mode,
-    _E.started,
-    _E.checksum,
-    _E.size,
-    _E.src_filepath,
-    _E.dst_filepath,
-)
 
 
 @dataclass
@@ -166,7 +149,7 @@ def record_results(
 
 def _read(session: Session, results: list[Result], policy: Policy, recorded: Recorded) -> _Batch:
     """The batch's element rows and their jobs' plain rows: two reads for the lot."""
-    rows = load_rows(session, [(r.job_id, r.element_id) for r in results], RESULT_COLUMNS)
+    rows = load_rows(session, [(r.job_id, r.element_id) for r in results], writes.RESULT_COLUMNS)
     recorded.rows.update(rows)
     job_ids = sorted({jid for jid, _ in rows})
     conn = session.connection()

@@ -10,24 +10,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from haul.store.keyed_elements import ELEMENTS, keyed_update
-from haul.store.queries.results import Outcome
+from haul.store.queries.results import RESULT_COLUMNS, Outcome
 
 FILE_ID = 1  # a path job's first planned element (element 0 is its LIST)
 _E = ELEMENTS.c
-_PLANNED = select(
-    _E.type,
-    _E.status,
-    _E.attempts,
-    _E.attempt_seq,
-    _E.max_tries,
-    _E.command,
-    _E.not_before,
-    _E.mode,
-    _E.checksum,
-    _E.size,
-    _E.src_filepath,
-    _E.dst_filepath,
-).where(_E.job_id == bindparam("f_job"), _E.id == FILE_ID)
+# The planned file is judged as a result is: it reads what a result's judging reads.
+_PLANNED = select(*RESULT_COLUMNS).where(_E.job_id == bindparam("f_job"), _E.id == FILE_ID)
 _WRITE = keyed_update(
     status=bindparam("v_status"),
     attempts=bindparam("v_attempts"),

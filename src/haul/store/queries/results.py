@@ -32,6 +32,24 @@ from haul.store.keyed_elements import ELEMENTS, keyed_update
 from haul.store.queries.leased import TOKEN_GUARD, guarded_update, write_leased
 
 E = ELEMENTS.c
+
+# What judging a result reads: everything but the progress JSON and lease bookkeeping.
+RESULT_COLUMNS = (
+    E.status,
+    E.lease_token,
+    E.type,
+    E.attempts,
+    E.attempt_seq,
+    E.max_tries,
+    E.command,
+    E.not_before,
+    E.mode,
+    E.started,
+    E.checksum,
+    E.size,
+    E.src_filepath,
+    E.dst_filepath,
+)
 # A plain outcome: status, one more try and attempt (transitions.on_result's
 # count), the lease given back; one guarded statement for a whole job's batch.
 _PLAIN = guarded_update(
