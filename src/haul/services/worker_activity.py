@@ -13,7 +13,6 @@ report that is refused leaves no trace here either.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -109,18 +108,6 @@ def _claim_type_name(value: Any) -> str:
     return text.upper() if text.upper() in JobType.__members__ else text
 
 
-def _by_job(keys: Iterable[tuple[int, int]]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = defaultdict(list)
-    for job_id, element_id in keys:
-        out[job_id].append(element_id)
-    return out
-
-
-def _previous(session: Session, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
-    """Last reported counts of these elements, a few plain-row queries per batch."""
-    return rows_of.previous_counts(session, _by_job(keys))
-
-
 def _account(
     session: Session,
     worker_id: int,
@@ -138,7 +125,7 @@ def _account(
     if not reports:
         return 0
     if previous is None:
-        previous = _previous(session, {(r.job_id, r.element_id) for r in reports})
+        previous = rows_of.previous_counts(session, {(r.job_id, r.element_id) for r in reports})
     total = 0
     for r in reports:
         assert r.transferred is not None

@@ -21,11 +21,10 @@ from haul.store.key_groups import rectangles
 from haul.store.monitoring_tables import WorkerActivity, WorkerBytes, WorkerTransfer
 from haul.store.tables import Element, User
 
-CHUNK = 900  # ids per IN list: below SQLite's default bound-parameter limit
-
 _T = WorkerTransfer.__table__.c
 _PREVIOUS = select(_T.job_id, _T.element_id, _T.worker_id, _T.transferred).where(
-    _T.job_id == bindparam("w_job"), _T.element_id.in_(bindparam("w_ids", expanding=True))
+    _T.job_id.in_(bindparam("w_jobs", expanding=True)),
+    _T.element_id.in_(bindparam("w_ids", expanding=True)),
 )
 _DONE_WITH = (
     delete(WorkerTransfer.__table__)
@@ -74,15 +73,15 @@ def touch(
 
 
 def previous_counts(
-    session: Session, by_job: dict[int, list[int]]
+    session: Session, keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], Any]:
-    """The last reported byte counts of these elements (job id -> element ids)."""
-    found: dict[tuple[int, int], Any] = {}
+    """The last reported byte counts of these elements, one query per group of
+    jobs reporting the same element ids (store/key_groups.py), as `done_with`."""
     conn = session.connection()
-    for job_id, ids in by_job.items():
-        for i in range(0, len(ids), CHUNK):
-            for row in conn.execute(_PREVIOUS, {"w_job": job_id, "w_ids": ids[i : i + CHUNK]}):
-                found[(row.job_id, row.element_id)] = row
+    found: dict[tuple[int, int], Any] = {}
+    for jobs, ids in rectangles(keys):
+        for row in conn.execute(_PREVIOUS, {"w_jobs": jobs, "w_ids": ids}):
+            found[(row.job_id, row.element_id)] = row
     return found
 
 
