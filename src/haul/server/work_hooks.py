@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from haul.domain.enums import JobStatus
 from haul.protocol.items import Outcome
 from haul.server import metrics
-from haul.services import worker_bookkeeping
+from haul.services import worker_activity
 from haul.services.reports import Heartbeat, Result
 from haul.services.worker_activity import Progress
+from haul.services.worker_bookkeeping import record
 from haul.store.tables import User
 
 
@@ -34,7 +35,8 @@ def claimed(
 ) -> None:
     elements = [e for job in jobs for e in job.get("elements", [])]
     metrics.count_claimed(request, elements)
-    worker_bookkeeping.after_claim(session, worker.id, types, protocols, len(elements))
+    n, wid = len(elements), worker.id
+    record(session, "claim", lambda: worker_activity.claimed(session, wid, types, protocols, n))
 
 
 def heartbeats(
@@ -48,7 +50,9 @@ def heartbeats(
         if a.get("code") == Outcome.ACCEPTED
     ]
     metrics.count_heartbeats(request, len(accepted))
-    worker_bookkeeping.after_heartbeats(session, worker.id, accepted)
+    if accepted:
+        wid = worker.id
+        record(session, "heartbeat", lambda: worker_activity.heartbeats(session, wid, accepted))
 
 
 def results(
@@ -75,4 +79,6 @@ def results(
     metrics.count_results(request, session, accepted, facts, job_facts)
     progress = [Progress(r.job_id, r.element_id, r.bytes) for r, _ in accepted]
     host = next((r.host for r, _ in accepted if r.host), "")
-    worker_bookkeeping.after_results(session, worker.id, progress, host=host)
+    record(
+        session, "result", lambda: worker_activity.results(session, worker.id, progress, host=host)
+    )
