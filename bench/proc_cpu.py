@@ -30,3 +30,18 @@ def peak_rss_mb(pid: int) -> float:
     except (OSError, IndexError, ValueError):
         pass
     return float("nan")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of a process (its children's children too), from /proc."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                kids = [int(k) for k in (task / "children").read_text().split()]
+                todo.extend(kids)
+                out.extend(kids)
+        except OSError:
+            continue
+    return out

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bench.proc_cpu import cpu_seconds
+from bench.proc_cpu import cpu_seconds, descendants
 from tests.harness import HAUL, ServerProcess, User
 
 from .servers import S3_BUCKET, Server
@@ -76,20 +76,6 @@ def _rchar(pid: int) -> int:
 
 
 
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                kids = (task / "children").read_text().split()
-                todo.extend(int(k) for k in kids)
-                out.extend(int(k) for k in kids)
-        except OSError:
-            continue
-    return out
-
-
 class RssSampler:
     """Peak resident memory of a process and its children while a run lasts:
     the kernel's high-water mark (reset first via clear_refs) and 10 Hz samples
@@ -110,7 +96,7 @@ class RssSampler:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.1):
-            tree = [self.pid, *_descendants(self.pid)]
+            tree = [self.pid, *descendants(self.pid)]
             self.peak_kib = max(self.peak_kib, sum(_status_kib(p, "VmRSS") for p in tree))
 
     def __exit__(self, *_: object) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bench.proc_cpu import descendants
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -48,20 +50,6 @@ def listener_pids(port: int) -> list[int]:
     return pids
 
 
-def _tree(pid: int) -> list[int]:
-    out, todo = [pid], [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                kids = [int(k) for k in (task / "children").read_text().split()]
-                todo.extend(kids)
-                out.extend(kids)
-        except OSError:
-            continue
-    return out
-
-
 def _with_reaped(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -76,7 +64,7 @@ def server_cpu(ports: list[int]) -> float:
     total = 0.0
     for port in ports:
         for pid in listener_pids(port):
-            for member in _tree(pid):
+            for member in (pid, *descendants(pid)):
                 if member not in seen:
                     seen.add(member)
                     total += _with_reaped(member)
