@@ -42,6 +42,7 @@ from haul.services.retention import prune
 from haul.services.uploads import MAX_UPLOAD_BYTES, claim_upload_site, cleanup
 from haul.store.database import THREADS, Database
 from haul.store.migrate import upgrade
+from haul.store.work_notices import WorkNotices
 
 WORKQUEUE = "/workqueue/api/v1.0"
 # A COPY listing 100,000 files with checksums is ~30 MB of JSON; the auth gate
@@ -108,13 +109,21 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
         ),
     ]
 
+    signal = WorkSignal()
+    notices = None if db.is_sqlite else WorkNotices(db.url, signal.notify)
+    signal.peers = notices
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The database pool is sized to these threads (see store.database).
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         for t in tasks:
             t.start()
+        if notices is not None:
+            notices.start()
         yield
+        if notices is not None:
+            notices.stop()
         for t in tasks:
             t.stop()
 
@@ -129,7 +138,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
     app.state.settings = settings
     app.state.db = db
     app.state.box = SecretBox.for_home(settings.home)
-    app.state.work_signal = WorkSignal()
+    app.state.work_signal = signal
     app.state.login_throttle = LoginThrottle()
     errors.install(app)
     for router, prefix, tag in API_ROUTERS:

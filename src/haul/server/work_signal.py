@@ -3,22 +3,45 @@
 Idle workers long-poll ``POST /worker/jobs`` with ``wait``; between claim
 attempts they sleep on this signal rather than a fixed interval, so a job
 submitted here, or the elements a LIST result expands into, are handed out
-as soon as their transaction commits. Work made by another server process,
-a backoff running out or a resumed job is still found by the poll interval.
+as soon as their transaction commits. On PostgreSQL the other server
+processes hear of it too (store/work_notices.py), so their claims wake as
+well; a backoff running out or a lease taken back is found by the poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 from fastapi import Request
+
+# How often a waiting claim looks again when nothing woke it: often when only
+# this process can signal work, less often when the other processes' work
+# wakes it too (a poll is a write transaction per idle worker).
+POLL_SECONDS = 0.1
+POLL_SECONDS_HEARING_PEERS = 0.5
+
+
+class Peers(Protocol):
+    def announce(self) -> None: ...
 
 
 class WorkSignal:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
+        self.peers: Peers | None = None
+
+    @property
+    def poll_seconds(self) -> float:
+        return POLL_SECONDS if self.peers is None else POLL_SECONDS_HEARING_PEERS
+
+    def made_work(self) -> None:
+        """This process may have made claimable work: wake its claims and tell the others."""
+        self.notify()
+        if self.peers is not None:
+            self.peers.announce()
 
     def _current(self) -> asyncio.Event:
         loop = asyncio.get_running_loop()
@@ -59,4 +82,4 @@ def signal_if_work_added(request: Request) -> None:
     if getattr(request.state, "work_added", False):
         signal: WorkSignal | None = getattr(request.app.state, "work_signal", None)
         if signal is not None:
-            signal.notify()
+            signal.made_work()

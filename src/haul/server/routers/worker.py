@@ -32,7 +32,6 @@ from haul.services.job_types import resolve_claim_types
 
 router = APIRouter(prefix="/worker")
 
-CLAIM_POLL_SECONDS = 0.1
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
 
@@ -149,7 +148,8 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         jobs = await run_in_threadpool(attempt)
         if jobs or time.monotonic() >= deadline or await request.is_disconnected():
             break
-        await request.app.state.work_signal.wait(CLAIM_POLL_SECONDS)
+        signal = request.app.state.work_signal
+        await signal.wait(signal.poll_seconds)
     if not jobs:
         return JSONResponse({"detail": "No work to be done."}, status_code=404)
     return JSONResponse(jobs)  # plain JSON: skips a slow generic encoding pass
@@ -219,9 +219,7 @@ async def report_many(body: list[Any], request: Request, worker: WorkerUser) -> 
             return _merge(answers, []), False
         with db.write() as session:
             served = reports.record_results(session, results, policy, recorded)
-            observe.results(
-                request, session, worker, results, served, recorded.rows, recorded.jobs
-            )
+            observe.results(request, session, worker, results, served, recorded.rows, recorded.jobs)
         return _merge(answers, served), recorded.made_work
 
     answers, made_work = await run_in_threadpool(record)

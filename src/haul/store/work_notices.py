@@ -1,0 +1,123 @@
+"""Work made through one server process wakes the long-polling claims of the others.
+
+Several server processes may share one PostgreSQL (DESIGN.md, "Scale-out").
+A worker long-polls one of them; without a cross-process signal, work
+submitted through another is found only by the next poll of the claim, so
+every idle worker would have to poll often. Each server process LISTENs on
+one channel and NOTIFYs it after a request that may have made claimable work
+commits: the other processes wake their waiting claims at once, and the poll
+only catches what no request makes (a backoff running out, a lease taken
+back by the reaper).
+
+A request never waits for the NOTIFY: it only raises a flag, and a sender
+thread sends one NOTIFY for however many requests flagged meanwhile, so a
+burst of submissions costs a few NOTIFYs. A process ignores its own
+notifications (its claims were woken in process already). SQLite serves one
+process and has no notifications; nothing here runs for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import make_url
+
+CHANNEL = "haul_work"
+# How long a lost connection waits before it is opened again; also how often
+# the threads look whether they were stopped.
+RETRY_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
+
+
+def _conninfo(url: str) -> str:
+    """The libpq URL of a SQLAlchemy one (``postgresql+psycopg://`` and the like)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _connect(conninfo: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(conninfo, autocommit=True, application_name="haul work notices")
+
+
+class WorkNotices:
+    """One process's side of the channel: `announce` to the others, `on_notice` from them."""
+
+    def __init__(self, url: str, on_notice: Callable[[], None]) -> None:
+        self._conninfo = _conninfo(url)
+        self._on_notice = on_notice
+        self._pending = threading.Event()
+        self._stopped = threading.Event()
+        self._sender_pid: int | None = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._stopped.clear()
+        self._threads = [
+            threading.Thread(target=self._send_loop, name="work-notices-send", daemon=True),
+            threading.Thread(target=self._listen_loop, name="work-notices-listen", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._pending.set()
+        for t in self._threads:
+            t.join(RETRY_SECONDS * 3)
+        self._threads = []
+
+    def announce(self) -> None:
+        """Safe from any thread, costs the caller nothing but a flag."""
+        self._pending.set()
+
+    def _send_loop(self) -> None:
+        conn: Any = None
+        while not self._stopped.is_set():
+            if not self._pending.wait(RETRY_SECONDS):
+                continue
+            if self._stopped.is_set():
+                break
+            self._pending.clear()  # what flags from here on gets a NOTIFY of its own
+            try:
+                if conn is None:
+                    conn = _connect(self._conninfo)
+                    self._sender_pid = conn.info.backend_pid
+                conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+            except Exception as exc:  # a server restart or a network cut: try again
+                log.warning("work notice not sent (%s); retrying", exc)
+                conn = _close(conn)
+                self._pending.set()
+                self._stopped.wait(RETRY_SECONDS)
+        _close(conn)
+
+    def _listen_loop(self) -> None:
+        conn: Any = None
+        while not self._stopped.is_set():
+            try:
+                if conn is None:
+                    conn = _connect(self._conninfo)
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._on_notice()  # work made while no one listened is not lost
+                for notice in conn.notifies(timeout=RETRY_SECONDS):
+                    if notice.pid != self._sender_pid:
+                        self._on_notice()
+                    if self._stopped.is_set():
+                        break
+            except Exception as exc:
+                log.warning("work notices not heard (%s); listening again", exc)
+                conn = _close(conn)
+                self._stopped.wait(RETRY_SECONDS)
+        _close(conn)
+
+
+def _close(conn: Any) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # already broken; nothing left to release
+            log.debug("closing a work notices connection failed", exc_info=True)
