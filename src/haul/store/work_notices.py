@@ -10,9 +10,10 @@ only catches what no request makes (a backoff running out, a lease taken
 back by the reaper).
 
 A request never waits for the NOTIFY: it only raises a flag, and a sender
-thread sends one NOTIFY for however many requests flagged meanwhile, so a
-burst of submissions costs a few NOTIFYs. A process ignores its own
-notifications (its claims were woken in process already). SQLite serves one
+thread sends one NOTIFY for however many requests flagged meanwhile (at most
+one per `NOTIFY_GAP_SECONDS`), so a burst of submissions costs a few
+NOTIFYs. A process ignores its own notifications (its claims were woken in
+process already). SQLite serves one
 process and has no notifications; nothing here runs for it.
 """
 
@@ -29,6 +30,9 @@ CHANNEL = "haul_work"
 # How long a lost connection waits before it is opened again; also how often
 # the threads look whether they were stopped.
 RETRY_SECONDS = 1.0
+# At most one NOTIFY per this many seconds: a burst of submissions wakes the
+# other processes' claims a hundred times a second, not once per submission.
+NOTIFY_GAP_SECONDS = 0.01
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class WorkNotices:
                     conn = _connect(self._conninfo)
                     self._sender_pid = conn.info.backend_pid
                 conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+                self._stopped.wait(NOTIFY_GAP_SECONDS)
             except Exception as exc:  # a server restart or a network cut: try again
                 log.warning("work notice not sent (%s); retrying", exc)
                 conn = _close(conn)
