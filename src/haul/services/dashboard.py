@@ -78,9 +78,10 @@ def summarise(session: Session, views: list[JobView]) -> list[JobSummary]:
             files.num_files, files.files_done, files.files_failed
         )
         s.bytes_total, s.bytes_done = files.bytes_total or 0, files.bytes_done or 0
+    for job_id, n in element_reads.leased_counts(session, ids).items():
+        out[job_id].running = n
     for job_id, progress in element_reads.leased_progress(session, ids):
         s = out[job_id]
-        s.running += 1
         p = progress if isinstance(progress, dict) else {}
         s.rate += float(p.get("instant") or p.get("average") or 0.0)
     now = utcnow()
