@@ -145,3 +145,24 @@ def test_a_full_worker_asks_for_namespace_work_at_most_every_quarter_second() ->
     finally:
         w.pool.shutdown(timeout=1)
         w.api.close()
+
+
+def test_a_transfer_claim_also_counts_as_asking_for_namespace_work() -> None:
+    """A claim on the "all" lane serves namespace work first: no namespace-only
+    claim follows it for NAMESPACE_POLL_SECONDS (it kept the loop from refilling
+    the queue of small files)."""
+    from haul.worker.claim_ahead import NAMESPACE_POLL_SECONDS, NAMESPACE_WANT, Want
+    from haul.worker.loop import Worker, WorkerConfig
+
+    w = Worker(WorkerConfig(server="http://127.0.0.1:9", token="t", concurrency=1))
+    wants: list[Want | None] = [Want(8), None]
+    w.ahead.want = lambda *_a: wants.pop(0)  # type: ignore[method-assign]
+    try:
+        assert w._want() == Want(8)
+        assert w._want() is None  # full now, and namespace work was just asked for
+        w.lane_asked -= NAMESPACE_POLL_SECONDS
+        w.ahead.want = lambda *_a: None  # type: ignore[method-assign]
+        assert w._want() == NAMESPACE_WANT
+    finally:
+        w.pool.shutdown(timeout=1)
+        w.api.close()

@@ -228,14 +228,22 @@ class Worker:
         with self.lock:
             started = len(self.running) - self.queued
             want = self.ahead.want(time.monotonic(), started, self.queued, self.queued_bytes)
+        now = time.monotonic()
+        if want is not None:
+            # A claim on the "all" lane serves namespace operations first, so it
+            # asks for them too: the namespace-only poll counts from it. (At the
+            # start of a job of small files a namespace-only claim sent after
+            # every transfer claim kept the loop from refilling the queue while
+            # the slots emptied: 24 ms with nothing to run after the first batch.)
+            self.lane_asked = now
+            return want
         # Slots and queue full: still ask for namespace work if its lane is free
-        # (a long poll; --once does not poll, so it does not ask).
-        if want is None and not self.cfg.once and self.pool.lane_free():
-            now = time.monotonic()
+        # (--once does not poll, so it does not ask).
+        if not self.cfg.once and self.pool.lane_free():
             if now - self.lane_asked >= NAMESPACE_POLL_SECONDS:
                 self.lane_asked = now
                 return NAMESPACE_WANT
-        return want
+        return None
 
     def _lease_seconds(self, jobs: list[LeasedJob]) -> float | None:
         """The lease the server granted, by its own clock (so skew does not matter)."""
