@@ -176,6 +176,9 @@ class Worker:
                 except Exception as exc:  # a 4xx/5xx we cannot fix by retrying now
                     log.error("claim failed: %s", exc)
                     jobs = []
+                # Every claim asks for namespace work, a long poll for as long as
+                # it waits: the namespace-only poll counts from its answer.
+                self.lane_asked = time.monotonic()
                 if not jobs:
                     if self.cfg.once and not self._busy():
                         break
