@@ -242,10 +242,10 @@ class Worker:
             return want
         # Slots and queue full: still ask for namespace work if its lane is free
         # (--once does not poll, so it does not ask).
-        if not self.cfg.once and self.pool.lane_free():
-            if now - self.lane_asked >= NAMESPACE_POLL_SECONDS:
-                self.lane_asked = now
-                return NAMESPACE_WANT
+        due = now - self.lane_asked >= NAMESPACE_POLL_SECONDS
+        if due and not self.cfg.once and self.pool.lane_free():
+            self.lane_asked = now
+            return NAMESPACE_WANT
         return None
 
     def _lease_seconds(self, jobs: list[LeasedJob]) -> float | None:
