@@ -254,6 +254,8 @@ class HaulRig:
             r = c.post(f"{WQ}/jobs", json=body)
             r.raise_for_status()
             job_id = int(r.json()["id"])
+            if os.environ.get("HAUL_BENCH_TIMELINE"):
+                print(f"    submitted at {wall0:.4f}, answered after {time.time() - wall0:.4f} s")
             while True:
                 view = c.get(f"{WQ}/jobs/{job_id}").json()
                 if view["status"] in ("DONE", "FAILED", "CANCELLED"):

@@ -145,3 +145,49 @@ def test_a_full_worker_asks_for_namespace_work_at_most_every_quarter_second() ->
     finally:
         w.pool.shutdown(timeout=1)
         w.api.close()
+
+
+def test_a_transfer_claim_also_counts_as_asking_for_namespace_work() -> None:
+    """A claim on the "all" lane serves namespace work first: no namespace-only
+    claim follows it for NAMESPACE_POLL_SECONDS (it kept the loop from refilling
+    the queue of small files)."""
+    from haul.worker.claim_ahead import NAMESPACE_POLL_SECONDS, NAMESPACE_WANT, Want
+    from haul.worker.loop import Worker, WorkerConfig
+
+    w = Worker(WorkerConfig(server="http://127.0.0.1:9", token="t", concurrency=1))
+    wants: list[Want | None] = [Want(8), None]
+    w.ahead.want = lambda *_a: wants.pop(0)  # type: ignore[method-assign]
+    try:
+        assert w._want() == Want(8)
+        assert w._want() is None  # full now, and namespace work was just asked for
+        w.lane_asked -= NAMESPACE_POLL_SECONDS
+        w.ahead.want = lambda *_a: None  # type: ignore[method-assign]
+        assert w._want() == NAMESPACE_WANT
+    finally:
+        w.pool.shutdown(timeout=1)
+        w.api.close()
+
+
+def test_a_few_fast_small_copies_size_a_big_queue_at_once() -> None:
+    """After a LIST, 7 copies of 64 KiB in 2 ms each: their rate, over at least
+    MIN_BYTE_SPAN, sizes the next claim (not 8x their number, as MIN_SPAN did);
+    the bytes bound it."""
+    from haul.worker.claim_ahead import MIN_BYTE_SPAN
+
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    rule.finished(0.0, 0, 0.01)  # the LIST
+    for i in range(7):
+        rule.finished(0.01 + i / 1000, 64 * 1024, 0.002)
+    count, nbytes = rule.target(0.02)
+    scale = QUEUE_SECONDS / MIN_BYTE_SPAN
+    assert count == int(8 * scale)
+    assert nbytes == int(7 * 64 * 1024 * scale)
+
+
+def test_a_fast_small_copy_does_not_size_the_queue_of_large_files() -> None:
+    """The short span comes with a byte bound: large files after one small copy
+    are claimed by size, about one at a time."""
+    rule = ClaimAhead(concurrency=4, max_queued=500)
+    rule.finished(0.0, 4096, 0.001)
+    want = rule.want(0.001, running=4, queued=1, queued_bytes=256 * MIB)
+    assert want is None  # the slots are busy and the queued bytes exceed the bound

@@ -27,7 +27,12 @@ and the next queue is sized from that (a job of small files was claimed 7,
 completions stand for is the time the slots were busy (the elements'
 summed durations over the slots), when that is shorter than the wall time:
 the rate of a busy worker, not of a waiting one. MIN_SPAN still bounds it,
-so one fast LIST sizes nothing.
+so one fast LIST sizes nothing. Completions that moved bytes are bounded by
+the shorter MIN_BYTE_SPAN instead: their queue is also held to their bytes
+(by BYTE_BUDGET and the rate), so a few fast small copies may size a big
+queue of small files at once. With MIN_SPAN alone the first claims after a
+LIST of 1,000 small files took 7, 59, 153, 351 elements, and the slots ran
+dry while each claim was answered (40-160 ms on a busy 2-core machine).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ QUEUE_SECONDS = 2.0  # of observed work held queued beyond the running elements
 DEFAULT_MAX_QUEUED = 500  # the default --prefetch: a dead worker strands at most this many
 BYTE_BUDGET = 1 << 30  # queued bytes, whatever the observed rate
 MIN_SPAN = 0.25  # seconds: a rate is never taken from a shorter stretch of work
+MIN_BYTE_SPAN = 0.05  # the same, when the completions moved bytes (the byte bound holds)
 
 
 # Namespace operations asked for at once when only the namespace lane is free:
@@ -119,7 +125,7 @@ class ClaimAhead:
         span = now - done[0][0] if done else window
         if done and self._timed == len(done):
             span = min(span, self._busy / self.concurrency)  # the slots' busy time
-        span = max(MIN_SPAN, span)
+        span = max(MIN_SPAN if self._done_bytes < 1 else MIN_BYTE_SPAN, span)
         scale = window / min(window, span)
         count = min(self.max_queued, max(self.concurrency, math.ceil(len(done) * scale)))
         if self._done_bytes < 1:
