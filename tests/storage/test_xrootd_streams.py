@@ -106,3 +106,32 @@ def test_a_source_whose_early_checksum_disagrees_fails_the_copy(
         copy_file(storage, path, open_storage("file:///"), str(tmp_path / "copy"))
     assert err.value.code is ErrorCode.CHECKSUM_MISMATCH
     assert not (tmp_path / "copy").exists()
+
+
+def test_a_small_file_is_read_as_soon_as_it_is_open(xrootd_server: StorageServer) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/early-{uuid.uuid4().hex[:8]}"
+    data = os.urandom(5000)
+    with storage.open_write(path) as out:
+        out.write(data)
+    with storage.open_read(path) as stream:
+        assert stream._early is not None  # type: ignore[attr-defined]  # sent with the open
+        assert stream.read() == data
+        assert stream.read() == b""
+
+
+def test_a_small_file_closed_unread_lets_its_read_land_first(
+    xrootd_server: StorageServer,
+) -> None:
+    storage = open_storage(xrootd_server.endpoint_url)
+    path = f"{xrootd_server.root}/unread-{uuid.uuid4().hex[:8]}"
+    with storage.open_write(path) as out:
+        out.write(b"x" * 4000)
+    for _ in range(20):
+        storage.open_read(path).close()  # e.g. the destination failed before any read
+    deadline = time.monotonic() + 10
+    while _xrootd_streams._closing and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _xrootd_streams._closing
+    storage.remove(path)
+    assert not storage.exists(path)

@@ -5,9 +5,11 @@ the link and the server idle for a round trip per chunk while the worker
 hashes and writes. So a large file is read as up to `IN_FLIGHT` ranged reads
 at once (XRootD reads take an offset), answered into their own buffers and
 handed out in order, and written the same way (writes carry their offset).
-A file that fits in one chunk costs exactly one read and no thread hand-off;
-its end is known from the size the open returned, so no second read asks
-for the end of the file.
+A file that fits in one chunk costs exactly one read, sent as soon as the
+file is open (its size came with the open): its round trip then overlaps
+what the copy engine does before it reads (the checksum query, preparing
+and opening the destination's temporary) instead of following it. Its end
+is known from that size, so no second read asks for the end of the file.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ class Reader(io.RawIOBase):
         self._data: bytes = b""
         self._pos = 0
         self._eof = size == 0
+        # The small file's one read, already on its way (None: not sent).
+        self._early: Answer | None = None
+        if 0 < size <= CHUNK:
+            early = Answer()
+            if handle.read(0, size, timeout=timeout, callback=early).ok:
+                self._early = early
 
     def readable(self) -> bool:
         return True
@@ -79,11 +87,17 @@ class Reader(io.RawIOBase):
     def _fetch(self) -> bytes:
         if self._eof:
             return b""
-        if self._size <= CHUNK:  # the common small file: one plain request
-            status, data = self._handle.read(0, self._size, timeout=self._timeout)
-            ok(status, self._path)
+        if self._size <= CHUNK:  # the common small file: one request
             self._eof = True
-            return data or b""
+            early, self._early = self._early, None
+            if early is None:  # it could not be sent early: ask now
+                status, data = self._handle.read(0, self._size, timeout=self._timeout)
+                ok(status, self._path)
+                return data or b""
+            if not early.wait(self._timeout + 5):
+                raise translate(_Timeout(), self._path)
+            ok(early.status, self._path)
+            return early.data or b""
         self._send()
         if not self._pending:
             self._eof = True
@@ -130,6 +144,9 @@ class Reader(io.RawIOBase):
             for _, answer in self._pending:  # let answers land before the handle goes
                 answer.wait(self._timeout)
             self._pending.clear()
+            if self._early is not None:  # closed unread (the copy failed first)
+                self._early.wait(self._timeout)
+                self._early = None
             close_in_background(self._handle, self._timeout)
         finally:
             super().close()
