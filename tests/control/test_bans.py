@@ -163,6 +163,25 @@ def test_ban_se_wait_refusing_submissions(
     copy_job(oc, sink, sink, cleanup)  # other storage is unaffected
 
 
+def test_ban_se_url_refusing_submissions(
+    owner: User, oc: httpx.Client, ac: httpx.Client, cleanup: list[int]
+) -> None:
+    """A URL ban reaches a submission through its sites' endpoints (same scheme://host)."""
+    host = unique("nosuburl")
+    site = owner.site(endpoints=[f"dummy://{host}/a"])
+    sink = owner.site(endpoints=[f"dummy://{unique('sink')}/"])
+    ban = {"storage": f"dummy://{host.upper()}/x", "status": "wait", "allow_submit": False}
+    ok(ac.post(f"{W}/ban/se", json=ban))
+    for src, dst in ((site, sink), (sink, site)):
+        r = oc.post(f"{W}/jobs", json={"type": "COPY", "src_siteid": src, "src_filepath": "/f",
+                                       "dst_siteid": dst, "dst_filepath": "/g"})
+        assert r.status_code == 403, r.text
+        assert str(site) in r.json()["detail"]
+    copy_job(oc, sink, sink, cleanup)  # other storage is unaffected
+    ok(ac.delete(f"{W}/ban/se", params={"storage": f"dummy://{host}"}))
+    copy_job(oc, site, sink, cleanup)  # lifted: accepted again
+
+
 def test_ban_se_bad_requests(ac: httpx.Client) -> None:
     assert ac.post(f"{W}/ban/se", json={"storage": 1, "status": "bogus"}).status_code == 400
     assert ac.post(f"{W}/ban/se", json={"storage": 987654}).status_code == 404

@@ -8,7 +8,9 @@ request that may carry a body to a route that needs a token, it looks the
 token up first and answers 401 (or 403 for a role the route prefix never
 admits) without calling ``receive``, with ``Connection: close`` so the server
 stops reading the rest. A good answer is left in ``scope["state"]`` for the
-route's own dependency (server/deps.py), so the token is looked up once.
+route's own dependency (server/deps.py), so the token is looked up once;
+a good answer is also remembered for a second (server/token_cache.py says
+how promptly a revocation or ban is obeyed).
 
 Requests without a body (GET, HEAD, OPTIONS) pass straight through: the
 route's dependency authenticates them as before.
@@ -31,6 +33,7 @@ from haul.server.deps import (
     require_role,
     token_of,
 )
+from haul.server.token_cache import new_cache
 from haul.services.errors import ServiceError, Unauthorized
 from haul.services.users import Authenticated
 from haul.store.database import Database
@@ -63,6 +66,7 @@ class AuthGate:
         self.app = app
         self.db = db
         self.rules = rules
+        self.tokens = new_cache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.rules.needs_token(scope["method"], scope["path"]):
@@ -88,7 +92,13 @@ class AuthGate:
         token = token_of(authorization, x_token)
         if token is None:
             raise Unauthorized("no token: send 'Authorization: Bearer <token>' or 'X-Token'")
-        return await to_thread.run_sync(lookup, self.db, token)
+        known = self.tokens.get(token)
+        if known is not None:
+            return known  # looked up within the last second (server/token_cache.py)
+        generation = self.tokens.generation
+        found = await to_thread.run_sync(lookup, self.db, token)
+        self.tokens.put(token, found, generation)
+        return found
 
 
 async def _refuse(send: Send, status: int, detail: str) -> None:

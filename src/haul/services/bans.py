@@ -9,6 +9,7 @@ cancelled. ``allow_submit`` decides whether new jobs may name the storage.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,10 +63,19 @@ def banned_sites(session: Session, *, for_submit: bool = False) -> set[int]:
     return out
 
 
-def check_submit(session: Session, site_ids: list[int | None]) -> None:
-    blocked = banned_sites(session, for_submit=True)
-    for sid in site_ids:
-        if sid is not None and sid in blocked:
+def check_submit(session: Session, sites: Mapping[int, Iterable[str]]) -> None:
+    """No ban that refuses new jobs names one of ``sites`` (site id -> its endpoint URLs).
+
+    The same rule as ``banned_sites(for_submit=True)``, a site banned by its
+    id or by the origin of one of its endpoints, decided from the sites the
+    submission loaded anyway: one narrow read of the refusing bans (usually
+    none) instead of every ``se`` ban and, for a URL ban, every endpoint.
+    """
+    targets = set(queries.submit_blocking_targets(session))
+    if not targets:
+        return
+    for sid, urls in sites.items():
+        if str(sid) in targets or any(_origin(url) in targets for url in urls):
             raise Forbidden(f"site {sid} is banned by an administrator; new jobs are refused")
 
 

@@ -15,7 +15,7 @@ from haul.domain.paths import PathError, validate_submitted_path
 from haul.services import file_jobs, uploads
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
-from haul.services.sites import SiteView, get_site, require_credential
+from haul.services.sites import SiteView, get_site, load_views, require_credential, seen_by
 from haul.store.queries.job_reads import by_submission
 from haul.store.queries.submissions import add_first_element
 from haul.store.tables import Job, User
@@ -53,9 +53,18 @@ def _path(value: str | None, field_name: str) -> str:
         raise BadRequest(str(exc)) from exc
 
 
-def _site(session: Session, user: User, site_id: int, field_name: str) -> SiteView:
-    """A site named in a submission; one the caller cannot see is bad input (400)."""
+def _site(
+    session: Session,
+    user: User,
+    site_id: int,
+    field_name: str,
+    loaded: dict[int, SiteView] | None = None,
+) -> SiteView:
+    """A site named in a submission (from ``loaded`` when it is there); one the caller
+    cannot see is bad input (400)."""
     try:
+        if loaded is not None and site_id in loaded:
+            return seen_by(loaded[site_id], user, site_id, field_name)
         return get_site(session, user, site_id, field_name)
     except NotFound as exc:
         raise BadRequest(exc.detail) from exc
@@ -117,16 +126,21 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     submission gets first: the upload, a resubmission, the options, the
     paths and sites, the protocol, bans, credentials.
     """
-    # An upload as the source: checked before a resubmission is recognised, as the
-    # upload must be the caller's whatever the submission id says.
+    # The named sites with their endpoints, read once (who may see them is checked
+    # later, in the order of complaints above); their endpoints say which is the
+    # upload site. An upload as the source is checked before a resubmission is
+    # recognised, as the upload must be the caller's whatever the submission id says.
+    named = [i for i in (spec.src_siteid, spec.dst_siteid) if isinstance(i, int)]
+    loaded = load_views(session, named)
+    upload_sites = {i for i, v in loaded.items() if uploads.is_upload_site(v.schemes)}
     spec.src_siteid, spec.src_filepath = uploads.copy_source(
-        session, user, spec.type, spec.src_siteid, spec.src_filepath, spec.dst_siteid
+        session, user, spec.type, spec.src_siteid, spec.src_filepath, spec.dst_siteid, upload_sites
     )
     existing = find_submission(session, user, spec.submission_id)
     if existing is not None:
         return existing, False
     opts = _options(spec)
-    ends = _ends(session, user, spec)
+    ends = _ends(session, user, spec, loaded)
     spec.dst_siteid = ends.dst_siteid
     protocol = _choose_protocol(spec, ends.src, ends.dst)
     _check_access(session, user, ends)
@@ -148,17 +162,17 @@ def _options(spec: JobSpec) -> dict[str, Any]:
         raise BadRequest(str(exc)) from exc
 
 
-def _ends(session: Session, user: User, spec: JobSpec) -> _Ends:
+def _ends(session: Session, user: User, spec: JobSpec, loaded: dict[int, SiteView]) -> _Ends:
     """The job's sites and paths by its type; a listed job's paths are its files'."""
     assert isinstance(spec.src_siteid, int), "the model requires it, copy_source resolved it"
     listed = spec.files is not None
     src_path = None if listed else _path(spec.src_filepath, "src_filepath")
-    ends = _Ends(src=_site(session, user, spec.src_siteid, "src_siteid"), src_path=src_path)
+    ends = _Ends(src=_site(session, user, spec.src_siteid, "src_siteid", loaded), src_path=src_path)
     if spec.type == JobType.COPY:
         assert spec.dst_siteid is not None, "a COPY's model requires it"
         ends.dst_path = None if listed else _path(spec.dst_filepath, "dst_filepath")
         same = spec.dst_siteid == spec.src_siteid
-        ends.dst = ends.src if same else _site(session, user, spec.dst_siteid, "dst_siteid")
+        ends.dst = ends.src if same else _site(session, user, spec.dst_siteid, "dst_siteid", loaded)
         ends.dst_siteid = spec.dst_siteid
     elif spec.type == JobType.RENAME:
         ends.dst_path = _path(spec.dst_filepath, "dst_filepath")
@@ -171,7 +185,7 @@ def _ends(session: Session, user: User, spec: JobSpec) -> _Ends:
 def _check_access(session: Session, user: User, ends: _Ends) -> None:
     """No ban on the job's sites, and the caller's credential for each (403, 419)."""
     src, dst = ends.src, ends.dst
-    check_submit(session, [src.site.id, dst.site.id if dst is not None else None])
+    check_submit(session, {v.site.id: [e.url for e in v.endpoints] for v in (src, dst) if v})
     require_credential(session, user, src, "src_siteid")
     if dst is not None and dst.site.id != src.site.id:
         require_credential(session, user, dst, "dst_siteid")
@@ -203,7 +217,7 @@ def _add_listed(session: Session, user: User, job: Job, files: list[Any]) -> Non
 
     def check_replica(site_id: int, field_name: str) -> None:
         view = _site(session, user, site_id, field_name)
-        check_submit(session, [site_id])
+        check_submit(session, {site_id: [e.url for e in view.endpoints]})
         require_credential(session, user, view, field_name)
 
     file_jobs.add_listed(session, job, files, check_replica)

@@ -68,11 +68,28 @@ def owner_emails(session: Session, sites: list[Site]) -> dict[int, str]:
 
 def get_site(session: Session, user: User, site_id: int, field: str = "site") -> SiteView:
     site = session.get(Site, site_id)
-    if site is None or not (
-        site.public or site.owner_id == user.id or is_admin(user) or user.role == Role.WORKER
-    ):
+    view = seen_by(None if site is None else SiteView(site, []), user, site_id, field)
+    view.endpoints = endpoints_of(session, site_id)
+    return view
+
+
+def load_views(session: Session, site_ids: list[int]) -> dict[int, SiteView]:
+    """The named sites with their endpoints in one statement, before anyone's
+    visibility is checked (``seen_by``): a submission reads its sites once and
+    decides from their endpoints whether one is the upload site."""
+    rows = site_rows.with_endpoints(session, sorted(set(site_ids)))
+    return {sid: SiteView(site, eps) for sid, (site, eps) in rows.items()}
+
+
+def seen_by(view: SiteView | None, user: User, site_id: int, field: str = "site") -> SiteView:
+    """``view`` if ``user`` may see its site; a missing or hidden site is a 404."""
+    if view is None or not _visible(view.site, user):
         raise NotFound(f"{field} {site_id}: no such site")
-    return SiteView(site, endpoints_of(session, site.id))
+    return view
+
+
+def _visible(site: Site, user: User) -> bool:
+    return site.public or site.owner_id == user.id or is_admin(user) or user.role == Role.WORKER
 
 
 def endpoints_of(session: Session, site_id: int) -> list[SiteEndpoint]:

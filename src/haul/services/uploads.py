@@ -21,6 +21,7 @@ import hashlib
 import os
 import secrets
 import zlib
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from haul.store.tables import Element, Job, Site, SiteEndpoint, Upload, User
 MAX_UPLOAD_BYTES = 10 * 1000 * 1000
 UPLOAD_SITE = "upload"
 UPLOAD_URL = "upload://server/"
+UPLOAD_SCHEME = "upload"
 SERVER_ACCOUNT = "system:server"
 SERVER_ROLE = Role.SYSTEM.value
 
@@ -60,10 +62,16 @@ def upload_site_id(session: Session) -> int | None:
     key = str(session.get_bind().url)
     if key in _UPLOAD_SITE:
         return _UPLOAD_SITE[key]
-    found = site_rows.first_with_scheme(session, "upload")
+    found = site_rows.first_with_scheme(session, UPLOAD_SCHEME)
     if found is not None:
         _UPLOAD_SITE[key] = found
     return found
+
+
+def is_upload_site(schemes: Collection[str]) -> bool:
+    """A site with an ``upload://`` endpoint is the upload site: users cannot register
+    that scheme, and the server creates its one site with it (``upload_site``)."""
+    return UPLOAD_SCHEME in schemes
 
 
 def server_account(session: Session) -> User:
@@ -112,7 +120,7 @@ def upload_site(session: Session) -> Site:
     )
     session.add(site)
     session.flush()
-    session.add(SiteEndpoint(site_id=site.id, url=UPLOAD_URL, scheme="upload"))
+    session.add(SiteEndpoint(site_id=site.id, url=UPLOAD_URL, scheme=UPLOAD_SCHEME))
     session.flush()
     return site
 
@@ -138,17 +146,21 @@ def copy_source(
     src_siteid: int | str | None,
     src_filepath: str | None,
     dst_siteid: int | None,
+    upload_sites: Collection[int],
 ) -> tuple[int | str | None, str | None]:
     """A submission's source after the upload rules: ``(site id, "/<upload id>")``.
 
     ``src_siteid`` may name uploads as ``"upload"`` or by the upload site's
     number; either way the upload must be the job owner's own and the job a
-    COPY. Sources that are not uploads come back unchanged.
+    COPY. Sources that are not uploads come back unchanged. ``upload_sites``:
+    which of the submission's numbered sites are the upload site, decided by
+    the caller from the site rows it loads anyway (``is_upload_site``), so a
+    submission pays no lookup of its own for the upload site (a negative
+    answer could not be remembered: another server process may create it).
     """
-    site_id = upload_site_id(session)
-    if site_id is not None and dst_siteid == site_id:
-        raise BadRequest(f"dst_siteid: site {site_id} holds uploads, which are read-only")
-    if src_siteid != UPLOAD_SITE and (site_id is None or src_siteid != site_id):
+    if dst_siteid is not None and dst_siteid in upload_sites:
+        raise BadRequest(f"dst_siteid: site {dst_siteid} holds uploads, which are read-only")
+    if src_siteid != UPLOAD_SITE and src_siteid not in upload_sites:
         return src_siteid, src_filepath
     if job_type != JobType.COPY:
         raise BadRequest("src_siteid: an upload can only be the source of a COPY")

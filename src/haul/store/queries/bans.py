@@ -21,6 +21,17 @@ def storage_bans(session: Session) -> list[Ban]:
     return list(session.scalars(select(Ban).where(Ban.kind == BanKind.STORAGE)))
 
 
+_SUBMIT_BLOCKING = select(Ban.target).where(
+    Ban.kind == BanKind.STORAGE, Ban.allow_submit.is_(False)
+)
+
+
+def submit_blocking_targets(session: Session) -> list[str]:
+    """The targets of storage bans that refuse new jobs: one narrow statement, built once,
+    read by every submission (usually no rows)."""
+    return list(session.scalars(_SUBMIT_BLOCKING))
+
+
 def waiting_bans(session: Session) -> list[Ban]:
     """Storage bans that hold their jobs' elements (``wait``), until lifted or timed out."""
     return list(
