@@ -5,10 +5,12 @@ real sshd (the copies around block boundaries are test_sftp_streams')."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
+import asyncssh
 import pytest
 from asyncssh.constants import MSG_IGNORE
 from asyncssh.packet import String
@@ -115,3 +117,23 @@ def test_a_small_file_copy_writes_once_per_round_trip(sftp: Case, tmp_path: Path
 
 async def _set(gathered: _Gathered, send: Any) -> None:
     gathered._send = send
+
+
+def test_asyncssh_logs_what_it_logged_when_enabled(
+    sftp: Case, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    sftp.local(f"{sftp.base}/seen").write_bytes(b"x")
+    with caplog.at_level(logging.DEBUG, logger="asyncssh"):
+        asyncssh.set_debug_level(3)
+        try:
+            storage.stat(f"{sftp.base}/seen")
+        finally:
+            asyncssh.set_debug_level(1)
+        packets = [r for r in caplog.records if "Sent" in r.getMessage()]
+        caplog.clear()
+        storage.stat(f"{sftp.base}/seen")
+        plain = [r.getMessage() for r in caplog.records]
+    assert packets  # level 3: every packet described
+    assert plain and not any("Sent" in m for m in plain)  # level 1: requests, no packets
