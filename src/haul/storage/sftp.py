@@ -45,6 +45,7 @@ from haul.storage.sftp_stream import (
     ReadStream,
     block_sizes,
 )
+from haul.storage.sftp_wire import tune
 from haul.storage.site_access import DIRECT, SiteAccess
 
 _T = TypeVar("_T")
@@ -145,6 +146,7 @@ class SFTPStorage(BaseStorage):
             connect_timeout=_CONNECT_TIMEOUT,
             login_timeout=_CONNECT_TIMEOUT,
         )
+        tune(conn)  # one socket write per loop pass, no IGNORE packets (sftp_wire)
         try:
             # Names are bytes on the server: decode them as the local backend
             # does (os.fsdecode), so a name that is not UTF-8 arrives as one
