@@ -16,13 +16,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.harness import ServerProcess, User, fresh_database
 from tests.integration.api import W
+from tests.own_loop import run_on_own_thread
 
 CLIENTS = 100
 
@@ -54,22 +54,12 @@ async def _poll_once_each(base: str, token: str, paths: list[str]) -> list[httpx
         return await asyncio.gather(*(client.get(p) for p in paths))
 
 
-def _on_own_loop(coro: Any) -> Any:
-    """``asyncio.run`` on a thread of its own: a test run earlier in this process
-    (the browser tests' Playwright) may keep an event loop running in this one."""
-    out: list[Any] = []
-    t = threading.Thread(target=lambda: out.append(asyncio.run(coro)))
-    t.start()
-    t.join()
-    return out[0]
-
-
 def test_a_hundred_concurrent_polls_get_no_500(polled: tuple[ServerProcess, User, int]) -> None:
     srv, user, job_id = polled
     paths = [f"{W}/jobs/{job_id}/status", f"{W}/jobs/{job_id}"] * (CLIENTS // 2)
     codes: Counter[int] = Counter()
     for _ in range(3):
-        for r in _on_own_loop(_poll_once_each(srv.url, user.token, paths)):
+        for r in run_on_own_thread(_poll_once_each(srv.url, user.token, paths)):
             codes[r.status_code] += 1
             assert r.status_code in (200, 503), r.text
             if r.status_code == 503:

@@ -19,6 +19,7 @@ from haul.storage import _loop, copy_file
 from haul.storage.local import LocalStorage
 from haul.storage.sftp import SFTPStorage
 from haul.storage.sftp_wire import FLUSH_BYTES, _Gathered, tune
+from tests.own_loop import run_on_own_thread
 from tests.storage.conftest import Case, make_case
 
 
@@ -53,7 +54,7 @@ def test_packets_of_one_pass_are_one_write_in_order() -> None:
         await asyncio.sleep(0)
         return writes
 
-    assert asyncio.run(run()) == [b"abc", b"d"]
+    assert run_on_own_thread(run()) == [b"abc", b"d"]
 
 
 def test_large_data_is_written_at_once() -> None:
@@ -66,7 +67,7 @@ def test_large_data_is_written_at_once() -> None:
         await asyncio.sleep(0)
         return writes
 
-    assert asyncio.run(run()) == [b"x" + b"y" * FLUSH_BYTES, b"z"]
+    assert run_on_own_thread(run()) == [b"x" + b"y" * FLUSH_BYTES, b"z"]
 
 
 def test_empty_ignore_packets_are_dropped_unless_cbc() -> None:
@@ -79,7 +80,7 @@ def test_empty_ignore_packets_are_dropped_unless_cbc() -> None:
             conn.send_packet(MSG_IGNORE, String(b"not empty"))
             await asyncio.sleep(0)
 
-        asyncio.run(run())
+        run_on_own_thread(run())
         assert len(conn.writes) == 1  # one pass, one write
         return conn.packets
 

@@ -5,22 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from haul.server.work_signal import WorkSignal
+from tests.own_loop import run_on_own_thread
 
 T = TypeVar("T")
-
-
-def _run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """asyncio.run on a thread of its own: another test file in this process
-    (Playwright's sync API) may keep an event loop running on the main thread."""
-    out: list[T] = []
-    thread = threading.Thread(target=lambda: out.append(asyncio.run(coro_fn())))
-    thread.start()
-    thread.join()
-    return out[0]
 
 
 def test_notify_from_another_thread_wakes_every_waiter_early() -> None:
@@ -38,7 +28,7 @@ def test_notify_from_another_thread_wakes_every_waiter_early() -> None:
         threading.Thread(target=signal.notify).start()
         return await asyncio.gather(*tasks)
 
-    woke = _run(scenario)
+    woke = run_on_own_thread(scenario())
     assert all(t < 5.0 for t in woke), woke
 
 
@@ -51,7 +41,7 @@ def test_wait_times_out_without_notify_and_notify_without_loop_is_harmless() -> 
         await signal.wait(0.05)
         return time.monotonic() - t
 
-    assert _run(scenario) >= 0.04
+    assert run_on_own_thread(scenario()) >= 0.04
     # A later notify re-arms: the next wait is not woken by the earlier one.
     signal.notify()
 
@@ -60,4 +50,4 @@ def test_wait_times_out_without_notify_and_notify_without_loop_is_harmless() -> 
         await signal.wait(0.05)
         return time.monotonic() - t
 
-    assert _run(again) >= 0.04
+    assert run_on_own_thread(again()) >= 0.04
