@@ -28,7 +28,6 @@ import boto3
 import botocore.exceptions as bexc
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.credentials import Credentials
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage._base import (
@@ -42,7 +41,8 @@ from haul.storage._base import (
 )
 from haul.storage._s3_timestamps import timestamp
 from haul.storage.s3_errors import S3_ERRORS
-from haul.storage.s3_get import PresignedGets, QuerySigner
+from haul.storage.s3_get import PresignedGets
+from haul.storage.s3_presign import QuerySigner
 from haul.storage.s3_session import check_connections, sealed_session
 from haul.storage.s3_upload import ChecksumSupport, MultipartWriter
 from haul.storage.site_access import DIRECT, SiteAccess
@@ -100,12 +100,13 @@ class S3Storage(BaseStorage):
         self._checksums = ChecksumSupport()
         signer = None
         if signed:
-            keys = Credentials(
+            token = credential.get("session_token")
+            signer = QuerySigner(
                 str(credential["access_key"]),
                 str(credential["secret_key"]),
-                credential.get("session_token"),
+                str(token) if token else None,
+                region,
             )
-            signer = QuerySigner(keys, region)
         self._gets = PresignedGets(self._client, access.network, READ_TIMEOUT, signer)
 
     # -- helpers ------------------------------------------------------------

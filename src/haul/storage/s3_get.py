@@ -8,8 +8,8 @@ SigV4 signature, in the query) and reading it with `http.client` cost
 itself (serialising the call through the same pipeline) was ~0.35 ms: so
 only a bucket's first URL is made that way, which shows where botocore puts
 a key (the endpoint, the addressing style); later keys take that place, and
-botocore's own query signer (`S3SigV4QueryAuth`, what it presigns with)
-signs them. Only the download moves: an
+`s3_presign.QuerySigner` signs them (the same SigV4 query botocore's
+`S3SigV4QueryAuth` makes, at a tenth of its CPU). Only the download moves: an
 answer other than a plain `200` (a missing key, a redirect to the bucket's
 region, throttling), or a connection that fails before an answer, is asked
 again through botocore, which retries, follows and maps errors as for every
@@ -23,41 +23,45 @@ verifies (its CA bundle).
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.auth import S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.httpsession import get_cert_path
 from botocore.utils import percent_encode
 
 from haul.domain.errors import TransferError
 from haul.storage.http_get import Body, PlainGets
 from haul.storage.network_policy import NetworkPolicy
-
-# A presigned GET is used at once; this only bounds a URL that leaked into a log.
-EXPIRES_SECONDS = 300
-
+from haul.storage.s3_presign import EXPIRES_SECONDS, QuerySigner
 
 # How botocore puts a key in a URL path (the serializer's `{Key+}`).
 _KEY_SAFE = "/~"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
-class QuerySigner:
-    """SigV4 in the query, as `generate_presigned_url` signs a GET (s3v4)."""
+class _Where:
+    """Where a bucket's keys go, learnt from its first botocore URL."""
 
-    credentials: Credentials
-    region: str
+    scheme: str
+    host: str  # as `http.client` connects to it (no brackets)
+    port: int | None
+    prefix: str  # the request path up to the key
+    host_header: str  # what `http.client` sends as Host, and so what is signed
 
-    def sign(self, url: str) -> str:
-        request = AWSRequest(method="GET", url=url)
-        S3SigV4QueryAuth(self.credentials, "s3", self.region, expires=EXPIRES_SECONDS).add_auth(
-            request
-        )
-        return str(request.url)
+
+def _split(url: str) -> tuple[_Where, str] | None:
+    """Where a presigned URL goes (its prefix empty) and its request target, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname  # lowercase, as botocore signs it
+    header = f"[{host}]" if ":" in host else host
+    if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
+        header = f"{header}:{parts.port}"
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return _Where(parts.scheme, host, parts.port, "", header), target
 
 
 class PresignedGets:
@@ -75,32 +79,40 @@ class PresignedGets:
         self._signer = signer
         self._context: ssl.SSLContext | None = None
         self._hosts: dict[tuple[str, str, int | None], PlainGets] = {}
-        # Per bucket: the URL up to its keys, or None where the first URL did
-        # not end in the key as expected (that bucket's URLs stay botocore's).
-        self._bases: dict[str, str | None] = {}
+        # Per bucket: where its keys go, or None where the first URL did not
+        # end in the key as expected (that bucket's URLs stay botocore's).
+        self._where: dict[str, _Where | None] = {}
 
-    def _url(self, bucket: str, key: str) -> str:
-        base = self._bases.get(bucket, "")
-        if base:
-            url = base + percent_encode(key, safe=_KEY_SAFE)
-            return self._signer.sign(url) if self._signer is not None else url
+    def _target(self, bucket: str, key: str) -> tuple[_Where, str] | None:
+        """Where to send the GET of `key` and its request target (path and query)."""
+        encoded = percent_encode(key, safe=_KEY_SAFE)
+        where = self._where.get(bucket)
+        if where is not None:
+            path = where.prefix + encoded
+            if self._signer is None:
+                return where, path
+            return where, f"{path}?{self._signer.query(where.host_header, path)}"
         url = self._client.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=EXPIRES_SECONDS
         )
-        if base == "":  # the bucket's first: learn where its keys go
-            plain, encoded = url.split("?", 1)[0], percent_encode(key, safe=_KEY_SAFE)
-            self._bases[bucket] = plain[: -len(encoded)] if plain.endswith(encoded) else None
-        return str(url)
+        found = _split(str(url))
+        if found is not None and bucket not in self._where:  # its first: learn where keys go
+            place, target = found
+            path = target.split("?", 1)[0]
+            self._where[bucket] = (
+                replace(place, prefix=path[: -len(encoded)]) if path.endswith(encoded) else None
+            )
+        return found
 
-    def _gets(self, scheme: str, host: str, port: int | None) -> PlainGets:
-        found = self._hosts.get((scheme, host, port))
+    def _gets(self, where: _Where) -> PlainGets:
+        found = self._hosts.get((where.scheme, where.host, where.port))
         if found is None:
             if self._context is None:
                 self._context = ssl.create_default_context(cafile=get_cert_path(True))
-            found = self._hosts[(scheme, host, port)] = PlainGets(
-                scheme,
-                host,
-                port,
+            found = self._hosts[(where.scheme, where.host, where.port)] = PlainGets(
+                where.scheme,
+                where.host,
+                where.port,
                 headers={},
                 context=self._context,
                 policy=self._policy,
@@ -110,13 +122,12 @@ class PresignedGets:
 
     def open(self, bucket: str, key: str, path: str) -> Body | None:
         """The object's body, or None: ask botocore instead."""
-        url = self._url(bucket, key)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        found = self._target(bucket, key)
+        if found is None:
             return None
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        where, target = found
         try:
-            return self._gets(parts.scheme, parts.hostname, parts.port).open(target, path)
+            return self._gets(where).open(target, path)
         except TransferError:
             return None  # botocore asks again, with its own retries
 
