@@ -27,6 +27,7 @@ import asyncssh
 from haul.storage import _loop
 from haul.storage._base import WriteStream
 from haul.storage.error_translation import Translator
+from haul.storage.sftp_blocks import BlockQueue
 
 _T = TypeVar("_T")
 MAX_IN_FLIGHT = 16
@@ -95,9 +96,11 @@ class PipelinedReader(_Calls):
         self._pending: collections.deque[tuple[int, int, asyncio.Future[bytes]]] = (
             collections.deque()
         )
-        self._ready: collections.deque[bytes] = collections.deque()
+        self._queue = BlockQueue(_loop.loop(), in_flight)
+        self._pump_task: asyncio.Future[None] | None = None
         self._eof = False
         self._closed = False
+        self._stopping = False  # closed by the thread: the pump sends nothing more
         self.high_water = 0
 
     def _send(self, offset: int, length: int) -> None:
@@ -110,7 +113,7 @@ class PipelinedReader(_Calls):
         # Whole blocks: the last one planned asks past the end, and its short
         # answer is the EOF (no extra request) unless the size is a multiple
         # of the block. Past the planned size one request at a time is out.
-        while len(self._pending) < self._limit and not self._eof:
+        while len(self._pending) + self._queue.count() < self._limit and not self._eof:
             if self._next > self._size and self._pending:
                 return
             self._send(self._next, self.block)
@@ -160,17 +163,46 @@ class PipelinedReader(_Calls):
         return data
 
     async def prefill(self) -> None:
-        """Reads a file that fits in one window to its end, in this coroutine."""
+        """Reads a file that fits in one window to its end, in this coroutine;
+        a larger one is read on by `_pump`, on the loop, from now on."""
         if self._size >= (self._limit - 1) * self.block:
+            self._pump_task = asyncio.ensure_future(self._pump())
             return
         while chunk := await self.next_chunk():
-            self._ready.append(chunk)
+            self._queue.put(chunk, more=True)
+        self._queue.end()
         self._closed = True
         _loop.background(self._close())
+
+    async def _pump(self) -> None:
+        """Keeps the requests going and queues the blocks in order, until
+        the end, a failure, or `close`; stops while the queue is full."""
+        try:
+            while not self._eof and not self._stopping:
+                self._top_up()
+                if not self._pending:  # as many blocks queued as the bound allows
+                    if self._queue.stopped():
+                        await self._queue.room.wait()
+                    continue
+                data = await self._take()
+                self._top_up()
+                if data:
+                    self._queue.put(data, more=bool(self._pending))
+        except BaseException as exc:
+            self._queue.end(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        else:
+            self._queue.end()
 
     async def _close(self) -> None:
         # Requests still out are answered soon (past EOF, or on their way):
         # wait for them rather than leave answers to a closed handle.
+        self._stopping = True
+        if self._pump_task is not None:
+            self._queue.room.set()
+            with contextlib.suppress(BaseException):  # its error was the reader's
+                await self._pump_task
         pending, self._pending = self._pending, collections.deque()
         for _, _, task in pending:
             with contextlib.suppress(Exception):
@@ -179,11 +211,10 @@ class PipelinedReader(_Calls):
             await self._handle.close()
 
     def read_chunk(self, limit: int = 0) -> bytes:
-        if self._ready:
-            return self._ready.popleft()
-        if self._closed:
-            return b""
-        return self.run(self.next_chunk(limit))
+        """The next blocks that have arrived (joined while they fit in
+        `limit`), waiting only when none has; b'' at the end."""
+        with self._errors.translated(self.path):
+            return self._queue.take(limit, IO_TIMEOUT)
 
     def close(self) -> None:
         """Closes the handle in the background: nothing to wait for on a read."""
