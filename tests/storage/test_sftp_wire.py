@@ -41,6 +41,22 @@ class _FakeConn:
     def _send(self, data: bytes) -> None:
         self.writes.append(data)
 
+    def _force_close(self, exc: Exception | None) -> None:
+        self.closed_after = len(self.writes)
+
+
+def test_packets_gathered_before_a_close_are_written_before_the_transport_goes() -> None:
+    async def run() -> _FakeConn:
+        conn = _FakeConn("aes128-gcm@openssh.com")
+        assert tune(conn)  # type: ignore[arg-type]
+        conn.send_packet(97, b"channel close")
+        conn.send_packet(1, b"disconnect")
+        conn._force_close(None)  # as asyncssh's disconnect does, in the same pass
+        return conn
+
+    conn = run_on_own_thread(run())
+    assert conn.closed_after == 1 and conn.writes[0].startswith(bytes([97]))
+
 
 def test_packets_of_one_pass_are_one_write_in_order() -> None:
     async def run() -> list[bytes]:

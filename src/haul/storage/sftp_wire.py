@@ -46,7 +46,7 @@ def tune(conn: asyncssh.SSHClientConnection) -> bool:
     if not callable(send_packet) or not callable(send):
         return False
     cipher = str(conn.get_extra_info("send_cipher") or "")
-    if cipher and not cipher.endswith("-cbc"):
+    if cipher and "cbc" not in cipher:
 
         def without_ignore(pkttype: int, *args: bytes, **kwargs: Any) -> None:
             if pkttype == MSG_IGNORE and args == (_EMPTY,):
@@ -56,7 +56,18 @@ def tune(conn: asyncssh.SSHClientConnection) -> bool:
         # asyncssh inserts the IGNORE through self.send_packet, so this
         # instance attribute sees it.
         conn.send_packet = without_ignore  # type: ignore[method-assign]
-    conn._send = _Gathered(send, asyncio.get_running_loop())  # type: ignore[method-assign]
+    gathered = _Gathered(send, asyncio.get_running_loop())
+    conn._send = gathered  # type: ignore[method-assign]
+    force_close = getattr(conn, "_force_close", None)
+    if callable(force_close):
+        # asyncssh drops its transport in _force_close, right after queueing
+        # the channel CLOSEs and the DISCONNECT: what is gathered goes first,
+        # so the server sees a clean end, not a lost connection.
+        def flushed_close(*args: Any, **kwargs: Any) -> Any:
+            gathered.flush()
+            return force_close(*args, **kwargs)
+
+        conn._force_close = flushed_close  # type: ignore[method-assign]
     return True
 
 
