@@ -74,8 +74,11 @@ def test_requests_in_flight_stay_bounded_whatever_the_size(sftp: Case) -> None:
 def test_a_file_that_grew_after_open_is_read_to_its_end(sftp: Case) -> None:
     assert sftp.local is not None
     path = f"{sftp.base}/growing"
-    # Larger than one window of requests, so the reads start after the open.
-    first, more = os.urandom(MAX_IN_FLIGHT * 256 * 1024 + 1000), os.urandom(300_000)
+    # Three windows of the server's block (OpenSSH's is 255 KiB, not 256): the
+    # reader stays within about one window of the consumer, so it cannot reach
+    # the first end before the append, however late this thread runs.
+    block = sftp.storage._read_block  # type: ignore[attr-defined]
+    first, more = os.urandom(3 * MAX_IN_FLIGHT * block + 1000), os.urandom(300_000)
     sftp.local(path).write_bytes(first)
     with sftp.storage.open_read(path) as stream:
         with open(sftp.local(path), "ab") as handle:
