@@ -10,6 +10,7 @@ import time
 import pytest
 
 from haul.server.thread_hop import ThreadHop
+from tests.own_loop import run_on_own_thread
 
 
 def test_answers_and_errors_come_back_to_the_caller() -> None:
@@ -24,7 +25,7 @@ def test_answers_and_errors_come_back_to_the_caller() -> None:
         with pytest.raises(ValueError, match="bad input"):
             await hop.run(boom)
 
-    asyncio.run(main())
+    run_on_own_thread(main())
 
 
 def test_calls_run_side_by_side_up_to_the_bound() -> None:
@@ -43,7 +44,7 @@ def test_calls_run_side_by_side_up_to_the_bound() -> None:
     async def main() -> None:
         await asyncio.gather(*(hop.run(work) for _ in range(10)))
 
-    asyncio.run(main())
+    run_on_own_thread(main())
     assert peak == 3  # ten at once: three threads, never more
     assert hop._started == 3
 
@@ -65,5 +66,5 @@ def test_a_cancelled_caller_leaves_its_call_to_finish() -> None:
             await task
         assert await hop.run(lambda: "next") == "next"  # the thread serves on
 
-    asyncio.run(main())
+    run_on_own_thread(main())
     assert done.is_set()
