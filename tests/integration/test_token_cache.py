@@ -4,13 +4,18 @@ answer lives at most TTL_SECONDS."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+from sqlalchemy import update
 
-from haul.server.token_cache import TokenCache
+from haul.server.token_cache import TokenCache, new_cache
 from haul.services.users import Authenticated
 from haul.store.clock import utcnow
+from haul.store.database import Database
+from haul.store.migrate import upgrade
 from haul.store.tables import User as UserRow
 from tests.harness import ServerProcess
 from tests.integration.api import U, W
@@ -58,6 +63,29 @@ def test_an_expired_token_is_not_answered_from_memory() -> None:
     cache = TokenCache(clock=FakeClock())
     cache.put("tok", _auth(expires_in=-1), cache.generation)
     assert cache.get("tok") is None
+
+
+def test_the_ttl_runs_from_when_the_lookup_began() -> None:
+    clock = FakeClock()
+    cache = TokenCache(ttl=1.0, clock=clock)
+    began = clock.now
+    clock.now += 0.6  # a slow lookup: a change committed elsewhere meanwhile ...
+    cache.put("tok", _auth(), cache.generation, read_at=began)
+    clock.now += 0.41
+    assert cache.get("tok") is None  # ... is obeyed 1 s after the rows were read
+
+
+def test_a_savepoint_rolled_back_does_not_hide_the_outer_auth_change(tmp_path: Path) -> None:
+    db = Database.connect(f"sqlite+pysqlite:///{tmp_path}/h.db")
+    upgrade(db)
+    cache = new_cache()
+    cache.put("tok", _auth(), cache.generation)
+    with db.write() as session:
+        session.execute(update(UserRow).where(UserRow.id == 1).values(banned=True))
+        with contextlib.suppress(RuntimeError), session.begin_nested():
+            raise RuntimeError("an inner step fails and its savepoint rolls back")
+    assert cache.get("tok") is None  # the ban committed: the cache was emptied
+    db.dispose()
 
 
 def _mint(c: httpx.Client, lifetime: int = 60) -> httpx.Response:

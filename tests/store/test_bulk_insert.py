@@ -73,3 +73,40 @@ def test_many_rows_in_one_call(db: Database) -> None:
             )
         ).all()
     assert [tuple(r) for r in got] == [(i, i % 2 == 0, i) for i in range(3000)]
+
+
+def test_one_row_returns_its_id_and_reads_back_as_the_orm_wrote_it(db: Database) -> None:
+    from haul.store.bulk import insert_row
+    from haul.store.queries.submissions import add_job
+
+    j = _job_with_elements(db, 0)
+    when = datetime(2026, 12, 3, 17, 0, 0, 654321, tzinfo=UTC)
+    with db.read() as session:
+        user_id = session.get(Job, j).user_id  # type: ignore[union-attr]
+    with db.write() as session:
+        row = Job(
+            user_id=user_id, type=int(JobType.COPY), type_name=None, src_siteid=None,
+            dst_siteid=None, src_filepath="/a b/ü", dst_filepath=None,
+            extra_opts={"checksum": "none"}, priority=3, protocol=0, max_tries=2, log_uid="x",
+            timestamp=when, ended=None, cancelled=False, paused=False, stage=0, expanded=True,
+            submission_id="s-1", meta={"k": [1, "two"]}, params={"type": "COPY"}, name=None,
+            request=None, result=None, recover=None,
+        )
+        new_id = add_job(session, row)
+    assert new_id > j
+    with db.read() as session:
+        got = session.get(Job, new_id)
+        assert got is not None
+        assert (got.src_filepath, got.priority, got.expanded, got.submission_id) == (
+            "/a b/ü", 3, True, "s-1"
+        )
+        assert got.meta == {"k": [1, "two"]} and got.extra_opts == {"checksum": "none"}
+        assert as_utc(got.timestamp) == when
+    # A defaulted column left out is refused by name, not written with a wrong value.
+    with db.write() as session:
+        try:
+            insert_row(session, Element.__table__, {"job_id": new_id, "id": 0, "user_id": user_id})
+        except Exception as exc:  # noqa: BLE001 - SQLite: ours; PostgreSQL: the driver's
+            assert "elements" in str(exc) or "type" in str(exc)
+        else:
+            raise AssertionError("an element without its columns was written")

@@ -70,3 +70,19 @@ def test_notices_survive_a_lost_connection(pg_db: Database) -> None:
         before = heard_a.count
         b.announce()
         assert heard_a.more_than(before)
+
+
+def test_a_restart_runs_one_sender_and_one_listener(pg_db: Database) -> None:
+    notices = WorkNotices(pg_db.url, Heard())
+    notices.start()
+    first = list(notices._threads)
+    notices.start()  # without a stop: the first pair is stopped, not left running
+    notices.stop()
+    notices.start()
+    try:
+        for t in first:
+            t.join(WAIT)
+            assert not t.is_alive()
+        assert len(notices._threads) == 2 and all(t.is_alive() for t in notices._threads)
+    finally:
+        notices.stop()

@@ -123,7 +123,7 @@ def create_app(settings: Settings, db: Database | None = None, *, migrate: bool 
             notices.start()
         yield
         if notices is not None:
-            notices.stop()
+            await anyio.to_thread.run_sync(notices.stop)  # joins its threads: not on the loop
         for t in tasks:
             t.stop()
 

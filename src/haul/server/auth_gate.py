@@ -95,9 +95,9 @@ class AuthGate:
         known = self.tokens.get(token)
         if known is not None:
             return known  # looked up within the last second (server/token_cache.py)
-        generation = self.tokens.generation
+        generation, read_at = self.tokens.generation, self.tokens.clock()
         found = await to_thread.run_sync(lookup, self.db, token)
-        self.tokens.put(token, found, generation)
+        self.tokens.put(token, found, generation, read_at)
         return found
 
 

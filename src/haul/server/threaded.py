@@ -46,11 +46,15 @@ from haul.server.deps import (
     require_role,
     write_session,
 )
+from haul.server.thread_hop import ThreadHop
 from haul.server.work_signal import signal_if_work_added
+from haul.store.database import THREADS
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# The fused routes' threads: one hop each way per request (server/thread_hop.py).
+HOP = ThreadHop(THREADS, "haul-route")
 CALLER_PARAM = "haul_caller"  # the parameter that replaces the caller and the session
 REQUEST_PARAM = "haul_request"  # a written handler's request, for the work signal
 
@@ -133,7 +137,7 @@ def _fused(
 
     @functools.wraps(handler)
     async def route(**kwargs: Any) -> T:
-        return await run_in_threadpool(body, kwargs)
+        return await HOP.run(body, kwargs)
 
     route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         params, return_annotation=hints.get("return", inspect.Signature.empty)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -66,14 +67,22 @@ class TokenCache:
             return None
         return found
 
-    def put(self, token: str, found: Authenticated, generation: int) -> None:
-        """Keeps ``found`` unless an auth change committed since ``generation`` was read."""
+    def put(
+        self, token: str, found: Authenticated, generation: int, read_at: float | None = None
+    ) -> None:
+        """Keeps ``found`` unless an auth change committed since ``generation`` was read.
+
+        ``read_at`` (this cache's clock when the lookup began) starts its TTL: a
+        change committed elsewhere while the lookup ran is obeyed within the TTL
+        of that commit, not of the answer's arrival.
+        """
+        stamp = self.clock() if read_at is None else read_at
         with self._lock:
             if generation != self.generation:
                 return
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[hash_token(token)] = (self.clock(), found)
+            self._entries[hash_token(token)] = (stamp, found)
 
     def invalidate(self) -> None:
         with self._lock:
@@ -81,13 +90,14 @@ class TokenCache:
             self._entries.clear()
 
 
-# Every cache made in this process, emptied by any commit that changed auth rows.
-_CACHES: list[TokenCache] = []
+# Every live cache of this process (an app's; tests make many), emptied by any
+# commit that changed auth rows.
+_CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()
 
 
 def new_cache() -> TokenCache:
     cache = TokenCache()
-    _CACHES.append(cache)
+    _CACHES.add(cache)
     return cache
 
 
@@ -112,13 +122,12 @@ def _executing(state: Any) -> None:
         _mark(state.session)
 
 
+# The mark is not cleared on rollback: SQLAlchemy sends after_rollback for a
+# SAVEPOINT's rollback too, and clearing it there would forget an auth change
+# the outer transaction still commits. A mark left by a transaction that rolled
+# back whole costs at most one needless emptying at the session's next commit.
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     if session.info.pop(_CHANGED, False):
-        for cache in _CACHES:
+        for cache in list(_CACHES):
             cache.invalidate()
-
-
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_CHANGED, None)

@@ -93,5 +93,4 @@ def add_listed(
     except file_lists.FileListError as exc:
         raise BadRequest(str(exc)) from exc
     insert_rows(session, Element.__table__, _COLUMNS, rows)
-    job.expanded = True
-    return n + 1
+    return n + 1  # (the job row says it is expanded: services.jobs.submit)

@@ -16,8 +16,9 @@ from haul.services import file_jobs, uploads
 from haul.services.bans import check_submit
 from haul.services.errors import BadRequest, NotFound
 from haul.services.sites import SiteView, get_site, load_views, require_credential, seen_by
+from haul.store.clock import utcnow
 from haul.store.queries.job_reads import by_submission
-from haul.store.queries.submissions import add_first_element
+from haul.store.queries.submissions import add_first_element, add_job
 from haul.store.tables import Job, User
 
 
@@ -145,8 +146,8 @@ def submit(session: Session, user: User, spec: JobSpec) -> tuple[Job, bool]:
     protocol = _choose_protocol(spec, ends.src, ends.dst)
     _check_access(session, user, ends)
     job = _new_job(user, spec, ends, opts, protocol)
-    session.add(job)
-    session.flush()
+    # A transient row, not in the session: the INSERT is the driver's alone.
+    job.id = add_job(session, job)
     if spec.files is not None:
         _add_listed(session, user, job, spec.files)
     else:
@@ -209,6 +210,19 @@ def _new_job(
         submission_id=spec.submission_id,
         meta=spec.metadata,
         params=spec.params,
+        # Every column, as no default is applied (store.queries.submissions.add_job).
+        type_name=None,
+        timestamp=utcnow(),
+        ended=None,
+        cancelled=False,
+        paused=False,
+        stage=0,
+        # A job listing its files has every element at submission: no LIST expands it.
+        expanded=spec.files is not None,
+        name=None,
+        request=None,
+        result=None,
+        recover=None,
     )
 
 
@@ -221,7 +235,6 @@ def _add_listed(session: Session, user: User, job: Job, files: list[Any]) -> Non
         require_credential(session, user, view, field_name)
 
     file_jobs.add_listed(session, job, files, check_replica)
-    session.flush()
 
 
 def _add_first_element(session: Session, user: User, job: Job, spec: JobSpec, ends: _Ends) -> None:
@@ -239,5 +252,11 @@ def _add_first_element(session: Session, user: User, job: Job, spec: JobSpec, en
             "src_filepath": ends.src_path,
             "dst_filepath": ends.dst_path if spec.type == JobType.MKDIR else None,
             "max_tries": spec.max_tries,
+            # Every defaulted column, as no default is applied (store.bulk.insert_row).
+            "size": 0,
+            "attempts": 0,
+            "attempt_seq": 0,
+            "timestamp": job.timestamp,
+            "stage": 0,
         },
     )

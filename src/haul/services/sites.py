@@ -8,6 +8,7 @@ database; nothing in this module returns the secret itself except
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from haul.store.clock import as_utc, utcnow
 from haul.store.queries import credentials
 from haul.store.queries import sites as site_rows
 from haul.store.queries.names import user_emails
+from haul.store.queries.sites import Endpoint
 from haul.store.tables import Credential, Site, SiteEndpoint, User
 
 MAX_CREDENTIAL_SECONDS = 366 * 24 * 3600
@@ -41,7 +43,8 @@ DEFAULT_CREDENTIAL_SECONDS = 12 * 3600
 @dataclass
 class SiteView:
     site: Site
-    endpoints: list[SiteEndpoint]
+    # ORM rows, or a submission's plain (url, scheme) rows (store.queries.sites.Endpoint).
+    endpoints: Sequence[SiteEndpoint | Endpoint]
 
     @property
     def schemes(self) -> set[str]:

@@ -45,10 +45,26 @@ def _conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+# A connection that the network lost without a word (a cut cable, a NAT that
+# forgot it) must fail, not hang: the sender would wait on its NOTIFY for the
+# kernel's retransmission timeout (~15 min), and the listener would hear
+# nothing while it believed it listened. libpq's own settings bound both.
+CONNECT_OPTIONS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,  # ms unacknowledged before the connection is dropped
+}
+
+
 def _connect(conninfo: str) -> Any:
     import psycopg
 
-    return psycopg.connect(conninfo, autocommit=True, application_name="haul work notices")
+    return psycopg.connect(
+        conninfo, autocommit=True, application_name="haul work notices", **CONNECT_OPTIONS
+    )
 
 
 class WorkNotices:
@@ -63,15 +79,24 @@ class WorkNotices:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._stopped.clear()
+        # Each start has its own stop flag: threads of an earlier start that did
+        # not end within stop()'s wait stay stopped rather than run twice.
+        if self._threads:
+            self.stop()
+        self._stopped = stopped = threading.Event()
         self._threads = [
-            threading.Thread(target=self._send_loop, name="work-notices-send", daemon=True),
-            threading.Thread(target=self._listen_loop, name="work-notices-listen", daemon=True),
+            threading.Thread(
+                target=self._send_loop, args=(stopped,), name="work-notices-send", daemon=True
+            ),
+            threading.Thread(
+                target=self._listen_loop, args=(stopped,), name="work-notices-listen", daemon=True
+            ),
         ]
         for t in self._threads:
             t.start()
 
     def stop(self) -> None:
+        """Blocks up to a few seconds for the threads: call it off the event loop."""
         self._stopped.set()
         self._pending.set()
         for t in self._threads:
@@ -82,12 +107,12 @@ class WorkNotices:
         """Safe from any thread, costs the caller nothing but a flag."""
         self._pending.set()
 
-    def _send_loop(self) -> None:
+    def _send_loop(self, stopped: threading.Event) -> None:
         conn: Any = None
-        while not self._stopped.is_set():
+        while not stopped.is_set():
             if not self._pending.wait(RETRY_SECONDS):
                 continue
-            if self._stopped.is_set():
+            if stopped.is_set():
                 break
             self._pending.clear()  # what flags from here on gets a NOTIFY of its own
             try:
@@ -95,17 +120,17 @@ class WorkNotices:
                     conn = _connect(self._conninfo)
                     self._sender_pid = conn.info.backend_pid
                 conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-                self._stopped.wait(NOTIFY_GAP_SECONDS)
+                stopped.wait(NOTIFY_GAP_SECONDS)
             except Exception as exc:  # a server restart or a network cut: try again
                 log.warning("work notice not sent (%s); retrying", exc)
                 conn = _close(conn)
                 self._pending.set()
-                self._stopped.wait(RETRY_SECONDS)
+                stopped.wait(RETRY_SECONDS)
         _close(conn)
 
-    def _listen_loop(self) -> None:
+    def _listen_loop(self, stopped: threading.Event) -> None:
         conn: Any = None
-        while not self._stopped.is_set():
+        while not stopped.is_set():
             try:
                 if conn is None:
                     conn = _connect(self._conninfo)
@@ -114,12 +139,12 @@ class WorkNotices:
                 for notice in conn.notifies(timeout=RETRY_SECONDS):
                     if notice.pid != self._sender_pid:
                         self._on_notice()
-                    if self._stopped.is_set():
+                    if stopped.is_set():
                         break
             except Exception as exc:
                 log.warning("work notices not heard (%s); listening again", exc)
                 conn = _close(conn)
-                self._stopped.wait(RETRY_SECONDS)
+                stopped.wait(RETRY_SECONDS)
         _close(conn)
 
 

@@ -9,6 +9,8 @@ the first pin wins and later ones read it back.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -22,25 +24,31 @@ _ENDPOINTS = (
 )
 
 
+class Endpoint(NamedTuple):
+    """What a submission reads of an endpoint (a row, not an ORM object: every
+    one-file submission loads its two sites' endpoints)."""
+
+    url: str
+    scheme: str
+
+
 _WITH_ENDPOINTS = (
-    select(Site, SiteEndpoint)
+    select(Site, SiteEndpoint.url, SiteEndpoint.scheme)
     .outerjoin(SiteEndpoint, SiteEndpoint.site_id == Site.id)
     .where(Site.id.in_(bindparam("ids", expanding=True)))
     .order_by(Site.id, SiteEndpoint.id)
 )
 
 
-def with_endpoints(
-    session: Session, site_ids: list[int]
-) -> dict[int, tuple[Site, list[SiteEndpoint]]]:
+def with_endpoints(session: Session, site_ids: list[int]) -> dict[int, tuple[Site, list[Endpoint]]]:
     """Sites by id with their endpoints, in one statement (a submission's sites)."""
-    out: dict[int, tuple[Site, list[SiteEndpoint]]] = {}
+    out: dict[int, tuple[Site, list[Endpoint]]] = {}
     if not site_ids:
         return out
-    for site, endpoint in session.execute(_WITH_ENDPOINTS, {"ids": site_ids}):
+    for site, url, scheme in session.execute(_WITH_ENDPOINTS, {"ids": site_ids}):
         row = out.setdefault(site.id, (site, []))
-        if endpoint is not None:
-            row[1].append(endpoint)
+        if url is not None:
+            row[1].append(Endpoint(url, scheme))
     return out
 
 
