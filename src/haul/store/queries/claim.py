@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType
 from haul.domain.lanes import namespace_sql
-from haul.store.dialect import for_update
+from haul.store.dialect import for_update, not_a_key
 from haul.store.key_groups import rectangles
 from haul.store.keyed_elements import ELEMENTS
 from haul.store.tables import Element, Job
@@ -163,6 +163,9 @@ def lease(
     e = ELEMENTS.c
     leased = 0
     for jobs, ids in rectangles(keys):
-        stmt = update(ELEMENTS).where(e.job_id.in_(jobs), e.id.in_(ids), e.status == _NEW)
+        # Found by key, status only checked (not_a_key): on SQLite a plain
+        # status term made this search the claim index's every NEW element.
+        guard = not_a_key(e.status) == _NEW
+        stmt = update(ELEMENTS).where(e.job_id.in_(jobs), e.id.in_(ids), guard)
         leased += int(session.execute(stmt.values(values)).rowcount)
     return leased
