@@ -225,6 +225,7 @@ def _record_won(batch: _Batch, winners: list[_Judged], recorded: Recorded) -> No
     """What the winners leave besides their element: attempts, custom results, listings."""
     attempts = [j.attempt for j in winners]
     insert_rows(batch.session, ATTEMPTS, ATTEMPT_COLUMNS, attempts, skip_existing=True)
+    fused: list[tuple[Any, Any, Result]] = []
     for j in winners:
         if j.job.type_name is not None:
             _custom_outcome(batch.full_job(j.job.id), j.status, j.attempt[_NUMBER], j.error, j.r)
@@ -232,21 +233,22 @@ def _record_won(batch: _Batch, winners: list[_Judged], recorded: Recorded) -> No
             recorded.made_work = True
         if j.entries is not None:
             recorded.made_work = True
-            _store_listing(batch, j, j.entries)
+            if _store_listing(batch, j, j.entries) == 1 and j.r.file is not None:
+                fused.append((j.job, j.row, j.r))
+    # Their one file, copied in the same lease: element 1's first attempt.
+    fused_copy.record_many(batch.session, fused, batch.policy, batch.now)
 
 
-def _store_listing(batch: _Batch, j: _Judged, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """A finished LIST's listing, and for a path job's LIST its expansion (and fused copy)."""
+def _store_listing(batch: _Batch, j: _Judged, entries: list[tuple[str, dict[str, Any]]]) -> int:
+    """A finished LIST's listing, and for a path job's LIST its expansion; how many
+    elements the expansion planned (0 for any other LIST)."""
     session, number = batch.session, j.attempt[_NUMBER]
     store_listing(session, j.r.job_id, j.r.element_id, number, entries)
     if j.row.id != 0:
-        return
+        return 0
     # The listing was checked before anything was written; plan from it in
     # memory rather than read 100,000 rows back.
-    planned = expand(session, j.job, j.row, number, entries)
-    if planned == 1 and j.r.file is not None:
-        # Its one file, copied in the same lease: element 1's first attempt.
-        fused_copy.record(session, j.job, j.row, j.r, batch.policy, batch.now)
+    return expand(session, j.job, j.row, number, entries)
 
 
 def _advance_jobs(batch: _Batch, winners: list[_Judged], recorded: Recorded) -> None:

@@ -56,7 +56,8 @@ RESULT_COLUMNS = (
 # A plain outcome: status, one more try and attempt (transitions.on_result's
 # count), the lease given back. ``_PLAIN``: one guarded statement for a whole
 # job's batch. ``_PLAIN_OF_CLAIM``: for the elements of many jobs leased by
-# one claim (a batch of one-file jobs' results): a claim's tokens are ``<claim>.<element id>`` (queries/claim.py: lease), so
+# one claim (a batch of one-file jobs' results): a claim's tokens are
+# ``<claim>.<element id>`` (queries/claim.py: lease), so
 # ``lease_token = <claim>. || id`` is each row's own token, and the
 # rectangle (job ids x element ids, store/key_groups.py) is exactly the
 # reported keys. Status is checked, not searched by (not_a_key): the rows
