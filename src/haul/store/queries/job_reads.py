@@ -111,9 +111,10 @@ def status_inputs(
         .where(Element.job_id.in_(ids.scalar_subquery()))
         .group_by(Element.job_id, Element.status)
     )
+    conn = session.connection()  # Core rows: thousands of them, no ORM result layer
     return (
-        [(i, bool(c), bool(p)) for i, c, p in session.execute(flags)],
-        [(j, s, n) for j, s, n in session.execute(counts)],
+        [(i, bool(c), bool(p)) for i, c, p in conn.execute(flags)],
+        [(j, s, n) for j, s, n in conn.execute(counts)],
     )
 
 
