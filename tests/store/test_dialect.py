@@ -3,7 +3,7 @@ on SQLite and PostgreSQL, and the locks on PostgreSQL, where two writers can mee
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from haul.domain.enums import JobStatus, JobType
 from haul.store import dialect
@@ -132,3 +132,31 @@ def test_executemany_rowcount_counts_the_rows_changed_where_the_driver_can(
         counted = dialect.executemany_rowcount(result, len(params))
     sane = db.engine.dialect.supports_sane_multi_rowcount
     assert counted == (2 if sane else 3)
+
+
+def test_not_a_key_keeps_a_guard_out_of_sqlites_index_choice(db: Database) -> None:
+    """The claim's lease UPDATE finds its rows by primary key, its status only checked:
+    with a plain ``status = NEW`` SQLite searched the claim index by status (every NEW
+    element). Same rows matched on both databases."""
+    job_id = _elements(db, 3)
+    e = Element.__table__.c
+    guard = dialect.not_a_key(e.status) == int(JobStatus.NEW)
+    stmt = (
+        update(Element.__table__)
+        .where(e.job_id.in_([job_id]), e.id.in_([0, 2]), guard)
+        .values(status=int(JobStatus.SUBMITTED))
+    )
+    with db.write() as s:
+        compiled = stmt.compile(s.get_bind(), compile_kwargs={"render_postcompile": True})
+        sql = str(compiled)
+        if dialect.is_sqlite(s):
+            assert "+elements.status" in sql
+            params = tuple(compiled.params[k] for k in compiled.positiontup or [])
+            plan = " ".join(str(r) for r in s.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sql, params
+            ))
+            assert "sqlite_autoindex_elements_1" in plan and "ix_elements_claim" not in plan
+        else:
+            assert "+elements.status" not in sql
+        assert s.execute(stmt).rowcount == 2
+        assert s.execute(stmt).rowcount == 0  # no longer NEW

@@ -46,6 +46,30 @@ def test_end_plain_writes_only_current_leases(db: Database) -> None:
         assert results.end_plain(s, items[:1], utcnow()) == set()
 
 
+def test_end_plain_of_one_claims_jobs_matches_each_rows_own_token(db: Database) -> None:
+    """Jobs leased by one claim share their tokens' form (``tok.<id>``): one
+    statement writes them all, and a row re-leased since (another claim's
+    token) or not leased is not matched, in whichever job it is."""
+    a = _job(db, [SUBMITTED, RUNNING])
+    b = _job(db, [SUBMITTED, SUBMITTED, DONE])
+    with db.write() as s:
+        s.get_one(Element, (b, 1)).lease_token = "tok2.1"  # leased again, by another claim
+    done = int(DONE)
+    items = [
+        (a, 0, "tok.0", done),
+        (a, 1, "tok.1", done),
+        (b, 0, "tok.0", done),
+        (b, 1, "tok.1", done),  # stale: a's element 1 holds this token, b's not
+        (b, 2, "tok.2", done),  # not leased
+    ]
+    with db.write() as s:
+        assert results.end_plain(s, items, utcnow()) == {(a, 0), (a, 1), (b, 0)}
+    assert (_row(db, b, 1).status, _row(db, b, 1).lease_token) == (int(SUBMITTED), "tok2.1")
+    assert _row(db, b, 2).attempts == 0
+    with db.write() as s:
+        assert results.end_plain(s, [(b, 1, "tok2.1", done)], utcnow()) == {(b, 1)}
+
+
 def _outcome(job_id: int, element_id: int, status: JobStatus) -> results.Outcome:
     return results.Outcome(
         job_id=job_id, element_id=element_id, status=int(status), attempts=1, attempt_seq=3,

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.claim_limits import DEFAULT_LIMIT, DEFAULT_SIZE, MAX_BATCH
@@ -49,7 +48,7 @@ from haul.store.dialect import locks_rows
 from haul.store.queries import claim as queries
 from haul.store.queries import claim_levels
 from haul.store.queries.claim import Candidate
-from haul.store.tables import Job, Site, User
+from haul.store.tables import Site, User
 
 
 @dataclass
@@ -204,7 +203,7 @@ def lease_payload(
     expires: datetime,
 ) -> list[LeasedJob]:
     """The claim's answer (``protocol.leases``): dict literals, typed, built once per element."""
-    jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(list(by_job))))}
+    jobs = queries.lease_jobs(session, by_job)
     out: list[LeasedJob] = []
     sites: dict[tuple[int | None, int], SiteInfo | None] = {}
     names: dict[int, str] = {}

@@ -65,30 +65,53 @@ def check(r: Result) -> None:
     check_text(r.file)  # its error, if any, was parsed by the route (protocol.error_report)
 
 
-def record(
-    session: Session, job: Any, list_row: Any, r: Result, policy: Policy, now: datetime
-) -> JobStatus | None:
-    """Writes element 1's first attempt from the LIST's nested result.
+def record_many(
+    session: Session, files: list[tuple[Any, Any, Result]], policy: Policy, now: datetime
+) -> None:
+    """Writes element 1's first attempt from each LIST's nested result.
 
-    ``job``: the job's plain row (``id``, ``cancelled``, ``type_name``).
-    Called after the expansion; returns element 1's new status, or None when
-    the expansion did not plan the one COPY the worker copied.
+    ``files``: (job, LIST row, LIST result) of LISTs whose expansion planned
+    one element; ``job`` the job's plain row (``id``, ``cancelled``,
+    ``type_name``). Called after the expansions; a job whose element 1 is
+    not the one COPY the worker copied is left as the expansion planned it.
+    Reads, writes and attempt rows for all of them together.
     """
+    files = [f for f in files if f[2].file is not None]
+    if not files:
+        return
+    planned_of = queries.planned_files(session, [job.id for job, _, _ in files])
+    outcomes: list[tuple[Outcome, int | None, Any]] = []
+    attempts: list[tuple[Any, ...]] = []
+    for job, list_row, r in files:
+        planned, worker_id = planned_of[job.id]
+        if (
+            planned is None
+            or planned.type != _COPY
+            or planned.status != JobStatus.NEW
+            or planned.attempt_seq != 0
+        ):
+            continue
+        outcome, attempt = _judged(session, job, list_row, r, planned, policy, now)
+        # Element 1 was leased when its LIST was, to the worker that ran both.
+        outcomes.append((outcome, worker_id, list_row.started))
+        attempts.append(tuple(attempt[c] for c in ATTEMPT_COLUMNS))
+    queries.write_files(session, outcomes)
+    insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, attempts)
+
+
+def _judged(
+    session: Session,
+    job: Any,
+    list_row: Any,
+    r: Result,
+    planned: Any,
+    policy: Policy,
+    now: datetime,
+) -> tuple[Outcome, dict[str, Any]]:
+    """Element 1's outcome and attempt row, judged from the nested result."""
     fr = r.file
-    if fr is None:
-        return None
-    planned = queries.planned_file(session, job.id)
-    if (
-        planned is None
-        or planned.type != _COPY
-        or planned.status != JobStatus.NEW
-        or planned.attempt_seq != 0
-    ):
-        return None
-    # Element 1 was leased when its LIST was, to the worker that ran both.
-    started = list_row.started
-    worker_id = queries.list_worker(session, job.id)
-    row = SimpleNamespace(**{**planned._asdict(), "started": started})  # its lease's start
+    assert fr is not None
+    row = SimpleNamespace(**{**planned._asdict(), "started": list_row.started})  # its lease's start
     sub = Result(
         job_id=job.id,
         element_id=FILE_ID,
@@ -117,6 +140,4 @@ def record(
             not_before=planned.not_before,
             mode=planned.mode,
         )
-    queries.write_file(session, outcome, worker_id, started)
-    insert_rows(session, ATTEMPTS, ATTEMPT_COLUMNS, [tuple(attempt[c] for c in ATTEMPT_COLUMNS)])
-    return status
+    return outcome, attempt

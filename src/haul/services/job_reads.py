@@ -146,17 +146,22 @@ def list_jobs(
         jobs = queries.page_of(session, q, limit, offset)
         counts = counts_for(session, [j.id for j in jobs])
         return [JobView(j, counts.get(j.id, {})) for j in jobs], total
+    # The status of every job the filters select, from plain rows; only the
+    # page asked for is loaded as objects with its file tallies.
+    flags, element_counts = queries.status_inputs(session, q)
+    by_job: dict[int, dict[JobStatus, int]] = defaultdict(dict)
+    for job_id, status, n in element_counts:
+        by_job[job_id][JobStatus(status)] = n
     wanted = set(statuses)
-    matched: list[JobView] = []
-    for batch_start in range(0, 1 << 62, 1000):
-        jobs = queries.page_of(session, q, 1000, batch_start)
-        if not jobs:
-            break
-        counts = counts_for(session, [j.id for j in jobs])
-        matched.extend(
-            v for v in (JobView(j, counts.get(j.id, {})) for j in jobs) if v.status in wanted
-        )
-    return matched[offset : offset + limit], len(matched)
+    matched = [
+        job_id
+        for job_id, cancelled, paused in flags
+        if job_status(by_job.get(job_id, {}), cancelled=cancelled, paused=paused) in wanted
+    ]
+    page = matched[offset : offset + limit]
+    jobs = queries.jobs_by_id(session, page)
+    counts = counts_for(session, page)
+    return [JobView(jobs[i], counts.get(i, {})) for i in page if i in jobs], len(matched)
 
 
 def get_element(session: Session, user: User, job_id: int, element_id: int) -> Element:

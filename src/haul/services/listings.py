@@ -92,29 +92,42 @@ def store_listing(
     entries: Iterable[tuple[str, dict[str, Any]]],
 ) -> int:
     """Stores checked (directory, entry) pairs (see ``check_listing``)."""
+    return store_listings(session, [(job_id, element_id, attempt, entries)])[0]
+
+
+def store_listings(
+    session: Session,
+    listings: list[tuple[int, int, int, Iterable[tuple[str, dict[str, Any]]]]],
+) -> list[int]:
+    """Stores several LISTs' checked pairs, (job, element, attempt, pairs) each, in
+    shared INSERTs (a batch of one-file jobs' LISTs is one statement, not one per
+    job); how many entries each had."""
     rows: list[tuple[Any, ...]] = []
-    seq = 0
-    for directory, entry in entries:
-        rows.append(
-            (
-                job_id,
-                element_id,
-                attempt,
-                seq,
-                directory,
-                entry["name"],
-                bool(entry.get("is_dir", False)),
-                int(entry.get("size", 0)),
-                _mtime(entry.get("mtime")),
-                bool(entry.get("is_link", False)),
+    counts: list[int] = []
+    for job_id, element_id, attempt, entries in listings:
+        seq = 0
+        for directory, entry in entries:
+            rows.append(
+                (
+                    job_id,
+                    element_id,
+                    attempt,
+                    seq,
+                    directory,
+                    entry["name"],
+                    bool(entry.get("is_dir", False)),
+                    int(entry.get("size", 0)),
+                    _mtime(entry.get("mtime")),
+                    bool(entry.get("is_link", False)),
+                )
             )
-        )
-        seq += 1
-        if len(rows) >= BATCH:
-            queries.add_entries(session, rows)
-            rows = []
+            seq += 1
+            if len(rows) >= BATCH:
+                queries.add_entries(session, rows)
+                rows = []
+        counts.append(seq)
     queries.add_entries(session, rows)
-    return seq
+    return counts
 
 
 def iter_entries(

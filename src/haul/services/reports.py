@@ -20,7 +20,7 @@ from haul.protocol.items import refusal
 from haul.protocol.results import ResultReply, result_answer
 from haul.services import fused_copy
 from haul.services.errors import BadRequest, Conflict, NotFound, accepted_or_raise
-from haul.services.expansion import expand
+from haul.services.expansion import expand_many
 
 # Re-exported: the routes and metrics name these reports.*.
 from haul.services.heartbeats import Heartbeat as Heartbeat
@@ -32,7 +32,7 @@ from haul.services.judging import Result as Result
 from haul.services.judging import check_text, judge, simple_success, success_attempt
 from haul.services.leases import Policy as Policy
 from haul.services.leases import leased
-from haul.services.listings import check_listing, store_listing
+from haul.services.listings import check_listing, store_listings
 from haul.services.stages import after_element_change, after_results_many
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
@@ -225,6 +225,7 @@ def _record_won(batch: _Batch, winners: list[_Judged], recorded: Recorded) -> No
     """What the winners leave besides their element: attempts, custom results, listings."""
     attempts = [j.attempt for j in winners]
     insert_rows(batch.session, ATTEMPTS, ATTEMPT_COLUMNS, attempts, skip_existing=True)
+    listed: list[_Judged] = []
     for j in winners:
         if j.job.type_name is not None:
             _custom_outcome(batch.full_job(j.job.id), j.status, j.attempt[_NUMBER], j.error, j.r)
@@ -232,21 +233,32 @@ def _record_won(batch: _Batch, winners: list[_Judged], recorded: Recorded) -> No
             recorded.made_work = True
         if j.entries is not None:
             recorded.made_work = True
-            _store_listing(batch, j, j.entries)
+            listed.append(j)
+    if listed:
+        _store_listings(batch, listed)
 
 
-def _store_listing(batch: _Batch, j: _Judged, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """A finished LIST's listing, and for a path job's LIST its expansion (and fused copy)."""
-    session, number = batch.session, j.attempt[_NUMBER]
-    store_listing(session, j.r.job_id, j.r.element_id, number, entries)
-    if j.row.id != 0:
-        return
-    # The listing was checked before anything was written; plan from it in
-    # memory rather than read 100,000 rows back.
-    planned = expand(session, j.job, j.row, number, entries)
-    if planned == 1 and j.r.file is not None:
-        # Its one file, copied in the same lease: element 1's first attempt.
-        fused_copy.record(session, j.job, j.row, j.r, batch.policy, batch.now)
+def _store_listings(batch: _Batch, listed: list[_Judged]) -> None:
+    """Finished LISTs' listings, for path jobs' LISTs their expansions, and the one
+    file some of them copied in the same lease: each step for the lot at once."""
+    session = batch.session
+    store_listings(
+        session,
+        [(j.r.job_id, j.r.element_id, j.attempt[_NUMBER], j.entries or []) for j in listed],
+    )
+    # The listings were checked before anything was written; plan from them
+    # in memory rather than read 100,000 rows back.
+    path_lists = [j for j in listed if j.row.id == 0]
+    planned = expand_many(
+        session, [(j.job, j.row, j.attempt[_NUMBER], j.entries) for j in path_lists]
+    )
+    # Their one file, copied in the same lease: element 1's first attempt.
+    fused = [
+        (j.job, j.row, j.r)
+        for j in path_lists
+        if planned.get(j.job.id) == 1 and j.r.file is not None
+    ]
+    fused_copy.record_many(session, fused, batch.policy, batch.now)
 
 
 def _advance_jobs(batch: _Batch, winners: list[_Judged], recorded: Recorded) -> None:

@@ -6,8 +6,9 @@ whose SQL or meaning differs between them ask here rather than checking the
 dialect themselves: row locks (``FOR UPDATE``, ``SKIP LOCKED``), which only
 PostgreSQL needs (``locks_rows``, ``for_update``); the INSERT that knows
 ``ON CONFLICT``, spelt by each dialect's own construct; the advisory lock
-that lets one of several servers run a periodic task; and an
-``executemany``'s row count, which not every driver reports.
+that lets one of several servers run a periodic task; an
+``executemany``'s row count, which not every driver reports; and a column
+kept out of SQLite's index choice (``not_a_key``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table
+from sqlalchemy import ColumnElement, Select, Table
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
 
 POSTGRESQL = "postgresql"
 SQLITE = "sqlite"
@@ -43,6 +46,41 @@ def is_postgres(bind: Bind) -> bool:
 
 def is_sqlite(bind: Bind) -> bool:
     return name(bind) == SQLITE
+
+
+class _NotAKey(ColumnElement[Any]):
+    """A column compared in a WHERE clause but not to be searched by (``not_a_key``)."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_NotAKey)
+def _plain_column(element: _NotAKey, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_NotAKey, SQLITE)
+def _unary_plus(element: _NotAKey, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.column, **kw))
+
+
+def not_a_key(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``column`` for a guard term of a statement that finds its rows by primary key.
+
+    SQLite's planner, without statistics, prefers an index whose first column
+    a term compares with a constant: an element UPDATE keyed by ``(job_id,
+    id)`` with a ``status = NEW`` guard searched the claim index by status,
+    every NEW element of the queue, instead of the primary key. Unary plus
+    (``+elements.status``), SQLite's documented way to say so, keeps the term
+    out of its index choice; the value and meaning are the same. PostgreSQL
+    plans by statistics and gets the column as it is.
+    """
+    return _NotAKey(column)
 
 
 def locks_rows(bind: Bind) -> bool:

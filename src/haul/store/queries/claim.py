@@ -18,16 +18,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select, text, update
+from sqlalchemy import String, and_, bindparam, cast, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType
 from haul.domain.lanes import namespace_sql
-from haul.store.dialect import for_update
+from haul.store.dialect import for_update, not_a_key
 from haul.store.key_groups import rectangles
 from haul.store.keyed_elements import ELEMENTS
 from haul.store.tables import Element, Job
 
+_J = Job.__table__.c
+# What a lease names of its job (services/claims.py: lease_payload), as plain
+# rows: no ORM object per job, and none of the JSON a lease does not carry
+# (metadata, params, result, recover).
+_LEASE_JOBS = select(
+    _J.id, _J.user_id, _J.type, _J.type_name, _J.src_siteid, _J.dst_siteid,
+    _J.src_filepath, _J.dst_filepath, _J.extra_opts, _J.priority, _J.protocol,
+    _J.log_uid, _J.request, _J.timestamp,
+).where(_J.id.in_(bindparam("l_jobs", expanding=True)))
 # A user's candidates at one priority, oldest first: job, then element.
 AGE = (Element.job_id, Element.id)
 _NEW = int(JobStatus.NEW)
@@ -163,6 +172,15 @@ def lease(
     e = ELEMENTS.c
     leased = 0
     for jobs, ids in rectangles(keys):
-        stmt = update(ELEMENTS).where(e.job_id.in_(jobs), e.id.in_(ids), e.status == _NEW)
+        # Found by key, status only checked (not_a_key): on SQLite a plain
+        # status term made this search the claim index's every NEW element.
+        guard = not_a_key(e.status) == _NEW
+        stmt = update(ELEMENTS).where(e.job_id.in_(jobs), e.id.in_(ids), guard)
         leased += int(session.execute(stmt.values(values)).rowcount)
     return leased
+
+
+def lease_jobs(session: Session, job_ids: Iterable[int]) -> dict[int, Any]:
+    """The claimed jobs' rows a lease names, by id."""
+    rows = session.connection().execute(_LEASE_JOBS, {"l_jobs": list(job_ids)})
+    return {row.id: row for row in rows}

@@ -98,6 +98,30 @@ def page_of(session: Session, query: Select[Any], limit: int, offset: int) -> li
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
+def status_inputs(
+    session: Session, query: Select[Any]
+) -> tuple[list[tuple[int, bool, bool]], list[tuple[int, int, int]]]:
+    """What a derived status needs of every job ``query`` selects, as plain rows:
+    (id, cancelled, paused) in the query's order, and (job id, status, count) of
+    their elements. Two statements for any number of jobs, no ORM object."""
+    flags = query.with_only_columns(Job.id, Job.cancelled, Job.paused)
+    ids = query.with_only_columns(Job.id).order_by(None)
+    counts = (
+        select(Element.job_id, Element.status, func.count())
+        .where(Element.job_id.in_(ids.scalar_subquery()))
+        .group_by(Element.job_id, Element.status)
+    )
+    conn = session.connection()  # Core rows: thousands of them, no ORM result layer
+    return (
+        [(i, bool(c), bool(p)) for i, c, p in conn.execute(flags)],
+        [(j, s, n) for j, s, n in conn.execute(counts)],
+    )
+
+
+def jobs_by_id(session: Session, job_ids: Collection[int]) -> dict[int, Job]:
+    return {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(list(job_ids))))}
+
+
 def element(session: Session, job_id: int, element_id: int) -> Element | None:
     return session.get(Element, (job_id, element_id))
 

@@ -4,8 +4,9 @@ Three statements, one per way a result ends a lease (``domain.transitions``
 decides the values, ``services/judging.py`` applies it):
 
 - ``end_plain``: a plain outcome (status, one more try and attempt, the
-  lease given back), one ``UPDATE ... RETURNING`` per job and status for the
-  whole batch; what it returns are the elements it won.
+  lease given back), one ``UPDATE ... RETURNING`` per claim and status for
+  the whole batch (per job where a token is not a claim's); what it returns
+  are the elements it won.
 - ``take_leases``: the outcomes with values of their own first take their
   leases, so nothing changes those rows before they are written;
 - ``end_judged``: then one parameter set per element writes them, and its
@@ -24,10 +25,12 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import String, bindparam, cast, literal_column, update
 from sqlalchemy.orm import Session
 
-from haul.store.dialect import executemany_rowcount
+from haul.domain.enums import LEASED
+from haul.store.dialect import executemany_rowcount, not_a_key
+from haul.store.key_groups import rectangles
 from haul.store.keyed_elements import ELEMENTS, keyed_update
 from haul.store.queries.leased import TOKEN_GUARD, guarded_update, write_leased
 
@@ -51,14 +54,33 @@ RESULT_COLUMNS = (
     E.dst_filepath,
 )
 # A plain outcome: status, one more try and attempt (transitions.on_result's
-# count), the lease given back; one guarded statement for a whole job's batch.
-_PLAIN = guarded_update(
-    status=bindparam("v_status"),
-    attempts=E.attempts + 1,
-    attempt_seq=E.attempt_seq + 1,
-    lease_token=None,
-    lease_expires=None,
-    timestamp=bindparam("v_now"),
+# count), the lease given back. ``_PLAIN``: one guarded statement for a whole
+# job's batch. ``_PLAIN_OF_CLAIM``: for the elements of many jobs leased by
+# one claim (a batch of one-file jobs' results): a claim's tokens are
+# ``<claim>.<element id>`` (queries/claim.py: lease), so
+# ``lease_token = <claim>. || id`` is each row's own token, and the
+# rectangle (job ids x element ids, store/key_groups.py) is exactly the
+# reported keys. Status is checked, not searched by (not_a_key): the rows
+# are found by primary key.
+_PLAIN_VALUES = {
+    "status": bindparam("v_status"),
+    "attempts": E.attempts + 1,
+    "attempt_seq": E.attempt_seq + 1,
+    "lease_token": None,
+    "lease_expires": None,
+    "timestamp": bindparam("v_now"),
+}
+_PLAIN = guarded_update(**_PLAIN_VALUES)
+_PLAIN_OF_CLAIM = (
+    update(ELEMENTS)
+    .where(
+        E.job_id.in_(bindparam("c_jobs", expanding=True)),
+        E.id.in_(bindparam("c_ids", expanding=True)),
+        E.lease_token == bindparam("c_claim", type_=String) + cast(E.id, String),
+        not_a_key(E.status).in_([literal_column(str(v)) for v in LEASED]),
+    )
+    .values(**_PLAIN_VALUES)
+    .returning(E.job_id, E.id)
 )
 _TAKE = guarded_update(timestamp=bindparam("v_now"))
 _JUDGED = keyed_update(
@@ -108,15 +130,28 @@ def end_plain(
 ) -> set[tuple[int, int]]:
     """Plain outcomes, (job, element, token, new status) each; the keys written.
 
-    One guarded ``UPDATE ... RETURNING`` per job, status and chunk: an element
-    whose token or status changed since it was read is not matched and not
-    among the keys returned.
+    One guarded ``UPDATE ... RETURNING`` per claim and status (and
+    rectangle, chunk), or per job and status for a token that is not
+    ``<claim>.<element id>``: an element whose token or status changed since
+    it was read is not matched and not among the keys returned. A batch of
+    one-file jobs' results is a few statements, not one per job.
     """
-    groups: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
+    of_claim: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    of_job: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
     for job_id, element_id, token, status in sorted(items):
-        groups[(job_id, status)].append((element_id, token))
+        claim, dot, tail = token.rpartition(".")
+        if dot and claim and tail == str(element_id):
+            of_claim[(status, claim + dot)].append((job_id, element_id))
+        else:
+            of_job[(job_id, status)].append((element_id, token))
     won: set[tuple[int, int]] = set()
-    for (job_id, status), keyed in groups.items():
+    conn = session.connection()
+    for (status, claim), keys in of_claim.items():
+        params = {"v_status": status, "v_now": now, "c_claim": claim}
+        for jobs, ids in rectangles(keys):
+            rows = conn.execute(_PLAIN_OF_CLAIM, {**params, "c_jobs": jobs, "c_ids": ids})
+            won.update((job_id, i) for job_id, i in rows)
+    for (job_id, status), keyed in of_job.items():
         params = {"v_status": status, "v_now": now}
         won.update((job_id, i) for i in write_leased(session, _PLAIN, job_id, keyed, params))
     return won
