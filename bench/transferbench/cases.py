@@ -29,8 +29,8 @@ PEER_LABELS: dict[str, str] = {
 @dataclass(frozen=True)
 class Case:
     name: str
-    src: str  # where the data comes from: local, sftp, root, dav, s3
-    dst: str  # where it goes: local, dav, root2
+    src: str  # where the data comes from: local, sftp, root, roots (root over HTTPS), dav, s3
+    dst: str  # where it goes: local, dav, root2, roots2
     dataset: str  # small or large
     peers: tuple[str, ...]
     target_peer: str
@@ -64,6 +64,9 @@ CASES: list[Case] = [
     Case("local-small", "local", "local", "small", _LOCAL, "rclone-local", 1.5),
     Case("tpc-large", "root", "root2", "large", ("xrdcp-tpc",), "xrdcp-tpc", 1.0),
     Case("tpc-small", "root", "root2", "small", ("xrdcp-tpc",), "xrdcp-tpc", 1.0, True),
+    # HTTPS -> HTTPS between the same two XRootD servers' HTTP plugins (HTTP-TPC, WebDAV
+    # COPY), against xrdcp --tpc only between them over root://: the issue's target.
+    Case("https-tpc-large", "roots", "roots2", "large", ("xrdcp-tpc",), "xrdcp-tpc", 1.0),
     Case("webdav-up-small", "local", "dav", "small", ("rclone-dav",), "rclone-dav", 1.0, True),
     Case("webdav-up-large", "local", "dav", "large", ("rclone-dav",), "rclone-dav", 1.0, True),
 ]

@@ -135,6 +135,7 @@ class HaulRig:
     notes: list[str] = field(default_factory=list)
     # py-spy records the worker during each run into this directory (--profile).
     profile_dir: Path | None = None
+    ca_file: Path | None = None  # the worker's SSL_CERT_FILE (trust)
 
     def start(self) -> HaulRig:
         home = self.work / f"haul-home-{uuid.uuid4().hex[:6]}"
@@ -149,12 +150,32 @@ class HaulRig:
         self._start_worker()
         return self
 
+    def trust(self, ca_file: Path) -> None:
+        """Restarts the worker trusting ``ca_file`` (``SSL_CERT_FILE``), once: for a
+        site that takes no credential, so none can carry a ``ca_cert``. Sites that
+        name their own ``ca_cert`` (Apache's) still use theirs."""
+        if self.ca_file == ca_file:
+            return
+        self.ca_file = ca_file
+        self.stop_worker()
+        self._start_worker()
+
+    def stop_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            os.killpg(self.worker.pid, 15)
+            try:
+                self.worker.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.worker.pid, 9)
+
     def _start_worker(self) -> None:
         assert self.server is not None
         log = open(self.work / "worker.log", "ab")  # noqa: SIM115 - the child holds it
         argv = [*HAUL, "worker", "--server", self.server.url, "--token", self.worker_token]
+        env = {**os.environ, **({"SSL_CERT_FILE": str(self.ca_file)} if self.ca_file else {})}
         self.worker = subprocess.Popen(
             [*argv, *WORKER_ARGS],
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -169,12 +190,7 @@ class HaulRig:
         return self.worker.pid
 
     def stop(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            os.killpg(self.worker.pid, 15)
-            try:
-                self.worker.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.worker.pid, 9)
+        self.stop_worker()
         if self.server is not None:
             self.server.stop()
 
@@ -196,6 +212,12 @@ class HaulRig:
             url = f"file://{self.file_root}"
         elif server.kind == "sftp":
             url, credential = f"sftp://{server.host_port}/", dict(server.credential)
+        elif server.kind in ("root", "root2") and key in ("roots", "roots2"):
+            # The same XRootD server through its HTTP plugin (runner.HTTPS_OF), which
+            # takes no login: the worker trusts its certificate (as the tests do).
+            url = f"davs://127.0.0.1:{server.https_port}{server.root}"
+            assert server.ca_file is not None
+            self.trust(server.ca_file)
         elif server.kind in ("root", "root2"):
             url = f"root://{server.host_port}/{server.root}"
         elif server.kind == "dav":

@@ -28,6 +28,10 @@ from .peers import Peers, Side
 from .server_cpu import server_cpu
 from .servers import NotAvailable, Server
 
+# The XRootD servers spoken to over HTTPS (their HTTP plugin, WebDAV with HTTP-TPC):
+# haul's sites for these kinds are davs:// endpoints of the same servers, while the
+# peers (xrdcp) still use root://.
+HTTPS_OF = {"roots": "root", "roots2": "root2"}
 RUN_TIMEOUT = 300.0  # per run; the slowest haul run seen so far took ~70 s
 HAUL = "haul"
 
@@ -58,12 +62,14 @@ class Bench:
 
     def server(self, kind: str) -> Server:
         """The server of this kind, started on first use; a failure is remembered."""
+        if kind in HTTPS_OF:
+            return self.server(HTTPS_OF[kind])
         if kind not in self._servers:
             try:
                 if kind == "sftp":
                     cm: Any = servers.sshd(self.work / "sshd")
                 elif kind in ("root", "root2"):
-                    cm = servers.xrootd(kind)
+                    cm = servers.xrootd(kind, self.work)
                 elif kind == "dav":
                     cm = servers.apache(self.work / "apache")
                 elif kind == "s3":
@@ -82,6 +88,7 @@ class Bench:
 
     def _place(self, kind: str, ds: datasets.Dataset) -> None:
         """The dataset made visible on a source server (once per server)."""
+        kind = HTTPS_OF.get(kind, kind)
         if (kind, ds.name) in self._placed:
             return
         srv = self.server(kind)
@@ -113,7 +120,7 @@ class Bench:
             return Side(None, str(fs)), fs, self.rig.site("file", None), f"/dst/{case.name}/{tool}"
         srv = self.server(case.dst)
         assert srv.root is not None
-        top = "tpc" if case.dst == "root2" else "up"
+        top = {"root2": "tpc", "roots2": "htpc"}.get(case.dst, "up")
         rel = f"{top}/{case.name}/{tool}"
         return Side(srv, rel), srv.root / rel, self.rig.site(case.dst, srv), f"/{rel}"
 
@@ -192,7 +199,7 @@ class Bench:
         result["worker_read_mb"] = [round(x, 1) for x in read_mb]
         result["haul_cpu_seconds"] = [{"worker": w, "server": s} for w, s in cpu]
         result.update(_verdict(case, rows, runs))
-        if case.dst == "root2" and read_mb and max(read_mb) > ds.bytes / 2e6:
+        if case.dst in ("root2", "roots2") and read_mb and max(read_mb) > ds.bytes / 2e6:
             # Third-party copy means the bytes never pass through the worker.
             result["met"] = "no"
             result["target"] += " (bytes passed through the worker: not third-party)"

@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class Server:
     ca_file: Path | None = None
     key_file: Path | None = None  # sftp: the client's private key
     owner: str | None = None  # the account the server writes as
+    https_port: int | None = None  # XRootD: its HTTP plugin (WebDAV with HTTP-TPC)
 
 
 @contextlib.contextmanager
@@ -91,14 +93,50 @@ def sshd(work: Path) -> Iterator[Server]:
 _XROOTD_EXTRA = ["ofs.tpc pgm /usr/bin/xrdcp --server", "xrootd.chksum max 16 adler32"]
 
 
+def _xrootd_cert(work: Path) -> tuple[Path, Path]:
+    """One self-signed certificate for 127.0.0.1 that both XRootD servers serve
+    and trust (the HTTP-TPC module's curl checks the other server's)."""
+    tls = work / "xrootd-tls"
+    cert, key = tls / "cert.pem", tls / "key.pem"
+    if not cert.exists():
+        tls.mkdir(parents=True, exist_ok=True)
+        made_cert, made_key = fx._self_signed(tls)
+        made_cert.rename(cert)
+        made_key.rename(key)
+        for path in (cert, key):
+            shutil.chown(path, "nobody", "nogroup")
+        key.chmod(0o400)
+    return cert, key
+
+
 @contextlib.contextmanager
-def xrootd(kind: str) -> Iterator[Server]:
+def xrootd(kind: str, work: Path) -> Iterator[Server]:
+    """An XRootD server: root:// with TPC, and its HTTP plugin over TLS with the
+    HTTP-TPC module (XrdHttp loads it only with HTTPS), as the tests' fixture
+    ``xrootd_https_tpc_servers`` configures it: the https-tpc case's endpoints."""
     with contextlib.ExitStack() as stack:
+        cert, key = _xrootd_cert(work)
+        https_port = fx.free_port()
+        https = [
+            f"xrd.tls {cert} {key}",
+            f"xrd.tlsca certfile {cert}",
+            f"xrd.protocol XrdHttp:{https_port} libXrdHttp.so",
+            "http.exthandler xrdtpc libXrdHttpTPC.so",
+        ]
         with _translated("xrootd"):  # start-up only: later errors are the caller's
-            server = stack.enter_context(fx._xrootd(_XROOTD_EXTRA))
+            server = stack.enter_context(fx._xrootd([*_XROOTD_EXTRA, *https]))
+            ready = fx.port_open(https_port)
+            for _ in range(100):
+                if ready():
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"XrdHttp did not listen on {https_port}")
         host_port = server.endpoint_url.split("//")[1].split("/")[0]
         assert server.root is not None
-        yield Server(kind, host_port, server.root, {}, owner="nobody")
+        yield Server(
+            kind, host_port, server.root, {}, ca_file=cert, owner="nobody", https_port=https_port
+        )
 
 
 @contextlib.contextmanager
