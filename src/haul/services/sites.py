@@ -33,7 +33,7 @@ from haul.store.clock import as_utc, utcnow
 from haul.store.queries import credentials
 from haul.store.queries import sites as site_rows
 from haul.store.queries.names import user_emails
-from haul.store.queries.sites import Endpoint
+from haul.store.queries.sites import Endpoint, SiteFacts
 from haul.store.tables import Credential, Site, SiteEndpoint, User
 
 MAX_CREDENTIAL_SECONDS = 366 * 24 * 3600
@@ -42,7 +42,9 @@ DEFAULT_CREDENTIAL_SECONDS = 12 * 3600
 
 @dataclass
 class SiteView:
-    site: Site
+    # The ORM row, or a submission's plain row (store.queries.sites.SiteFacts: the
+    # fields submitting reads, ``load_views``).
+    site: Site | SiteFacts
     # ORM rows, or a submission's plain (url, scheme) rows (store.queries.sites.Endpoint).
     endpoints: Sequence[SiteEndpoint | Endpoint]
 
@@ -91,7 +93,7 @@ def seen_by(view: SiteView | None, user: User, site_id: int, field: str = "site"
     return view
 
 
-def _visible(site: Site, user: User) -> bool:
+def _visible(site: Site | SiteFacts, user: User) -> bool:
     return site.public or site.owner_id == user.id or is_admin(user) or user.role == Role.WORKER
 
 
