@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import copy_file
 from haul.storage.local import LocalStorage
 from haul.storage.sftp import SFTPStorage
@@ -102,3 +103,38 @@ def test_server_checksum_verifies_without_reading_back(sftp: Case, tmp_path: Pat
     # A missing file gives no digest (the engine's read-back then reports it).
     assert storage.checksum(f"{sftp.base}/missing", "sha256") is None
     assert storage.checksum(f"{sftp.base}/s", "sha256") == hashlib.sha256(data).hexdigest()
+
+
+def test_a_listed_size_spares_the_stat_and_a_changed_file_is_refused(
+    sftp: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    stats: list[str] = []
+    real_stat = storage._sftp.stat
+
+    def counted(path: str, *args: object, **kwargs: object) -> object:
+        stats.append(path)
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage._sftp, "stat", counted)
+    local = LocalStorage()
+    block = storage._read_block
+    for size in _sizes(block)[1:]:  # 0 bytes is never given as a listed size
+        data = os.urandom(size)
+        sftp.local(f"{sftp.base}/l-{size}").write_bytes(data)
+        out = tmp_path / f"l-{size}"
+        res = copy_file(storage, f"{sftp.base}/l-{size}", local, str(out), listed_size=size)
+        assert (out.read_bytes(), res.checksum) == (data, _adler(data)), size
+    assert stats == []  # the open alone, planned by the listed size
+    # Changed since the listing, larger or smaller: nothing is published, and
+    # the failure is retryable (a retry is given no listed size).
+    for listed in (1000, 300_000):
+        path = f"{sftp.base}/changed-{listed}"
+        sftp.local(path).write_bytes(os.urandom(100_000))
+        out = tmp_path / f"changed-{listed}"
+        with pytest.raises(TransferError) as info:
+            copy_file(storage, path, local, str(out), listed_size=listed)
+        assert info.value.code is ErrorCode.SIZE_MISMATCH and info.value.retryable
+        assert not out.exists() and list(tmp_path.glob(f".changed-{listed}*")) == []
+        assert copy_file(storage, path, local, str(out)).bytes == 100_000

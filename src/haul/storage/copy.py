@@ -117,8 +117,12 @@ def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
         return dst.open_write(temp)
 
 
-def _open_source(src: Storage, path: str) -> tuple[BinaryIO, Entry]:
-    """The source stream and its stat, in one call where the backend can."""
+def _open_source(src: Storage, path: str, listed_size: int | None) -> tuple[BinaryIO, Entry]:
+    """The source stream and its stat, in one call where the backend can;
+    with `listed_size`, where the backend can trust it (`open_listed`), no stat."""
+    listed = getattr(src, "open_listed", None) if listed_size is not None else None
+    if listed is not None:
+        return listed(path, listed_size)  # type: ignore[no-any-return]
     opener = getattr(src, "open_sized", None)
     if opener is not None:
         return opener(path)
@@ -161,11 +165,14 @@ def checked_algorithm(checksum: str) -> str | None:
 
 
 def _open_checked_source(
-    src: Storage, src_path: str, expect: Expectation | None
+    src: Storage, src_path: str, expect: Expectation | None, listed_size: int | None
 ) -> tuple[BinaryIO, Entry]:
     """Step 1, the source: opened first, since where the open answers the size
-    (XRootD, S3, local) the stat a copy needs costs no round trip of its own."""
-    reader, source = _open_source(src, src_path)
+    (XRootD, S3, local) the stat a copy needs costs no round trip of its own.
+    An expected size is checked against the file itself, never the listing."""
+    if expect is not None and expect.size is not None:
+        listed_size = None
+    reader, source = _open_source(src, src_path, listed_size)
     try:
         if expect is not None:
             expect.check_size(src_path, source.size)
@@ -315,6 +322,7 @@ def copy_file(
     temp_tag: str | None = None,
     dirs: set[str] | None = None,
     expect: Expectation | None = None,
+    listed_size: int | None = None,
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
@@ -340,12 +348,18 @@ def copy_file(
     checksum, in `checksum`'s algorithm). A source that differs fails with
     SIZE_MISMATCH or CHECKSUM_MISMATCH, scope SOURCE, not retried (reading it
     again gives the same bytes), and nothing is published under its name.
+
+    `listed_size`: the size the job's LIST saw, a hint (unlike `expect`). A
+    backend that would stat only to plan its reads (SFTP's `open_listed`)
+    plans them by it and spares a request per file; a file changed since
+    fails the size check (SIZE_MISMATCH, retryable), so the caller gives
+    no hint to a retry.
     """
     algorithm = checked_algorithm(checksum)
     check_cancel = _canceller(cancelled)
     with _PREPARING_SOURCE:
         src_path = normpath(src_path)
-        reader, source = _open_checked_source(src, src_path, expect)
+        reader, source = _open_checked_source(src, src_path, expect, listed_size)
     try:
         with _PREPARING_SOURCE:  # its own checksum, asked now where it can be, to overlap the read
             soon = getattr(src, "checksum_soon", None) if algorithm else None
