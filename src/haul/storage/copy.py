@@ -19,16 +19,16 @@ from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Entry, Storage, normpath, parent
-from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
+from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm
 from haul.storage.chunks import chunk_reader
 from haul.storage.expectation import Expectation
 from haul.storage.progress import Progress, Reporter
 from haul.storage.publish import publish
 from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
+from haul.storage.verification import RECEIPT, check_size, verify_copy
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
-RECEIPT = "upload receipt: "
 
 
 @dataclass(frozen=True)
@@ -80,27 +80,6 @@ def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
     if temp is not None:
         with contextlib.suppress(Exception):  # e.g. never created; nothing to clean
             dst.remove(temp)
-
-
-def read_back(
-    dst: Storage, path: str, algorithm: str, chunk_size: int, expect: int
-) -> tuple[str, int]:
-    """The checksum and size of what `path` holds, by reading it back."""
-    hasher = new_hasher(algorithm)
-    size = 0
-    with dst.open_read(path) as stream:
-        next_chunk = chunk_reader(stream, chunk_size, reuse=True, expect=expect)
-        while chunk := next_chunk():
-            hasher.update(chunk)
-            size += len(chunk)
-    return hasher.hexdigest(), size
-
-
-def _check_size(transferred: int, temp: str, landed: int) -> None:
-    if landed != transferred:
-        raise TransferError(
-            ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed}"
-        )
 
 
 def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
@@ -241,71 +220,6 @@ def _stream(
     return transferred
 
 
-@dataclass(frozen=True)
-class _Checked:
-    digest: str | None
-    verified: str
-    landed_size: int | None  # what the destination holds, when a read back counted it
-
-
-def _verify(
-    src: Storage,
-    src_path: str,
-    dst: Storage,
-    temp: str,
-    *,
-    size: int,
-    transferred: int,
-    hasher: Hasher | None,
-    algorithm: str | None,
-    verify: bool,
-    expect: Expectation | None,
-    chunk_size: int,
-    check_cancel: Callable[[], None],
-    receipt: str | None = None,
-    source_sum: Callable[[], str | None] | None = None,
-) -> _Checked:
-    """Step 5, on the temporary, before anything has the final name: the
-    bytes read against the source's size, the job's checksum and the
-    source's own; then, with `verify`, what landed against the bytes read."""
-    with _READING:
-        if transferred != size:
-            raise TransferError(
-                ErrorCode.SIZE_MISMATCH, f"read {transferred} bytes but {src_path} has {size}"
-            )
-    if hasher is None or algorithm is None:
-        return _Checked(None, "size only", None)
-    digest = hasher.hexdigest()
-    with _READING:
-        if expect is not None:
-            expect.check_checksum(src_path, algorithm, digest)
-        reported = source_sum() if source_sum is not None else src.checksum(src_path, algorithm)
-        if reported is not None and normalize_value(algorithm, reported) != digest:
-            raise TransferError(
-                ErrorCode.CHECKSUM_MISMATCH,
-                f"{algorithm} of bytes read {digest} != source's {reported}",
-            )
-        if not verify:
-            return _Checked(digest, "size only (verify off)", None)
-        check_cancel()
-    with _WRITING:
-        landed_sum = dst.checksum(temp, algorithm)
-        if landed_sum is None and receipt is not None:
-            return _Checked(digest, RECEIPT + receipt, None)  # the size: a stat at publish
-        verified = "destination checksum"
-        landed_size: int | None = None
-        if landed_sum is None:
-            landed_sum, landed_size = read_back(dst, temp, algorithm, chunk_size, transferred)
-            _check_size(transferred, temp, landed_size)
-            verified = "read back"
-        if normalize_value(algorithm, landed_sum) != digest:
-            raise TransferError(
-                ErrorCode.CHECKSUM_MISMATCH,
-                f"{algorithm} at destination {landed_sum} != source {digest}",
-            )
-    return _Checked(digest, verified, landed_size)
-
-
 def copy_file(
     src: Storage,
     src_path: str,
@@ -385,7 +299,7 @@ def copy_file(
             transferred = _stream(writer, hasher, chunks, check_cancel, reporter)
         finally:
             _close(reader)  # the data is already read
-        checked = _verify(
+        checked = verify_copy(
             src,
             src_path,
             dst,
@@ -403,7 +317,7 @@ def copy_file(
         )
         with _WRITING:  # step 6, publish
             if checked.landed_size is None:  # not read back: ask the storage
-                _check_size(transferred, temp, dst.stat(temp).size)
+                check_size(transferred, temp, dst.stat(temp).size)
             check_cancel()
             publish(dst, temp, dst_path, overwrite)
     except BaseException as exc:
