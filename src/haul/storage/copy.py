@@ -13,6 +13,7 @@ scoped to the side that failed.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -147,10 +148,7 @@ def _open_checked_source(
     src: Storage, src_path: str, expect: Expectation | None, listed_size: int | None
 ) -> tuple[BinaryIO, Entry]:
     """Step 1, the source: opened first, since where the open answers the size
-    (XRootD, S3, local) the stat a copy needs costs no round trip of its own.
-    An expected size is checked against the file itself, never the listing."""
-    if expect is not None and expect.size is not None:
-        listed_size = None
+    (XRootD, S3, local) the stat a copy needs costs no round trip of its own."""
     reader, source = _open_source(src, src_path, listed_size)
     try:
         if expect is not None:
@@ -265,10 +263,57 @@ def copy_file(
 
     `listed_size`: the size the job's LIST saw, a hint (unlike `expect`). A
     backend that would stat only to plan its reads (SFTP's `open_listed`)
-    plans them by it and spares a request per file; a file changed since
-    fails the size check (SIZE_MISMATCH, retryable), so the caller gives
-    no hint to a retry.
+    plans them by it and spares a request per file. A file changed since
+    then reads to another size: it is copied again at once, planned by its
+    stat, so a stale listing costs a second read, never a failed attempt.
     """
+    if expect is not None and expect.size is not None:
+        listed_size = None  # an expected size is checked against the file itself
+    same = functools.partial(
+        _copy,
+        src,
+        src_path,
+        dst,
+        dst_path,
+        checksum=checksum,
+        overwrite=overwrite,
+        verify=verify,
+        progress=progress,
+        cancelled=cancelled,
+        chunk_size=chunk_size,
+        parents=parents,
+        temp_tag=temp_tag,
+        dirs=dirs,
+        expect=expect,
+    )
+    if listed_size is not None:
+        try:
+            return same(listed_size)
+        except TransferError as exc:
+            if exc.code is not ErrorCode.SIZE_MISMATCH or exc.scope is not ErrorScope.SOURCE:
+                raise
+    return same(None)
+
+
+def _copy(
+    src: Storage,
+    src_path: str,
+    dst: Storage,
+    dst_path: str,
+    listed_size: int | None,
+    *,
+    checksum: str,
+    overwrite: bool,
+    verify: bool,
+    progress: Callable[[Progress], None] | None,
+    cancelled: Callable[[], bool] | None,
+    chunk_size: int,
+    parents: bool,
+    temp_tag: str | None,
+    dirs: set[str] | None,
+    expect: Expectation | None,
+) -> CopyResult:
+    """`copy_file` once, its source's reads planned by `listed_size` where given."""
     algorithm = checked_algorithm(checksum)
     check_cancel = _canceller(cancelled)
     with _PREPARING_SOURCE:
