@@ -73,8 +73,8 @@ class LocalStorage(BaseStorage):
 
     reusable_write_buffers = True  # os.write copies into the page cache before returning
     # Streams are unbuffered (`FileIO`): the engine moves whole chunks, which a
-    # buffer would only copy, and a buffered file costs three system calls
-    # more to open (isatty, lseek) and one more read at the end, per file.
+    # buffer would only copy, and a buffered file costs two system calls more
+    # to open (isatty's ioctl, lseek) and one more read at its end.
 
     @classmethod
     def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> LocalStorage:

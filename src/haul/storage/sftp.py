@@ -241,7 +241,8 @@ class SFTPStorage(BaseStorage):
         are planned by it, so the open is one request, not a stat and an open.
 
         A file that changed since is still read to its real end; the engine
-        then sees fewer or more bytes than `size` (SIZE_MISMATCH, retried).
+        then sees fewer or more bytes than `size` and copies it again, its
+        reads planned by a stat (`copy_file`'s `listed_size`).
         """
         path = normpath(path)
         return self._open(path, asyncssh.SFTPAttrs(size=size, permissions=stat_mod.S_IFREG))
