@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from haul.domain.errors import ErrorCode, TransferError
 from haul.storage import copy_file
+from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
 from haul.storage.sftp import SFTPStorage
 from haul.storage.sftp_stream import MAX_IN_FLIGHT
@@ -102,3 +104,45 @@ def test_server_checksum_verifies_without_reading_back(sftp: Case, tmp_path: Pat
     # A missing file gives no digest (the engine's read-back then reports it).
     assert storage.checksum(f"{sftp.base}/missing", "sha256") is None
     assert storage.checksum(f"{sftp.base}/s", "sha256") == hashlib.sha256(data).hexdigest()
+
+
+def test_a_listed_size_spares_the_stat_and_a_changed_file_is_read_as_it_is(
+    sftp: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    stats: list[str] = []
+    real_stat = storage._sftp.stat
+
+    def counted(path: str, *args: object, **kwargs: object) -> object:
+        stats.append(path)
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage._sftp, "stat", counted)
+    local = LocalStorage()
+    block = storage._read_block
+    for size in _sizes(block)[1:]:  # 0 bytes is never given as a listed size
+        data = os.urandom(size)
+        sftp.local(f"{sftp.base}/l-{size}").write_bytes(data)
+        out = tmp_path / f"l-{size}"
+        res = copy_file(storage, f"{sftp.base}/l-{size}", local, str(out), listed_size=size)
+        assert (out.read_bytes(), res.checksum) == (data, _adler(data)), size
+    assert stats == []  # the open alone, planned by the listed size
+    # Changed since the listing, larger or smaller: read again at once, planned
+    # by a stat, and what is published is the file as it is now.
+    for listed in (1000, 300_000):
+        path = f"{sftp.base}/changed-{listed}"
+        data = os.urandom(100_000)
+        sftp.local(path).write_bytes(data)
+        out = tmp_path / f"changed-{listed}"
+        res = copy_file(storage, path, local, str(out), listed_size=listed)
+        assert (out.read_bytes(), res.bytes, res.checksum) == (data, 100_000, _adler(data))
+        assert stats[-1] == path and list(tmp_path.glob(f".changed-{listed}*")) == []
+    # An expected size is the job's word: checked against the file, never retried.
+    path = f"{sftp.base}/expected"
+    sftp.local(path).write_bytes(os.urandom(5000))
+    with pytest.raises(TransferError) as info:
+        copy_file(
+            storage, path, local, str(tmp_path / "e"), listed_size=4000, expect=Expectation(4000)
+        )
+    assert info.value.code is ErrorCode.SIZE_MISMATCH and not info.value.retryable

@@ -5,6 +5,7 @@ hundred KiB cross many boundaries quickly)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 import zlib
@@ -135,3 +136,12 @@ def test_a_small_file_closed_unread_lets_its_read_land_first(
     assert not _xrootd_streams._closing
     storage.remove(path)
     assert not storage.exists(path)
+
+
+def test_an_answer_waits_until_it_comes_and_then_never_again() -> None:
+    answer = _xrootd_streams.Answer()
+    assert answer.wait(0.01) is False  # not answered yet: the timeout
+    threading.Timer(0.05, answer, ("status", b"data", None)).start()
+    assert answer.wait(5) is True
+    assert (answer.status, answer.data) == ("status", b"data")
+    assert answer.wait(0) is True and answer.wait(0) is True  # once answered, at once

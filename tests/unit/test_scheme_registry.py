@@ -117,3 +117,14 @@ def test_storage_and_domain_tables_name_the_same_schemes() -> None:
 def test_only_sftp_sites_pin_a_host_key() -> None:
     """The storage's SFTP backend is the one that checks a pinned key (storage/sftp.py)."""
     assert set(HOST_KEY_SCHEMES) == {"sftp"} and BACKENDS["sftp"].target.endswith(":SFTPStorage")
+
+
+def test_preload_imports_installed_backends_and_skips_missing_ones() -> None:
+    code = (
+        "import sys; from haul.storage import schemes;"
+        "schemes.BACKENDS['nope'] = schemes.Backend('haul.storage.not_installed:Nope');"
+        "schemes.preload(('nope', 'sftp'));"
+        "assert 'asyncssh' in sys.modules and 'boto3' not in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

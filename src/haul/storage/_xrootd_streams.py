@@ -34,21 +34,30 @@ WRITE_IN_FLIGHT_BYTES = CHUNK * IN_FLIGHT
 
 
 class Answer:
-    """One asynchronous request's outcome, set from the XRootD client's thread."""
+    """One asynchronous request's outcome, set from the XRootD client's thread.
 
-    __slots__ = ("_done", "status", "data")
+    A lock held until the answer comes, not a `threading.Event`: an Event
+    is a Condition, a lock and a waiter lock per wait, all Python code, and
+    a small file's copy waits for two answers (its one read, the checksum).
+    """
+
+    __slots__ = ("_pending", "status", "data")
 
     def __init__(self) -> None:
-        self._done = threading.Event()
+        self._pending = threading.Lock()
+        self._pending.acquire()  # released by the answer
         self.status: Any = None
         self.data: Any = None
 
     def __call__(self, status: Any, response: Any, _hosts: Any) -> None:
         self.status, self.data = status, response
-        self._done.set()
+        self._pending.release()
 
     def wait(self, timeout: float) -> bool:
-        return self._done.wait(timeout)
+        if not self._pending.acquire(timeout=timeout):
+            return False
+        self._pending.release()  # answered: every later wait returns at once
+        return True
 
 
 class Reader(io.RawIOBase):

@@ -13,22 +13,23 @@ scoped to the side that failed.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Entry, Storage, normpath, parent
-from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm, normalize_value
+from haul.storage.checksums import Hasher, new_hasher, normalize_algorithm
 from haul.storage.chunks import chunk_reader
 from haul.storage.expectation import Expectation
 from haul.storage.progress import Progress, Reporter
 from haul.storage.publish import publish
 from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
+from haul.storage.verification import RECEIPT, check_size, verify_copy
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
-RECEIPT = "upload receipt: "
 
 
 @dataclass(frozen=True)
@@ -82,27 +83,6 @@ def _discard(dst: Storage, writer: BinaryIO | None, temp: str | None) -> None:
             dst.remove(temp)
 
 
-def read_back(
-    dst: Storage, path: str, algorithm: str, chunk_size: int, expect: int
-) -> tuple[str, int]:
-    """The checksum and size of what `path` holds, by reading it back."""
-    hasher = new_hasher(algorithm)
-    size = 0
-    with dst.open_read(path) as stream:
-        next_chunk = chunk_reader(stream, chunk_size, reuse=True, expect=expect)
-        while chunk := next_chunk():
-            hasher.update(chunk)
-            size += len(chunk)
-    return hasher.hexdigest(), size
-
-
-def _check_size(transferred: int, temp: str, landed: int) -> None:
-    if landed != transferred:
-        raise TransferError(
-            ErrorCode.SIZE_MISMATCH, f"wrote {transferred} bytes but {temp} has {landed}"
-        )
-
-
 def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
     """Opens the temporary; a directory remembered as made but gone is made again."""
     try:
@@ -117,8 +97,12 @@ def _open_temp(dst: Storage, temp: str, dirs: set[str] | None) -> BinaryIO:
         return dst.open_write(temp)
 
 
-def _open_source(src: Storage, path: str) -> tuple[BinaryIO, Entry]:
-    """The source stream and its stat, in one call where the backend can."""
+def _open_source(src: Storage, path: str, listed_size: int | None) -> tuple[BinaryIO, Entry]:
+    """The source stream and its stat, in one call where the backend can;
+    with `listed_size`, where the backend can trust it (`open_listed`), no stat."""
+    listed = getattr(src, "open_listed", None) if listed_size is not None else None
+    if listed is not None:
+        return listed(path, listed_size)  # type: ignore[no-any-return]
     opener = getattr(src, "open_sized", None)
     if opener is not None:
         return opener(path)
@@ -161,11 +145,11 @@ def checked_algorithm(checksum: str) -> str | None:
 
 
 def _open_checked_source(
-    src: Storage, src_path: str, expect: Expectation | None
+    src: Storage, src_path: str, expect: Expectation | None, listed_size: int | None
 ) -> tuple[BinaryIO, Entry]:
     """Step 1, the source: opened first, since where the open answers the size
     (XRootD, S3, local) the stat a copy needs costs no round trip of its own."""
-    reader, source = _open_source(src, src_path)
+    reader, source = _open_source(src, src_path, listed_size)
     try:
         if expect is not None:
             expect.check_size(src_path, source.size)
@@ -234,71 +218,6 @@ def _stream(
     return transferred
 
 
-@dataclass(frozen=True)
-class _Checked:
-    digest: str | None
-    verified: str
-    landed_size: int | None  # what the destination holds, when a read back counted it
-
-
-def _verify(
-    src: Storage,
-    src_path: str,
-    dst: Storage,
-    temp: str,
-    *,
-    size: int,
-    transferred: int,
-    hasher: Hasher | None,
-    algorithm: str | None,
-    verify: bool,
-    expect: Expectation | None,
-    chunk_size: int,
-    check_cancel: Callable[[], None],
-    receipt: str | None = None,
-    source_sum: Callable[[], str | None] | None = None,
-) -> _Checked:
-    """Step 5, on the temporary, before anything has the final name: the
-    bytes read against the source's size, the job's checksum and the
-    source's own; then, with `verify`, what landed against the bytes read."""
-    with _READING:
-        if transferred != size:
-            raise TransferError(
-                ErrorCode.SIZE_MISMATCH, f"read {transferred} bytes but {src_path} has {size}"
-            )
-    if hasher is None or algorithm is None:
-        return _Checked(None, "size only", None)
-    digest = hasher.hexdigest()
-    with _READING:
-        if expect is not None:
-            expect.check_checksum(src_path, algorithm, digest)
-        reported = source_sum() if source_sum is not None else src.checksum(src_path, algorithm)
-        if reported is not None and normalize_value(algorithm, reported) != digest:
-            raise TransferError(
-                ErrorCode.CHECKSUM_MISMATCH,
-                f"{algorithm} of bytes read {digest} != source's {reported}",
-            )
-        if not verify:
-            return _Checked(digest, "size only (verify off)", None)
-        check_cancel()
-    with _WRITING:
-        landed_sum = dst.checksum(temp, algorithm)
-        if landed_sum is None and receipt is not None:
-            return _Checked(digest, RECEIPT + receipt, None)  # the size: a stat at publish
-        verified = "destination checksum"
-        landed_size: int | None = None
-        if landed_sum is None:
-            landed_sum, landed_size = read_back(dst, temp, algorithm, chunk_size, transferred)
-            _check_size(transferred, temp, landed_size)
-            verified = "read back"
-        if normalize_value(algorithm, landed_sum) != digest:
-            raise TransferError(
-                ErrorCode.CHECKSUM_MISMATCH,
-                f"{algorithm} at destination {landed_sum} != source {digest}",
-            )
-    return _Checked(digest, verified, landed_size)
-
-
 def copy_file(
     src: Storage,
     src_path: str,
@@ -315,6 +234,7 @@ def copy_file(
     temp_tag: str | None = None,
     dirs: set[str] | None = None,
     expect: Expectation | None = None,
+    listed_size: int | None = None,
 ) -> CopyResult:
     """Copy one file; raises TransferError scoped SOURCE, DESTINATION or TRANSFER.
 
@@ -340,12 +260,65 @@ def copy_file(
     checksum, in `checksum`'s algorithm). A source that differs fails with
     SIZE_MISMATCH or CHECKSUM_MISMATCH, scope SOURCE, not retried (reading it
     again gives the same bytes), and nothing is published under its name.
+
+    `listed_size`: the size the job's LIST saw, a hint (unlike `expect`). A
+    backend that would stat only to plan its reads (SFTP's `open_listed`)
+    plans them by it and spares a request per file. A file changed since
+    then reads to another size: it is copied again at once, planned by its
+    stat, so a stale listing costs a second read, never a failed attempt.
     """
+    if expect is not None and expect.size is not None:
+        listed_size = None  # an expected size is checked against the file itself
+    same = functools.partial(
+        _copy,
+        src,
+        src_path,
+        dst,
+        dst_path,
+        checksum=checksum,
+        overwrite=overwrite,
+        verify=verify,
+        progress=progress,
+        cancelled=cancelled,
+        chunk_size=chunk_size,
+        parents=parents,
+        temp_tag=temp_tag,
+        dirs=dirs,
+        expect=expect,
+    )
+    if listed_size is not None:
+        try:
+            return same(listed_size)
+        except TransferError as exc:
+            if exc.code is not ErrorCode.SIZE_MISMATCH or exc.scope is not ErrorScope.SOURCE:
+                raise
+    return same(None)
+
+
+def _copy(
+    src: Storage,
+    src_path: str,
+    dst: Storage,
+    dst_path: str,
+    listed_size: int | None,
+    *,
+    checksum: str,
+    overwrite: bool,
+    verify: bool,
+    progress: Callable[[Progress], None] | None,
+    cancelled: Callable[[], bool] | None,
+    chunk_size: int,
+    parents: bool,
+    temp_tag: str | None,
+    dirs: set[str] | None,
+    expect: Expectation | None,
+) -> CopyResult:
+    """`copy_file` once, its source's reads planned by `listed_size` where given."""
     algorithm = checked_algorithm(checksum)
     check_cancel = _canceller(cancelled)
     with _PREPARING_SOURCE:
         src_path = normpath(src_path)
-        reader, source = _open_checked_source(src, src_path, expect)
+        reader, source = _open_checked_source(src, src_path, expect, listed_size)
     try:
         with _PREPARING_SOURCE:  # its own checksum, asked now where it can be, to overlap the read
             soon = getattr(src, "checksum_soon", None) if algorithm else None
@@ -371,7 +344,7 @@ def copy_file(
             transferred = _stream(writer, hasher, chunks, check_cancel, reporter)
         finally:
             _close(reader)  # the data is already read
-        checked = _verify(
+        checked = verify_copy(
             src,
             src_path,
             dst,
@@ -389,7 +362,7 @@ def copy_file(
         )
         with _WRITING:  # step 6, publish
             if checked.landed_size is None:  # not read back: ask the storage
-                _check_size(transferred, temp, dst.stat(temp).size)
+                check_size(transferred, temp, dst.stat(temp).size)
             check_cancel()
             publish(dst, temp, dst_path, overwrite)
     except BaseException as exc:

@@ -231,18 +231,31 @@ class SFTPStorage(BaseStorage):
     def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
         """The stream and the stat that planned its reads: asked together, one round trip."""
         path = normpath(path)
-
         known = self._fresh_stat(path)
         if known is not None and stat_mod.S_ISDIR(known.permissions or 0):
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+        return self._open(path, known)
 
-        async def given() -> asyncssh.SFTPAttrs | None:
-            return known
+    def open_listed(self, path: str, size: int) -> tuple[BinaryIO, Entry]:
+        """`open_sized` for a file whose size a listing just gave: the reads
+        are planned by it, so the open is one request, not a stat and an open.
 
-        async def start() -> tuple[PipelinedReader, asyncssh.SFTPAttrs]:
-            # stat and open in one round trip; the stat plans the reads.
+        A file that changed since is still read to its real end; the engine
+        then sees fewer or more bytes than `size` and copies it again, its
+        reads planned by a stat (`copy_file`'s `listed_size`).
+        """
+        path = normpath(path)
+        return self._open(path, asyncssh.SFTPAttrs(size=size, permissions=stat_mod.S_IFREG))
+
+    def _open(self, path: str, known: asyncssh.SFTPAttrs | None) -> tuple[BinaryIO, Entry]:
+        """Opens `path` for reading; `known`: the attributes that plan its
+        reads, else a stat is sent with the open (one round trip either way)."""
+
+        async def opened() -> tuple[asyncssh.SFTPClientFile, asyncssh.SFTPAttrs]:
+            if known is not None:
+                return await self._sftp.open(path, "rb", block_size=0, encoding=None), known
             attrs, handle = await asyncio.gather(
-                given() if known is not None else self._sftp.stat(path),
+                self._sftp.stat(path),
                 self._sftp.open(path, "rb", block_size=0, encoding=None),
                 return_exceptions=True,
             )
@@ -253,6 +266,10 @@ class SFTPStorage(BaseStorage):
                 if isinstance(attrs, BaseException):
                     raise attrs
                 raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{path}: is a directory")
+            return handle, attrs
+
+        async def start() -> tuple[PipelinedReader, asyncssh.SFTPAttrs]:
+            handle, attrs = await opened()
             reader = PipelinedReader(
                 handle, path, int(attrs.size or 0), self._read_block, SFTP_ERRORS
             )

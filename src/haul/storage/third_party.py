@@ -25,11 +25,12 @@ from typing import Any, Protocol, runtime_checkable
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage._base import Storage, normpath, parent
 from haul.storage.checksums import normalize_value
-from haul.storage.copy import DEFAULT_CHUNK_SIZE, CopyResult, checked_algorithm, read_back
+from haul.storage.copy import DEFAULT_CHUNK_SIZE, CopyResult, checked_algorithm
 from haul.storage.progress import Progress
 from haul.storage.publish import publish
 from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
+from haul.storage.verification import read_back
 
 
 @runtime_checkable

@@ -32,6 +32,7 @@ from haul.protocol.items import Outcome
 from haul.protocol.leases import LeasedJob
 from haul.protocol.results import ResultItem
 from haul.storage.network_policy import parse_networks
+from haul.storage.schemes import preload
 from haul.worker.beats import beat_due, beat_of, encodable_beats, encodable_result
 from haul.worker.claim_ahead import (
     DEFAULT_MAX_QUEUED,
@@ -69,6 +70,7 @@ START_MARGIN_SECONDS = 1.0
 # server expands it into the job's work) and a full batch go at once.
 GATHER_SECONDS = 0.1
 GATHER_MAX = 500
+PRELOADED = ("sftp", "root")  # backends imported at start, not by a first element (`preload`)
 
 STOPPED = TransferError(
     ErrorCode.LOST,
@@ -157,6 +159,7 @@ class Worker:
     def run(self) -> int:
         reporter = threading.Thread(target=self._report_loop, name="reporter", daemon=True)
         reporter.start()
+        threading.Thread(target=preload, args=(PRELOADED,), name="preload", daemon=True).start()
         idle = 0.2
         try:
             while not self.stopping.is_set():

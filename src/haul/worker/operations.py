@@ -252,6 +252,7 @@ class Executor:
                 dst.path,
                 dirs=self.dirs.of(run.element["job_id"], dst.url),
                 expect=expect,
+                listed_size=None if is_retry(run.element) else run.listed_size,
                 **same,
             )
         except TransferError as exc:

@@ -75,6 +75,20 @@ class Running:
             str(e.get("type")), int(e["id"]), e.get("src_filepath"), self.job.get("src_filepath")
         )
 
+    @property
+    def listed_size(self) -> int | None:
+        """The size this job's LIST saw of the file (copy_file's `listed_size`).
+
+        None where no LIST measured this file: a job that names its files
+        (no source path; the size is 0 or what the user wrote, checked as
+        `expect`), a recover check's element (`mode`: the file may have
+        changed since), one with replicas (each its own file), or 0 bytes.
+        """
+        e = self.element
+        if e.get("mode") or e.get("sources") or self.job.get("src_filepath") is None:
+            return None
+        return int(e.get("size") or 0) or None
+
     def say(self, text: str) -> None:
         self.lines.append(f"{_stamp()} {text}")
 
