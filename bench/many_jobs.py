@@ -40,7 +40,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -51,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench.proc_cpu import cpu_seconds  # noqa: E402
-from tests.harness import HAUL, ServerProcess, User, postgres_database  # noqa: E402
+from tests.harness import HAUL, User, bench_server  # noqa: E402
 
 W = "/workqueue/api/v1.0"
 MODES = ("per-job", "file-list", "directory")
@@ -97,14 +96,7 @@ class Haul:
     """A haul server, its sites and its (not yet started) workers."""
 
     def __init__(self, stack: ExitStack, db: str | None, files: int, pid_file: str | None) -> None:
-        home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        db_url = (
-            stack.enter_context(postgres_database(db))
-            if db
-            else f"sqlite+pysqlite:///{home}/haul.db"
-        )
-        self.srv = ServerProcess(home=home, db_url=db_url).start()
-        stack.callback(self.srv.stop)
+        self.srv = bench_server(stack, db)
         if pid_file:
             Path(pid_file).write_text(str(self.srv.proc.pid))  # type: ignore[union-attr]
         self.token = self.srv.new_worker("bench")

@@ -18,7 +18,6 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.proc_cpu import cpu_seconds  # noqa: E402
-from tests.harness import ServerProcess, postgres_database  # noqa: E402
+from tests.harness import bench_server  # noqa: E402
 
 W = "/workqueue/api/v1.0"
 
@@ -40,14 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
-        home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        db_url = (
-            stack.enter_context(postgres_database(args.db))
-            if args.db
-            else f"sqlite+pysqlite:///{home}/haul.db"
-        )
-        srv = ServerProcess(home=home, db_url=db_url).start()
-        stack.callback(srv.stop)
+        srv = bench_server(stack, args.db)
         worker = stack.enter_context(srv.client(srv.new_worker("bench")))
         user = srv.new_user()
         src = user.site("bench-src", ["dummy://rsrc/"])

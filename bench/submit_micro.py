@@ -19,7 +19,6 @@ import cProfile
 import json
 import statistics
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -31,7 +30,7 @@ import uvloop  # noqa: E402
 
 from haul.config import Settings  # noqa: E402
 from haul.server.app import asgi  # noqa: E402
-from tests.harness import ServerProcess, postgres_database  # noqa: E402
+from tests.harness import bench_server  # noqa: E402
 
 ROUTE = "/workqueue/api/v1.0/copy"
 BATCH = 100
@@ -142,14 +141,8 @@ def main() -> None:
         threaded.run_in_threadpool = inline  # type: ignore[assignment]
         threaded.HOP = Inline()  # type: ignore[attr-defined]  # (older trees: anyio's hop)
     with ExitStack() as stack:
-        home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        db_url = (
-            stack.enter_context(postgres_database(args.db))
-            if args.db
-            else f"sqlite+pysqlite:///{home}/haul.db"
-        )
-        srv = ServerProcess(home=home, db_url=db_url).start()
-        stack.callback(srv.stop)
+        srv = bench_server(stack, args.db)
+        home, db_url = srv.home, srv.db_url
         user = srv.new_user()
         one = user.site("one-file", ["dummy://src1/?files=1&size=0"])
         dst = user.site("dst", ["dummy://dst/"])

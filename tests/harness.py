@@ -13,10 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,6 +98,21 @@ def postgres_database(base_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_server(stack: ExitStack, postgres: str | None = None) -> ServerProcess:
+    """A started server in a throw-away home, on SQLite there or on a throw-away
+    database of ``postgres``'s server, stopped and removed when ``stack`` closes
+    (the benchmarks' set-up)."""
+    home = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    db_url = (
+        stack.enter_context(postgres_database(postgres))
+        if postgres
+        else f"sqlite+pysqlite:///{home}/haul.db"
+    )
+    srv = ServerProcess(home=home, db_url=db_url).start()
+    stack.callback(srv.stop)
+    return srv
 
 
 @contextmanager
