@@ -20,6 +20,7 @@ import pytest
 from tests.engine.helpers import (
     WORKER,
     WQ,
+    WorkerProcess,
     attempt_output,
     claim,
     claimed_elements,
@@ -299,14 +300,24 @@ def test_three_workers_killed_during_a_1000_file_copy(
             try:
                 target = 200 * kill
 
-                def progressed(target: int = target) -> bool:
+                def progressed(target: int = target, w: WorkerProcess = w) -> bool:
                     view = c.get(f"{WQ}/jobs/{job_id}").json()
                     assert view["status"] != "DONE", "the copy ended before the kill"
-                    published = sum(1 for n in os.listdir(dst) if not n.startswith("."))
+                    if view["num_done"] < target:
+                        return False
                     # Kill when files are published whose results the server has
                     # not seen yet (num_done counts the LIST too): the retry of
-                    # such a file is what must end DONE, not EXISTS.
-                    return view["num_done"] >= target and published > view["num_done"] - 1
+                    # such a file is what must end DONE, not EXISTS. Judged with
+                    # the worker stopped, so no report lands between the look and
+                    # the kill (seen: a look, a report, then a kill with nothing
+                    # left to retry).
+                    w.kill(signal.SIGSTOP)
+                    view = c.get(f"{WQ}/jobs/{job_id}").json()
+                    published = sum(1 for n in os.listdir(dst) if not n.startswith("."))
+                    if published > view["num_done"] - 1:
+                        return True
+                    w.kill(signal.SIGCONT)
+                    return False
 
                 wait_for(f"{target} elements done", progressed, timeout=60, interval=0.05)
                 w.kill()  # SIGKILL, mid-copy: some files published, their results unsent
