@@ -210,19 +210,10 @@ def _new_job(
         submission_id=spec.submission_id,
         meta=spec.metadata,
         params=spec.params,
-        # Every column, as no default is applied (store.queries.submissions.add_job).
-        type_name=None,
+        # Set here, not left to the table's default: the answer shows it.
         timestamp=utcnow(),
-        ended=None,
-        cancelled=False,
-        paused=False,
-        stage=0,
         # A job listing its files has every element at submission: no LIST expands it.
         expanded=spec.files is not None,
-        name=None,
-        request=None,
-        result=None,
-        recover=None,
     )
 
 
@@ -252,11 +243,6 @@ def _add_first_element(session: Session, user: User, job: Job, spec: JobSpec, en
             "src_filepath": ends.src_path,
             "dst_filepath": ends.dst_path if spec.type == JobType.MKDIR else None,
             "max_tries": spec.max_tries,
-            # Every defaulted column, as no default is applied (store.bulk.insert_row).
-            "size": 0,
-            "attempts": 0,
-            "attempt_seq": 0,
             "timestamp": job.timestamp,
-            "stage": 0,
         },
     )

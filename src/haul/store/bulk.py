@@ -12,7 +12,7 @@ row (a batch's timestamp) is processed once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -67,24 +67,35 @@ def insert_row(
     A one-file job's submission is two single-row INSERTs (the job, its element
     0) on the hottest path of many-job workloads; through the ORM's unit of
     work or its ORM-enabled INSERT each cost several times the statement.
-    Column defaults are not applied: callers give every column they need.
+    A column left out gets the table's own Python-side default, as the ORM
+    would give it.
     """
     conn = session.connection()
+    values = {**_defaults(table, values), **values}
     columns = tuple(values)
     compiled, processors = _compiled(conn, table, columns, returning=returning)
     row = [
         value if process is None else process(value)
         for value, process in zip(values.values(), processors, strict=True)
     ]
-    positional = compiled.positiontup
-    if positional is not None:
-        if len(positional) != len(columns):  # a defaulted column left out
-            raise ValueError(f"{table.name}: give every column of {positional}")
-        params: Any = tuple(row[columns.index(name)] for name in positional)
-    else:
-        params = dict(zip(columns, row, strict=True))
+    [params] = _driver_params(compiled, table, columns, [row])
     result = conn.exec_driver_sql(compiled.string, params)
     return result.scalar_one() if returning is not None else None
+
+
+def _defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
+    """The table's Python-side defaults (a value, or a callable of no arguments)
+    for its columns not in ``given``."""
+    out: dict[str, Any] = {}
+    for column in table.c:
+        default = column.default
+        if column.name in given or default is None:
+            continue
+        if getattr(default, "is_scalar", False):
+            out[column.name] = default.arg  # type: ignore[attr-defined]
+        elif getattr(default, "is_callable", False):
+            out[column.name] = default.arg(None)  # type: ignore[attr-defined]
+    return out
 
 
 def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -129,17 +140,24 @@ def insert_rows(
             values[i] = process(values[i])
         return tuple(values)
 
-    positional = compiled.positiontup
-    if positional is not None:
-        # Positional paramstyles (SQLite's qmark) follow the table's column
-        # order, not the order asked for.
-        order = [columns.index(name) for name in positional]
-        if order == list(range(len(columns))):
-            params: list[Any] = [tuple(values) for values in map(prepared, rows)]
-        else:
-            pick = itemgetter(*order)
-            params = [pick(values) for values in map(prepared, rows)]
-    else:
-        params = [dict(zip(columns, prepared(row), strict=True)) for row in rows]
+    params = _driver_params(compiled, table, tuple(columns), map(prepared, rows))
     if params:
         conn.exec_driver_sql(compiled.string, params)
+
+
+def _driver_params(
+    compiled: Any, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+) -> list[Any]:
+    """Processed rows in the driver's parameter form for ``compiled``."""
+    positional = compiled.positiontup
+    if positional is None:
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+    if len(positional) != len(columns):  # the compiler added a defaulted column
+        raise ValueError(f"{table.name}: no value for {sorted(set(positional) - set(columns))}")
+    # Positional paramstyles (SQLite's qmark) follow the table's column order,
+    # not the order asked for.
+    order = [columns.index(name) for name in positional]
+    if order == list(range(len(columns))):
+        return [tuple(row) for row in rows]
+    pick = itemgetter(*order)
+    return [pick(row) for row in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from haul.store.bulk import insert_row
@@ -19,8 +20,10 @@ _ELEMENTS = Element.__table__
 
 
 def add_job(session: Session, job: Job) -> int:
-    """Inserts ``job`` (a transient row with every column set but its id); its id."""
-    values = {column: getattr(job, attribute) for attribute, column in _COLUMNS}
+    """Inserts ``job`` (a transient row, its id not set); its id. The columns it
+    was not given get the table's defaults."""
+    given = inspect(job).dict
+    values = {column: given[attribute] for attribute, column in _COLUMNS if attribute in given}
     return int(insert_row(session, _JOBS, values, returning="id"))
 
 
