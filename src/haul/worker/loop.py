@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from haul.domain.enums import Command, JobType
+from haul.domain.enums import SCHEME_PROTOCOLS, Command, JobType
 from haul.domain.errors import ErrorCode, TransferError
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.protocol.claims import ClaimRequest
@@ -159,7 +159,10 @@ class Worker:
     def run(self) -> int:
         reporter = threading.Thread(target=self._report_loop, name="reporter", daemon=True)
         reporter.start()
-        threading.Thread(target=preload, args=(PRELOADED,), name="preload", daemon=True).start()
+        served = self.cfg.protocols
+        # Only what this worker serves: an https-only worker needs no asyncssh (~20 MB).
+        early = tuple(s for s in PRELOADED if served is None or SCHEME_PROTOCOLS[s].name in served)
+        threading.Thread(target=preload, args=(early,), name="preload", daemon=True).start()
         idle = 0.2
         try:
             while not self.stopping.is_set():
