@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,15 @@ def test_requests_in_flight_stay_bounded_whatever_the_size(sftp: Case) -> None:
     assert 1 < writer.high_water <= MAX_IN_FLIGHT  # type: ignore[attr-defined]
     digest = hashlib.sha256()
     with storage.open_read(path) as stream:
+        digest.update(stream.read(4 << 20))
+        time.sleep(0.5)  # a slow consumer: the loop fills the queue to the bound and stops
         while chunk := stream.read(4 << 20):
             assert len(chunk) <= 4 << 20
             digest.update(chunk)
         high = stream.reader.high_water  # type: ignore[attr-defined]
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
-    # 64 MiB is hundreds of requests; never more than the bound at once.
+    # 64 MiB is hundreds of requests; never more blocks held (out or queued)
+    # than the bound at once.
     assert len(data) // storage._read_block > 10 * MAX_IN_FLIGHT
     assert 1 < high <= MAX_IN_FLIGHT
 

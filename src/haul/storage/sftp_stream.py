@@ -92,8 +92,8 @@ class PipelinedReader(_Calls):
     then (a full block at the planned end, or a short one before it) has
     no handle left to read on: it fails with SIZE_MISMATCH (scope SOURCE),
     which `copy_file` answers by copying it again planned by a stat.
-    `high_water` records the most requests ever outstanding (tests hold
-    the bound to it).
+    `high_water` records the most blocks ever held at once, requests out
+    plus blocks received and not yet taken (tests hold the bound to it).
     """
 
     def __init__(
@@ -128,7 +128,10 @@ class PipelinedReader(_Calls):
         task = asyncio.ensure_future(self._handle.read(length, offset))
         task.add_done_callback(_retrieve)
         self._pending.append((offset, length, task))
-        self.high_water = max(self.high_water, len(self._pending))
+        self._held()
+
+    def _held(self) -> None:
+        self.high_water = max(self.high_water, len(self._pending) + self._queue.count())
 
     def _top_up(self) -> None:
         # Whole blocks: the last one planned asks past the end, and its short
@@ -222,9 +225,10 @@ class PipelinedReader(_Calls):
                         await self._queue.room.wait()
                     continue
                 data = await self._take()
-                self._top_up()
-                if data:
+                if data:  # queued before the next request: never a block more than the bound
                     self._queue.put(data, more=bool(self._pending))
+                    self._held()
+                self._top_up()
         except BaseException as exc:
             self._queue.end(exc)
             if isinstance(exc, asyncio.CancelledError):
