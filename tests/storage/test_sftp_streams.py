@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zlib
 from pathlib import Path
+from typing import Any
 
+import asyncssh
 import pytest
 
-from haul.domain.errors import ErrorCode, TransferError
+from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage import copy_file
 from haul.storage.expectation import Expectation
 from haul.storage.local import LocalStorage
@@ -63,12 +66,15 @@ def test_requests_in_flight_stay_bounded_whatever_the_size(sftp: Case) -> None:
     assert 1 < writer.high_water <= MAX_IN_FLIGHT  # type: ignore[attr-defined]
     digest = hashlib.sha256()
     with storage.open_read(path) as stream:
+        digest.update(stream.read(4 << 20))
+        time.sleep(0.5)  # a slow consumer: the loop fills the queue to the bound and stops
         while chunk := stream.read(4 << 20):
             assert len(chunk) <= 4 << 20
             digest.update(chunk)
         high = stream.reader.high_water  # type: ignore[attr-defined]
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
-    # 64 MiB is hundreds of requests; never more than the bound at once.
+    # 64 MiB is hundreds of requests; never more blocks held (out or queued)
+    # than the bound at once.
     assert len(data) // storage._read_block > 10 * MAX_IN_FLIGHT
     assert 1 < high <= MAX_IN_FLIGHT
 
@@ -146,3 +152,64 @@ def test_a_listed_size_spares_the_stat_and_a_changed_file_is_read_as_it_is(
             storage, path, local, str(tmp_path / "e"), listed_size=4000, expect=Expectation(4000)
         )
     assert info.value.code is ErrorCode.SIZE_MISMATCH and not info.value.retryable
+
+
+def test_a_small_files_close_goes_out_with_its_reads(
+    sftp: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    events: list[str] = []
+    real_read, real_close = asyncssh.SFTPClientFile.read, asyncssh.SFTPClientFile.close
+
+    async def read(self: asyncssh.SFTPClientFile, *args: Any, **kwargs: Any) -> Any:
+        events.append("read asked")
+        data = await real_read(self, *args, **kwargs)
+        events.append("read answered")
+        return data
+
+    async def close(self: asyncssh.SFTPClientFile) -> None:
+        events.append("close asked")
+        await real_close(self)
+
+    monkeypatch.setattr(asyncssh.SFTPClientFile, "read", read)
+    monkeypatch.setattr(asyncssh.SFTPClientFile, "close", close)
+    block = storage._read_block
+    for size in (0, 1, block - 1, block, 2 * block + 3):
+        events.clear()
+        data = os.urandom(size)
+        sftp.local(f"{sftp.base}/c-{size}").write_bytes(data)
+        out = tmp_path / f"c-{size}"
+        res = copy_file(
+            storage, f"{sftp.base}/c-{size}", LocalStorage(), str(out), listed_size=size
+        )
+        assert (out.read_bytes(), res.checksum) == (data, _adler(data)), size
+        # Every planned read, then the CLOSE, before any answer came back.
+        asked = events.index("close asked")
+        assert events[:asked] == ["read asked"] * (size // block + 1), (size, events)
+        assert "read answered" not in events[:asked]
+
+
+def test_a_file_grown_past_its_planned_reads_is_copied_again(
+    sftp: Case, tmp_path: Path
+) -> None:
+    storage = sftp.storage
+    assert isinstance(storage, SFTPStorage) and sftp.local is not None
+    block = storage._read_block
+    # Listed at 1,000 bytes, now two blocks and more: the one planned read is
+    # answered in full, the CLOSE already went out behind it, so the copy is
+    # made again planned by a stat, and the file as it is now is published.
+    path = f"{sftp.base}/grown"
+    data = os.urandom(2 * block + 5)
+    sftp.local(path).write_bytes(data)
+    out = tmp_path / "grown"
+    res = copy_file(storage, path, LocalStorage(), str(out), listed_size=1000)
+    assert (out.read_bytes(), res.bytes, res.checksum) == (data, len(data), _adler(data))
+    assert list(tmp_path.glob(".grown*")) == []
+    # Read directly, planned by the listing, it says what happened.
+    with pytest.raises(TransferError) as caught:
+        stream, _ = storage.open_listed(path, 1000)
+        with stream:
+            while stream.read(1 << 20):
+                pass
+    assert (caught.value.code, caught.value.scope) == (ErrorCode.SIZE_MISMATCH, ErrorScope.SOURCE)

@@ -43,6 +43,7 @@ from haul.storage.sftp_stream import (
     PipelinedReader,
     PipelinedWriter,
     ReadStream,
+    answers_whole_reads,
     block_sizes,
 )
 from haul.storage.sftp_wire import tune
@@ -108,6 +109,7 @@ class SFTPStorage(BaseStorage):
         self.host_key = check.offered
         self._last_stat: tuple[str, asyncssh.SFTPAttrs, float] | None = None
         self._read_block, self._write_block = block_sizes(self._sftp)
+        self._whole_reads = answers_whole_reads(self._sftp)
         self._checksums = RemoteChecksum(self._conn)
 
     async def _connect(
@@ -271,7 +273,12 @@ class SFTPStorage(BaseStorage):
         async def start() -> tuple[PipelinedReader, asyncssh.SFTPAttrs]:
             handle, attrs = await opened()
             reader = PipelinedReader(
-                handle, path, int(attrs.size or 0), self._read_block, SFTP_ERRORS
+                handle,
+                path,
+                int(attrs.size or 0),
+                self._read_block,
+                SFTP_ERRORS,
+                close_early=self._whole_reads,
             )
             await reader.prefill()
             return reader, attrs

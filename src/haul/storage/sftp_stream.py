@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import asyncssh
 
+from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage import _loop
 from haul.storage._base import WriteStream
 from haul.storage.error_translation import Translator
@@ -44,6 +45,15 @@ def block_sizes(sftp: asyncssh.SFTPClient) -> tuple[int, int]:
     read = min(limits.max_read_len or FALLBACK_BLOCK, _MAX_BLOCK)
     write = min(limits.max_write_len or FALLBACK_BLOCK, _MAX_BLOCK)
     return read, write
+
+
+def answers_whole_reads(sftp: asyncssh.SFTPClient) -> bool:
+    """Whether a read of up to the announced length is answered in full
+    before the end of a file: a server that states its limits
+    (limits@openssh.com: OpenSSH, and servers that copy it) does, so a
+    small file's reads can be planned to the byte and its close sent with
+    them (`PipelinedReader`'s `close_early`)."""
+    return bool(sftp.limits.max_read_len)
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
@@ -74,8 +84,16 @@ class PipelinedReader(_Calls):
     file that grew meanwhile answers a full block there and is read on to
     its real end, so the engine's size check sees the difference.
     A file that fits in one window is read whole by `prefill`, in the same
-    hand-over as the open. `high_water` records the most requests ever
-    outstanding (tests hold the bound to it).
+    hand-over as the open. With `close_early` (the server answers whole
+    reads: `answers_whole_reads`) its CLOSE goes out with its READs, in the
+    same socket write: SFTP servers process a handle's requests in order,
+    so the reads are answered first, and a small file costs one write to
+    the server fewer and no request after its data. A file found changed
+    then (a full block at the planned end, or a short one before it) has
+    no handle left to read on: it fails with SIZE_MISMATCH (scope SOURCE),
+    which `copy_file` answers by copying it again planned by a stat.
+    `high_water` records the most blocks ever held at once, requests out
+    plus blocks received and not yet taken (tests hold the bound to it).
     """
 
     def __init__(
@@ -86,9 +104,12 @@ class PipelinedReader(_Calls):
         block: int,
         errors: Translator,
         in_flight: int = MAX_IN_FLIGHT,
+        close_early: bool = False,
     ) -> None:
         super().__init__(path, errors)
         self._handle = handle
+        self._close_early = close_early
+        self._closing: asyncio.Future[None] | None = None  # the CLOSE, once sent
         self._size = size
         self.block = block
         self._limit = in_flight
@@ -107,7 +128,10 @@ class PipelinedReader(_Calls):
         task = asyncio.ensure_future(self._handle.read(length, offset))
         task.add_done_callback(_retrieve)
         self._pending.append((offset, length, task))
-        self.high_water = max(self.high_water, len(self._pending))
+        self._held()
+
+    def _held(self) -> None:
+        self.high_water = max(self.high_water, len(self._pending) + self._queue.count())
 
     def _top_up(self) -> None:
         # Whole blocks: the last one planned asks past the end, and its short
@@ -116,8 +140,19 @@ class PipelinedReader(_Calls):
         while len(self._pending) + self._queue.count() < self._limit and not self._eof:
             if self._next > self._size and self._pending:
                 return
-            self._send(self._next, self.block)
+            self._ask(self._next, self.block)
             self._next += self.block
+
+    def _ask(self, offset: int, length: int) -> None:
+        """One more read; none can follow a CLOSE sent early."""
+        if self._closing is not None:
+            self._eof = True
+            raise TransferError(
+                ErrorCode.SIZE_MISMATCH,
+                f"{self.path}: changed while being read (planned {self._size} bytes)",
+                scope=ErrorScope.SOURCE,
+            )
+        self._send(offset, length)
 
     async def next_chunk(self, limit: int = 0) -> bytes:
         """The next bytes in order; b'' at EOF.
@@ -157,9 +192,8 @@ class PipelinedReader(_Calls):
                 self._eof = True
                 return data
             # A short read mid-file: ask for the rest before anything later.
-            rest = asyncio.ensure_future(self._handle.read(length - len(data), offset + len(data)))
-            rest.add_done_callback(_retrieve)
-            self._pending.appendleft((offset + len(data), length - len(data), rest))
+            self._ask(offset + len(data), length - len(data))
+            self._pending.appendleft(self._pending.pop())
         return data
 
     async def prefill(self) -> None:
@@ -168,11 +202,17 @@ class PipelinedReader(_Calls):
         if self._size >= (self._limit - 1) * self.block:
             self._pump_task = asyncio.ensure_future(self._pump())
             return
-        while chunk := await self.next_chunk():
-            self._queue.put(chunk, more=True)
+        if self._close_early:
+            self._top_up()  # every read the plan needs, then the CLOSE behind them
+            self._closing = asyncio.ensure_future(self._handle.close())
+            self._closing.add_done_callback(_retrieve)
+        try:
+            while chunk := await self.next_chunk():
+                self._queue.put(chunk, more=True)
+        finally:
+            self._closed = True
+            _loop.background(self._close())
         self._queue.end()
-        self._closed = True
-        _loop.background(self._close())
 
     async def _pump(self) -> None:
         """Keeps the requests going and queues the blocks in order, until
@@ -185,9 +225,10 @@ class PipelinedReader(_Calls):
                         await self._queue.room.wait()
                     continue
                 data = await self._take()
-                self._top_up()
-                if data:
+                if data:  # queued before the next request: never a block more than the bound
                     self._queue.put(data, more=bool(self._pending))
+                    self._held()
+                self._top_up()
         except BaseException as exc:
             self._queue.end(exc)
             if isinstance(exc, asyncio.CancelledError):
@@ -207,8 +248,11 @@ class PipelinedReader(_Calls):
         for _, _, task in pending:
             with contextlib.suppress(Exception):
                 await task
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._handle.close())
+            self._closing.add_done_callback(_retrieve)
         with contextlib.suppress(Exception):  # a read handle has nothing to commit
-            await self._handle.close()
+            await self._closing
 
     def read_chunk(self, limit: int = 0) -> bytes:
         """The next blocks that have arrived (joined while they fit in
