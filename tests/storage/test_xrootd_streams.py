@@ -48,6 +48,11 @@ def test_sizes_around_the_chunk(
             parts.append(part)
         assert b"".join(parts) == data
         assert stream.read(1) == b""
+    with storage.open_read(path) as stream:  # readinto, as the copy engine reads
+        got, buffer = bytearray(), bytearray(12_345)
+        while n := stream.readinto(buffer):
+            got += buffer[:n]
+        assert got == data
 
     res = copy_file(storage, path, open_storage("file:///"), str(tmp_path / "copy"))
     assert res.checksum == f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"

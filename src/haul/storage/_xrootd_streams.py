@@ -142,9 +142,15 @@ class Reader(io.RawIOBase):
         return b"".join(parts)
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
+        """Copied straight from the answer: `read`'s slice would be a second
+        copy, and a fresh allocation of the engine's chunk, per call."""
+        if self._pos >= len(self._data):
+            self._data, self._pos = self._fetch(), 0
+        pos = self._pos
+        n = min(len(b), len(self._data) - pos)
+        b[:n] = memoryview(self._data)[pos : pos + n]
+        self._pos = pos + n
+        return n
 
     def close(self) -> None:
         if self.closed:
