@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,6 +31,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage import s3_tree
 from haul.storage._base import (
     BaseStorage,
     Entry,
@@ -175,6 +176,21 @@ class S3Storage(BaseStorage):
                     continue  # the directory's own marker
                 mtime = obj["LastModified"].timestamp() if "LastModified" in obj else None
                 yield Entry(join(path, name), name, False, int(obj["Size"]), mtime)
+
+    def _walk(
+        self, path: str, level: int, depth: int, descend: Callable[[Entry], bool] | None
+    ) -> Iterator[Entry]:
+        """One listing for the whole tree below a bucket's prefix (s3_tree.py),
+        unless only one level is asked."""
+        if path == "/" or 0 < depth <= level:
+            yield from super()._walk(path, level, depth, descend)
+            return
+        bucket, key = _split(path)
+        prefix = f"{key}/" if key else ""
+        paginator = self._client.get_paginator("list_objects_v2")
+        with S3_ERRORS.translated(path):
+            pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix))
+        yield from s3_tree.walk(s3_tree.tree_of(path, prefix, pages), path, level, depth, descend)
 
     def open_read(self, path: str) -> BinaryIO:
         return self.open_sized(path)[0]
