@@ -26,6 +26,25 @@ def test_the_heap_is_trimmed_once_per_so_many_bytes_moved() -> None:
     assert calls == [0, 0] and trimmer.trims == 2
 
 
+def test_no_trim_while_a_large_copy_runs() -> None:
+    """Its buffers, free for a moment between chunks, would be faulted back in."""
+    calls: list[int] = []
+    trimmer = HeapTrimmer(every=64 * MIB, trim=lambda pad: calls.append(pad) or 1)
+    first, second = trimmer.begin(256 * MIB), trimmer.begin(256 * MIB)
+    small = trimmer.begin(64 * 1024)
+    assert (first, second, small) == (True, True, False)
+    trimmer.end(first)
+    trimmer.moved(256 * MIB)  # the other large copy still runs: later
+    trimmer.end(small)
+    trimmer.moved(64 * 1024)
+    assert calls == []
+    trimmer.end(second)
+    trimmer.moved(256 * MIB)  # the last large copy ended: now
+    assert calls == [0]
+    trimmer.moved(0)  # nothing moved since
+    assert calls == [0]
+
+
 def test_without_malloc_trim_nothing_happens() -> None:
     trimmer = HeapTrimmer(every=1)
     trimmer._trim = None  # e.g. musl or macOS

@@ -293,9 +293,11 @@ class Worker:
             if late:
                 log.warning("element %s.%s: lease ran out while queued; not started", *run.key)
             return
+        large = self.heap.begin(int(run.element.get("size") or 0))
         try:
             result = self.executor.run(run, lambda _r: None)
         finally:
+            self.heap.end(large)
             with self.lock:
                 self.running.pop(run.key, None)
         ended = time.monotonic()
