@@ -178,7 +178,10 @@ class Bench:
                 )
                 shown = error or f"{_figure(case, ds, seconds):,.1f} {case.unit}"
                 if tool == HAUL:
-                    shown += f" (CPU: worker {cpu[-1][0]:.2f} s, server {cpu[-1][1]:.2f} s)"
+                    shown += (
+                        f" (CPU: worker {cpu[-1][0]:.2f} s, server {cpu[-1][1]:.2f} s;"
+                        f" worker peak RSS {rss[-1]:.0f} MB)"
+                    )
                 else:
                     shown += f" (CPU: {self.peer_cpu:.2f} s)"
                 if ports:

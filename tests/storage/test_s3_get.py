@@ -116,3 +116,31 @@ def test_a_buckets_later_keys_are_signed_as_botocore_presigns_them(
     assert [r["method"] for r in sent] == ["GET"] * len(AWKWARD_KEYS)  # one GET a key, no HEAD
     urls = [r["url"] for r in _requests(s3.request_log) if r["method"] == "GET"]
     assert sum("X-Amz-Signature" in u for u in urls) >= len(AWKWARD_KEYS)
+
+
+def test_threads_opening_one_site_share_one_client_until_the_last_closes(
+    s3_server: StorageServer,
+) -> None:
+    """Storages of the same site, credential and access (the worker keeps one per
+    thread) share one botocore client (storage/s3_clients.py); another credential
+    gets its own; the client is closed only when its last storage closes."""
+    from haul.storage.s3_clients import CLIENTS
+
+    mine = {**s3_server.credential, "region": "ap-south-1"}  # no other test's client
+    first = open_storage(s3_server.endpoint_url, mine)
+    second = open_storage(s3_server.endpoint_url, dict(mine))
+    other = open_storage(s3_server.endpoint_url, {**mine, "region": "eu-west-1"})
+    assert first._client is second._client
+    assert other._client is not first._client
+    first._client.put_object(Bucket=S3_BUCKET, Key="shared/one.bin", Body=b"one")
+    first.close()
+    # The other thread's storage still works on the shared client.
+    stream, entry = second.open_sized(f"/{S3_BUCKET}/shared/one.bin")
+    with stream:
+        assert stream.read() == b"one"
+    assert second.stat(f"/{S3_BUCKET}/shared/one.bin").size == 3
+    held = CLIENTS.count()
+    second.close()
+    assert CLIENTS.count() == held - 1  # its last user closed it
+    other.close()
+    assert CLIENTS.count() == held - 2

@@ -18,10 +18,20 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage import s3
 from haul.storage.copy import copy_file
+from haul.storage.s3_clients import SharedClients
 from haul.storage.s3_upload import PART_SIZE, PARTS_IN_FLIGHT, RECEIPT, crc32_b64
 from haul.storage.schemes import open_storage
 from tests.servers.fixtures import S3_BUCKET, StorageServer
+
+
+@pytest.fixture(autouse=True)
+def own_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's storages get clients of their own: the hooks a test registers
+    on its client must not outlive it on a client other storages share
+    (storage/s3_clients.py)."""
+    monkeypatch.setattr(s3, "CLIENTS", SharedClients())
 
 
 def _requests(log: Path) -> list[dict[str, Any]]:

@@ -48,6 +48,11 @@ def test_sizes_around_the_chunk(
             parts.append(part)
         assert b"".join(parts) == data
         assert stream.read(1) == b""
+    with storage.open_read(path) as stream:  # readinto, as the copy engine reads
+        got, buffer = bytearray(), bytearray(12_345)
+        while n := stream.readinto(buffer):
+            got += buffer[:n]
+        assert got == data
 
     res = copy_file(storage, path, open_storage("file:///"), str(tmp_path / "copy"))
     assert res.checksum == f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
@@ -145,3 +150,41 @@ def test_an_answer_waits_until_it_comes_and_then_never_again() -> None:
     assert answer.wait(5) is True
     assert (answer.status, answer.data) == ("status", b"data")
     assert answer.wait(0) is True and answer.wait(0) is True  # once answered, at once
+
+
+def test_files_read_at_once_share_the_read_ahead(
+    small_chunks: None, xrootd_server: StorageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memory a large read holds is its answers ahead of the reader: one file
+    alone keeps IN_FLIGHT reads ahead, four read at once share READ_BUDGET_CHUNKS
+    (two each), whatever the files' size; each still reads correctly."""
+    budget = _xrootd_streams.ReadBudget(_xrootd_streams.READ_BUDGET_CHUNKS)
+    monkeypatch.setattr(_xrootd_streams, "BUDGET", budget)
+    storage = open_storage(xrootd_server.endpoint_url)
+    datas, paths = [], []
+    for i in range(4):
+        datas.append(os.urandom(20 * CHUNK + i))
+        paths.append(f"{xrootd_server.root}/ahead-{i}-{uuid.uuid4().hex[:8]}")
+        with storage.open_write(paths[-1]) as out:
+            out.write(datas[-1])
+
+    with storage.open_read(paths[0]) as alone:
+        assert alone.read(1) == datas[0][:1]
+        assert len(alone._pending) == _xrootd_streams.IN_FLIGHT  # type: ignore[attr-defined]
+
+    streams = [storage.open_read(p) for p in paths]
+    got: list[list[bytes]] = [[] for _ in paths]
+    most = 0
+    while any(s is not None for s in streams):
+        for i, stream in enumerate(streams):
+            if stream is None:
+                continue
+            part = stream.read(CHUNK)
+            most = max(most, *(len(s._pending) for s in streams if s is not None))  # type: ignore[attr-defined]
+            if not part:
+                stream.close()
+                streams[i] = None
+            got[i].append(part)
+    assert most == 2  # 8 chunks ahead in all, 2 per file
+    assert [b"".join(g) for g in got] == datas
+    assert budget.ahead() == _xrootd_streams.IN_FLIGHT  # every reader left the budget

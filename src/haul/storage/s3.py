@@ -20,7 +20,8 @@ policy allows (checked in the connection class, after name resolution).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,6 +31,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage import s3_tree
 from haul.storage._base import (
     BaseStorage,
     Entry,
@@ -40,6 +42,7 @@ from haul.storage._base import (
     parent,
 )
 from haul.storage._s3_timestamps import timestamp
+from haul.storage.s3_clients import CLIENTS
 from haul.storage.s3_errors import S3_ERRORS
 from haul.storage.s3_get import PresignedGets
 from haul.storage.s3_presign import QuerySigner
@@ -58,6 +61,8 @@ def _split(path: str) -> tuple[str, str]:
 
 
 class S3Storage(BaseStorage):
+    _client_key: tuple[str, str, SiteAccess] | None = None  # its use of a shared client
+
     def __init__(self, url: str, credential: dict[str, Any], access: SiteAccess = DIRECT) -> None:
         parts = urlsplit(url)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -84,11 +89,9 @@ class S3Storage(BaseStorage):
         # SigV4 named, so presigned downloads (s3_get.py) are SigV4 too: botocore
         # presigns with the legacy SigV2 query unless told, which newer regions refuse.
         config = config.merge(Config(signature_version="s3v4" if signed else UNSIGNED))
-        with S3_ERRORS.translated(url):
-            if parts.hostname:
-                access.network.addresses(parts.hostname, parts.port or 443)  # fail early
+        def make() -> Any:
             sealed = boto3.session.Session(botocore_session=sealed_session())
-            self._client = sealed.client(
+            client = sealed.client(
                 "s3",
                 endpoint_url=endpoint,
                 aws_access_key_id=credential.get("access_key") if signed else None,
@@ -96,7 +99,15 @@ class S3Storage(BaseStorage):
                 aws_session_token=credential.get("session_token") if signed else None,
                 config=config,
             )
-            check_connections(self._client, access.network)
+            check_connections(client, access.network)
+            return client
+
+        with S3_ERRORS.translated(url):
+            if parts.hostname:
+                access.network.addresses(parts.hostname, parts.port or 443)  # fail early
+            # Everything the client is made from: its threads share it (s3_clients.py).
+            self._client_key = (url, json.dumps(credential, sort_keys=True, default=str), access)
+            self._client = CLIENTS.acquire(self._client_key, make)
         self._checksums = ChecksumSupport()
         signer = None
         if signed:
@@ -165,6 +176,21 @@ class S3Storage(BaseStorage):
                     continue  # the directory's own marker
                 mtime = obj["LastModified"].timestamp() if "LastModified" in obj else None
                 yield Entry(join(path, name), name, False, int(obj["Size"]), mtime)
+
+    def _walk(
+        self, path: str, level: int, depth: int, descend: Callable[[Entry], bool] | None
+    ) -> Iterator[Entry]:
+        """One listing for the whole tree below a bucket's prefix (s3_tree.py),
+        unless only one level is asked."""
+        if path == "/" or 0 < depth <= level:
+            yield from super()._walk(path, level, depth, descend)
+            return
+        bucket, key = _split(path)
+        prefix = f"{key}/" if key else ""
+        paginator = self._client.get_paginator("list_objects_v2")
+        with S3_ERRORS.translated(path):
+            pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix))
+        yield from s3_tree.walk(s3_tree.tree_of(path, prefix, pages), path, level, depth, descend)
 
     def open_read(self, path: str) -> BinaryIO:
         return self.open_sized(path)[0]
@@ -263,4 +289,6 @@ class S3Storage(BaseStorage):
 
     def close(self) -> None:
         self._gets.close()
-        self._client.close()
+        if self._client_key is not None:
+            key, self._client_key = self._client_key, None
+            CLIENTS.release(key)

@@ -45,6 +45,7 @@ from haul.worker.claim_body import claim_body
 from haul.worker.element_threads import ElementThreads
 from haul.worker.fused_copy import MAX_BYTES as FUSE_MAX_BYTES
 from haul.worker.handlers import load_handlers
+from haul.worker.heap import HeapTrimmer
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI
 from haul.worker.shutdown_limits import (
@@ -139,6 +140,7 @@ class Worker:
         self.deadline: float | None = None  # monotonic end of the grace period
         self.reporter_done = threading.Event()
         self.completed = 0
+        self.heap = HeapTrimmer()
 
     # -- signals -----------------------------------------------------------
     def install_signals(self) -> None:
@@ -291,9 +293,11 @@ class Worker:
             if late:
                 log.warning("element %s.%s: lease ran out while queued; not started", *run.key)
             return
+        large = self.heap.begin(int(run.element.get("size") or 0))
         try:
             result = self.executor.run(run, lambda _r: None)
         finally:
+            self.heap.end(large)
             with self.lock:
                 self.running.pop(run.key, None)
         ended = time.monotonic()
@@ -305,6 +309,7 @@ class Worker:
             self.completed += 1
             self.ahead.finished(ended, int(result.get("bytes") or 0), ended - began)
         self.results_ready.set()
+        self.heap.moved(int(result.get("bytes") or 0))  # after large copies: memory back
 
     # -- reporter -------------------------------------------------------------
     def _report_loop(self) -> None:
