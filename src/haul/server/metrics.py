@@ -202,8 +202,10 @@ def of(request: Request) -> Metrics | None:
 def count_claimed(request: Request, elements: list[dict[str, Any]]) -> None:
     m = of(request)
     if m is not None:
-        for e in elements:
-            m.claimed.labels(str(e.get("type", "?"))).inc()
+        # One labelled child per type and claim, not a labels() lookup per element.
+        by_type = collections.Counter(str(e.get("type", "?")) for e in elements)
+        for kind, n in by_type.items():
+            m.claimed.labels(kind).inc(n)
 
 
 def count_heartbeats(request: Request, n: int) -> None:
