@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import uvloop  # noqa: E402
 
 from bench.submit_micro import call_route, lifespan  # noqa: E402
+from haul.cli.heap import settle_heap  # noqa: E402
 from haul.config import Settings  # noqa: E402
 from haul.server.app import asgi  # noqa: E402
 from tests.harness import bench_server  # noqa: E402
@@ -145,6 +146,7 @@ async def run(
     profile: str | None,
 ) -> list[Phases]:
     inbox, task = await lifespan(app)
+    settle_heap()  # as `haul server` does once started (cli/heap.py)
     out = []
     prof = cProfile.Profile() if profile else None
     for body in bodies:
