@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=30)
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite)")
     ap.add_argument("--profile", type=int, default=0, help="print cProfile's top N of the loop")
+    ap.add_argument("--sort", default="tottime", help="cProfile's order (tottime, cumulative)")
     ap.add_argument(
         "--route",
         action="store_true",
@@ -126,7 +127,7 @@ def main() -> None:
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
         if profile is not None:
             profile.disable()
-            pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(args.profile)
         per = {k: round(v / batches, 2) for k, v in sorted(statements.items())}
         print(
             f"{args.elements} elements in batches of {args.batch} "

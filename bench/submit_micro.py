@@ -37,14 +37,21 @@ BATCH = 100
 
 
 async def call(app: Any, token: str, body: bytes) -> tuple[int, bytes]:
+    return await call_route(app, token, "POST", ROUTE, body)
+
+
+async def call_route(
+    app: Any, token: str, method: str, path: str, body: bytes = b""
+) -> tuple[int, bytes]:
+    """One request through the ASGI app (bench/drain_micro.py uses it too)."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
-        "path": ROUTE,
-        "raw_path": ROUTE.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [

@@ -111,6 +111,20 @@ def test_one_bad_item_fails_alone_and_the_rest_is_recorded(
         assert c.get(f"{W}/jobs/{list_jid}/status").json()["status"] == "DONE"
 
 
+def test_a_body_that_is_no_json_list_is_refused_whole(scripted: ScriptedWorker) -> None:
+    """The route parses its raw body itself (server/routers/worker.py: _items_of_json):
+    bad JSON (400) and a body that is not a list (422) are refused whole, as when
+    FastAPI parsed it (server/errors.py); an empty list is an empty answer."""
+    with scripted.client() as c:
+        headers = {"content-type": "application/json"}
+        bad = c.put(f"{W}/worker/results", content=b'[{"jobid": 1,', headers=headers)
+        assert bad.status_code == 400 and "not valid JSON" in bad.json()["detail"], bad.text
+        one = c.put(f"{W}/worker/results", json={"jobid": 1, "elementid": 0})
+        assert one.status_code == 422 and "valid list" in one.json()["detail"], one.text
+        empty = c.put(f"{W}/worker/results", json=[])
+        assert (empty.status_code, empty.json()) == (200, [])
+
+
 def _expire(db: Database, jid: int) -> None:
     with db.write() as s:
         s.execute(update(Element).where(Element.job_id == jid, Element.lease_token.is_not(None))

@@ -19,6 +19,7 @@ from haul.domain.transitions import (
     on_check,
     on_lease_lost,
     on_result,
+    on_success,
     requeue,
     requeued_from,
     set_by_hand,
@@ -183,3 +184,14 @@ def test_set_by_hand_frees_the_lease_unless_still_running() -> None:
         "status": JobStatus.DONE, "lease_token": None, "lease_expires": None,
     }
     assert set_by_hand(JobStatus.RUNNING) == {"status": JobStatus.RUNNING}
+
+
+@pytest.mark.parametrize("mode", [None, VERIFY, OVERWRITE, "noreplace"])
+@pytest.mark.parametrize("being_cancelled", [False, True])
+def test_on_success_is_on_result_of_a_success(mode: str | None, being_cancelled: bool) -> None:
+    """The result path's plain successes ask on_success directly: the same answer as
+    on_result's, whether or not the element was being cancelled."""
+    got = on_success(2, 5, mode)
+    assert got == _result(attempts=2, attempt_seq=5, mode=mode, cancelling=being_cancelled,
+                          succeeded=True)
+    assert (got.status, got.attempts, got.attempt_seq) == (JobStatus.DONE, 3, 6)

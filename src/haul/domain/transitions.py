@@ -82,21 +82,32 @@ def on_result(
     Written as early returns with the statuses bound to module names: the
     result path asks this once per reported element.
     """
+    if succeeded:
+        return on_success(attempts, attempt_seq, mode)
     tries = attempts + 1
     seq = attempt_seq + 1
-    if succeeded:
-        if mode is None:
-            return Ended(_DONE, tries, seq, _DONE, None, _KEEP, False, True)
-        if mode == VERIFY:
-            return Ended(_DONE, tries, seq, _DONE, mode, _KEEP, True, False)
-        if mode == OVERWRITE:
-            return Ended(_DONE, tries, seq, _DONE, None, _KEEP, False, False)
-        return Ended(_DONE, tries, seq, _DONE, mode, _KEEP, False, True)
     if cancelling or cancelled:
         return Ended(_CANCELLED, tries, seq, _CANCELLED, mode, _KEEP, False, True)
     if retryable and tries < max_tries:
         return Ended(_NEW, tries, seq, _FAILED, mode, _BACKOFF, False, False)
     return Ended(_FAILED, tries, seq, _FAILED, mode, _KEEP, False, True)
+
+
+def on_success(attempts: int, attempt_seq: int, mode: str | None) -> Ended:
+    """A successful attempt (``on_result`` with ``succeeded``): DONE whether or not the
+    element was being cancelled (the work is done); a recover check goes on to
+    ``on_check``, an overwrite is done with its mode. The result path's plain
+    successes ask this directly, without the keywords a failure needs.
+    """
+    tries = attempts + 1
+    seq = attempt_seq + 1
+    if mode is None:
+        return Ended(_DONE, tries, seq, _DONE, None, _KEEP, False, True)
+    if mode == VERIFY:
+        return Ended(_DONE, tries, seq, _DONE, mode, _KEEP, True, False)
+    if mode == OVERWRITE:
+        return Ended(_DONE, tries, seq, _DONE, None, _KEEP, False, False)
+    return Ended(_DONE, tries, seq, _DONE, mode, _KEEP, False, True)
 
 
 def on_check(ended: Ended, *, repair: bool) -> Ended:

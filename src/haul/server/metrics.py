@@ -19,8 +19,10 @@ activity through ``services/worker_bookkeeping.py``.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,7 +44,7 @@ from haul.protocol.error_report import NO_DETAILS
 from haul.server.deps import MetricsReader
 from haul.services import metric_reads, worker_activity
 from haul.services.reports import Result
-from haul.store.clock import as_utc, utcnow
+from haul.store.clock import utcnow
 from haul.store.database import Database
 
 log = logging.getLogger("haul.metrics")
@@ -200,8 +202,10 @@ def of(request: Request) -> Metrics | None:
 def count_claimed(request: Request, elements: list[dict[str, Any]]) -> None:
     m = of(request)
     if m is not None:
-        for e in elements:
-            m.claimed.labels(str(e.get("type", "?"))).inc()
+        # One labelled child per type and claim, not a labels() lookup per element.
+        by_type = collections.Counter(str(e.get("type", "?")) for e in elements)
+        for kind, n in by_type.items():
+            m.claimed.labels(kind).inc(n)
 
 
 def count_heartbeats(request: Request, n: int) -> None:
@@ -227,6 +231,29 @@ def count_results(
         log.exception("counting results failed")
 
 
+def observe_many(child: Any, amounts: list[float]) -> None:
+    """``child.observe`` of each amount (negatives as 0), in one pass per bucket.
+
+    A result batch observes hundreds of durations into a few labelled
+    children; ``Histogram.observe`` scans the buckets and takes a lock per
+    call. This counts each bucket's share first and adds it once, through the
+    child's own value objects (prometheus_client's non-cumulative buckets,
+    summed at collection); a client without them is observed one by one.
+    """
+    bounds = getattr(child, "_upper_bounds", None)
+    buckets = getattr(child, "_buckets", None)
+    total = getattr(child, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for a in amounts:
+            child.observe(max(a, 0.0))
+        return
+    child._raise_if_not_observable()
+    counts = collections.Counter(bisect_left(bounds, a if a > 0.0 else 0.0) for a in amounts)
+    total.inc(sum(a for a in amounts if a > 0.0))
+    for i, n in counts.items():
+        buckets[i].inc(n)
+
+
 def _count_results(
     session: Session,
     m: Metrics,
@@ -240,6 +267,7 @@ def _count_results(
     looked up only when the batch copied bytes.
     """
     now = utcnow()
+    naive_now = now.replace(tzinfo=None)  # SQLite's rows are naive UTC (store/clock.py)
     name_of = metric_reads.type_namer(session)
     by_job: dict[int, list[int]] = {}
     for r, _ in accepted:
@@ -249,34 +277,46 @@ def _count_results(
         if facts is not None
         else metric_reads.element_facts(session, [(r.job_id, r.element_id) for r, _ in accepted])
     )
-    finished: dict[tuple[str, str], int] = {}
-    durations: dict[tuple[str, str], Any] = {}  # labelled children, looked up once a batch
+    # Each (type, outcome) label's durations, observed together: one labelled
+    # child and one pass over its buckets per label and batch, not per element.
+    counted: dict[tuple[str, str], int] = {}
+    durations: dict[tuple[str, str], list[float]] = {}
     jobs = (
         job_facts
         if job_facts is not None and all(j in job_facts for j in by_job)
         else metric_reads.job_sites(session, by_job)
     )
     copied_ids: dict[tuple[int | None, int | None], int] = {}
+    done = JobStatus.NEW.name
     for r, outcome in accepted:
         row = rows.get((r.job_id, r.element_id))
         if row is None:
             continue
-        kind = name_of(row.type)
-        label = "RETRY" if outcome == JobStatus.NEW.name else outcome
-        finished[(kind, label)] = finished.get((kind, label), 0) + 1
-        started = as_utc(row.started)
+        key = (name_of(row.type), outcome)
+        counted[key] = counted.get(key, 0) + 1
+        started = row.started
         if started is not None:
-            child = durations.get((kind, label))
-            if child is None:
-                child = durations[(kind, label)] = m.duration.labels(kind, label)
-            child.observe(max((now - started).total_seconds(), 0.0))
+            since = ((naive_now if started.tzinfo is None else now) - started).total_seconds()
+            taken = durations.get(key)
+            if taken is None:
+                durations[key] = [since]
+            else:
+                taken.append(since)
         if r.returncode != 0:
             err = r.error or NO_DETAILS  # parsed, codes and scopes upper-cased
             m.errors.labels(str(err.code), err.scope.value).inc()
-        job = jobs.get(r.job_id)
-        if r.bytes and row.type == JobType.COPY and r.returncode == 0 and job is not None:
-            ids = (job.src_siteid, job.dst_siteid)
-            copied_ids[ids] = copied_ids.get(ids, 0) + r.bytes
+        if r.bytes and row.type == JobType.COPY and r.returncode == 0:
+            job = jobs.get(r.job_id)
+            if job is not None:
+                ids = (job.src_siteid, job.dst_siteid)
+                copied_ids[ids] = copied_ids.get(ids, 0) + r.bytes
+    finished: dict[tuple[str, str], int] = {}
+    for (kind, outcome), n in counted.items():
+        label = "RETRY" if outcome == done else outcome
+        finished[(kind, label)] = finished.get((kind, label), 0) + n
+        seconds = durations.get((kind, outcome))
+        if seconds:
+            observe_many(m.duration.labels(kind, label), seconds)
     for (kind, label), n in finished.items():
         m.finished.labels(kind, label).inc(n)
     if not copied_ids:

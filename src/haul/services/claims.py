@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,13 +43,14 @@ from haul.services.claim_candidates import fair_order, per_user, round_robin, ta
 from haul.services.errors import Conflict
 from haul.services.job_types import blocked_types, type_name
 from haul.services.namespace_lane import select_namespace
-from haul.services.sites import credential_material, endpoints_of
+from haul.services.sites import credential_material
 from haul.store.clock import as_utc, utcnow
 from haul.store.dialect import locks_rows
 from haul.store.queries import claim as queries
 from haul.store.queries import claim_levels
+from haul.store.queries import sites as site_rows
 from haul.store.queries.claim import Candidate
-from haul.store.tables import Site, User
+from haul.store.tables import User
 
 
 @dataclass
@@ -147,24 +149,36 @@ def claim(
     return leases
 
 
+def site_payloads(
+    session: Session, box: SecretBox, pairs: Iterable[tuple[int | None, int]]
+) -> dict[tuple[int | None, int], SiteInfo | None]:
+    """The ``SiteInfo`` of each (site, user) pair: every site read in one statement
+    (store/queries/sites.py: lease_sites), the user's credential per pair; None for
+    no site or a deleted one."""
+    pairs = list(dict.fromkeys(pairs))
+    rows = site_rows.lease_sites(session, sorted({s for s, _ in pairs if s is not None}))
+    out: dict[tuple[int | None, int], SiteInfo | None] = {}
+    for site_id, user_id in pairs:
+        site = rows.get(site_id) if site_id is not None else None
+        if site is None:
+            out[(site_id, user_id)] = None
+            continue
+        out[(site_id, user_id)] = {
+            "site_id": site.id,
+            "site_name": site.name,
+            "def_path": site.def_path,
+            "endpoints": list(site.urls),
+            "credential": credential_material(session, box, user_id, site.id) or None,
+            "trusted": site.owner_role is None or site.owner_role == Role.ADMIN,  # see SiteInfo
+            "host_key": site.host_key,
+        }
+    return out
+
+
 def site_payload(
     session: Session, box: SecretBox, site_id: int | None, user_id: int
 ) -> SiteInfo | None:
-    if site_id is None:
-        return None
-    site = session.get(Site, site_id)
-    if site is None:
-        return None
-    owner = session.get(User, site.owner_id) if site.owner_id is not None else None
-    return {
-        "site_id": site.id,
-        "site_name": site.name,
-        "def_path": site.def_path,
-        "endpoints": [e.url for e in endpoints_of(session, site.id)],
-        "credential": credential_material(session, box, user_id, site.id) or None,
-        "trusted": owner is None or owner.role == Role.ADMIN,  # see SiteInfo
-        "host_key": site.host_key,
-    }
+    return site_payloads(session, box, [(site_id, user_id)])[(site_id, user_id)]
 
 
 def _expectation(spec: dict[str, Any] | None) -> Expectation | None:
@@ -208,11 +222,15 @@ def lease_payload(
     sites: dict[tuple[int | None, int], SiteInfo | None] = {}
     names: dict[int, str] = {}
     lease_expires = expires.isoformat()
+    sites.update(
+        site_payloads(
+            session,
+            box,
+            [(s, job.user_id) for job in jobs.values() for s in (job.src_siteid, job.dst_siteid)],
+        )
+    )
     for job_id, cands in by_job.items():
         job = jobs[job_id]
-        for site_id in (job.src_siteid, job.dst_siteid):
-            if (site_id, job.user_id) not in sites:
-                sites[(site_id, job.user_id)] = site_payload(session, box, site_id, job.user_id)
         depth = int(job.extra_opts.get("depth", 1)) if job.type == JobType.LIST else 0
         for c in cands:
             if c.type not in names:

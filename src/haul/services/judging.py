@@ -18,7 +18,14 @@ from haul.domain.backoff import backoff_seconds
 from haul.domain.enums import JobStatus, JobType
 from haul.domain.errors import ErrorCode
 from haul.domain.logs import cap_log
-from haul.domain.transitions import Ended, NotBefore, cancelling, on_check, on_result
+from haul.domain.transitions import (
+    Ended,
+    NotBefore,
+    cancelling,
+    on_check,
+    on_result,
+    on_success,
+)
 from haul.protocol.error_report import NO_DETAILS, ErrorDict, ErrorReport
 from haul.services.errors import BadRequest
 from haul.services.leases import Policy
@@ -92,7 +99,7 @@ def simple_success(row: Any, job: Any, r: Result) -> Ended | None:
         or not (r.size is None or r.size < 0 or r.size == row.size)
     ):
         return None
-    ended = _ended(row, job, r, None)
+    ended = on_success(row.attempts, row.attempt_seq, row.mode)
     return ended if ended.plain else None
 
 

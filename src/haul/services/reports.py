@@ -65,7 +65,7 @@ def record_result(session: Session, r: Result, policy: Policy) -> JobStatus:
     return JobStatus[accepted_or_raise(record_results(session, [r], policy)[0])["status"]]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Judged:
     """An item that passed every check; it is written only if its guarded UPDATE wins."""
 

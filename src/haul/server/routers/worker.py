@@ -7,11 +7,13 @@ them, calls one service, and sends the answer.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -24,6 +26,7 @@ from haul.protocol.results import BulkResult, ResultAnswer, ResultBody, ResultRe
 from haul.server import work_hooks as observe
 from haul.server.deps import Box, WorkerUser, WriteSession
 from haul.server.errors import describe_validation
+from haul.server.fast_json import FastJSONResponse
 from haul.server.work_signal import signal_if_work_added, work_added
 from haul.services import claims, reports
 from haul.services import sites as site_service
@@ -62,6 +65,37 @@ def _items(model: type[ItemT], body: list[Any]) -> tuple[list[ItemT | None], lis
             # 422, or 400 for a value a field's own check refused (error.scope)
             answers.append(refusal(ids.get("jobid"), ids.get("elementid"), status, detail))
     return items, answers
+
+
+def _items_of_json(model: type[ItemT], raw: bytes) -> tuple[list[ItemT | None], list[Any]]:
+    """``_items`` of a raw JSON body: the common case, every item good, parsed and
+    validated in one pass by pydantic-core (no ``json.loads`` of the whole batch
+    first); otherwise parsed and answered item by item as ``_items`` does, and a
+    body that is no JSON list is refused as FastAPI refuses it (422)."""
+    try:
+        whole = _list_adapter(model).validate_json(raw)
+        return list(whole), [None] * len(whole)
+    except ValidationError:
+        pass
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", e.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": e.msg},
+                }
+            ]
+        ) from e
+    if not isinstance(body, list):
+        raise RequestValidationError(
+            [{"type": "list_type", "loc": ("body",), "msg": "Input should be a valid list"}]
+        )
+    return _items(model, body)
 
 
 @functools.cache
@@ -152,7 +186,7 @@ async def claim_work(body: ClaimBody, request: Request, worker: WorkerUser, box:
         await signal.wait(signal.poll_seconds)
     if not jobs:
         return JSONResponse({"detail": "No work to be done."}, status_code=404)
-    return JSONResponse(jobs)  # plain JSON: skips a slow generic encoding pass
+    return FastJSONResponse(jobs)  # plain JSON: skips a slow generic encoding pass
 
 
 @router.put("/jobs/{job_id}/elements/{element_id}/monitoring")
@@ -195,24 +229,26 @@ def monitor_many(
     beats = [_beat(b.jobid, b.elementid, b) for b in items if b is not None]
     replies: list[BeatReply] = reports.heartbeats(session, beats, _policy(request))
     observe.heartbeats(request, session, worker, beats, replies)
-    return JSONResponse(_merge(answers, replies))
+    return FastJSONResponse(_merge(answers, replies))
 
 
 @router.put("/results")
-async def report_many(body: list[Any], request: Request, worker: WorkerUser) -> JSONResponse:
-    """Many results (a list of ``BulkResult``); each is answered on its own.
+async def report_many(request: Request, worker: WorkerUser) -> JSONResponse:
+    """Many results (a JSON list of ``BulkResult``); each is answered on its own.
 
     A malformed item (a bad field, an invalid listing) is answered 422 or 400
     by itself and the rest of the batch is recorded. The batch is checked,
     recorded and committed on one thread hop (a ``WriteSession`` dependency
     costs two more, per batch, on the server's busiest route); the answer
-    is sent after the commit.
+    is sent after the commit. The body is read here, after the worker's token
+    was checked, and parsed with its validation (``_items_of_json``).
     """
     db = request.app.state.db
     policy = _policy(request)
+    raw = await request.body()
 
     def record() -> tuple[list[ResultReply], bool]:
-        items, answers = _items(BulkResult, body)
+        items, answers = _items_of_json(BulkResult, raw)
         results = [_result(b.jobid, b.elementid, b) for b in items if b is not None]
         recorded = reports.Recorded()
         if not results:  # every item refused as malformed: nothing to open a transaction for
@@ -226,7 +262,7 @@ async def report_many(body: list[Any], request: Request, worker: WorkerUser) -> 
     if made_work:
         work_added(request)
         signal_if_work_added(request)  # after the commit, so woken claims see the rows
-    return JSONResponse(answers)
+    return FastJSONResponse(answers)
 
 
 @router.put("/host_key")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus
@@ -20,6 +20,23 @@ from haul.domain.lanes import namespace_sql
 from haul.store.keyed_elements import ELEMENTS
 
 SKIP_SCAN_PAIRS = 32  # beyond this many (priority, user) pairs, one DISTINCT is cheaper
+
+# The skip scan's three seeks, built once (every claim runs them).
+_e = ELEMENTS.c
+_QUEUED = _e.status == int(JobStatus.NEW)
+_FIRST = select(_e.priority, _e.user_id).where(_QUEUED).order_by(_e.priority, _e.user_id).limit(1)
+_NEXT_USER = (
+    select(_e.user_id)
+    .where(_QUEUED, _e.priority == bindparam("s_priority"), _e.user_id > bindparam("s_user"))
+    .order_by(_e.user_id)
+    .limit(1)
+)
+_NEXT_PRIORITY = (
+    select(_e.priority, _e.user_id)
+    .where(_QUEUED, _e.priority > bindparam("s_priority"))
+    .order_by(_e.priority, _e.user_id)
+    .limit(1)
+)
 
 
 def levels(session: Session) -> dict[int, list[int]]:
@@ -32,12 +49,9 @@ def levels(session: Session) -> dict[int, list[int]]:
     filter are left to the per-user query, so each seek stays index-only.
     With many users queued it falls back to the single DISTINCT.
     """
-    e = ELEMENTS.c
-    queued = e.status == int(JobStatus.NEW)
+    conn = session.connection()
     found: dict[int, list[int]] = defaultdict(list)
-    row = session.execute(
-        select(e.priority, e.user_id).where(queued).order_by(e.priority, e.user_id).limit(1)
-    ).first()
+    row = conn.execute(_FIRST).first()
     pairs = 0
     while row is not None:
         priority, user_id = row
@@ -45,21 +59,11 @@ def levels(session: Session) -> dict[int, list[int]]:
         pairs += 1
         if pairs >= SKIP_SCAN_PAIRS:
             return levels_distinct(session)
-        user = session.scalar(
-            select(e.user_id)
-            .where(queued, e.priority == priority, e.user_id > user_id)
-            .order_by(e.user_id)
-            .limit(1)
-        )
+        user = conn.execute(_NEXT_USER, {"s_priority": priority, "s_user": user_id}).scalar()
         if user is not None:
             row = (priority, user)
             continue
-        row = session.execute(
-            select(e.priority, e.user_id)
-            .where(queued, e.priority > priority)
-            .order_by(e.priority, e.user_id)
-            .limit(1)
-        ).first()
+        row = conn.execute(_NEXT_PRIORITY, {"s_priority": priority}).first()
     return found
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED
-from haul.store.tables import Element, Job, Site, SiteEndpoint
+from haul.store.tables import Element, Job, Site, SiteEndpoint, User
 
 _ENDPOINTS = (
     select(SiteEndpoint)
@@ -57,6 +57,43 @@ _WITH_ENDPOINTS = (
     .where(Site.id.in_(bindparam("ids", expanding=True)))
     .order_by(Site.id, SiteEndpoint.id)
 )
+
+
+class LeaseSite(NamedTuple):
+    """What a lease names of a site (services/claims.py: site_payloads), and its
+    owner's role (a site an admin owns, or nobody, is trusted)."""
+
+    id: int
+    name: str
+    def_path: str
+    host_key: str | None
+    owner_role: str | None
+    urls: list[str]
+
+
+_LEASE_SITES = (
+    select(Site.id, Site.name, Site.def_path, Site.host_key, User.role, SiteEndpoint.url)
+    .outerjoin(User, User.id == Site.owner_id)
+    .outerjoin(SiteEndpoint, SiteEndpoint.site_id == Site.id)
+    .where(Site.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Site.id, SiteEndpoint.id)
+)
+
+
+def lease_sites(session: Session, site_ids: list[int]) -> dict[int, LeaseSite]:
+    """Sites by id with their owners' roles and endpoint URLs, in one statement: a
+    claim names two sites, and their ORM loads were most of a claim's fixed cost."""
+    out: dict[int, LeaseSite] = {}
+    if not site_ids:
+        return out
+    rows = session.connection().execute(_LEASE_SITES, {"ids": site_ids})
+    for site_id, name, def_path, host_key, role, url in rows:
+        site = out.get(site_id)
+        if site is None:
+            site = out[site_id] = LeaseSite(site_id, name, def_path, host_key, role, [])
+        if url is not None:
+            site.urls.append(url)
+    return out
 
 
 def with_endpoints(

@@ -34,6 +34,10 @@ _DONE_WITH = (
     )
     .returning(_T.job_id, _T.element_id, _T.worker_id, _T.transferred)
 )
+# Whether any count row of these jobs exists: elements copied without a
+# heartbeat (small files, most of a big job's) have none, and their batch
+# needs no DELETE of hundreds of keys.
+_ANY_OF_JOBS = select(_T.job_id).where(_T.job_id.in_(bindparam("w_jobs", expanding=True))).limit(1)
 _ADD_BYTES = insert(WorkerBytes.__table__)
 _TOUCH: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], Any] = {}
 
@@ -89,10 +93,15 @@ def done_with(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[i
     """Deletes these elements' count rows and answers what they held.
 
     One DELETE per group of jobs reporting the same element ids, not per job:
-    a batch of one-file jobs is a batch of jobs (store/key_groups.py).
+    a batch of one-file jobs is a batch of jobs (store/key_groups.py). None
+    when the jobs have no count rows at all (one indexed probe).
     """
+    keys = list(keys)
     conn = session.connection()
     previous: dict[tuple[int, int], Any] = {}
+    jobs_of = sorted({job_id for job_id, _ in keys})
+    if not jobs_of or conn.execute(_ANY_OF_JOBS, {"w_jobs": jobs_of}).first() is None:
+        return previous
     for jobs, ids in rectangles(keys):
         for row in conn.execute(_DONE_WITH, {"w_jobs": jobs, "w_ids": ids}):
             previous[(row.job_id, row.element_id)] = row
