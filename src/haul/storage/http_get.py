@@ -31,10 +31,12 @@ import io
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage.http_ranges import RangedBody, ranged
 from haul.storage.network_policy import NetworkPolicy
+from haul.storage.socket_body import SocketBody
 
 # Idle connections kept per storage: one per transfer slot is plenty.
 MAX_IDLE = 8
@@ -157,7 +159,10 @@ class PlainGets:
             except _STALE:
                 connection.close()
                 if reused:
-                    continue  # the server closed an idle connection: once more, afresh
+                    # The server closed an idle connection, and likely every other
+                    # one kept as long (its keep-alive timeout): once more, afresh.
+                    self.close()
+                    continue
                 raise
             except TransferError:
                 connection.close()
@@ -183,6 +188,21 @@ class PlainGets:
             connection.close()
 
 
+def direct_reader(
+    response: http.client.HTTPResponse, connection: http.client.HTTPConnection
+) -> Callable[[bytearray | memoryview], int]:
+    """`readinto` of the answer's body: from its socket (`socket_body`) where it
+    can be, else through http.client."""
+    try:
+        with contextlib.suppress(OSError, ValueError):
+            if SocketBody.usable(response, connection.sock):
+                assert response.length is not None
+                return SocketBody(response, connection.sock, response.length).readinto
+    except (OSError, http.client.HTTPException):
+        pass
+    return response.readinto
+
+
 def failed(exc: BaseException, path: str) -> TransferError:
     kind = type(exc).__name__
     if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
@@ -205,6 +225,8 @@ class Body(io.RawIOBase):
         self._connection: http.client.HTTPConnection | None = connection
         self._owner = owner
         self._path = path
+        # The body read straight from the socket, not through http.client's layers.
+        self._read = direct_reader(response, connection)
 
     def readable(self) -> bool:
         return True
@@ -223,7 +245,7 @@ class Body(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
-            return self._response.readinto(buffer)
+            return self._read(buffer)
         except (OSError, http.client.HTTPException) as exc:
             self._drop()
             raise failed(exc, self._path) from exc
