@@ -31,12 +31,11 @@ import io
 import socket
 import ssl
 import threading
-from collections.abc import Callable
 
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage.http_ranges import RangedBody, ranged
 from haul.storage.network_policy import NetworkPolicy
-from haul.storage.socket_body import SocketBody
+from haul.storage.socket_body import body_reader
 
 # Idle connections kept per storage: one per transfer slot is plenty.
 MAX_IDLE = 8
@@ -188,21 +187,6 @@ class PlainGets:
             connection.close()
 
 
-def direct_reader(
-    response: http.client.HTTPResponse, connection: http.client.HTTPConnection
-) -> Callable[[bytearray | memoryview], int]:
-    """`readinto` of the answer's body: from its socket (`socket_body`) where it
-    can be, else through http.client."""
-    try:
-        with contextlib.suppress(OSError, ValueError):
-            if SocketBody.usable(response, connection.sock):
-                assert response.length is not None
-                return SocketBody(response, connection.sock, response.length).readinto
-    except (OSError, http.client.HTTPException):
-        pass
-    return response.readinto
-
-
 def failed(exc: BaseException, path: str) -> TransferError:
     kind = type(exc).__name__
     if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
@@ -226,7 +210,7 @@ class Body(io.RawIOBase):
         self._owner = owner
         self._path = path
         # The body read straight from the socket, not through http.client's layers.
-        self._read = direct_reader(response, connection)
+        self._read = body_reader(response, connection)
 
     def readable(self) -> bool:
         return True

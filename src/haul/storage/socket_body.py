@@ -20,9 +20,11 @@ raises `http.client.IncompleteRead`, as `http.client` would.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import ssl
+from collections.abc import Callable
 
 
 class SocketBody:
@@ -92,3 +94,15 @@ class SocketBody:
         """The body is read: the answer is closed, its connection free for the next GET."""
         if not self._response.isclosed():
             self._response.close()
+
+
+def body_reader(
+    response: http.client.HTTPResponse, connection: http.client.HTTPConnection
+) -> Callable[[bytearray | memoryview], int]:
+    """`readinto` of the answer's body: from its socket where it can be, else
+    through http.client."""
+    with contextlib.suppress(OSError, ValueError):
+        if SocketBody.usable(response, connection.sock):
+            assert response.length is not None
+            return SocketBody(response, connection.sock, response.length).readinto
+    return response.readinto
