@@ -25,8 +25,11 @@ Verifying as it goes: `tpc.cks` is the TPC rendezvous's own checksum field
 fails the copy ("[3005] CheckSum error") when they differ from the value.
 So the source's checksum, asked before the copy, is checked against what
 landed without the destination reading the new file again afterwards for a
-checksum query (on two loopback servers that second read was a third of
-their CPU, bench/RESULTS.md "Third-party copy verified as it goes").
+checksum query (bench/RESULTS.md, "Large files: TPC verified as it goes,
+WebDAV bodies read from the socket"). Trusted as the destination's checksum
+query is trusted: its word. Gap: a site whose `ofs.tpc pgm` is its own
+script that drops `-C` would publish the copy unchecked; XRootD's default
+program, xrdcp, checks it (tests/storage/test_xrootd_tpc.py).
 
 Both servers must have TPC enabled (`ofs.tpc`); a server says so in its
 `kXR_query config tpc` answer (a version number; a server without TPC echoes

@@ -4,11 +4,12 @@ Why: `http.client` reads a body through a `BufferedReader` over socket.py's
 `SocketIO`, and over TLS through ssl.py's `recv_into` and `read`: three
 Python frames for every TLS record, each record one call into OpenSSL.
 Apache's mod_ssl sends records of 8,000 bytes (its buckets' size), so a GiB
-is 134,000 records and 400,000 Python frames on the worker's CPU, about as
-much as the decryption itself (bench/RESULTS.md, "WebDAV downloads read
-from the socket"). Here each record is one call of the socket's own read
-(`SSLSocket.read`, or `socket.recv_into` for plain HTTP), in a loop that
-fills the caller's whole chunk.
+is 134,000 records and 400,000 Python frames: in a profile of the copy,
+libpython took as many samples as the decryption in libcrypto (bench/RESULTS.md,
+"Large files: TPC verified as it goes, WebDAV bodies read from the socket").
+Here each record is one call of the socket's own read (`SSLSocket.read`, or
+`socket.recv_into` for plain HTTP), in a loop that fills the caller's whole
+chunk.
 
 Only a body of known length is read this way (a plain `200` with
 `Content-Length`, or a `206` part): first whatever `http.client` buffered
