@@ -90,13 +90,24 @@ def warm(dataset: Dataset) -> None:
                 pass
 
 
-def link_into(dataset: Dataset, root: Path) -> None:
+def link_into(dataset: Dataset, root: Path, owner: str | None = None) -> None:
     """Hard links of the dataset under a server's export root: same inodes,
-    so the same warm pages, and no second GiB on disk."""
+    so the same warm pages, and no second GiB on disk.
+
+    `owner`: the server's account, made the files' owner, as the files a
+    server stores are at a real site (it wrote them). XRootD keeps the
+    checksum it computed in an extended attribute of the file (XrdCks), and
+    answers later queries from it, but only where it may write to the file:
+    root-owned files made it log "Unable to set attr XrdCks.adler32 ...
+    permission denied" and read the whole file again for every query. The
+    links share the inodes, so the dataset's files change owner everywhere;
+    every account still reads them."""
     target = root / dataset.name
     if target.exists():
         shutil.rmtree(target)
     subprocess.run(["cp", "-al", str(dataset.path), str(target)], check=True)
+    if owner is not None:
+        subprocess.run(["chown", "-R", f"{owner}:", str(target)], check=True)
 
 
 # Destinations of many files are moved here, not deleted, until the benchmark

@@ -1,7 +1,8 @@
 """COPY jobs between XRootD sites through a real server and worker process.
 
-Between two TPC-enabled servers the copy is third-party: the attempt log says
-so, and the source server's read log (`ofs.trace read`, which names each
+Between two TPC-enabled servers the copy is third-party, verified by the
+destination as it writes (`tpc.cks`): the attempt log says so, and the
+source server's read log (`ofs.trace read`, which names each
 reader as `<user>.<pid>`) shows no read by the worker process. Towards a
 server without TPC the worker streams, and verifies the destination by the
 server's checksum query, which the attempt log records.
@@ -115,7 +116,8 @@ def test_copy_between_tpc_servers_is_third_party_and_falls_back_without(
             log = out["log"]
             assert "third-party copy done" in log, log
             assert "streaming" not in log, log
-            assert "by the destination server's checksum query, no read back" in log, log
+            # The destination checked the source's adler32 as it wrote (tpc.cks).
+            assert "by the destination server as it wrote the copy (tpc.cks)" in log, log
         reads = [
             line
             for line in xrootd_log(source).read_text(errors="replace").splitlines()

@@ -59,6 +59,14 @@ def _handler(seen: Seen) -> type[http.server.BaseHTTPRequestHandler]:
                 self._send(302, b"", {"Location": "/dav/small.bin"})
             elif self.path == "/dav/small.bin":
                 self._send(200, SMALL)
+            elif self.path == "/dav/short.bin":  # says more than it sends, then hangs up
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(BODY)))
+                self.end_headers()
+                self.wfile.write(BODY[: len(BODY) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
             elif self.path == "/dav/zipped.bin":
                 self._send(200, gzip.compress(SMALL), {"Content-Encoding": "gzip"})
             else:
@@ -161,6 +169,38 @@ def test_an_idle_connection_the_server_dropped_is_replaced(server) -> None:
     finally:
         storage.close()
     assert len(seen.connections) == 2
+
+
+def test_every_idle_connection_the_server_dropped_is_replaced(server) -> None:
+    """Two connections kept idle past the server's keep-alive: both are gone, and
+    the next GET is answered on a fresh one (not failed after two stale tries)."""
+    url, seen, _ = server
+    storage = WebDAVStorage(url, CRED, LOOPBACK)
+    try:
+        first, second = storage.open_read("/dav/small.bin"), storage.open_read("/dav/small.bin")
+        assert first.read() == SMALL and second.read() == SMALL
+        first.close()
+        second.close()
+        assert len(seen.connections) == 2
+        for handler in seen.handlers:
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+        assert _read(storage, "/dav/big.bin") == BODY
+    finally:
+        storage.close()
+    assert len(seen.connections) == 3
+
+
+def test_a_body_cut_short_fails_as_a_connection_error(server) -> None:
+    url, _, _ = server
+    storage = WebDAVStorage(url, CRED, LOOPBACK)
+    try:
+        with pytest.raises(TransferError) as err:
+            _read(storage, "/dav/short.bin")
+        assert err.value.code is ErrorCode.CONNECTION
+        assert _read(storage, "/dav/small.bin") == SMALL  # a new connection serves the next
+    finally:
+        storage.close()
 
 
 def test_the_sites_network_policy_refuses_before_connecting(server) -> None:

@@ -25,6 +25,7 @@ from haul.storage.http_get import PlainGets
 from haul.storage.network_policy import NetworkPolicy
 from haul.storage.schemes import open_storage
 from haul.storage.site_access import SiteAccess
+from haul.storage.socket_body import SocketBody
 from haul.storage.webdav import WebDAVStorage
 from tests.servers.fixtures import S3_BUCKET, StorageServer
 
@@ -157,5 +158,33 @@ def test_a_range_answered_whole_fails_the_read_and_the_next_is_one_stream(
         with storage.open_read("/dav/f.bin") as stream:
             assert stream.read() == DATA  # the retry: one plain GET, read whole
         assert not any("Range" in h for h in small_parts)
+    finally:
+        storage.close()
+
+
+def test_an_https_body_is_read_from_the_tls_socket_in_whole_chunks(
+    webdavs_server: StorageServer,
+) -> None:
+    """Over TLS the body is read by the socket's own `read`, not through
+    http.client (socket_body), in chunks as large as asked, and its
+    connection serves the next GET."""
+    assert webdavs_server.root is not None
+    data = os.urandom(5 * 1024 * 1024 + 3)
+    (webdavs_server.root / "tls-body.bin").write_bytes(data)
+    cred = {**webdavs_server.credential, "ca_cert": str(webdavs_server.ca_file)}
+    storage = open_storage(webdavs_server.endpoint_url, cred)
+    try:
+        for _ in range(2):
+            with storage.open_read("/dav/tls-body.bin") as stream:
+                body = stream.raw  # type: ignore[attr-defined]
+                assert isinstance(body._read.__self__, SocketBody)
+                view = memoryview(bytearray(256 * 1024 + 1))
+                got, sizes = bytearray(), []
+                while n := stream.readinto(view):
+                    got += view[:n]
+                    sizes.append(n)
+            assert bytes(got) == data
+            assert all(n == len(view) for n in sizes[:-1])  # whole chunks, not TLS records
+        assert len(storage._gets._idle) == 1  # type: ignore[attr-defined]  # one connection
     finally:
         storage.close()

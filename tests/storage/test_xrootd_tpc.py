@@ -15,7 +15,7 @@ import pytest
 
 from haul.domain.errors import ErrorCode, ErrorScope, TransferError
 from haul.storage import Storage, open_storage
-from haul.storage.third_party import third_party_copy
+from haul.storage.third_party import CHECKED_AS_PULLED, third_party_copy
 from tests.servers.fixtures import StorageServer, xrootd_log
 
 SIZE = 9 * 1024 * 1024 + 17  # several of the destination's read requests, odd tail
@@ -78,12 +78,13 @@ def test_copy_goes_server_to_server(
     assert res is not None, lines
     assert res.bytes == SIZE
     assert res.checksum == f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
-    assert res.verified == "destination checksum"  # as the attempt log says, not "size only"
+    # The destination checked the source's adler32 as it wrote (tpc.cks), as the log says.
+    assert res.verified == CHECKED_AS_PULLED
     assert _get(dst, f"{dst_dir}/sub/big.bin") == data
     assert [e.name for e in dst.list(f"{dst_dir}/sub")] == ["big.bin"]  # no temporary left
     log = "\n".join(lines)
     assert "third-party copy done" in log
-    assert "destination verified: adler32" in log and "checksum query, no read back" in log
+    assert "destination verified: adler32" in log and "as it wrote the copy (tpc.cks)" in log
     assert seen and seen[-1] == SIZE
     # The source was read, by the destination's copy program, not by this process.
     source, _ = xrootd_tpc_servers
@@ -187,3 +188,57 @@ def test_cancelled_copy_leaves_nothing(tpc_pair: tuple[Storage, str, Storage, st
         third_party_copy(src, f"{src_dir}/c", dst, f"{dst_dir}/c", cancelled=lambda: True)
     assert err.value.code is ErrorCode.CANCELLED
     assert list(dst.list(dst_dir)) == []
+
+
+def test_destination_checks_the_sources_checksum_as_it_pulls(
+    tpc_pair: tuple[Storage, str, Storage, str],
+) -> None:
+    """The value handed over in `tpc.cks` is what the destination checks: a wrong
+    one fails the copy there, the right one passes."""
+    src, src_dir, dst, dst_dir = tpc_pair
+    data = os.urandom(100_003)
+    _put(src, f"{src_dir}/c.bin", data)
+    right = f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+    wrong = f"{(zlib.adler32(data) + 1) & 0xFFFFFFFF:08x}"
+    pull = dst.pull  # type: ignore[attr-defined]
+
+    with pytest.raises(TransferError) as err:
+        pull(src, f"{src_dir}/c.bin", f"{dst_dir}/bad", None, bool, checksum=("adler32", wrong))
+    assert "checksum" in err.value.message.lower()
+
+    pull(src, f"{src_dir}/c.bin", f"{dst_dir}/good", None, bool, checksum=("adler32", right))
+    assert _get(dst, f"{dst_dir}/good") == data
+
+
+def test_copy_the_destination_finds_different_is_streamed_instead(
+    tpc_pair: tuple[Storage, str, Storage, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source whose reported checksum is not that of its bytes: the destination
+    refuses the pulled copy, nothing is published, and the worker streams it (where
+    the copy engine compares the bytes read with the source's checksum itself)."""
+    src, src_dir, dst, dst_dir = tpc_pair
+    _put(src, f"{src_dir}/d.bin", b"some bytes")
+    monkeypatch.setattr(src, "checksum", lambda path, algorithm: "0badc0de")
+    lines: list[str] = []
+
+    res = third_party_copy(src, f"{src_dir}/d.bin", dst, f"{dst_dir}/d.bin", say=lines.append)
+
+    assert res is None, lines
+    assert "third-party copy failed" in "\n".join(lines)
+    assert "streaming through the worker" in lines[-1]
+    assert not dst.exists(f"{dst_dir}/d.bin")
+    assert list(dst.list(dst_dir)) == []  # the temporary is gone too
+
+
+def test_verify_off_asks_no_check_of_the_destination(
+    tpc_pair: tuple[Storage, str, Storage, str],
+) -> None:
+    src, src_dir, dst, dst_dir = tpc_pair
+    _put(src, f"{src_dir}/e.bin", b"unverified")
+    lines: list[str] = []
+    res = third_party_copy(
+        src, f"{src_dir}/e.bin", dst, f"{dst_dir}/e.bin", verify=False, say=lines.append
+    )
+    assert res is not None and res.verified == "size only (verify off)"
+    assert _get(dst, f"{dst_dir}/e.bin") == b"unverified"
+    assert "tpc.cks" not in "\n".join(lines)

@@ -7,8 +7,9 @@ API, the steps XrdCl's copy job takes (`XrdClThirdPartyCopyJob`):
    `tpc.dst` (who will pull) and `tpc.stage=copy`: the source now expects a
    reader presenting that key;
 2. open the destination for writing with `tpc.src`, `tpc.key`, `tpc.lfn`
-   (the source path), `tpc.stage=copy` and `oss.asize`: the destination
-   prepares a copy job running its `ofs.tpc pgm`;
+   (the source path), `tpc.stage=copy` and `oss.asize`, and with a checksum
+   `tpc.cks=<type>:<value>`: the destination prepares a copy job running its
+   `ofs.tpc pgm`;
 3. `sync` the destination twice: the first starts the copy, the second is
    answered when it has ended (the server's asynchronous reply);
 4. close both.
@@ -17,6 +18,18 @@ Why not the bindings' `CopyProcess(thirdparty="only")`: its copy job polls
 for the end of the copy every 2.5 s, so every file, however small, took at
 least 2.5 s (`xrdcp --tpc only` likewise); answered by the server, a small
 file takes about 0.1 s. No file byte reaches the worker either way.
+
+Verifying as it goes: `tpc.cks` is the TPC rendezvous's own checksum field
+(XrdOucTPC); the destination hands it to its copy program as `-C type:value`
+(XrdOfsTPCProg), and xrdcp then checksums the bytes as it writes them and
+fails the copy ("[3005] CheckSum error") when they differ from the value.
+So the source's checksum, asked before the copy, is checked against what
+landed without the destination reading the new file again afterwards for a
+checksum query (bench/RESULTS.md, "Large files: TPC verified as it goes,
+WebDAV bodies read from the socket"). Trusted as the destination's checksum
+query is trusted: its word. Gap: a site whose `ofs.tpc pgm` is its own
+script that drops `-C` would publish the copy unchecked; XRootD's default
+program, xrdcp, checks it (tests/storage/test_xrootd_tpc.py).
 
 Both servers must have TPC enabled (`ofs.tpc`); a server says so in its
 `kXR_query config tpc` answer (a version number; a server without TPC echoes
@@ -59,9 +72,12 @@ def pull(
     timeout: int,
     progress: Callable[[int, int], None] | None,
     cancelled: Callable[[], bool],
+    checksum: tuple[str, str] | None = None,
 ) -> None:
     """Runs one rendezvous; each end is (server URL, path, opaque), the opaque
-    starting with "?". Raises TransferError if the copy fails."""
+    starting with "?". With `checksum` (algorithm, the source's value) the
+    destination checks what it writes against it. Raises TransferError if
+    the copy fails, a checksum that differs included."""
     (src_server, src_path, src_opaque), (dst_server, dst_path, dst_opaque) = source, target
     key = secrets.token_hex(16)
     puller = dst_server.split("://", 1)[1].rsplit(":", 1)[0]  # host the source will see
@@ -78,6 +94,8 @@ def pull(
         ok(status, src_path)
         origin = src_server.split("://", 1)[1]
         cgi = f"tpc.src={origin}&tpc.key={key}&tpc.lfn={src_path}&tpc.stage=copy"
+        if checksum is not None:
+            cgi += f"&tpc.cks={checksum[0]}:{checksum[1]}"
         mode = AccessMode.UR | AccessMode.UW | AccessMode.GR | AccessMode.OR
         status, _ = dst.open(
             f"{dst_server}/{dst_path}{dst_opaque}&{cgi}&oss.asize={int(info.size)}",

@@ -35,6 +35,7 @@ import threading
 from haul.domain.errors import ErrorCode, TransferError
 from haul.storage.http_ranges import RangedBody, ranged
 from haul.storage.network_policy import NetworkPolicy
+from haul.storage.socket_body import body_reader
 
 # Idle connections kept per storage: one per transfer slot is plenty.
 MAX_IDLE = 8
@@ -157,7 +158,10 @@ class PlainGets:
             except _STALE:
                 connection.close()
                 if reused:
-                    continue  # the server closed an idle connection: once more, afresh
+                    # The server closed an idle connection, and likely every other
+                    # one kept as long (its keep-alive timeout): once more, afresh.
+                    self.close()
+                    continue
                 raise
             except TransferError:
                 connection.close()
@@ -205,6 +209,8 @@ class Body(io.RawIOBase):
         self._connection: http.client.HTTPConnection | None = connection
         self._owner = owner
         self._path = path
+        # The body read straight from the socket, not through http.client's layers.
+        self._read = body_reader(response, connection)
 
     def readable(self) -> bool:
         return True
@@ -223,7 +229,7 @@ class Body(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
-            return self._response.readinto(buffer)
+            return self._read(buffer)
         except (OSError, http.client.HTTPException) as exc:
             self._drop()
             raise failed(exc, self._path) from exc

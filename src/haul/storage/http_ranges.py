@@ -29,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from haul.domain.errors import ErrorCode, TransferError
+from haul.storage.socket_body import body_reader
 
 RANGED_ABOVE = 256 * 1024 * 1024  # bytes; rclone's multi-thread cut-off
 STREAMS = 4  # GETs of one file at once, the plain one included
@@ -124,8 +125,9 @@ class RangedBody(io.RawIOBase):
                 )
             data = bytearray(end - start + 1)
             view, got = memoryview(data), 0
+            read = body_reader(response, connection)
             while got < len(data):
-                n = response.readinto(view[got:])
+                n = read(view[got:])
                 if not n:
                     raise TransferError(
                         ErrorCode.CONNECTION, f"{self._path}: bytes {start}-{end} cut short"

@@ -12,12 +12,17 @@ The copy keeps the copy engine's guarantees: it lands under the hidden
 temporary name, its size is checked and its checksum compared with the
 source's, both as the servers report them (neither trip reads the file back
 through the worker, unless the destination reports no checksum), and only
-then is it renamed into place.
+then is it renamed into place. Where the destination can check the source's
+checksum while it pulls (`pull_checks`, XRootD's `tpc.cks`), it is handed
+the value and checks the bytes as it writes them, so it need not read the
+new file again for a checksum query afterwards; a copy whose bytes differ
+fails there, and is streamed through the worker instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -30,7 +35,7 @@ from haul.storage.progress import Progress
 from haul.storage.publish import publish
 from haul.storage.scopes import in_scope
 from haul.storage.temporaries import temp_name_for
-from haul.storage.verification import read_back
+from haul.storage.verification import RECEIPT, read_back
 
 
 @runtime_checkable
@@ -106,8 +111,12 @@ def third_party_copy(
             progress(Progress(done, elapsed, rate, rate))
 
     say(f"third-party copy: {dst.describe()} pulls {src_path} from {src.describe()}")  # type: ignore[attr-defined]
+    checks = _checked_as_pulled(dst, algorithm, src_sum, verify)
     try:
-        dst.pull(src, src_path, temp, moved, is_cancelled)
+        if checks is None:
+            dst.pull(src, src_path, temp, moved, is_cancelled)
+        else:
+            dst.pull(src, src_path, temp, moved, is_cancelled, checksum=checks)
     except TransferError as exc:
         _remove(dst, temp)
         if exc.code is ErrorCode.CANCELLED or is_cancelled():
@@ -116,7 +125,9 @@ def third_party_copy(
         return None
     try:
         with _DESTINATION:
-            digest, verified = _verify(dst, temp, size, algorithm, src_sum, verify, say)
+            digest, verified = _verify(
+                dst, temp, size, algorithm, src_sum, verify, say, checked=checks is not None
+            )
             if is_cancelled():
                 raise TransferError(ErrorCode.CANCELLED, "copy cancelled")
             publish(dst, temp, dst_path, overwrite)  # the engine's rule: never replaces
@@ -155,6 +166,25 @@ def _prepare(src: Storage, src_path: str, dst: Storage, dst_path: str, overwrite
     return int(source.size)
 
 
+_HEX = re.compile(r"[0-9a-f]+")
+# CopyResult.verified of a copy the destination checked as it pulled.
+CHECKED_AS_PULLED = RECEIPT + "its own check while it pulled"
+
+
+def _checked_as_pulled(
+    dst: Storage, algorithm: str | None, src_sum: str | None, verify: bool
+) -> tuple[str, str] | None:
+    """(algorithm, the source's value) for the destination to check while it
+    pulls, where it can; None: it is asked for its checksum afterwards."""
+    if not verify or algorithm is None or src_sum is None:
+        return None
+    if algorithm not in getattr(dst, "pull_checks", ()):
+        return None
+    value = normalize_value(algorithm, src_sum)
+    # The value rides in the destination's URL: only a checksum's digits, never CGI.
+    return (algorithm, value) if _HEX.fullmatch(value) else None
+
+
 def _verify(
     dst: Storage,
     temp: str,
@@ -163,8 +193,10 @@ def _verify(
     src_sum: str | None,
     verify: bool,
     say: Callable[[str], None],
+    checked: bool = False,
 ) -> tuple[str | None, str]:
-    """The copy's checksum and how the destination was checked (CopyResult.verified)."""
+    """The copy's checksum and how the destination was checked (CopyResult.verified);
+    `checked`: the destination compared the source's checksum while it pulled."""
     landed = dst.stat(temp)
     if landed.size != size:
         raise TransferError(
@@ -177,6 +209,12 @@ def _verify(
     if not verify:
         say(f"destination not verified (verify off); source {algorithm} {expected}")
         return expected, "size only (verify off)"
+    if checked:
+        say(
+            f"destination verified: {algorithm} {expected} by the destination server "
+            "as it wrote the copy (tpc.cks), no checksum query, no read back"
+        )
+        return expected, CHECKED_AS_PULLED
     reported = dst.checksum(temp, algorithm)
     how = "by the destination server's checksum query, no read back"
     verified = "destination checksum"

@@ -180,6 +180,10 @@ class XRootDStorage(BaseStorage):
         return result
 
     # -- third-party copy (used by haul.storage.third_party) ---------------------
+    # Algorithms the destination checks while it pulls (`tpc.cks`, _xrootd_tpc):
+    # those its copy program, xrdcp, computes as it writes.
+    pull_checks = frozenset({"adler32"})
+
     def third_party_refusal(self, source: object) -> str | None:
         """Why this server cannot pull `source`'s files itself; None when it can."""
         if not isinstance(source, XRootDStorage):
@@ -201,8 +205,11 @@ class XRootDStorage(BaseStorage):
         path: str,
         progress: Callable[[int, int], None] | None,
         cancelled: Callable[[], bool],
+        checksum: tuple[str, str] | None = None,
     ) -> None:
-        """This server copies `src_path` from `source` to `path`; no byte passes here."""
+        """This server copies `src_path` from `source` to `path`; no byte passes here.
+        With `checksum` (an algorithm of `pull_checks`, the source's value) it
+        checks the bytes against it as it writes them."""
         src_path, path = normpath(src_path), normpath(path)
         tpc_pull(
             (source._server, src_path, source._opaque),
@@ -210,6 +217,7 @@ class XRootDStorage(BaseStorage):
             timeout=_TIMEOUT,
             progress=progress,
             cancelled=cancelled,
+            checksum=checksum,
         )
 
     def describe(self) -> str:
