@@ -51,6 +51,7 @@ class Pulling(Protocol):
         path: str,
         progress: Callable[[int, int], None] | None,
         cancelled: Callable[[], bool],
+        checksum: tuple[str, str] | None = None,
     ) -> None: ...
 
     def describe(self) -> str: ...
@@ -113,10 +114,7 @@ def third_party_copy(
     say(f"third-party copy: {dst.describe()} pulls {src_path} from {src.describe()}")  # type: ignore[attr-defined]
     checks = _checked_as_pulled(dst, algorithm, src_sum, verify)
     try:
-        if checks is None:
-            dst.pull(src, src_path, temp, moved, is_cancelled)
-        else:
-            dst.pull(src, src_path, temp, moved, is_cancelled, checksum=checks)
+        dst.pull(src, src_path, temp, moved, is_cancelled, checksum=checks)
     except TransferError as exc:
         _remove(dst, temp)
         if exc.code is ErrorCode.CANCELLED or is_cancelled():

@@ -338,8 +338,10 @@ class WebDAVStorage(BaseStorage):
         path: str,
         progress: Callable[[int, int], None] | None,
         cancelled: Callable[[], bool],
+        checksum: tuple[str, str] | None = None,
     ) -> None:
-        """HTTP-TPC pull: this server GETs `src_path` from `source` into `path`."""
+        """HTTP-TPC pull: this server GETs `src_path` from `source` into `path`.
+        `checksum` is never given: this backend has no `pull_checks`."""
         src_path, path = normpath(src_path), normpath(path)
         target = str(self._client.join_url(path))
         origin = str(source._client.join_url(src_path))
