@@ -169,7 +169,9 @@ def _unnest_sql(conn: Connection, table: Table, columns: tuple[str, ...], skip: 
 
     ``ON CONFLICT DO NOTHING`` skips a row a unique constraint holds, as the
     per-row INSERT did; two rows of one statement conflicting with each other
-    are skipped the same way.
+    are skipped the same way. The arrays go in psycopg's binary format
+    (``%b``): a text array quotes and escapes every string by regular
+    expression, ~9 us of client CPU per attempt row against ~3.7.
     """
     key = (table.name, columns, skip)
     found = _UNNEST.get(key)
@@ -177,7 +179,7 @@ def _unnest_sql(conn: Connection, table: Table, columns: tuple[str, ...], skip: 
         prep = conn.dialect.identifier_preparer
         names = ", ".join(prep.quote(name) for name in columns)
         arrays = ", ".join(
-            f"%s::{table.c[name].type.compile(dialect=conn.dialect)}[]" for name in columns
+            f"%b::{table.c[name].type.compile(dialect=conn.dialect)}[]" for name in columns
         )
         found = f"INSERT INTO {prep.format_table(table)} ({names}) SELECT * FROM unnest({arrays})"
         if skip:
