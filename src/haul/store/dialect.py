@@ -115,10 +115,11 @@ def in_values(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
 
     SQLite gets an expanding ``IN (?, ?, ...)``. PostgreSQL gets ``column =
     ANY(:name)`` with the list as one array parameter: an expanding list of
-    500 ids cost SQLAlchemy ~2 us per id to render, psycopg as much to parse
-    a query string it had not seen, and the server a new statement to parse
-    and plan each time its length changed; one array keeps the statement's
-    text constant, so psycopg prepares it once. Both match the same rows.
+    500 ids cost SQLAlchemy a rendered bind per id, psycopg a parse of every
+    query text it had not seen, and the server a statement of 500 parameters
+    to parse and plan (bench/RESULTS.md, branch ``sdrain``); one array keeps
+    the statement's text constant, so psycopg prepares it once. Both match
+    the same rows.
     """
     return _InValues(column, name)
 
