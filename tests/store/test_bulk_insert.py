@@ -147,3 +147,25 @@ def test_rows_past_one_statement_and_existing_ones_skipped(
     assert [tuple(r) for r in got] == [(0, "old", "")] + [
         (i, "new", f"log {i}") for i in range(1, 30)
     ]
+
+
+def test_a_numeric_column_of_mixed_python_types_lands(db: Database) -> None:
+    """Whole and fractional mtimes in one batch, a bool and an IntEnum among ints: one
+    row per statement took them, and so must one array per column (PostgreSQL)."""
+    columns = ("job_id", "element_id", "attempt", "seq", "directory", "name", "is_dir", "size",
+               "mtime")
+    j = _job_with_elements(db, 1)
+    rows = [
+        (j, 0, 1, 0, "/d", "a", False, 0, 1700000000),
+        (j, 0, 1, 1, "/d", "b", False, True, 1700000000.5),
+        (j, 0, 1, JobType.REMOVE, "/d", "c", True, 7, None),
+    ]
+    with db.write() as session:
+        insert_rows(session, ListingEntry.__table__, columns, rows)
+    with db.read() as session:
+        got = session.execute(
+            select(ListingEntry.seq, ListingEntry.size, ListingEntry.mtime).order_by(
+                ListingEntry.seq
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [(0, 0, 1700000000.0), (1, 1, 1700000000.5), (2, 7, None)]

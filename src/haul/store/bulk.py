@@ -152,9 +152,14 @@ def insert_rows(
 
     if is_postgres(conn):
         sql = _unnest_sql(conn, table, tuple(columns), skip_existing)
+        casts = _numeric_casts(table, columns)
         for start in range(0, len(rows), ARRAY_ROWS):
             part = [prepared(row) for row in rows[start : start + ARRAY_ROWS]]
-            conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*part, strict=True)))
+            arrays = tuple(
+                list(values) if cast is None else [v if v is None else cast(v) for v in values]
+                for values, cast in zip(zip(*part, strict=True), casts, strict=True)
+            )
+            conn.exec_driver_sql(sql, arrays)
         return
     params = _driver_params(compiled, table, tuple(columns), map(prepared, rows))
     if params:
@@ -162,6 +167,23 @@ def insert_rows(
 
 
 _UNNEST: dict[tuple[str, tuple[str, ...], bool], str] = {}
+
+
+def _numeric_casts(table: Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
+    """``int`` or ``float`` for each numeric column, else None.
+
+    psycopg dumps an array of one Python type only: a float column given an
+    int (an mtime of whole seconds) or an int column given a bool would fail
+    as an array where one row per statement did not.
+    """
+    out: list[Callable[[Any], Any] | None] = []
+    for name in columns:
+        try:
+            python = table.c[name].type.python_type
+        except NotImplementedError:
+            python = None
+        out.append(python if python in (int, float) else None)
+    return out
 
 
 def _unnest_sql(conn: Connection, table: Table, columns: tuple[str, ...], skip: bool) -> str:
