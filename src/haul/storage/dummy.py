@@ -226,9 +226,11 @@ class DummyStorage(BaseStorage):
         self._maybe_fail(entry.path)
         written = self._space.files.get(entry.path)  # one atomic probe, as in _lookup
         if written is not None:
-            size, raw = written.size, Reader(written.size, written.seed, written.content, self.speed)
+            size = written.size
+            raw = Reader(size, written.seed, written.content, self.speed)
         else:
-            size, raw = entry.size, Reader(entry.size, seed_of(entry.path), None, self.speed)
+            size = entry.size
+            raw = Reader(size, seed_of(entry.path), None, self.speed)
         # A buffer no bigger than the file: a 1 MiB one for each of a drain's
         # empty files was an allocation (and an mmap) per element.
         buffer = max(1, min(_READ_BUFFER, size + 1))
