@@ -25,3 +25,20 @@ def test_normpath_refuses_relative_paths() -> None:
     for bad in ("", "a/b", "./a"):
         with pytest.raises(TransferError):
             normpath(bad)
+
+
+def test_job_paths_normalise_as_posixpath_does() -> None:
+    """haul.domain.paths' joins and resolutions keep posixpath's answers (fast path or not)."""
+    from haul.domain.paths import join, resolve_path
+
+    parts = ["a", ".", "", "b.c", ".h", "x/"]
+    for k in range(1, 5):
+        for combo in itertools.product(parts, repeat=k):
+            tail = "/".join(combo)
+            for parent in ("/", "/p", "/p/", "p", ""):
+                want = posixpath.normpath(posixpath.join(parent, tail))
+                want = "/" + want.lstrip("/") if want.startswith("//") else want
+                assert join(parent, tail) == want, (parent, tail)
+    assert resolve_path("/", "/", "/a/b") == "/a/b"
+    assert resolve_path("/srv/", "home/u", "x/./y/") == "/srv/home/u/x/y"
+    assert resolve_path("//", "/", "//a//b/") == "/a/b"
