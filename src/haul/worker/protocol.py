@@ -64,9 +64,6 @@ class Unencodable(ValueError):
 # The standard library's encoder, the one that decides: `json.dumps` with
 # options would build a new one per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-# Out of pydantic-core's encoding, a non-finite float (which `_ENCODER` refuses);
-# or only a name holding these letters, which `_ENCODER` then encodes.
-_NON_FINITE = (b"NaN", b"Infinity")
 
 
 def encode(body: Any) -> bytes:
@@ -76,17 +73,19 @@ def encode(body: Any) -> bytes:
     against ~14 us for `json`, per item of every results batch. Its bytes are
     `json.dumps`'s (compact, UTF-8, not escaped) for the dicts, lists,
     strings, numbers and None the worker's bodies are made of; where it
-    refuses (a lone surrogate, an unknown type) or wrote a non-finite float,
-    `json` decides, and its refusal is the Unencodable. (pydantic-core would
-    also encode bytes and datetimes, which no body holds: handler results are
-    checked by `json.dumps` when they are made.)
+    refuses (a lone surrogate, an unknown type) or may have written a
+    non-finite float (its bytes hold NaN or Infinity: such a float, or only a
+    name holding these letters, which `json` then encodes), `json` decides,
+    and its refusal is the Unencodable. (pydantic-core would also encode
+    bytes and datetimes, which no body holds: handler results are checked by
+    `json.dumps` when they are made.)
     """
     try:
         fast = to_json(body, inf_nan_mode="constants")
     except PydanticSerializationError:
         pass
     else:
-        if not any(mark in fast for mark in _NON_FINITE):
+        if b"NaN" not in fast and b"Infinity" not in fast:
             return fast
     try:
         return _ENCODER.encode(body).encode("utf-8")
