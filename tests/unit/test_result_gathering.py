@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from haul.worker.loop import GATHER_MAX, GATHER_SECONDS, Worker, WorkerConfig
+from haul.worker.config import WorkerConfig
+from haul.worker.loop import GATHER_MAX, GATHER_SECONDS, Worker
 from haul.worker.running import Running
 
 
