@@ -46,6 +46,7 @@ from haul.storage.sftp_stream import (
     answers_whole_reads,
     block_sizes,
 )
+from haul.storage.sftp_receive import piecewise_receive
 from haul.storage.sftp_wire import tune
 from haul.storage.site_access import DIRECT, SiteAccess
 
@@ -149,6 +150,7 @@ class SFTPStorage(BaseStorage):
             login_timeout=_CONNECT_TIMEOUT,
         )
         tune(conn)  # one socket write per loop pass, no IGNORE packets (sftp_wire)
+        piecewise_receive(conn)  # large reads parsed in pieces: fewer copies (sftp_receive)
         try:
             # Names are bytes on the server: decode them as the local backend
             # does (os.fsdecode), so a name that is not UTF-8 arrives as one
