@@ -22,12 +22,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.transferbench import datasets, servers  # noqa: E402
+from bench.transferbench.server_cpu import server_cpu  # noqa: E402
 
 GIB = 1 << 30
 
@@ -46,26 +46,11 @@ t0 = time.monotonic(); r0 = resource.getrusage(resource.RUSAGE_SELF)
 with ThreadPoolExecutor(4) as pool:
     results = list(pool.map(one, files))
 r1 = resource.getrusage(resource.RUSAGE_SELF); t1 = time.monotonic()
-print(json.dumps({"wall": t1 - t0, "user": r1.ru_utime - r0.ru_utime, "sys": r1.ru_stime - r0.ru_stime,
-                  "bytes": sum(r.bytes for r in results), "verified": results[0].verified}))
+print(json.dumps({
+    "wall": t1 - t0, "user": r1.ru_utime - r0.ru_utime, "sys": r1.ru_stime - r0.ru_stime,
+    "bytes": sum(r.bytes for r in results), "verified": results[0].verified,
+}))
 """
-
-
-def _tree_cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) of these processes and their reaped children."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15]) / tick
-    return total
-
-
-def _server_pids(kind: str) -> list[int]:
-    name = "apache2" if kind == "dav" else "sshd"
-    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
 
 
 def main() -> None:
@@ -95,40 +80,68 @@ def main() -> None:
                 s = stack.enter_context(servers.sshd(work))
                 url, cred = f"sftp://{s.host_port}/", dict(s.credential)
                 files = [str(data.path / rel) for rel in sorted(data.manifest)]
-            sites[kind] = (url, cred, files)
+            sites[kind] = (url, cred, files, int(s.host_port.rsplit(":", 1)[1]))
         for rnd in range(args.rounds):
-            for kind, (url, cred, files) in sites.items():
+            for kind, (url, cred, files, port) in sites.items():
                 for label, tree in trees:
                     shutil.rmtree(dest, ignore_errors=True)
                     dest.mkdir(parents=True)
-                    pids = _server_pids(kind)
-                    before = _tree_cpu(pids)
+                    before = server_cpu([port])
                     env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
                     spy = (
-                        ["perf", "record", *os.environ.get("BIG_PERF", "-g").split(), "-q", "-o", f"{args.perf}/{kind}-{label}-{rnd + 1}.data", "--"]
+                        [
+                            "perf",
+                            "record",
+                            *os.environ.get("BIG_PERF", "-g").split(),
+                            "-q",
+                            "-o",
+                            f"{args.perf}/{kind}-{label}-{rnd + 1}.data",
+                            "--",
+                        ]
                         if args.perf
                         else []
                     )
                     if args.spy:  # py-spy's samples of the GIL holder, raw stacks
-                        spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "200",
-                               "--gil", "--threads", "--format", "raw",
-                               "-o", f"{args.spy}/{kind}-{label}-{rnd + 1}.txt", "--"]
+                        spy = [
+                            str(Path(sys.executable).parent / "py-spy"),
+                            "record",
+                            "--rate",
+                            "200",
+                            "--gil",
+                            "--threads",
+                            "--format",
+                            "raw",
+                            "-o",
+                            f"{args.spy}/{kind}-{label}-{rnd + 1}.txt",
+                            "--",
+                        ]
                     out = subprocess.run(
-                        [*spy, sys.executable, "-c", _CHILD, json.dumps([url, cred, files, str(dest)])],
-                        env=env, capture_output=True, text=True, check=False,
+                        [
+                            *spy,
+                            sys.executable,
+                            "-c",
+                            _CHILD,
+                            json.dumps([url, cred, files, str(dest)]),
+                        ],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=False,
                     )
-                    served = _tree_cpu(_server_pids(kind)) - before
+                    served = server_cpu([port]) - before
                     if out.returncode:
                         print(f"{kind} {label}: FAILED {out.stderr[-800:]}", flush=True)
                         continue
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     gib = r["bytes"] / GIB
                     load = os.getloadavg()[0]
+                    rate = r["bytes"] / r["wall"] / 1e6
                     print(
-                        f"round {rnd + 1} {kind:4s} {label:4s}: {r['bytes'] / r['wall'] / 1e6:7.1f} MB/s"
+                        f"round {rnd + 1} {kind:4s} {label:4s}: {rate:7.1f} MB/s"
                         f"  copier CPU {(r['user'] + r['sys']) / gib:5.2f} s/GiB"
                         f" (user {r['user'] / gib:.2f}, sys {r['sys'] / gib:.2f})"
-                        f"  server CPU {served / gib:5.2f} s/GiB  load {load:4.1f}  [{r['verified']}]",
+                        f"  server CPU {served / gib:5.2f} s/GiB  load {load:4.1f}"
+                        f"  [{r['verified']}]",
                         flush=True,
                     )
         shutil.rmtree(dest, ignore_errors=True)

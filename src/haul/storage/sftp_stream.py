@@ -32,11 +32,11 @@ from haul.storage.sftp_blocks import BlockQueue
 
 _T = TypeVar("_T")
 MAX_IN_FLIGHT = 16
-# A large file's reads are sent a quarter of the window at a time, not one
+# A large file's reads are sent half the window at a time, not one
 # per block answered: each socket write wakes the server and, on loopback,
 # runs its TCP receive on the loop thread while it holds the GIL (13% of the
 # loop thread's time on sftp-large, bench/RESULTS.md, branch `big`).
-REQUEST_BATCH = 0.25
+REQUEST_BATCH = 0.5
 # Requests larger than the server's limits@openssh.com figures are refused;
 # servers without the extension are asked for the 32 KiB every server accepts.
 FALLBACK_BLOCK = 32 * 1024
