@@ -308,7 +308,9 @@ class Worker:
             self.urgent = self.urgent or ("listing" in result and "file" not in result)
             self.completed += 1
             self.ahead.finished(ended, int(result.get("bytes") or 0), ended - began)
-        self.results_ready.set()
+            wake = self._wakes_reporter()
+        if wake:
+            self.results_ready.set()
         self.heap.moved(int(result.get("bytes") or 0))  # after large copies: memory back
 
     # -- reporter -------------------------------------------------------------
@@ -327,18 +329,32 @@ class Worker:
                 self._flush_results()
                 return
 
+    def _ready(self) -> bool:
+        """Under the lock: whether the waiting results should go now (see `_gather`)."""
+        waiting = len(self.results)
+        return (
+            waiting == 0
+            or waiting >= GATHER_MAX
+            or not self.running  # nothing else will finish soon
+            or self.urgent
+        )
+
+    def _wakes_reporter(self) -> bool:
+        """Under the lock, after a result was added: whether the reporter must hear of it.
+
+        It must for the first result waiting (that starts its gathering) and
+        whenever the waiting results are ready to go; in between it sleeps out
+        GATHER_SECONDS. Waking it for every small file was a thread switch, and
+        a Condition's round, per element.
+        """
+        return len(self.results) == 1 or self._ready()
+
     def _gather(self) -> None:
         """Waits, at most GATHER_SECONDS, until the waiting results are worth a request."""
         deadline = time.monotonic() + GATHER_SECONDS
         while True:
             with self.lock:
-                waiting = len(self.results)
-                ready = (
-                    waiting == 0
-                    or waiting >= GATHER_MAX
-                    or not self.running  # nothing else will finish soon
-                    or self.urgent
-                )
+                ready = self._ready()
             left = deadline - time.monotonic()
             if ready or left <= 0 or self.stopping.is_set():
                 return
