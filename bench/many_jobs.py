@@ -105,6 +105,7 @@ class Haul:
         self.many = self.user.site("many-files", [f"dummy://srcn/?files={files}&size=0"])
         self.dst = self.user.site("dst", ["dummy://dst/"])
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.worker_args: list[str] = []
         stack.callback(self.stop_workers)
 
     def api(self) -> Api:
@@ -113,6 +114,7 @@ class Haul:
     def start_workers(self, n: int) -> None:
         for _ in range(n):
             cmd = [*HAUL, "worker", "--server", self.srv.url, "--token", self.token]
+            cmd += self.worker_args
             self.workers.append(subprocess.Popen(cmd, start_new_session=True))
 
     def stop_workers(self) -> None:
@@ -205,6 +207,7 @@ def cpu_note(h: Haul, cpu0: tuple[float, float], client0: float | None, count: i
 
 def per_job(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
     h = Haul(stack, args.db, 1, args.server_pid_file)
+    h.worker_args = args.worker_args.split()
     n = args.jobs
     if args.pause_before_enqueue:
         print(
@@ -283,6 +286,7 @@ def per_job(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
 def file_list(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
     n = args.files
     h = Haul(stack, args.db, n, None)
+    h.worker_args = args.worker_args.split()
     body = {
         "src_siteid": h.many,
         "dst_siteid": h.dst,
@@ -320,6 +324,7 @@ def file_list(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
 def directory(stack: ExitStack, args: argparse.Namespace, rep: Report) -> None:
     n = args.files
     h = Haul(stack, args.db, n, None)
+    h.worker_args = args.worker_args.split()
     h.start_workers(args.workers)
     time.sleep(3)  # let the workers start polling
     api = h.api()
@@ -386,6 +391,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=10_000, help="file-list and directory modes")
     ap.add_argument("--clients", type=int, default=1, help="also enqueue from K concurrent clients")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--worker-args", default="", help="more `haul worker` options (default: none)"
+    )
     ap.add_argument("--db", default=None, help="PostgreSQL URL for haul (default: SQLite)")
     ap.add_argument("--peers", nargs="*", choices=["pgqueuer"], default=[])
     ap.add_argument("--peer-pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

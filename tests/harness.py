@@ -143,7 +143,8 @@ class ServerProcess:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return run_cli(*args, "--home", str(self.home), "--db", self.db_url, check=check)
 
-    def start(self) -> ServerProcess:
+    def start(self, foreign_tries: int = 3) -> ServerProcess:
+        """Ready is when the server answers as ours: a server that knows our admin token."""
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.admin_token:
             prepare_database(self.db_url)
@@ -175,10 +176,23 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"haul server exited:\n{self.log_path.read_text()}")
             try:
-                if httpx.get(f"{self.url}/hello", timeout=1).status_code == 200:
-                    return self
+                answer = httpx.get(
+                    f"{self.url}/whoami",
+                    headers={"Authorization": f"Bearer {self.admin_token}"},
+                    timeout=1,
+                ).status_code
             except httpx.HTTPError:
                 time.sleep(0.1)
+                continue
+            if answer == 200:
+                return self
+            if answer == 401 and foreign_tries > 0:
+                # Another test's server took the port between free_port() and our bind:
+                # it does not know our admin, so ours cannot have bound. Start again elsewhere.
+                self.stop()
+                self.port = free_port()
+                return self.start(foreign_tries - 1)
+            time.sleep(0.1)
         raise RuntimeError(f"haul server did not start:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:

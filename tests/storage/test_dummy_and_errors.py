@@ -86,6 +86,30 @@ def test_dummy_writes_are_counted_and_checksummed() -> None:
     assert again.exists("/out/a/b.dat")
 
 
+def test_dummy_renames_keep_bytes_and_refuse_an_existing_target() -> None:
+    """A generated file renamed keeps its bytes and never comes back under its old
+    name; the no-replace rename refuses any existing target, generated or written."""
+    dummy_backend.reset("moves")
+    s = open_storage("dummy://moves/?files=3&size=3000000&keep=1")
+    generated = s.open_read("/file-00000.dat").read()
+    stream, entry = s.open_sized("/file-00000.dat")  # type: ignore[attr-defined]
+    assert entry.size == 3_000_000 and stream.read() == generated  # bigger than its buffer
+    s.rename_noreplace("/file-00000.dat", "/moved.dat")  # type: ignore[attr-defined]
+    assert not s.exists("/file-00000.dat") and s.open_read("/moved.dat").read() == generated
+    for target in ("/file-00001.dat", "/moved.dat"):
+        with pytest.raises(TransferError) as err:
+            s.rename_noreplace("/file-00002.dat", target)  # type: ignore[attr-defined]
+        assert err.value.code is ErrorCode.EXISTS
+    with s.open_write("/written.dat") as w:
+        w.write(b"kept bytes")
+    s.rename("/written.dat", "/file-00001.dat")  # over a generated name: replaced
+    assert s.open_read("/file-00001.dat").read() == b"kept bytes"
+    assert not s.exists("/written.dat")
+    s.rename("/file-00001.dat", "/again.dat")  # written over a generated name, moved on
+    assert not s.exists("/file-00001.dat") and s.open_read("/again.dat").read() == b"kept bytes"
+    assert s.stat("/file-00002.dat").size == 3_000_000
+
+
 def test_dummy_injected_failures() -> None:
     s = open_storage("dummy://f/?files=2&size=10&fail_path=00001")
     with pytest.raises(TransferError) as err:

@@ -213,3 +213,37 @@ def test_a_file_grown_past_its_planned_reads_is_copied_again(
             while stream.read(1 << 20):
                 pass
     assert (caught.value.code, caught.value.scope) == (ErrorCode.SIZE_MISMATCH, ErrorScope.SOURCE)
+
+
+
+def test_reads_are_topped_up_a_batch_at_a_time() -> None:
+    """Unit: with `batch`, no request goes until that many can go together,
+    unless none is out (then whatever room there is)."""
+    import asyncio
+
+    from haul.storage.error_translation import OS_ERRORS
+    from haul.storage.sftp_stream import PipelinedReader
+    from tests.own_loop import run_on_own_thread
+
+    class Handle:
+        async def read(self, length: int, offset: int) -> bytes:
+            await asyncio.Event().wait()  # never answered: the test counts requests
+            return b""
+
+    async def run() -> list[int]:
+        reader = PipelinedReader(Handle(), "/f", 100 * 16, 16, OS_ERRORS, in_flight=8)  # type: ignore[arg-type]
+        counts = []
+        reader._top_up(4)
+        counts.append(len(reader._pending))  # none out: the whole window
+        for _ in range(3):
+            reader._pending.popleft()[2].cancel()  # three answered and taken
+        reader._top_up(4)
+        counts.append(len(reader._pending))  # room for 3 < 4: nothing sent
+        reader._pending.popleft()[2].cancel()
+        reader._top_up(4)
+        counts.append(len(reader._pending))  # room for 4: all four at once
+        for _, _, task in reader._pending:
+            task.cancel()
+        return counts
+
+    assert run_on_own_thread(run()) == [8, 5, 8]

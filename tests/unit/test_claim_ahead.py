@@ -133,7 +133,8 @@ def test_slow_elements_are_not_queued_by_their_duration() -> None:
 
 def test_a_full_worker_asks_for_namespace_work_at_most_every_quarter_second() -> None:
     from haul.worker.claim_ahead import NAMESPACE_POLL_SECONDS, NAMESPACE_WANT
-    from haul.worker.loop import Worker, WorkerConfig
+    from haul.worker.config import WorkerConfig
+    from haul.worker.loop import Worker
 
     w = Worker(WorkerConfig(server="http://127.0.0.1:9", token="t", concurrency=1))
     w.ahead.want = lambda *_a: None  # type: ignore[method-assign]  # slots and queue full
@@ -152,7 +153,8 @@ def test_a_transfer_claim_also_counts_as_asking_for_namespace_work() -> None:
     claim follows it for NAMESPACE_POLL_SECONDS (it kept the loop from refilling
     the queue of small files)."""
     from haul.worker.claim_ahead import NAMESPACE_POLL_SECONDS, NAMESPACE_WANT, Want
-    from haul.worker.loop import Worker, WorkerConfig
+    from haul.worker.config import WorkerConfig
+    from haul.worker.loop import Worker
 
     w = Worker(WorkerConfig(server="http://127.0.0.1:9", token="t", concurrency=1))
     wants: list[Want | None] = [Want(8), None]

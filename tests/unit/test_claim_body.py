@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from haul.worker.claim_ahead import NAMESPACE_WANT, Want
 from haul.worker.claim_body import claim_body
-from haul.worker.loop import WorkerConfig
+from haul.worker.config import WorkerConfig
 
 
 def test_an_ordinary_claim_does_not_name_a_lane() -> None:

@@ -20,7 +20,8 @@ from haul.protocol.results import BulkResult, ResultItem
 from haul.worker.beats import beat_of, encodable_result, unencodable_error
 from haul.worker.claim_ahead import NAMESPACE_WANT, Want
 from haul.worker.claim_body import claim_body
-from haul.worker.loop import STOPPED, WorkerConfig
+from haul.worker.config import WorkerConfig
+from haul.worker.loop import STOPPED
 from haul.worker.operations import Executor
 from haul.worker.running import Running
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from haul.domain.enums import JobType
-from haul.worker.loop import WorkerConfig
+from haul.worker.config import WorkerConfig
 from haul.worker.operations import Executor, Running
 
 

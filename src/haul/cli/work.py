@@ -71,7 +71,8 @@ def worker(
 ) -> None:
     """Claim work from a haul server and run it until SIGTERM."""
     from haul.storage.network_policy import ENV_VAR, parse_networks
-    from haul.worker.loop import Worker, WorkerConfig
+    from haul.worker.config import WorkerConfig
+    from haul.worker.loop import Worker
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -91,6 +91,8 @@ def join(parent: str, name: str) -> str:
 
 def _normalise(path: str) -> str:
     # No '..' can be present (validated), so normpath only folds '.' and '//'.
+    if path.startswith("/") and "//" not in path and "/." not in path and path[-1] != "/":
+        return path  # normal already: every file of a listed directory, twice each
     norm = posixpath.normpath(path)
     if norm.startswith("//"):
         norm = "/" + norm.lstrip("/")

@@ -81,6 +81,8 @@ def normpath(path: str) -> str:
     """
     if not path or not path.startswith("/"):
         raise TransferError(ErrorCode.INVALID, f"path must be absolute: {path!r}")
+    if "//" not in path and "/." not in path and (path[-1] != "/" or path == "/"):
+        return path  # normal already (no "//", ".", "..", trailing "/"): most of a copy's paths
     norm = posixpath.normpath(path)
     # posixpath keeps a leading "//" (POSIX allows it to mean something else).
     return "/" + norm.lstrip("/")

@@ -6,7 +6,8 @@ fresh memory the kernel must fault in. ``readinto`` one buffer, sized to the
 file when its size is known, avoids both. The buffer may be reused only if
 whoever receives a chunk is done with it before the next read: hashers are,
 and so are writers of storages that declare ``reusable_write_buffers``
-(local files). Others get fresh bytes per chunk.
+(local files). Others get fresh bytes per chunk, as do streams whose
+``read`` hands out bytes they already hold (``hands_out_blocks``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ def chunk_reader(
     With `reuse`, a chunk is a view of one buffer, valid until the next call.
     `expect` is the stream's size when known, so a small file gets a small buffer.
     """
-    readinto = getattr(stream, "readinto", None) if reuse else None
+    # A stream that already holds its bytes whole (`hands_out_blocks`: SFTP's
+    # blocks as they arrived) gives them by `read` as they are; its readinto
+    # would copy each into the buffer, one more pass over every byte.
+    own = bool(getattr(stream, "hands_out_blocks", False))
+    readinto = getattr(stream, "readinto", None) if reuse and not own else None
     if readinto is None:
         return functools.partial(stream.read, chunk_size)
     # One byte more than expected, so the end is found without a second buffer.

@@ -34,6 +34,7 @@ from haul.storage.site_access import SiteAccess
 __all__ = ["DummyStorage", "pattern_bytes", "reset", "stats"]
 
 _MTIME = 1_700_000_000.0
+_READ_BUFFER = 1024 * 1024
 
 
 @dataclass
@@ -74,6 +75,7 @@ def stats(name: str) -> dict[str, int]:
 
 
 class DummyStorage(BaseStorage):
+    atomic_noreplace = True  # checked and renamed under the space's lock
     @classmethod
     def from_url(cls, url: str, credential: dict[str, Any], access: SiteAccess) -> DummyStorage:
         return cls(url)  # nothing to connect to, nothing to authenticate
@@ -214,17 +216,25 @@ class DummyStorage(BaseStorage):
         return iter(list(seen.values()))
 
     def open_read(self, path: str) -> BinaryIO:
+        return self.open_sized(path)[0]
+
+    def open_sized(self, path: str) -> tuple[BinaryIO, Entry]:
+        """The stream and the stat from one lookup (the base class looks twice)."""
         entry = self.stat(path)
         if entry.is_dir:
             raise TransferError(ErrorCode.IS_A_DIRECTORY, f"{entry.path}: is a directory")
         self._maybe_fail(entry.path)
-        with self._space.lock:
-            written = self._space.files.get(entry.path)
+        written = self._space.files.get(entry.path)  # one atomic probe, as in _lookup
         if written is not None:
-            raw = Reader(written.size, written.seed, written.content, self.speed)
+            size = written.size
+            raw = Reader(size, written.seed, written.content, self.speed)
         else:
-            raw = Reader(entry.size, seed_of(entry.path), None, self.speed)
-        return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[return-value]
+            size = entry.size
+            raw = Reader(size, seed_of(entry.path), None, self.speed)
+        # A buffer no bigger than the file: a 1 MiB one for each of a drain's
+        # empty files was an allocation (and an mmap) per element.
+        buffer = max(1, min(_READ_BUFFER, size + 1))
+        return io.BufferedReader(raw, buffer_size=buffer), entry  # type: ignore[return-value]
 
     def open_write(self, path: str) -> BinaryIO:
         path = normpath(path)
@@ -272,26 +282,42 @@ class DummyStorage(BaseStorage):
             self._space.dirs.discard(entry.path)
 
     def rename(self, src: str, dst: str) -> None:
+        with self._space.lock:
+            self._rename(self.stat(src), normpath(dst))
+
+    def rename_noreplace(self, src: str, dst: str) -> None:
+        """Checked and renamed under the space's lock: no writer slips in between."""
         entry = self.stat(src)
         dst = normpath(dst)
         with self._space.lock:
-            if entry.is_dir:
-                if any(True for _ in self._scandir(entry.path)):
-                    raise TransferError(
-                        ErrorCode.UNSUPPORTED, "dummy storage renames only empty directories"
-                    )
-                self.remove(entry.path)
-                self.mkdir(dst, parents=False)
-                return
-            up = self._lookup(parent(dst))
-            if up is None or not up.is_dir:
-                raise TransferError(ErrorCode.NOT_FOUND, f"{parent(dst)}: no such directory")
-            written = self._space.files.get(entry.path)
-            if written is None:
-                # A generated file keeps its bytes under the new name.
-                written = Written(entry.size, _MTIME, {}, None, seed_of(entry.path))
+            if self._lookup(dst) is not None:
+                raise TransferError(ErrorCode.EXISTS, f"{dst}: exists")
+            self._rename(entry, dst)
+
+    def _rename(self, entry: Entry, dst: str) -> None:
+        """Under the lock: `entry` (stat before it, still there) becomes `dst`."""
+        if entry.is_dir:
+            if any(True for _ in self._scandir(entry.path)):
+                raise TransferError(
+                    ErrorCode.UNSUPPORTED, "dummy storage renames only empty directories"
+                )
             self.remove(entry.path)
-            self._commit(dst, written, counted=False)
+            self.mkdir(dst, parents=False)
+            return
+        up = self._lookup(parent(dst))
+        if up is None or not up.is_dir:
+            raise TransferError(ErrorCode.NOT_FOUND, f"{parent(dst)}: no such directory")
+        space = self._space
+        written = space.files.get(entry.path)
+        if written is None:
+            # A generated file keeps its bytes under the new name.
+            written = Written(entry.size, _MTIME, {}, None, seed_of(entry.path))
+            space.deleted.add(entry.path)  # first: see _lookup
+        else:
+            if self._generated(entry.path) is not None:
+                space.deleted.add(entry.path)
+            del space.files[entry.path]
+        self._commit(dst, written, counted=False)
 
     def checksum(self, path: str, algorithm: str) -> str | None:
         path = normpath(path)

@@ -38,6 +38,7 @@ from haul.storage.sftp_checksum import TIMEOUT as CHECKSUM_TIMEOUT
 from haul.storage.sftp_checksum import RemoteChecksum
 from haul.storage.sftp_errors import SFTP_ERRORS
 from haul.storage.sftp_host_keys import HostKeyCheck, host_key_algs, key_mismatch
+from haul.storage.sftp_receive import piecewise_receive
 from haul.storage.sftp_stream import (
     IO_TIMEOUT,
     PipelinedReader,
@@ -61,7 +62,13 @@ _CIPHERS = (
 )
 
 _TRUST_STAT = 1.0  # seconds a stat is trusted by the open that follows it
-_WINDOW = 2 * 1024 * 1024
+# The receive window: asyncssh adjusts it each time half is consumed, one
+# more packet and socket write (waking the server) per half window; 8 MiB,
+# above what a file's reads ask at once (MAX_IN_FLIGHT x the block, 4 MiB),
+# so the window never holds the reads back and is adjusted every 4 MiB, not
+# every 1 MiB: ~6% less CPU per GiB, 5 alternating rounds of 4 x 256 MiB
+# (bench/RESULTS.md, branch `big`).
+_WINDOW = 8 * 1024 * 1024
 _MAX_PACKET = 32 * 1024
 
 
@@ -149,6 +156,7 @@ class SFTPStorage(BaseStorage):
             login_timeout=_CONNECT_TIMEOUT,
         )
         tune(conn)  # one socket write per loop pass, no IGNORE packets (sftp_wire)
+        piecewise_receive(conn)  # large reads parsed in pieces: fewer copies (sftp_receive)
         try:
             # Names are bytes on the server: decode them as the local backend
             # does (os.fsdecode), so a name that is not UTF-8 arrives as one

@@ -32,6 +32,11 @@ from haul.storage.sftp_blocks import BlockQueue
 
 _T = TypeVar("_T")
 MAX_IN_FLIGHT = 16
+# A large file's reads are sent half the window at a time, not one
+# per block answered: each socket write wakes the server and, on loopback,
+# runs its TCP receive on the loop thread while it holds the GIL (13% of the
+# loop thread's time on sftp-large, bench/RESULTS.md, branch `big`).
+REQUEST_BATCH = 0.5
 # Requests larger than the server's limits@openssh.com figures are refused;
 # servers without the extension are asked for the 32 KiB every server accepts.
 FALLBACK_BLOCK = 32 * 1024
@@ -133,10 +138,14 @@ class PipelinedReader(_Calls):
     def _held(self) -> None:
         self.high_water = max(self.high_water, len(self._pending) + self._queue.count())
 
-    def _top_up(self) -> None:
+    def _top_up(self, batch: int = 1) -> None:
         # Whole blocks: the last one planned asks past the end, and its short
         # answer is the EOF (no extra request) unless the size is a multiple
         # of the block. Past the planned size one request at a time is out.
+        # With `batch`, nothing is sent until that many can go at once (or
+        # none is out): one socket write, one wake-up of the server, for them all.
+        if self._pending and self._limit - len(self._pending) - self._queue.count() < batch:
+            return
         while len(self._pending) + self._queue.count() < self._limit and not self._eof:
             if self._next > self._size and self._pending:
                 return
@@ -217,9 +226,10 @@ class PipelinedReader(_Calls):
     async def _pump(self) -> None:
         """Keeps the requests going and queues the blocks in order, until
         the end, a failure, or `close`; stops while the queue is full."""
+        batch = max(1, int(self._limit * REQUEST_BATCH))
         try:
             while not self._eof and not self._stopping:
-                self._top_up()
+                self._top_up(batch)
                 if not self._pending:  # as many blocks queued as the bound allows
                     if self._queue.stopped():
                         await self._queue.room.wait()
@@ -228,7 +238,6 @@ class PipelinedReader(_Calls):
                 if data:  # queued before the next request: never a block more than the bound
                     self._queue.put(data, more=bool(self._pending))
                     self._held()
-                self._top_up()
         except BaseException as exc:
             self._queue.end(exc)
             if isinstance(exc, asyncio.CancelledError):
@@ -269,6 +278,10 @@ class PipelinedReader(_Calls):
 
 class ReadStream(WriteStream):
     """The engine's file object over a PipelinedReader (readable, not writable)."""
+
+    # `read` of at least a block gives the blocks received as they are, no
+    # copy: the copy engine reads this stream by `read` (chunks.chunk_reader).
+    hands_out_blocks = True
 
     def __init__(self, reader: PipelinedReader) -> None:
         super().__init__()

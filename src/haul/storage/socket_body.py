@@ -70,7 +70,7 @@ class SocketBody:
             got = fp.readinto(view[: min(want, self._buffered)])
             self._buffered -= got
         if self._tls:
-            read = self._sock.read  # type: ignore[attr-defined]
+            read = _record_reader(self._sock)
             while got < want:
                 n = read(want - got, view[got:want])
                 if not n:
@@ -95,6 +95,24 @@ class SocketBody:
         """The body is read: the answer is closed, its connection free for the next GET."""
         if not self._response.isclosed():
             self._response.close()
+
+
+def _record_reader(sock: socket.socket) -> Callable[[int, memoryview], int]:
+    """One TLS record into a buffer: the C object's `read` under ssl.py's wrapper.
+
+    `SSLSocket.read` is a Python function around `_sslobj.read` (a closed
+    check, a try block): one more Python frame for each of the ~134,000
+    records of a GiB from Apache, held under the GIL that the other
+    transfers' threads wait for. The C read answers the same (0 at a clean
+    close; a ragged end raises `SSLEOFError`, an OSError, where the wrapper
+    gives 0: either way the body fails as a broken connection). Where the
+    attribute is not there, the wrapper it is.
+    """
+    inner = getattr(sock, "_sslobj", None)
+    read = getattr(inner, "read", None)
+    if callable(read):
+        return read  # type: ignore[no-any-return]
+    return sock.read  # type: ignore[attr-defined,no-any-return]
 
 
 def body_reader(

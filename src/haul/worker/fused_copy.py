@@ -16,11 +16,15 @@ after a lost lease recognises a copy its earlier attempt already published
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from haul.domain.enums import JobType
 from haul.domain.expansion import strip_slash
-from haul.worker.running import Running
+
+if TYPE_CHECKING:
+    # Running pulls in the storage backends and the wire models; `haul --help` and
+    # every CLI command import this module for MAX_BYTES alone.
+    from haul.worker.running import Running
 
 OFFER = "fuse_copy"
 FILE_ID = 1
@@ -79,7 +83,7 @@ def copy_listed(
     and the file is at most ``max_bytes`` (negative: never)."""
     if not wanted(run, listed, max_bytes):
         return listed
-    sub = Running(run.job, file_element(run, int(listed["size"])), cancel=run.cancel)
+    sub = type(run)(run.job, file_element(run, int(listed["size"])), cancel=run.cancel)
 
     def progress(s: Running) -> None:
         run.progress = s.progress  # the LIST's heartbeats carry the copy's bytes

@@ -84,8 +84,8 @@ class HeapTrimmer:
 
     def moved(self, size: int) -> None:
         """An element ended having moved `size` bytes (run on its thread, after `end`)."""
-        if self._trim is None:
-            return
+        if self._trim is None or size <= 0:
+            return  # nothing moved: no count to take the lock for
         with self._lock:
             self._moved += max(0, size)
             if self._moved < self._every or self._large:

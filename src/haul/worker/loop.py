@@ -18,13 +18,12 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from haul.domain.enums import SCHEME_PROTOCOLS, Command, JobType
+from haul.domain.enums import SCHEME_PROTOCOLS, Command
 from haul.domain.errors import ErrorCode, TransferError
 from haul.domain.lanes import NAMESPACE_SLOTS, serves_namespace
 from haul.protocol.claims import ClaimRequest
@@ -42,17 +41,13 @@ from haul.worker.claim_ahead import (
     Want,
 )
 from haul.worker.claim_body import claim_body
+from haul.worker.config import WorkerConfig
 from haul.worker.element_threads import ElementThreads
-from haul.worker.fused_copy import MAX_BYTES as FUSE_MAX_BYTES
 from haul.worker.handlers import load_handlers
 from haul.worker.heap import HeapTrimmer
 from haul.worker.operations import Executor, Running
 from haul.worker.protocol import ServerGone, Unencodable, WorkerAPI
-from haul.worker.shutdown_limits import (
-    DEFAULT_GRACE_SECONDS,
-    FINAL_FLUSH_SECONDS,
-    THREAD_STOP_SECONDS,
-)
+from haul.worker.shutdown_limits import FINAL_FLUSH_SECONDS, THREAD_STOP_SECONDS
 
 log = logging.getLogger("haul.worker")
 
@@ -71,40 +66,13 @@ START_MARGIN_SECONDS = 1.0
 # server expands it into the job's work) and a full batch go at once.
 GATHER_SECONDS = 0.1
 GATHER_MAX = 500
-PRELOADED = ("sftp", "root")  # backends imported at start, not by a first element (`preload`)
+PRELOADED = ("sftp", "root")  # backends imported at the first empty claim (`preload`)
 
 STOPPED = TransferError(
     ErrorCode.LOST,
     "the worker stopped before the element finished (grace period over)",
     retryable=True,
 ).to_dict()
-
-
-@dataclass
-class WorkerConfig:
-    server: str
-    token: str
-    concurrency: int = 4
-    types: list[str] = field(default_factory=lambda: [t.name for t in JobType])  # the built-ins
-    protocols: list[str] | None = None
-    lease_seconds: int | None = None
-    heartbeat_seconds: float = 5.0
-    # Upper bound on elements held queued beyond --concurrency; the worker
-    # queues less when its measurements say less is enough (claim_ahead.py).
-    prefetch: int | None = None
-    file_roots: list[str] = field(default_factory=list)
-    idle_max_seconds: float = 2.0
-    poll_seconds: float = 5.0
-    verify_tls: bool = True
-    once: bool = False
-    handlers: list[str] = field(default_factory=list)  # TYPE=module:function
-    # Networks that sites registered by non-admins may reach although they are
-    # loopback, link-local, private... (see haul.storage.network_policy).
-    allow_networks: list[str] = field(default_factory=list)
-    grace_seconds: float = DEFAULT_GRACE_SECONDS
-    # A one-file COPY's file up to this size is copied in its LIST's lease
-    # (worker/fused_copy.py); negative: never.
-    fuse_max_bytes: int = FUSE_MAX_BYTES
 
 
 class Worker:
@@ -164,7 +132,6 @@ class Worker:
         served = self.cfg.protocols
         # Only what this worker serves: an https-only worker needs no asyncssh (~20 MB).
         early = tuple(s for s in PRELOADED if served is None or SCHEME_PROTOCOLS[s].name in served)
-        threading.Thread(target=preload, args=(early,), name="preload", daemon=True).start()
         idle = 0.2
         try:
             while not self.stopping.is_set():
@@ -190,6 +157,12 @@ class Worker:
                 if not jobs:
                     if self.cfg.once and not self._busy():
                         break
+                    if early:
+                        # At the first empty claim, not at start: a worker started into a
+                        # full queue spends its cores on the queue (~0.3 s of CPU here),
+                        # and an element needing a backend not loaded yet imports it.
+                        threading.Thread(target=preload, args=(early,), daemon=True).start()
+                        early = ()
                     # A long poll that ran its course already waited on the
                     # server; ask again at once. Errors, and servers that answer
                     # 404 without waiting, get a growing pause instead.
@@ -308,7 +281,9 @@ class Worker:
             self.urgent = self.urgent or ("listing" in result and "file" not in result)
             self.completed += 1
             self.ahead.finished(ended, int(result.get("bytes") or 0), ended - began)
-        self.results_ready.set()
+            wake = self._wakes_reporter()
+        if wake:
+            self.results_ready.set()
         self.heap.moved(int(result.get("bytes") or 0))  # after large copies: memory back
 
     # -- reporter -------------------------------------------------------------
@@ -327,18 +302,32 @@ class Worker:
                 self._flush_results()
                 return
 
+    def _ready(self) -> bool:
+        """Under the lock: whether the waiting results should go now (see `_gather`)."""
+        waiting = len(self.results)
+        return (
+            waiting == 0
+            or waiting >= GATHER_MAX
+            or not self.running  # nothing else will finish soon
+            or self.urgent
+        )
+
+    def _wakes_reporter(self) -> bool:
+        """Under the lock, after a result was added: whether the reporter must hear of it.
+
+        It must for the first result waiting (that starts its gathering) and
+        whenever the waiting results are ready to go; in between it sleeps out
+        GATHER_SECONDS. Waking it for every small file was a thread switch, and
+        a Condition's round, per element.
+        """
+        return len(self.results) == 1 or self._ready()
+
     def _gather(self) -> None:
         """Waits, at most GATHER_SECONDS, until the waiting results are worth a request."""
         deadline = time.monotonic() + GATHER_SECONDS
         while True:
             with self.lock:
-                waiting = len(self.results)
-                ready = (
-                    waiting == 0
-                    or waiting >= GATHER_MAX
-                    or not self.running  # nothing else will finish soon
-                    or self.urgent
-                )
+                ready = self._ready()
             left = deadline - time.monotonic()
             if ready or left <= 0 or self.stopping.is_set():
                 return

@@ -37,7 +37,7 @@ from haul.worker.own_work import (
 from haul.worker.places import Place, name_paths, naming_of, pick_endpoint, url_parts
 from haul.worker.replicas import Replica, from_replicas
 from haul.worker.running import Running
-from haul.worker.site_storage import HostKeyPins, StorageCache
+from haul.worker.site_storage import SITES_KEPT, HostKeyPins, StorageCache
 from haul.worker.upload_source import UploadSource
 
 HOST = socket.gethostname()
@@ -65,6 +65,7 @@ class Executor:
         self.fetch_upload: Callable[[str, int, int, str], bytes] | None = None
         # The worker loop sets its `report`: pins a site's SSH host key on the server.
         self.pins = HostKeyPins()
+        self._endpoints: dict[tuple[int, str | None], tuple[SiteInfo, tuple[str, str, str]]] = {}
 
     def _place(
         self,
@@ -78,8 +79,7 @@ class Executor:
         site = site or run.job.get(f"{which}_site")
         if not site:
             raise TransferError(ErrorCode.INVALID, f"lease has no {which} site", scope=scope)
-        url = pick_endpoint(site, run.job.get("protocol"))
-        scheme, prefix = url_parts(url)
+        url, scheme, prefix = self._endpoint(site, run.job.get("protocol"))
         resolved = resolve_path(prefix, site.get("def_path") or "/", path)
         naming = naming_of(site, path, resolved, prefix)
         if scheme == "file" and self.file_roots and not under_root(resolved, self.file_roots):
@@ -107,6 +107,20 @@ class Executor:
             self.storages.drop_thread()
             raise exc.with_scope(scope) from None
         return Place(storage, resolved, url, naming)
+
+    def _endpoint(self, site: SiteInfo, protocol: str | None) -> tuple[str, str, str]:
+        """The site's endpoint for the job's protocol, its scheme and path prefix,
+        chosen once per lease payload (every file of a claim shares its site dict)."""
+        key = (id(site), protocol)
+        hit = self._endpoints.get(key)
+        if hit is not None and hit[0] is site:  # the entry holds the dict: ids stay unique
+            return hit[1]
+        url = pick_endpoint(site, protocol)
+        plan = (url, *url_parts(url))
+        if len(self._endpoints) >= SITES_KEPT:
+            self._endpoints.clear()
+        self._endpoints[key] = (site, plan)
+        return plan
 
     def run(self, run: Running, on_progress: Callable[[Running], None]) -> ResultItem:
         run.started = time.monotonic()
