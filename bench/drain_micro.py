@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import uvloop  # noqa: E402
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from bench.submit_micro import call_route, lifespan  # noqa: E402
 from haul.cli.heap import settle_heap  # noqa: E402
 from haul.config import Settings  # noqa: E402
@@ -72,21 +73,51 @@ def _result(e: dict[str, Any], listing: dict[str, Any] | None = None) -> dict[st
     return out
 
 
+def _backends(db_name: str | None) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``db_name`` (none on SQLite):
+    the database's own work per element, which shares the 2 cores with the server."""
+    if db_name is None:
+        return {}
+    out = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if args.startswith(b"postgres: ") and f" {db_name} ".encode() in args:
+            out[int(proc.name)] = cpu_seconds(int(proc.name))
+    return out
+
+
 class Phases:
-    """Process CPU per phase."""
+    """Process CPU per phase (and, on PostgreSQL, its backends' CPU)."""
+
+    db_name: str | None = None
 
     def __init__(self) -> None:
         self.cpu: dict[str, float] = {}
+        self.db: dict[str, float] = {}
+        self._db0: dict[int, float] = {}
+
+    def start(self) -> float:
+        self._db0 = _backends(self.db_name)
+        return time.process_time()
 
     def add(self, name: str, t0: float) -> None:
         self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - t0
+        if self.db_name is not None:
+            now = _backends(self.db_name)
+            spent = sum(v - self._db0.get(pid, 0.0) for pid, v in now.items())
+            self.db[name] = self.db.get(name, 0.0) + spent
 
 
 async def drain(
     app: Any, user: str, worker: str, body: dict[str, Any], files: int, claim: int, batch: int
 ) -> Phases:
     ph = Phases()
-    t0 = time.process_time()
+    t0 = ph.start()
     status, answer = await call_route(app, user, "POST", f"{W}/copy", json.dumps(body).encode())
     assert status == 200, answer
     job_id = json.loads(answer)["id"]
@@ -110,7 +141,7 @@ async def drain(
         codes = {a["code"] for a in json.loads(answer)}
         assert codes == {200}, answer[:300]
 
-    t0 = time.process_time()
+    t0 = ph.start()
     (lst,) = await claim_of(["LIST"], 1)
     entries = [{"name": f"file-{i:05d}.dat", "size": 0} for i in range(files)]
     await report([_result(lst, {lst["src_filepath"]: entries})])
@@ -118,18 +149,18 @@ async def drain(
     done = 0
     held: list[dict[str, Any]] = []
     while done < files:
-        t0 = time.process_time()
+        t0 = ph.start()
         got = await claim_of(["COPY"], claim)
         ph.add("claims", t0)
         assert got or held, f"nothing to claim after {done} of {files}"
         held.extend(got)
         while len(held) >= batch or (held and not got):
             part, held = held[:batch], held[batch:]
-            t0 = time.process_time()
+            t0 = ph.start()
             await report([_result(e) for e in part])
             ph.add("results", t0)
             done += len(part)
-    t0 = time.process_time()
+    t0 = ph.start()
     status, answer = await call_route(app, user, "GET", f"{W}/jobs/{job_id}")
     assert status == 200 and json.loads(answer)["status"] == "DONE", answer[:300]
     return ph
@@ -196,6 +227,8 @@ def main() -> None:
             }
             for i in range(args.runs)
         ]
+        if args.db:
+            Phases.db_name = db_url.rpartition("/")[2]
         app = asgi(Settings(home=home, db_url=db_url))
         runs = uvloop.run(
             run(app, user.token, worker, bodies, args.files, args.claim, args.batch, args.profile)
@@ -212,6 +245,12 @@ def main() -> None:
         print(f"  {name:12s} {min(per):6.1f} us  ({', '.join(f'{p:.1f}' for p in per)})")
     totals = [1e6 * sum(r.cpu.get(k, 0.0) for k in names) / n for r in runs]
     print(f"  {'total':12s} {min(totals):6.1f} us  ({', '.join(f'{p:.1f}' for p in totals)})")
+    if Phases.db_name is not None:
+        print("PostgreSQL backends' CPU per element, best of the runs (all runs):")
+        for name in [*names, "total"]:
+            keys = names if name == "total" else [name]
+            per = [1e6 * sum(r.db.get(k, 0.0) for k in keys) / n for r in runs]
+            print(f"  {name:12s} {min(per):6.1f} us  ({', '.join(f'{p:.1f}' for p in per)})")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from haul.domain.enums import JobType
@@ -120,3 +121,51 @@ def test_one_row_returns_its_id_and_reads_back_as_the_orm_wrote_it(db: Database)
             assert "type" in str(exc)
         else:
             raise AssertionError("an element without its type was written")
+
+
+def test_rows_past_one_statement_and_existing_ones_skipped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL sends ARRAY_ROWS rows per unnest INSERT: every chunk lands, and
+    ``skip_existing`` leaves out rows already there, in an earlier chunk or in the table."""
+    from haul.store import bulk
+
+    monkeypatch.setattr(bulk, "ARRAY_ROWS", 7)
+    columns = ("job_id", "element_id", "attempt", "status", "host", "log", "ended")
+    j = _job_with_elements(db, 30)
+    ended = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
+    with db.write() as session:
+        insert_rows(session, Attempt.__table__, columns, [(j, 0, 1, 1, "old", "", ended)])
+    rows = [(j, i, 1, 1, "new", f"log {i}", ended) for i in range(30)]
+    rows.insert(10, (j, 3, 1, 1, "again", "", ended))  # a later chunk repeats element 3
+    with db.write() as session:
+        insert_rows(session, Attempt.__table__, columns, rows, skip_existing=True)
+    with db.read() as session:
+        got = session.execute(
+            select(Attempt.element_id, Attempt.host, Attempt.log).order_by(Attempt.element_id)
+        ).all()
+    assert [tuple(r) for r in got] == [(0, "old", "")] + [
+        (i, "new", f"log {i}") for i in range(1, 30)
+    ]
+
+
+def test_a_numeric_column_of_mixed_python_types_lands(db: Database) -> None:
+    """Whole and fractional mtimes in one batch, a bool and an IntEnum among ints: one
+    row per statement took them, and so must one array per column (PostgreSQL)."""
+    columns = ("job_id", "element_id", "attempt", "seq", "directory", "name", "is_dir", "size",
+               "mtime")
+    j = _job_with_elements(db, 1)
+    rows = [
+        (j, 0, 1, 0, "/d", "a", False, 0, 1700000000),
+        (j, 0, 1, 1, "/d", "b", False, True, 1700000000.5),
+        (j, 0, 1, JobType.REMOVE, "/d", "c", True, 7, None),
+    ]
+    with db.write() as session:
+        insert_rows(session, ListingEntry.__table__, columns, rows)
+    with db.read() as session:
+        got = session.execute(
+            select(ListingEntry.seq, ListingEntry.size, ListingEntry.mtime).order_by(
+                ListingEntry.seq
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [(0, 0, 1700000000.0), (1, 1, 1700000000.5), (2, 7, None)]

@@ -160,3 +160,30 @@ def test_not_a_key_keeps_a_guard_out_of_sqlites_index_choice(db: Database) -> No
             assert "+elements.status" not in sql
         assert s.execute(stmt).rowcount == 2
         assert s.execute(stmt).rowcount == 0  # no longer NEW
+
+
+def test_in_values_is_one_array_on_postgresql_and_an_expanding_in_on_sqlite(
+    db: Database,
+) -> None:
+    """The same rows as ``IN``, for a list, a tuple, one value or none; on PostgreSQL
+    the statement's text does not depend on the list's length."""
+    job_id = _elements(db, 5)
+    e = Element.__table__.c
+    stmt = (
+        select(e.id)
+        .where(dialect.in_values(e.job_id, "jobs"), dialect.in_values(e.id, "ids"))
+        .order_by(e.id)
+    )
+    with db.read() as s:
+        conn = s.connection()
+        assert conn.execute(stmt, {"jobs": [job_id], "ids": [0, 2, 4, 9]}).scalars().all() == [
+            0, 2, 4,
+        ]
+        assert conn.execute(stmt, {"jobs": (job_id,), "ids": (3,)}).scalars().all() == [3]
+        assert conn.execute(stmt, {"jobs": [job_id], "ids": []}).scalars().all() == []
+        assert conn.execute(stmt, {"jobs": [job_id + 1], "ids": [0]}).scalars().all() == []
+        sql = str(stmt.compile(s.get_bind()))
+        if _is_pg(db):
+            assert "= ANY (%(ids)s::INTEGER[])" in sql and " IN " not in sql
+        else:
+            assert "IN (__[POSTCOMPILE_ids])" in sql

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import JobStatus, JobType
@@ -36,6 +36,7 @@ from haul.services.listings import check_listing, store_listings
 from haul.services.stages import after_element_change, after_results_many
 from haul.store.bulk import insert_rows
 from haul.store.clock import utcnow
+from haul.store.dialect import in_values
 from haul.store.keyed_elements import load_rows
 from haul.store.queries import results as writes
 from haul.store.tables import Element, Job
@@ -47,7 +48,7 @@ _J = Job.__table__.c
 # verdicts, a LIST's expansion), which most batches never need.
 _JOB_ROWS = select(
     _J.id, _J.type_name, _J.cancelled, _J.stage, _J.ended, _J.src_siteid, _J.dst_siteid
-).where(_J.id.in_(bindparam("j_ids", expanding=True)))
+).where(in_values(_J.id, "j_ids"))
 _NUMBER = ATTEMPT_COLUMNS.index("attempt")
 
 

@@ -8,7 +8,8 @@ PostgreSQL needs (``locks_rows``, ``for_update``); the INSERT that knows
 ``ON CONFLICT``, spelt by each dialect's own construct; the advisory lock
 that lets one of several servers run a periodic task; an
 ``executemany``'s row count, which not every driver reports; and a column
-kept out of SQLite's index choice (``not_a_key``).
+kept out of SQLite's index choice (``not_a_key``); a list of values bound
+as one array on PostgreSQL (``in_values``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Table
+from sqlalchemy import ColumnElement, Select, Table, any_, bindparam
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
@@ -81,6 +82,46 @@ def not_a_key(column: ColumnElement[Any]) -> ColumnElement[Any]:
     plans by statistics and gets the column as it is.
     """
     return _NotAKey(column)
+
+
+class _InValues(ColumnElement[bool]):
+    """``column IN (the list bound as ``name``)``, spelt per dialect (``in_values``)."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+@compiles(_InValues)
+def _expanding_in(element: _InValues, compiler: Any, **kw: Any) -> str:
+    expanding = bindparam(element.name, expanding=True, type_=element.column.type)
+    return str(compiler.process(element.column.in_(expanding), **kw))
+
+
+@compiles(_InValues, POSTGRESQL)
+def _any_array(element: _InValues, compiler: Any, **kw: Any) -> str:
+    array = bindparam(element.name, type_=postgresql.ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(array), **kw))
+
+
+def in_values(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``column`` is one of the list (or tuple) of values given as parameter ``name``.
+
+    SQLite gets an expanding ``IN (?, ?, ...)``. PostgreSQL gets ``column =
+    ANY(:name)`` with the list as one array parameter: an expanding list of
+    500 ids cost SQLAlchemy a rendered bind per id, psycopg a parse of every
+    query text it had not seen, and the server a statement of 500 parameters
+    to parse and plan (bench/RESULTS.md, branch ``sdrain``); one array keeps
+    the statement's text constant, so psycopg prepares it once. Both match
+    the same rows.
+    """
+    return _InValues(column, name)
 
 
 def locks_rows(bind: Bind) -> bool:

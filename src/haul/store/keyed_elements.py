@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from haul.store.dialect import in_values
 from haul.store.key_groups import rectangles
 from haul.store.tables import Element
 
@@ -35,8 +36,8 @@ _SELECTS: dict[tuple[str, ...], Select[Any]] = {}
 def _rows_select(columns: Sequence[Any] | None) -> Select[Any]:
     """The SELECT of elements by job ids and element ids, built once per column set.
 
-    Both are expanding bind parameters, so SQLAlchemy compiles it once and
-    only expands the ``IN`` lists per execution.
+    Both are list parameters (``dialect.in_values``: arrays on PostgreSQL,
+    expanding ``IN`` lists on SQLite), so SQLAlchemy compiles it once.
     """
     key = tuple(c.key for c in columns) if columns is not None else ("*",)
     found = _SELECTS.get(key)
@@ -48,8 +49,8 @@ def _rows_select(columns: Sequence[Any] | None) -> Select[Any]:
             else [ELEMENTS]
         )
         found = _SELECTS[key] = select(*wanted).where(
-            ELEMENTS.c.job_id.in_(bindparam("r_jobs", expanding=True)),
-            ELEMENTS.c.id.in_(bindparam("r_ids", expanding=True)),
+            in_values(ELEMENTS.c.job_id, "r_jobs"),
+            in_values(ELEMENTS.c.id, "r_ids"),
         )
     return found
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED, JobProtocol, JobStatus, JobType
 from haul.domain.lanes import namespace_sql
-from haul.store.dialect import for_update, not_a_key
+from haul.store.dialect import for_update, in_values, not_a_key
 from haul.store.key_groups import rectangles
 from haul.store.keyed_elements import ELEMENTS
 from haul.store.tables import Element, Job
@@ -36,7 +36,7 @@ _LEASE_JOBS = select(
     _J.id, _J.user_id, _J.type, _J.type_name, _J.src_siteid, _J.dst_siteid,
     _J.src_filepath, _J.dst_filepath, _J.extra_opts, _J.priority, _J.protocol,
     _J.log_uid, _J.request, _J.timestamp,
-).where(_J.id.in_(bindparam("l_jobs", expanding=True)))
+).where(in_values(_J.id, "l_jobs"))
 # A user's candidates at one priority, oldest first: job, then element.
 AGE = (Element.job_id, Element.id)
 _NEW = int(JobStatus.NEW)
@@ -145,15 +145,16 @@ def leased_counts(session: Session) -> dict[int, int]:
 
 
 # The lease write, built once (a claim of hundreds of elements no longer
-# coerces each id into a new statement): ids as expanding parameters. Found by
-# key, status only checked (not_a_key): on SQLite a plain status term made
-# this search the claim index's every NEW element.
+# coerces each id into a new statement): ids as list parameters
+# (dialect.in_values). Found by key, status only checked (not_a_key): on
+# SQLite a plain status term made this search the claim index's every NEW
+# element.
 _E = ELEMENTS.c
 _LEASE = (
     update(ELEMENTS)
     .where(
-        _E.job_id.in_(bindparam("l_jobs", expanding=True)),
-        _E.id.in_(bindparam("l_ids", expanding=True)),
+        in_values(_E.job_id, "l_jobs"),
+        in_values(_E.id, "l_ids"),
         not_a_key(_E.status) == _NEW,
     )
     .values(

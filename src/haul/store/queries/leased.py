@@ -8,8 +8,9 @@ the token the report carries: every UPDATE of a report (a result's,
 reaper or a control verb changed meanwhile is not matched.
 
 The result path runs these statements for every batch a worker sends, so
-they are built once, with expanding bind parameters for the batch's ids and
-tokens: SQLAlchemy then compiles each statement once and only expands its
+they are built once, with list parameters for the batch's ids and tokens
+(``dialect.in_values``: an array on PostgreSQL, an expanding ``IN`` on
+SQLite): SQLAlchemy then compiles each statement once and only expands its
 ``IN`` lists per execution, where building ``.where(... in_([...]))`` anew
 cost more than the database's own work for a batch of a few dozen results.
 They run on the session's connection (Core, no ORM bookkeeping).
@@ -23,6 +24,7 @@ from sqlalchemy import Update, bindparam, literal_column, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED
+from haul.store.dialect import in_values
 from haul.store.keyed_elements import CHUNK, ELEMENTS
 
 E = ELEMENTS.c
@@ -42,8 +44,8 @@ def guarded_update(**values: Any) -> Update:
         update(ELEMENTS)
         .where(
             E.job_id == bindparam("g_job"),
-            E.id.in_(bindparam("g_ids", expanding=True)),
-            E.lease_token.in_(bindparam("g_tokens", expanding=True)),
+            in_values(E.id, "g_ids"),
+            in_values(E.lease_token, "g_tokens"),
             LEASED_STATUS,
         )
         .values(**values)

@@ -29,7 +29,7 @@ from sqlalchemy import String, bindparam, cast, literal_column, update
 from sqlalchemy.orm import Session
 
 from haul.domain.enums import LEASED
-from haul.store.dialect import executemany_rowcount, not_a_key
+from haul.store.dialect import executemany_rowcount, in_values, not_a_key
 from haul.store.key_groups import rectangles
 from haul.store.keyed_elements import ELEMENTS, keyed_update
 from haul.store.queries.leased import TOKEN_GUARD, guarded_update, write_leased
@@ -74,8 +74,8 @@ _PLAIN = guarded_update(**_PLAIN_VALUES)
 _PLAIN_OF_CLAIM = (
     update(ELEMENTS)
     .where(
-        E.job_id.in_(bindparam("c_jobs", expanding=True)),
-        E.id.in_(bindparam("c_ids", expanding=True)),
+        in_values(E.job_id, "c_jobs"),
+        in_values(E.id, "c_ids"),
         E.lease_token == bindparam("c_claim", type_=String) + cast(E.id, String),
         not_a_key(E.status).in_([literal_column(str(v)) for v in LEASED]),
     )

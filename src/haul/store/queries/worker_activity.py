@@ -3,7 +3,7 @@ what to write): the activity upsert, the per-element byte counts, the byte
 deltas, pruning, and the workers page's reads.
 
 The result path's statements are built once (every result batch runs them;
-ids are expanding bind parameters), the upsert once per kind of call.
+ids are list parameters, dialect.in_values), the upsert once per kind of call.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ from haul.store.tables import Element, User
 
 _T = WorkerTransfer.__table__.c
 _PREVIOUS = select(_T.job_id, _T.element_id, _T.worker_id, _T.transferred).where(
-    _T.job_id.in_(bindparam("w_jobs", expanding=True)),
-    _T.element_id.in_(bindparam("w_ids", expanding=True)),
+    dialect.in_values(_T.job_id, "w_jobs"),
+    dialect.in_values(_T.element_id, "w_ids"),
 )
 _DONE_WITH = (
     delete(WorkerTransfer.__table__)
     .where(
-        _T.job_id.in_(bindparam("w_jobs", expanding=True)),
-        _T.element_id.in_(bindparam("w_ids", expanding=True)),
+        dialect.in_values(_T.job_id, "w_jobs"),
+        dialect.in_values(_T.element_id, "w_ids"),
     )
     .returning(_T.job_id, _T.element_id, _T.worker_id, _T.transferred)
 )
 # Whether any count row of these jobs exists: elements copied without a
 # heartbeat (small files, most of a big job's) have none, and their batch
 # needs no DELETE of hundreds of keys.
-_ANY_OF_JOBS = select(_T.job_id).where(_T.job_id.in_(bindparam("w_jobs", expanding=True))).limit(1)
+_ANY_OF_JOBS = select(_T.job_id).where(dialect.in_values(_T.job_id, "w_jobs")).limit(1)
 _ADD_BYTES = insert(WorkerBytes.__table__)
 _TOUCH: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], Any] = {}
 
