@@ -66,7 +66,7 @@ START_MARGIN_SECONDS = 1.0
 # server expands it into the job's work) and a full batch go at once.
 GATHER_SECONDS = 0.1
 GATHER_MAX = 500
-PRELOADED = ("sftp", "root")  # backends imported at the first empty claim (`preload`)
+PRELOADED = ("sftp", "root")  # backends imported at start, not by a first element (`preload`)
 
 STOPPED = TransferError(
     ErrorCode.LOST,
@@ -132,6 +132,7 @@ class Worker:
         served = self.cfg.protocols
         # Only what this worker serves: an https-only worker needs no asyncssh (~20 MB).
         early = tuple(s for s in PRELOADED if served is None or SCHEME_PROTOCOLS[s].name in served)
+        threading.Thread(target=preload, args=(early,), name="preload", daemon=True).start()
         idle = 0.2
         try:
             while not self.stopping.is_set():
@@ -157,12 +158,6 @@ class Worker:
                 if not jobs:
                     if self.cfg.once and not self._busy():
                         break
-                    if early:
-                        # At the first empty claim, not at start: a worker started into a
-                        # full queue spends its cores on the queue (~0.3 s of CPU here),
-                        # and an element needing a backend not loaded yet imports it.
-                        threading.Thread(target=preload, args=(early,), daemon=True).start()
-                        early = ()
                     # A long poll that ran its course already waited on the
                     # server; ask again at once. Errors, and servers that answer
                     # 404 without waiting, get a growing pause instead.
