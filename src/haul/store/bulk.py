@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Float, Integer, Table, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -178,11 +178,8 @@ def _numeric_casts(table: Table, columns: Sequence[str]) -> list[Callable[[Any],
     """
     out: list[Callable[[Any], Any] | None] = []
     for name in columns:
-        try:
-            python = table.c[name].type.python_type
-        except NotImplementedError:
-            python = None
-        out.append(python if python in (int, float) else None)
+        kind = table.c[name].type
+        out.append(int if isinstance(kind, Integer) else float if isinstance(kind, Float) else None)
     return out
 
 
