@@ -24,6 +24,7 @@ from haul.storage.third_party import third_party_copy
 from haul.worker.fused_copy import MAX_BYTES as FUSE_MAX_BYTES
 from haul.worker.fused_copy import copy_listed
 from haul.worker.handlers import Handler, HandlerContext, PermanentError
+from haul.worker.identity_memo import IdentityMemo
 from haul.worker.known_dirs import KnownDirs
 from haul.worker.listing import TreeLister, escaped
 from haul.worker.own_work import (
@@ -65,7 +66,7 @@ class Executor:
         self.fetch_upload: Callable[[str, int, int, str], bytes] | None = None
         # The worker loop sets its `report`: pins a site's SSH host key on the server.
         self.pins = HostKeyPins()
-        self._endpoints: dict[tuple[int, str | None], tuple[SiteInfo, tuple[str, str, str]]] = {}
+        self._endpoints: IdentityMemo[tuple[str, str, str]] = IdentityMemo(SITES_KEPT)
 
     def _place(
         self,
@@ -111,15 +112,10 @@ class Executor:
     def _endpoint(self, site: SiteInfo, protocol: str | None) -> tuple[str, str, str]:
         """The site's endpoint for the job's protocol, its scheme and path prefix,
         chosen once per lease payload (every file of a claim shares its site dict)."""
-        key = (id(site), protocol)
-        hit = self._endpoints.get(key)
-        if hit is not None and hit[0] is site:  # the entry holds the dict: ids stay unique
-            return hit[1]
-        url = pick_endpoint(site, protocol)
-        plan = (url, *url_parts(url))
-        if len(self._endpoints) >= SITES_KEPT:
-            self._endpoints.clear()
-        self._endpoints[key] = (site, plan)
+        plan = self._endpoints.get(site, protocol)
+        if plan is None:
+            url = pick_endpoint(site, protocol)
+            plan = self._endpoints.put(site, protocol, (url, *url_parts(url)))
         return plan
 
     def run(self, run: Running, on_progress: Callable[[Running], None]) -> ResultItem:

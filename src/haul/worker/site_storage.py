@@ -13,6 +13,7 @@ from haul.domain.errors import ErrorCode, TransferError
 from haul.protocol.leases import LeasedElement, SiteInfo
 from haul.storage import SiteAccess, Storage, open_storage
 from haul.storage.network_policy import Network, NetworkPolicy
+from haul.worker.identity_memo import IdentityMemo
 
 
 def site_label(site: SiteInfo) -> str:
@@ -98,7 +99,7 @@ class StorageCache:
         self._lock = threading.Lock()
         # Per lease payload (every element of a claim shares its site dicts):
         # the site's access and credential key, worked out once, not per file.
-        self._sites: dict[int, tuple[SiteInfo, SiteAccess, str]] = {}
+        self._sites: IdentityMemo[tuple[SiteAccess, str]] = IdentityMemo(SITES_KEPT)
 
     def _map(self) -> dict[tuple[str, str, SiteAccess], Storage]:
         m = getattr(self._local, "m", None)
@@ -111,10 +112,10 @@ class StorageCache:
         # same URL must not share a connection, nor a pinned and an unpinned one.
         return self._get(url, credential, access, _credential_key(credential))
 
-    def _by_site(self) -> dict[tuple[int, str], tuple[SiteInfo, Storage]]:
+    def _by_site(self) -> IdentityMemo[Storage]:
         m = getattr(self._local, "by_site", None)
         if m is None:
-            m = self._local.by_site = {}
+            m = self._local.by_site = IdentityMemo(SITES_KEPT)
         return m
 
     def for_site(
@@ -126,26 +127,19 @@ class StorageCache:
         dataclass, hashed afresh each time) and the key per file was a few
         percent of a small file's CPU."""
         by_site = self._by_site()
-        hit = by_site.get((id(site), url))
-        if hit is not None and hit[0] is site:  # the entry holds the dict: ids stay unique
-            return hit[1]
-        storage = self._for_site(url, site, allow_networks)
-        if len(by_site) >= SITES_KEPT:
-            by_site.clear()
-        by_site[(id(site), url)] = (site, storage)
+        storage = by_site.get(site, url)
+        if storage is None:
+            storage = by_site.put(site, url, self._for_site(url, site, allow_networks))
         return storage
 
     def _for_site(
         self, url: str, site: SiteInfo, allow_networks: tuple[Network, ...]
     ) -> Storage:
-        entry = self._sites.get(id(site))
-        if entry is None or entry[0] is not site:  # the entry holds the dict: ids stay unique
-            if len(self._sites) >= SITES_KEPT:
-                self._sites.clear()
+        entry = self._sites.get(site)
+        if entry is None:
             access = site_access(site, allow_networks)
-            entry = (site, access, _credential_key(site.get("credential")))
-            self._sites[id(site)] = entry
-        return self._get(url, site.get("credential"), entry[1], entry[2])
+            entry = self._sites.put(site, None, (access, _credential_key(site.get("credential"))))
+        return self._get(url, site.get("credential"), *entry)
 
     def _get(
         self, url: str, credential: dict[str, Any] | None, access: SiteAccess, cred_key: str
